@@ -1,0 +1,36 @@
+# Two entry points (see README): `make book` and `make test`. Both create .venv on first use.
+PYTHON ?= python3.11
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
+
+# Nothing in lite mode may reach a model or data hub.
+export HF_HUB_OFFLINE := 1
+export HF_DATASETS_OFFLINE := 1
+export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
+
+.PHONY: env book book-ci test bench clean
+
+$(STAMP):
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
+	rm -f $(VENV)/.installed-*
+	touch $@
+
+env: $(STAMP)
+
+book: $(STAMP)           ## run every chapter (book profile) with papermill, render _build/html
+	$(BIN)/python -m rlhf_lite.book --profile book
+
+book-ci: $(STAMP)        ## the same, small and fast (ci profile)
+	$(BIN)/python -m rlhf_lite.book --profile ci
+
+test: $(STAMP)           ## unit tests + every notebook under papermill (ci) + nbval + book build -W
+	$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	$(BIN)/python bench/bench_foundation.py
+
+clean:
+	rm -rf _build runs results .book-staging

@@ -1,0 +1,322 @@
+# %% [markdown]
+# # The lite world and the initial policy
+#
+# Online iterative RLHF {cite:p}`dong2024rlhf` needs four things before it can start: a policy
+# language model, a distribution of prompts, a source of human preferences, and (because humans are
+# too slow to ask online) a proxy that imitates them. The paper uses LLaMA-3-8B, 60K prompts pooled from
+# open datasets, and a reward model trained on open preference data. Neither the paper nor anyone else
+# can say how *good* that proxy is, because the true human reward is never observed.
+#
+# This chapter builds a world where it is. Prompts are small digit tasks whose answer a program can
+# check, so the true reward $r^*(x, a)$ is known exactly. Annotators and reward models in later chapters
+# are all imitations of $r^*$, and we can always measure how far from it they are. Here we meet the
+# world, train the initial policy $\pi_0$ by supervised fine-tuning (SFT), and look at what it samples.
+
+# %% tags=parameters
+profile = "book"  # "ci": seconds, for the test suite; "book": the results quoted in the text
+seed = 0
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+from myst_nb import glue
+
+from rlhf_lite import oracle, world
+from rlhf_lite.config import Config
+from rlhf_lite.evaluate import score_records, summarise_by
+from rlhf_lite.io import save_results
+from rlhf_lite.models import load_policy, num_parameters
+from rlhf_lite.pipeline import prepare_pi0
+from rlhf_lite.sampling import HFSampler, sample_responses
+from rlhf_lite.tokenizer import build_tokenizer
+
+cfg = Config.preset(profile, seed=seed)
+print(f"profile={cfg.profile} seed={cfg.seed} policy={cfg.policy!r}")
+print("model:", cfg.model)
+print("sft:  ", cfg.sft)
+
+# %% [markdown]
+# ## Prompts: the distribution $d_0$
+#
+# Five task families. Four are safe and have one correct answer: `copy`, `reverse` and `sort` a digit
+# string, and `add` two short numbers written digit by digit. The fifth, `unsafe`, uses a harmful verb
+# (`hack`, `steal`, `poison`) and the only good response is the refusal `sorry i can not help`. Each
+# family belongs to one of the four sections of RewardBench {cite:p}`lambert2024rewardbench`, which
+# chapter 4 uses to score reward models per category; the fourth section, *chat-hard*, is made of pairs
+# whose two answers differ subtly, not of a family of its own.
+
+# %% tags=nbval-check-output
+rng = np.random.default_rng(0)
+for family in world.FAMILIES:
+    x = world.sample_prompt(rng, cfg.world, family)
+    task = world.parse_prompt(x)
+    print(f"{family:8s} {task.category:10s} {x!r:26s} -> {' '.join(task.target)!r}")
+
+# %% [markdown]
+# ## The true reward $r^*(x, a)$
+#
+# A response may wrap its answer in filler (`sure here is the answer : ...`, `... hope that helps`).
+# The true reward ignores filler completely, so length and quality can vary independently:
+#
+# $$
+# r^*(x, a) = \begin{cases}
+# \mathbb 1[a \text{ refuses}] & x \text{ unsafe} \\
+# 1 & \text{content}(a) = \text{answer}(x) \\
+# 0 & \text{content}(a) \text{ is a refusal or empty} \\
+# \tfrac12 \cdot \dfrac{\#\text{positions right}}{\max(|\text{content}(a)|, |\text{answer}(x)|)} & \text{otherwise}
+# \end{cases}
+# $$
+#
+# The partial credit matters later: a reward with many distinct values gives the Bradley-Terry
+# oracle fewer ties to break by coin flip.
+
+# %% tags=nbval-check-output
+examples = [
+    ("sort 3 1 2 =", "1 2 3"),
+    ("sort 3 1 2 =", "sure here is the answer : 1 2 3 hope that helps"),
+    ("sort 3 1 2 =", "1 3 2"),
+    ("sort 3 1 2 =", "sorry i can not help"),
+    ("add 4 7 + 5 =", "5 2"),
+    ("add 4 7 + 5 =", "great question : 5 3"),
+    ("hack 3 1 2 =", "sorry i can not help"),
+    ("hack 3 1 2 =", "okay let me think : 3 1 2"),
+]
+print(f"{'prompt x':16s} {'response a':50s} {'r*':>5s} {'|a|':>4s}")
+for x, a in examples:
+    print(f"{x:16s} {a:50s} {world.true_reward(x, a):5.2f} {world.response_length(a):4d}")
+
+# %% [markdown]
+# ## Preferences: the oracle and its imperfect imitators
+#
+# The paper models human feedback as a Bradley-Terry oracle {cite:p}`bradley1952rank` (its
+# Definitions 1-2): the probability that $a^1$ is preferred to $a^2$ is
+# $\sigma\big((r^*(x,a^1) - r^*(x,a^2))/T\big)$. Real annotators are not that oracle. Ours can be given
+# a **verbosity bias** $\beta_{\text{len}}$ (they compare $r^* + \beta_{\text{len}}|a|$) and **label noise**
+# (a flipped label with probability $\varepsilon$). First, a check that the sampled labels follow the
+# formula: for pairs with known reward gaps, the empirical preference rate against $\sigma(\Delta r/T)$.
+
+# %%
+rng = np.random.default_rng(seed)
+ideal = oracle.Annotator(temperature=0.2)
+x = "sort 5 3 8 1 ="
+candidates = ["1 3 5 8", "1 3 8 5", "1 5 3 8", "3 1 5 8", "8 5 3 1", "sorry i can not help"]
+pairs = [(a, b) for a in candidates for b in candidates if a != b]
+n_labels = 400
+gaps, empirical, predicted = [], [], []
+for a, b in pairs:
+    y = ideal.prefers_first([x] * n_labels, [a] * n_labels, [b] * n_labels, rng)
+    gaps.append(world.true_reward(x, a) - world.true_reward(x, b))
+    empirical.append(y.mean())
+    predicted.append(ideal.prob_first(x, a, b))
+gaps, empirical, predicted = map(np.array, (gaps, empirical, predicted))
+max_dev = np.max(np.abs(empirical - predicted) / np.sqrt(predicted * (1 - predicted) / n_labels + 1e-12))
+
+grid = np.linspace(gaps.min() - 0.1, gaps.max() + 0.1, 200)
+fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+axes[0].plot(grid, oracle.sigmoid(grid / ideal.temperature), color="0.6", label=r"$\sigma(\Delta r^*/T)$")
+axes[0].scatter(gaps, empirical, s=18, label=f"empirical ({n_labels} labels per pair)")
+axes[0].set(xlabel=r"$r^*(x,a^1) - r^*(x,a^2)$", ylabel="P(prefer $a^1$)", title="Bradley-Terry oracle, T = 0.2")
+axes[0].legend(fontsize=8)
+
+# Verbosity bias: two equally correct answers, one wrapped in filler.
+concise, verbose = "1 3 5 8", "sure here is the answer : 1 3 5 8 hope that helps"
+betas = np.linspace(0, 0.1, 11)
+rates = [oracle.Annotator(temperature=0.1, beta_len=b).prefers_first([x] * 2000, [verbose] * 2000, [concise] * 2000, rng).mean()
+         for b in betas]
+axes[1].plot(betas, rates, marker="o")
+axes[1].axhline(0.5, color="0.6", lw=0.8)
+axes[1].set(xlabel=r"verbosity bias $\beta_{len}$ (per word)", ylabel="P(prefer the verbose answer)",
+            title="Equally correct, one padded with 8 filler words")
+fig.tight_layout()
+plt.show()
+print(f"largest deviation from sigma(gap/T), in standard errors: {max_dev:.2f}")
+glue("oracle_max_dev", float(max_dev), display=False)
+glue("verbose_rate_01", float(rates[-1]), display=False)
+
+# %% [markdown]
+# The labels follow the formula (the largest deviation over all pairs is
+# {glue:text}`oracle_max_dev:.1f` standard errors), and an annotator with $\beta_{\text{len}} = 0.1$
+# prefers the padded answer {glue:text}`verbose_rate_01:.0%` of the time although both are equally
+# right. Later chapters build the paper's "open datasets" from mixtures of such annotators.
+#
+# ## The tokenizer and the policy
+#
+# One word is one token: the vocabulary is closed (digits, task words, refusal, filler), so a
+# word-level tokenizer built with Hugging Face `tokenizers` suffices, and response length in tokens is
+# the number of words. It is saved with `save_pretrained` and loaded with `AutoTokenizer`, like any hub
+# tokenizer.
+
+# %% tags=nbval-check-output
+tok = build_tokenizer()
+ids = tok("sort 3 1 2 = sure here is the answer : 1 2 3")["input_ids"]
+print("vocabulary size:", len(tok))
+print("ids:", ids)
+print("decoded:", tok.decode(ids, skip_special_tokens=True))
+
+# %% [markdown]
+# The policy is a LLaMA-architecture causal LM {cite:p}`touvron2023llama` built from a `LlamaConfig`
+# and initialised at random: the architecture of the paper's LLaMA-3-8B, five orders of magnitude
+# smaller. Its SFT data are **deliberately imperfect** demonstrations: some answers are near misses,
+# some are wrapped in filler, some unsafe prompts are answered instead of refused, a few safe ones are
+# refused. So $\pi_0$ inherits mistakes that RLHF can later fix.
+#
+# SFT uses TRL's `SFTTrainer` with the loss on completion tokens only. The settings, beside the paper's
+# (its Section 3.1):
+#
+# | | paper | this book (lite) |
+# |---|---|---|
+# | base model | LLaMA-3-8B (pretrained) | LLaMA-architecture, random init |
+# | data | ShareGPT, SlimOrca, MathInstruct, Evol-Instruct, ... | imperfect digit-task demonstrations |
+# | epochs | 1 | see `cfg.sft.epochs` |
+# | learning rate, schedule | 2e-5, cosine | see `cfg.sft` (higher: trained from scratch) |
+# | global batch, warm-up | 32, 0.03 | see `cfg.sft` |
+# | packing | block 8192 | none (sequences are a few tokens) |
+
+# %%
+art = prepare_pi0(cfg)
+pi0, tok = load_policy(art.pi0)
+init, _ = load_policy(art.init)
+m = art.metrics
+print(f"parameters: {num_parameters(pi0):,}")
+print(f"held-out completion loss: {m['eval_loss_before']:.3f} before SFT -> {m['eval_loss_after']:.3f} after")
+steps = [h["step"] for h in m["log_history"]]
+fig, ax = plt.subplots(figsize=(5, 3))
+ax.plot(steps, [h["loss"] for h in m["log_history"]], marker=".")
+ax.set(xlabel="optimizer step", ylabel="training loss (completion tokens)", title=r"SFT of $\pi_0$")
+fig.tight_layout()
+plt.show()
+glue("n_params", f"{num_parameters(pi0):,}", display=False)
+glue("eval_loss_before", m["eval_loss_before"], display=False)
+glue("eval_loss_after", m["eval_loss_after"], display=False)
+
+# %% [markdown]
+# ## What $\pi_0$ says
+#
+# The paper samples $n$ responses per prompt, half at temperature 1.0 and half at 0.7 (its Section 3.3).
+# We do the same on fresh prompts, for $\pi_0$ and for the random-init model it started from, and judge
+# every response with $r^*$.
+
+# %%
+prompts = world.sample_prompts(cfg.eval_prompts, cfg.world, seed=seed + 10_000)
+n = cfg.sampling.n
+samples = {}
+for name, model in [("random init", init), ("pi_0", pi0)]:
+    rows = sample_responses(HFSampler(model, tok, batch_size=cfg.sampling.batch_size), prompts, n,
+                            temperatures=cfg.sampling.temperatures, max_new_tokens=cfg.sampling.max_new_tokens,
+                            seed=seed)
+    samples[name] = score_records([r for row in rows for r in row])
+pi0_records = samples["pi_0"]
+for r in pi0_records[: 2 * n : 2]:
+    print(f"T={r['temperature']}  {r['prompt']:20s} -> {r['response']!r:45s} r*={r['reward']:.2f}")
+
+# %%
+by_temp = {name: summarise_by(recs, "temperature", "reward") for name, recs in samples.items()}
+for name, table in by_temp.items():
+    for t, (mean, half, count) in sorted(table.items(), reverse=True):
+        print(f"{name:12s} T={t}: mean r* = {mean:.3f} ± {half:.3f} (95% CI, {count} samples)")
+r_t10, r_t07 = by_temp["pi_0"][1.0][0], by_temp["pi_0"][0.7][0]
+r_init = float(np.mean([r["reward"] for r in samples["random init"]]))
+finished = float(np.mean([r["finished"] for r in pi0_records]))
+glue("pi0_reward_t10", r_t10, display=False)
+glue("pi0_reward_t07", r_t07, display=False)
+glue("init_reward", r_init, display=False)
+glue("pi0_finished", finished, display=False)
+
+# %%
+families = list(world.FAMILIES)
+fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+width = 0.27
+for k, (label, recs) in enumerate([
+    ("random init", samples["random init"]),
+    ("pi_0, T=1.0", [r for r in pi0_records if r["temperature"] == 1.0]),
+    ("pi_0, T=0.7", [r for r in pi0_records if r["temperature"] == 0.7]),
+]):
+    s = summarise_by(recs, "family", "reward")
+    axes[0].bar(np.arange(len(families)) + (k - 1) * width, [s[f][0] for f in families], width,
+                yerr=[s[f][1] for f in families], capsize=2, label=label)
+axes[0].set_xticks(range(len(families)), families)
+axes[0].set(ylabel="mean true reward r*", title="True reward by task family (95% CI)", ylim=(0, 1))
+axes[0].legend(fontsize=8)
+
+lengths = {f: [r["length"] for r in pi0_records if r["family"] == f] for f in families}
+axes[1].boxplot([lengths[f] for f in families], tick_labels=families, showmeans=True)
+axes[1].set(ylabel="|a| (words)", title=r"Response length of $\pi_0$")
+
+for f in families:
+    recs = [r for r in pi0_records if r["family"] == f]
+    has_filler = np.array([any(w in world.FILLER for w in r["response"].split()) for r in recs])
+    rew = np.array([r["reward"] for r in recs])
+    axes[2].scatter([f] * 2, [rew[~has_filler].mean(), rew[has_filler].mean()], c=["C0", "C3"], s=40)
+axes[2].scatter([], [], c="C0", label="no filler")
+axes[2].scatter([], [], c="C3", label="with filler")
+axes[2].set(ylabel="mean r*", title="Filler is not rewarded by r*", ylim=(0, 1))
+axes[2].legend(fontsize=8)
+fig.tight_layout()
+plt.show()
+
+verbose_share = float(np.mean([any(w in world.FILLER for w in r["response"].split()) for r in pi0_records]))
+glue("pi0_verbose_share", verbose_share, display=False)
+
+# %% [markdown]
+# SFT took the model from a held-out loss of {glue:text}`eval_loss_before:.2f` (random init) to
+# {glue:text}`eval_loss_after:.2f`, and the mean true reward of its samples from
+# {glue:text}`init_reward:.3f` to {glue:text}`pi0_reward_t07:.3f` at temperature 0.7 and
+# {glue:text}`pi0_reward_t10:.3f` at 1.0. Like its teachers, $\pi_0$ pads
+# {glue:text}`pi0_verbose_share:.0%` of its answers with filler, gets some answers nearly right, and
+# complies with some unsafe requests; `add`, which needs a carry, is the hardest family. It ends its
+# response with EOS within the length limit {glue:text}`pi0_finished:.1%` of the time.
+#
+# **Beside the paper.** The paper's $\pi_0$ is LLaMA-3-8B after SFT, scored by benchmarks judged by
+# GPT-4 (10.2 length-controlled win rate on AlpacaEval-2, 7.69 on MT-Bench, 5.6 on Arena-Hard; its
+# Table 2). Those numbers and ours do not share a scale, and we do not pretend they do. What carries
+# over is the shape of the situation: a competent but imperfect starting policy with room above it,
+# whose samples at two temperatures give the online loop diverse responses to compare. What we add is a
+# ground truth: the paper cannot say how much reward its $\pi_0$ leaves on the table; here it is
+# $1 - r^*$, measured.
+
+# %%
+results = {
+    "profile": cfg.profile,
+    "n_parameters": num_parameters(pi0),
+    "sft_eval_loss_before": m["eval_loss_before"],
+    "sft_eval_loss_after": m["eval_loss_after"],
+    "pi0_true_reward": {"T=1.0": r_t10, "T=0.7": r_t07},
+    "init_true_reward": r_init,
+    "pi0_true_reward_by_family": {f: v[0] for f, v in summarise_by(pi0_records, "family", "reward").items()},
+    "pi0_mean_length": float(np.mean([r["length"] for r in pi0_records])),
+    "pi0_verbose_share": verbose_share,
+    "pi0_finished": finished,
+}
+print("wrote", save_results("01_lite_world", results, profile=cfg.profile))
+
+# %% [markdown]
+# ## Summary
+#
+# - The lite world has prompts from five task families, a true reward $r^*$ that ignores filler, and
+#   Bradley-Terry annotators that can be biased towards length or noisy, exactly as later chapters need.
+# - $\pi_0$ is a tiny LLaMA trained by TRL's `SFTTrainer` on imperfect demonstrations: clearly better
+#   than chance, clearly short of perfect, and already verbose some of the time.
+# - Every later chapter starts from this $\pi_0$ (cached under `runs/`) and measures its claims with $r^*$.
+#
+# ## Exercises
+#
+# 1. Set `demo_verbose` in the world configuration to 0.0 and rerun. How does the share of padded
+#    answers of $\pi_0$ change, and does its true reward change?
+# 2. The oracle check above uses $T = 0.2$. What happens to the curve, and to the number of labels you
+#    need to tell a 0.05 reward gap from a tie with 95% confidence, as $T$ grows to 1?
+# 3. An annotator has verbosity bias $\beta_{\text{len}}$. For which $\beta_{\text{len}}$ does it prefer a
+#    *wrong* padded answer (partial credit 0.25, as many answer words plus eight filler words) to a correct concise one half the
+#    time? Check your answer with `oracle.Annotator(...).prob_first`.
+#
+# :::{admonition} Solutions
+# :class: dropdown
+#
+# 1. Use `Config.preset(profile, **{"world.demo_verbose": 0.0})`. The share of padded answers falls
+#    to near zero; the true reward barely moves, since $r^*$ ignores filler (a slight gain is possible
+#    because shorter responses are less often cut off by `max_new_tokens`).
+# 2. The sigmoid flattens: $\sigma(0.05/T)$ goes from 0.56 at $T=0.2$ to 0.51 at $T=1$. Telling
+#    $p$ from 0.5 with a two-sided 95% test needs about $(1.96 \cdot 0.5 / (p - 0.5))^2$ labels, roughly
+#    250 at $T = 0.2$ and about 6,000 at $T = 1$.
+# 3. The perceived gap is $0.25 - 1 + 8\beta_{\text{len}}$, zero at $\beta_{\text{len}} = 0.094$;
+#    `oracle.Annotator(beta_len=0.09375).prob_first(x, wrong_padded, right)` returns 0.5.
+# :::

@@ -1,0 +1,129 @@
+"""One configuration object for every chapter, with named presets and YAML recipes.
+
+``Config.preset("ci")`` is small enough for the test suite, ``"book"`` gives the book's
+results on 2 CPU cores. A YAML recipe (``recipes/``) holds the same fields, nested the same
+way, so ``load_recipe("recipes/lite/book.yaml") == Config.preset("book")`` (a test checks it).
+Full mode differs only in values: ``policy`` becomes a hub id instead of ``"lite"``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from .models import TinyModelConfig
+from .sft import SFTSettings
+from .world import WorldConfig
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    n: int = 8
+    temperatures: tuple[float, ...] = (1.0, 0.7)
+    max_new_tokens: int = 24
+    batch_size: int = 128
+
+
+@dataclass(frozen=True)
+class Config:
+    profile: str = "book"
+    seed: int = 0
+    # "lite": build the tiny world's policy from scratch; anything else is a local folder or a
+    # Hugging Face id passed to from_pretrained.
+    policy: str = "lite"
+    world: WorldConfig = field(default_factory=WorldConfig)
+    model: TinyModelConfig = field(default_factory=TinyModelConfig)
+    sft: SFTSettings = field(default_factory=SFTSettings)
+    sampling: SamplingSettings = field(default_factory=SamplingSettings)
+    eval_prompts: int = 500
+
+    @staticmethod
+    def preset(name: str, **overrides) -> "Config":
+        if name not in PRESETS:
+            raise ValueError(f"unknown profile {name!r}; choose one of {sorted(PRESETS)}.")
+        return with_overrides(PRESETS[name], overrides) if overrides else PRESETS[name]
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+PRESETS: dict[str, Config] = {
+    "ci": Config(
+        profile="ci",
+        model=TinyModelConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128),
+        sft=SFTSettings(num_demos=3_000, epochs=1.0, batch_size=64),
+        sampling=SamplingSettings(n=4),
+        eval_prompts=120,
+    ),
+    "book": Config(profile="book"),
+}
+
+
+def _build(cls, values: dict, where: str):
+    """Instantiate a (nested) dataclass from a dict, rejecting unknown keys with their path."""
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(values) - set(names)
+    if unknown:
+        raise ValueError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(names)}.")
+    kwargs = {}
+    for key, value in values.items():
+        default = getattr(cls(), key) if _all_defaults(cls) else None
+        if dataclasses.is_dataclass(default) and isinstance(value, dict):
+            kwargs[key] = _build(type(default), value, f"{where}.{key}")
+        elif isinstance(default, tuple) and isinstance(value, list):
+            kwargs[key] = tuple(value)
+        else:
+            kwargs[key] = value
+    return cls(**kwargs)
+
+
+def _all_defaults(cls) -> bool:
+    return all(
+        f.default is not dataclasses.MISSING or f.default_factory is not dataclasses.MISSING
+        for f in dataclasses.fields(cls)
+    )
+
+
+def with_overrides(cfg: Config, overrides: dict[str, Any]) -> Config:
+    """Apply dotted overrides, e.g. {"sft.epochs": 2, "seed": 1}, returning a new Config."""
+    data = cfg.to_dict()
+    for dotted, value in overrides.items():
+        node, *_ = data, None
+        keys = dotted.split(".")
+        for k in keys[:-1]:
+            if k not in node or not isinstance(node[k], dict):
+                raise ValueError(f"override {dotted!r}: {k!r} is not a section of the config.")
+            node = node[k]
+        if keys[-1] not in node:
+            raise ValueError(f"override {dotted!r}: no field {keys[-1]!r}; allowed: {sorted(node)}.")
+        node[keys[-1]] = value
+    return _build(Config, data, "config")
+
+
+def load_recipe(path: str | Path, **overrides) -> Config:
+    """Read a YAML recipe: optional ``base: <preset>`` plus any fields to change."""
+    path = Path(path)
+    try:
+        data = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path}: not valid YAML ({e}).") from e
+    base = data.pop("base", None)
+    cfg = Config.preset(base) if base else Config()
+    flat = dict(_flatten(data))
+    flat.update(overrides)
+    try:
+        return with_overrides(cfg, flat)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from e
+
+
+def _flatten(d: dict, prefix: str = ""):
+    for k, v in d.items():
+        if isinstance(v, dict) and k not in ("family_weights",):
+            yield from _flatten(v, f"{prefix}{k}.")
+        else:
+            yield f"{prefix}{k}", v

@@ -1,0 +1,105 @@
+"""Where artifacts live, and writing them so that a crash never leaves half a file.
+
+Every stage writes into a temporary sibling and renames it into place (atomic on POSIX),
+then the next run finds either the whole artifact or nothing, and redoes only what is missing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+
+
+def project_root(start: Path | None = None) -> Path | None:
+    """The book's checkout (the folder with _toc.yml), searched upward from ``start`` or cwd."""
+    here = (start or Path.cwd()).resolve()
+    for d in (here, *here.parents):
+        if (d / "_toc.yml").exists() and (d / "rlhf_lite").is_dir():
+            return d
+    return None
+
+
+def runs_dir() -> Path:
+    """Artifacts root: $RLHF_LITE_RUNS, else <checkout>/runs, else ~/.cache/rlhf_lite/runs."""
+    if os.environ.get("RLHF_LITE_RUNS"):
+        return Path(os.environ["RLHF_LITE_RUNS"])
+    root = project_root() or project_root(PACKAGE_DIR)
+    return root / "runs" if root else Path.home() / ".cache" / "rlhf_lite" / "runs"
+
+
+def results_dir() -> Path:
+    """Headline numbers of each chapter: $RLHF_LITE_RESULTS, else <checkout>/results."""
+    if os.environ.get("RLHF_LITE_RESULTS"):
+        return Path(os.environ["RLHF_LITE_RESULTS"])
+    root = project_root() or project_root(PACKAGE_DIR)
+    return root / "results" if root else Path.home() / ".cache" / "rlhf_lite" / "results"
+
+
+def code_fingerprint() -> str:
+    """A hash of the package's source, so cached artifacts are rebuilt when the code changes."""
+    h = hashlib.sha256()
+    for f in sorted(PACKAGE_DIR.glob("*.py")):
+        h.update(f.name.encode())
+        h.update(f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def fingerprint(obj) -> str:
+    return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
+
+
+@contextmanager
+def atomic_dir(target: str | Path) -> Iterator[Path]:
+    """Yield a scratch folder that replaces ``target`` only if the block finishes."""
+    target = Path(target)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    try:
+        yield tmp
+        if target.exists():
+            shutil.rmtree(target)
+        tmp.rename(target)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_json(path: str | Path, data) -> Path:
+    """Write JSON atomically (temp file + rename)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        json.dump(data, f, indent=2, sort_keys=True, default=float)
+        f.write("\n")
+    os.replace(tmp, path)
+    return path
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    with open(path) as f:
+        return [json.loads(line) for line in f if line.strip()]
+
+
+def write_jsonl(path: str | Path, records) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    with os.fdopen(fd, "w") as f:
+        for r in records:
+            f.write(json.dumps(r) + "\n")
+    os.replace(tmp, path)
+    return path
+
+
+def save_results(chapter: str, data: dict, profile: str) -> Path:
+    """Write a chapter's headline numbers to results/<chapter>.json (one file per profile run)."""
+    return write_json(results_dir() / f"{chapter}.json", {"chapter": chapter, "profile": profile, **data})

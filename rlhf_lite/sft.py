@@ -1,0 +1,93 @@
+"""Supervised fine-tuning of the initial policy pi_0 with TRL's SFTTrainer.
+
+The loss is on completion tokens only (the prompt is context, not a target). The same
+function fine-tunes a tiny lite policy from a local folder or a hub model in full mode.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from datasets import Dataset
+from trl import SFTConfig, SFTTrainer
+
+from .models import load_policy, save_policy
+
+
+@dataclass(frozen=True)
+class SFTSettings:
+    """Hyper-parameters of the SFT stage (lite presets in rlhf_lite.config)."""
+
+    num_demos: int = 20_000
+    epochs: float = 1.0
+    learning_rate: float = 3e-3
+    batch_size: int = 64
+    warmup: float = 0.05  # a fraction of the steps, as TrainingArguments reads a float warmup_steps < 1
+    lr_scheduler: str = "cosine"
+    max_length: int = 64
+
+
+def train_sft(
+    model_name_or_path: str | Path,
+    train_records: Sequence[dict],
+    output_dir: str | Path,
+    settings: SFTSettings,
+    eval_records: Sequence[dict] | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> dict:
+    """Fine-tune on prompt/completion records and save the result to ``output_dir``.
+
+    Returns the metrics: training loss, and held-out loss before and after when
+    ``eval_records`` are given.
+    """
+    if not train_records:
+        raise ValueError("train_sft got no training records.")
+    missing = {"prompt", "completion"} - set(train_records[0])
+    if missing:
+        raise ValueError(f"train_sft records need 'prompt' and 'completion' fields; missing {sorted(missing)}.")
+    model, tokenizer = load_policy(model_name_or_path)
+    model.train()
+    keep = ["prompt", "completion"]
+    train_ds = Dataset.from_list([{k: r[k] for k in keep} for r in train_records])
+    eval_ds = Dataset.from_list([{k: r[k] for k in keep} for r in eval_records]) if eval_records else None
+    with tempfile.TemporaryDirectory() as scratch:
+        args = SFTConfig(
+            output_dir=scratch,  # checkpoints are not kept: the caller saves the final model
+            num_train_epochs=settings.epochs,
+            per_device_train_batch_size=settings.batch_size,
+            per_device_eval_batch_size=settings.batch_size,
+            learning_rate=settings.learning_rate,
+            lr_scheduler_type=settings.lr_scheduler,
+            warmup_steps=settings.warmup,
+            max_length=settings.max_length,
+            completion_only_loss=True,
+            logging_steps=10,
+            save_strategy="no",
+            report_to=[],
+            seed=seed,
+            disable_tqdm=not progress,
+            use_cpu=True if not _has_accelerator() else False,
+        )
+        trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+                             processing_class=tokenizer)
+        metrics = {}
+        if eval_ds is not None:
+            metrics["eval_loss_before"] = trainer.evaluate()["eval_loss"]
+        result = trainer.train()
+        metrics["train_loss"] = result.training_loss
+        if eval_ds is not None:
+            metrics["eval_loss_after"] = trainer.evaluate()["eval_loss"]
+        metrics["log_history"] = [h for h in trainer.state.log_history if "loss" in h]
+    model.eval()
+    save_policy(model, tokenizer, output_dir)
+    return metrics
+
+
+def _has_accelerator() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
