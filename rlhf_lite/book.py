@@ -43,11 +43,12 @@ def toc_notebooks(root: Path) -> list[Path]:
     nbs = []
     for f in toc_files(root):
         p = root / f
-        p = p if p.suffix else p.with_suffix(".ipynb")
-        if p.suffix == ".ipynb":
-            if not p.exists():
-                raise FileNotFoundError(f"_toc.yml names {f!r} but {p} does not exist.")
-            nbs.append(p)
+        candidates = [p] if p.suffix else [p.with_suffix(".ipynb"), p.with_suffix(".md")]
+        found = [c for c in candidates if c.exists()]
+        if not found:
+            raise FileNotFoundError(f"_toc.yml names {f!r} but none of {[str(c) for c in candidates]} exists.")
+        if found[0].suffix == ".ipynb":
+            nbs.append(found[0])
     return nbs
 
 
@@ -74,6 +75,8 @@ def stage(root: Path, staging: Path, profile: str, only: str | None = None) -> l
     for d in BOOK_DIRS:
         if (root / d).exists():
             shutil.copytree(root / d, staging / d)
+    for script in sorted((staging / "figures").glob("*.py")):  # concept diagrams are drawn, not committed
+        subprocess.run([sys.executable, script.name], cwd=script.parent, check=True, capture_output=True)
     timings = []
     for nb in toc_notebooks(root):
         rel = nb.relative_to(root)
@@ -91,8 +94,10 @@ def stage(root: Path, staging: Path, profile: str, only: str | None = None) -> l
 
 def render(staging: Path, output: Path) -> None:
     """jupyter-book build with warnings as errors; HTML lands in output/_build/html."""
-    cmd = [sys.executable, "-m", "jupyter_book", "build", str(staging), "--path-output", str(output), "-W", "--keep-going"]
-    print("[book] rendering:", " ".join(cmd[2:]), flush=True)
+    # jupyter_book.cli.main has no __main__ guard; call its click entry point directly.
+    cmd = [sys.executable, "-c", "from jupyter_book.cli.main import main; main()",
+           "build", str(staging), "--path-output", str(output), "-W", "--keep-going"]
+    print("[book] rendering: jupyter-book", " ".join(cmd[3:]), flush=True)
     subprocess.run(cmd, check=True)
 
 

@@ -20,6 +20,7 @@ class Generation:
     text: str  # the decoded response, special tokens removed
     num_tokens: int  # generated tokens, EOS included when there was one
     finished: bool  # True if the model emitted EOS within max_new_tokens
+    token_ids: tuple[int, ...] = ()  # the generated ids, up to and including EOS
 
 
 class Generator(Protocol):
@@ -78,7 +79,7 @@ class HFSampler:
                 for ids in new[i * n : (i + 1) * n]:
                     finished = eos in ids
                     ids = ids[: ids.index(eos) + 1] if finished else ids
-                    row.append(Generation(tok.decode(ids, skip_special_tokens=True).strip(), len(ids), finished))
+                    row.append(Generation(tok.decode(ids, skip_special_tokens=True).strip(), len(ids), finished, tuple(ids)))
                 out.append(row)
         return out
 

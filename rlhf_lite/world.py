@@ -275,6 +275,8 @@ def make_category_pairs(category: str, n: int, cfg: WorldConfig, seed: int) -> l
             good, bad = task.target, near_miss(task.target, rng)
         if category == "chat-hard":
             chosen, rejected = render(good, rng, False), render(bad, rng, True)
+            while len(rejected.split()) <= len(chosen.split()):  # a dropped digit can offset short filler
+                rejected = render(bad, rng, True)
         else:
             chosen, rejected = render(good, rng, verbose), render(bad, rng, verbose)
         if true_reward(x, chosen) > true_reward(x, rejected):  # r* decides; skip accidental ties

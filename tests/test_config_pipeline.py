@@ -1,0 +1,74 @@
+from pathlib import Path
+
+import pytest
+
+from rlhf_lite import io
+from rlhf_lite.config import PRESETS, Config, load_recipe, with_overrides
+from rlhf_lite.pipeline import prepare_pi0, stage_dir
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_every_preset_has_a_recipe_that_loads_to_it(name):
+    assert load_recipe(ROOT / "recipes" / "lite" / f"{name}.yaml") == Config.preset(name)
+
+
+def test_every_recipe_loads():
+    recipes = sorted((ROOT / "recipes").rglob("*.yaml"))
+    assert recipes
+    for path in recipes:
+        assert isinstance(load_recipe(path), Config)
+
+
+def test_recipe_errors_name_the_file_and_key(tmp_path):
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("base: ci\nsft:\n  epochz: 2\n")
+    with pytest.raises(ValueError, match=r"bad.yaml.*epochz"):
+        load_recipe(bad)
+
+
+def test_overrides_are_validated_and_applied():
+    cfg = with_overrides(Config.preset("ci"), {"sft.epochs": 2.0, "world.demo_verbose": 0.0, "seed": 3})
+    assert cfg.sft.epochs == 2.0 and cfg.world.demo_verbose == 0.0 and cfg.seed == 3
+    assert cfg.model == Config.preset("ci").model
+    with pytest.raises(ValueError, match="no field"):
+        with_overrides(cfg, {"sft.nope": 1})
+    with pytest.raises(ValueError, match="probability"):
+        with_overrides(cfg, {"world.demo_wrong": 2.0})
+    with pytest.raises(ValueError, match="unknown profile"):
+        Config.preset("huge")
+
+
+def test_stage_dir_depends_on_config():
+    a, b = Config.preset("ci"), Config.preset("ci", seed=1)
+    assert stage_dir(a) != stage_dir(b)
+    assert stage_dir(a) == stage_dir(Config.preset("ci"))
+
+
+def test_prepare_pi0_reuses_a_finished_stage(pi0_artifacts, ci_cfg):
+    logs = []
+    again = prepare_pi0(ci_cfg, progress=False, log=logs.append)
+    assert again.pi0 == pi0_artifacts.pi0
+    assert any("cached" in line for line in logs) and not any("[sft] TRL" in line for line in logs)
+
+
+def test_atomic_dir_leaves_nothing_on_failure(tmp_path):
+    target = tmp_path / "model"
+    with pytest.raises(RuntimeError):
+        with io.atomic_dir(target) as tmp:
+            (tmp / "half.bin").write_text("x")
+            raise RuntimeError("crash mid-write")
+    assert not target.exists()
+    assert list(tmp_path.iterdir()) == []
+    with io.atomic_dir(target) as tmp:
+        (tmp / "whole.bin").write_text("x")
+    assert (target / "whole.bin").exists()
+
+
+def test_write_json_is_atomic_and_readable(tmp_path):
+    import json
+
+    p = io.write_json(tmp_path / "r.json", {"a": 1.5})
+    assert json.loads(p.read_text()) == {"a": 1.5}
+    assert [f.name for f in tmp_path.iterdir()] == ["r.json"]

@@ -1,0 +1,91 @@
+import numpy as np
+import pytest
+
+from rlhf_lite import world
+from rlhf_lite.evaluate import mean_ci, score_records
+from rlhf_lite.models import load_policy
+from rlhf_lite.sampling import HFSampler, sample_responses, split_n
+
+
+def test_sft_lowers_held_out_loss(pi0_artifacts):
+    m = pi0_artifacts.metrics
+    assert m["eval_loss_after"] < m["eval_loss_before"] - 0.5
+
+
+def _mean_true_reward(path, prompts, seed=0):
+    model, tok = load_policy(path)
+    rows = sample_responses(HFSampler(model, tok, progress=False), prompts, 2, temperatures=(0.7,), seed=seed)
+    return [r["reward"] for r in score_records([r for row in rows for r in row])]
+
+
+def test_sft_raises_true_reward_above_random_init(pi0_artifacts, ci_cfg):
+    prompts = world.sample_prompts(150, ci_cfg.world, seed=123)
+    r_pi0 = _mean_true_reward(pi0_artifacts.pi0, prompts)
+    r_init = _mean_true_reward(pi0_artifacts.init, prompts)
+    (m1, h1), (m0, h0) = mean_ci(r_pi0), mean_ci(r_init)
+    assert m1 - h1 > m0 + h0, (m1, h1, m0, h0)  # the 95% intervals do not overlap
+
+
+@pytest.fixture(scope="module")
+def sampler(pi0_artifacts):
+    model, tok = load_policy(pi0_artifacts.pi0)
+    return HFSampler(model, tok, batch_size=8, progress=False), tok
+
+
+def test_sampler_returns_n_samples_per_prompt_in_order(sampler, ci_cfg):
+    s, _ = sampler
+    prompts = world.sample_prompts(13, ci_cfg.world, seed=5)  # not a multiple of the batch size
+    rows = sample_responses(s, prompts, 5, temperatures=(1.0, 0.7), seed=0)
+    assert len(rows) == len(prompts)
+    for p, row in zip(prompts, rows):
+        assert len(row) == 5
+        assert all(r["prompt"] == p for r in row)
+        assert [r["temperature"] for r in row] == [1.0, 1.0, 1.0, 0.7, 0.7]
+
+
+def test_sampler_respects_max_length_and_stops_at_eos(sampler, ci_cfg):
+    s, tok = sampler
+    prompts = world.sample_prompts(24, ci_cfg.world, seed=6)
+    gens = [g for row in s.generate(prompts, 3, 1.0, max_new_tokens=3, seed=0) for g in row]
+    assert all(g.num_tokens <= 3 for g in gens)
+    assert any(not g.finished for g in gens)  # three tokens are too few for most answers
+    long = [g for row in s.generate(prompts, 3, 1.0, max_new_tokens=20, seed=0) for g in row]
+    done = [g for g in long if g.finished]
+    assert len(done) > len(long) / 2
+    for g in long:
+        assert g.num_tokens == len(g.token_ids)
+        assert tok.decode(list(g.token_ids), skip_special_tokens=True).strip() == g.text
+        if g.finished:  # EOS is the last kept token: nothing after it, and no earlier EOS
+            assert g.token_ids[-1] == tok.eos_token_id and tok.eos_token_id not in g.token_ids[:-1]
+        else:
+            assert g.num_tokens == 20 and tok.eos_token_id not in g.token_ids
+
+
+def test_sampling_is_reproducible_for_a_seed(sampler, ci_cfg):
+    s, _ = sampler
+    prompts = world.sample_prompts(10, ci_cfg.world, seed=7)
+    a = s.generate(prompts, 2, 1.0, 10, seed=3)
+    b = s.generate(prompts, 2, 1.0, 10, seed=3)
+    c = s.generate(prompts, 2, 1.0, 10, seed=4)
+    assert a == b and a != c
+
+
+def test_lower_temperature_concentrates_samples(sampler, ci_cfg):
+    s, _ = sampler
+    prompts = world.sample_prompts(40, ci_cfg.world, seed=8)
+    def distinct(t):
+        return np.mean([len({g.text for g in row}) for row in s.generate(prompts, 6, t, 12, seed=1)])
+    assert distinct(0.3) < distinct(1.5)
+
+
+def test_split_n():
+    assert split_n(8, (1.0, 0.7)) == [4, 4]
+    assert split_n(5, (1.0, 0.7)) == [3, 2]
+    with pytest.raises(ValueError, match="smaller"):
+        split_n(1, (1.0, 0.7))
+
+
+def test_sampler_rejects_bad_arguments(sampler):
+    s, _ = sampler
+    with pytest.raises(ValueError, match="temperature"):
+        s.generate(["sort 1 2 ="], 1, 0.0, 5, seed=0)
