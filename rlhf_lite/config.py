@@ -55,7 +55,7 @@ PRESETS: dict[str, Config] = {
     "ci": Config(
         profile="ci",
         model=TinyModelConfig(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128),
-        sft=SFTSettings(num_demos=3_000, epochs=1.0, batch_size=64),
+        sft=SFTSettings(num_demos=6_000, epochs=2.0, batch_size=64),
         sampling=SamplingSettings(n=4),
         eval_prompts=120,
     ),

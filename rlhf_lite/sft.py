@@ -28,6 +28,10 @@ class SFTSettings:
     warmup: float = 0.05  # a fraction of the steps, as TrainingArguments reads a float warmup_steps < 1
     lr_scheduler: str = "cosine"
     max_length: int = 64
+    # TRL defaults both to True (right for an 8B model on a GPU). For a tiny model on a CPU, bf16
+    # autocast and recomputing activations made SFT ~10x slower (bench/bench_foundation.py).
+    bf16: bool = False
+    gradient_checkpointing: bool = False
 
 
 def train_sft(
@@ -65,12 +69,14 @@ def train_sft(
             warmup_steps=settings.warmup,
             max_length=settings.max_length,
             completion_only_loss=True,
+            bf16=settings.bf16,
+            gradient_checkpointing=settings.gradient_checkpointing,
             logging_steps=10,
             save_strategy="no",
             report_to=[],
             seed=seed,
             disable_tqdm=not progress,
-            use_cpu=True if not _has_accelerator() else False,
+            use_cpu=not _has_accelerator(),
         )
         trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                              processing_class=tokenizer)
