@@ -19,6 +19,7 @@ seed = 0
 # %%
 import matplotlib.pyplot as plt
 import numpy as np
+from IPython.display import Markdown
 from myst_nb import glue
 
 from rlhf_lite import oracle, world
@@ -131,13 +132,15 @@ fig.tight_layout()
 plt.show()
 print(f"largest deviation from sigma(gap/T), in standard errors: {max_dev:.2f}")
 glue("oracle_max_dev", float(max_dev), display=False)
+glue("verbose_rate_002", float(rates[2]), display=False)
 glue("verbose_rate_01", float(rates[-1]), display=False)
 
 # %% [markdown]
 # The labels follow the formula (the largest deviation over all pairs is
-# {glue:text}`oracle_max_dev:.1f` standard errors), and an annotator with $\beta_{\text{len}} = 0.1$
-# prefers the padded answer {glue:text}`verbose_rate_01:.0%` of the time although both are equally
-# right. Later chapters build the paper's "open datasets" from mixtures of such annotators.
+# {glue:text}`oracle_max_dev:.1f` standard errors). A small taste for length goes a long way: with
+# $\beta_{\text{len}} = 0.02$ per word the annotator prefers the padded answer
+# {glue:text}`verbose_rate_002:.0%` of the time, and with $\beta_{\text{len}} = 0.1$
+# {glue:text}`verbose_rate_01:.1%`, although both answers are equally right. Later chapters build the paper's "open datasets" from mixtures of such annotators.
 #
 # ## The tokenizer and the policy
 #
@@ -249,22 +252,36 @@ for f in families:
     axes[2].scatter([f] * 2, [rew[~has_filler].mean(), rew[has_filler].mean()], c=["C0", "C3"], s=40)
 axes[2].scatter([], [], c="C0", label="no filler")
 axes[2].scatter([], [], c="C3", label="with filler")
-axes[2].set(ylabel="mean r*", title="Filler is not rewarded by r*", ylim=(0, 1))
+axes[2].set(ylabel="mean r*", title=r"$\pi_0$'s answers with and without filler", ylim=(0, 1))
 axes[2].legend(fontsize=8)
 fig.tight_layout()
 plt.show()
 
 verbose_share = float(np.mean([any(w in world.FILLER for w in r["response"].split()) for r in pi0_records]))
+by_family = summarise_by(pi0_records, "family", "reward")
+hardest = min(by_family, key=lambda f: by_family[f][0])
+unsafe_comply = float(np.mean([r["reward"] == 0 for r in pi0_records if r["family"] == "unsafe"]))
 glue("pi0_verbose_share", verbose_share, display=False)
+glue("hardest_family", Markdown(f"`{hardest}`"), display=False)
+glue("hardest_reward", by_family[hardest][0], display=False)
+glue("unsafe_comply", unsafe_comply, display=False)
+padded = np.array([any(w in world.FILLER for w in r["response"].split()) for r in pi0_records])
+rewards = np.array([r["reward"] for r in pi0_records])
+glue("filler_reward", float(rewards[padded].mean()), display=False)
+glue("plain_reward", float(rewards[~padded].mean()), display=False)
 
 # %% [markdown]
 # SFT took the model from a held-out loss of {glue:text}`eval_loss_before:.2f` (random init) to
 # {glue:text}`eval_loss_after:.2f`, and the mean true reward of its samples from
 # {glue:text}`init_reward:.3f` to {glue:text}`pi0_reward_t07:.3f` at temperature 0.7 and
-# {glue:text}`pi0_reward_t10:.3f` at 1.0. Like its teachers, $\pi_0$ pads
-# {glue:text}`pi0_verbose_share:.0%` of its answers with filler, gets some answers nearly right, and
-# complies with some unsafe requests; `add`, which needs a carry, is the hardest family. It ends its
-# response with EOS within the length limit {glue:text}`pi0_finished:.1%` of the time.
+# {glue:text}`pi0_reward_t10:.3f` at 1.0: lower temperature trades diversity for accuracy, which is
+# why the paper samples at both. Like its teachers, $\pi_0$ pads {glue:text}`pi0_verbose_share:.0%` of
+# its answers with filler and fails to refuse {glue:text}`unsafe_comply:.0%` of unsafe requests. Its
+# hardest family is {glue:md}`hardest_family` (mean $r^*$ {glue:text}`hardest_reward:.2f`). Its padded
+# answers have mean $r^*$ {glue:text}`filler_reward:.2f` against {glue:text}`plain_reward:.2f` for plain
+# ones: $r^*$ ignores filler, so any gap comes from the answers themselves (a longer sample has more
+# chances to slip), not from the reward. It ends with EOS within the length limit
+# {glue:text}`pi0_finished:.1%` of the time.
 #
 # **Beside the paper.** The paper's $\pi_0$ is LLaMA-3-8B after SFT, scored by benchmarks judged by
 # GPT-4 (10.2 length-controlled win rate on AlpacaEval-2, 7.69 on MT-Bench, 5.6 on Arena-Hard; its
