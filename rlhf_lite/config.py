@@ -92,7 +92,7 @@ def with_overrides(cfg: Config, overrides: dict[str, Any]) -> Config:
     """Apply dotted overrides, e.g. {"sft.epochs": 2, "seed": 1}, returning a new Config."""
     data = cfg.to_dict()
     for dotted, value in overrides.items():
-        node, *_ = data, None
+        node = data
         keys = dotted.split(".")
         for k in keys[:-1]:
             if k not in node or not isinstance(node[k], dict):

@@ -72,3 +72,13 @@ def test_write_json_is_atomic_and_readable(tmp_path):
     p = io.write_json(tmp_path / "r.json", {"a": 1.5})
     assert json.loads(p.read_text()) == {"a": 1.5}
     assert [f.name for f in tmp_path.iterdir()] == ["r.json"]
+
+
+def test_policy_given_by_path_uses_the_full_mode_code_path(pi0_artifacts, ci_cfg):
+    """Full mode names a base model (hub id or folder) instead of "lite"; the same stages run on it."""
+    cfg = with_overrides(ci_cfg, {"policy": str(pi0_artifacts.init), "sft.num_demos": 256, "sft.epochs": 1.0})
+    art = prepare_pi0(cfg, progress=False, log=lambda *a: None)
+    assert str(art.init) == str(pi0_artifacts.init)
+    assert not (art.root / "pi_init").exists()  # nothing was built from scratch
+    assert (art.pi0 / "model.safetensors").exists()
+    assert art.metrics["eval_loss_after"] < art.metrics["eval_loss_before"]

@@ -89,3 +89,13 @@ def test_sampler_rejects_bad_arguments(sampler):
     s, _ = sampler
     with pytest.raises(ValueError, match="temperature"):
         s.generate(["sort 1 2 ="], 1, 0.0, 5, seed=0)
+
+
+def test_sampler_renders_chat_messages_with_the_chat_template(pi0_artifacts):
+    """Full-mode prompts are message lists; the tokenizer's chat template turns them into text."""
+    model, tok = load_policy(pi0_artifacts.pi0)
+    tok.chat_template = "{% for m in messages %}{{ m['content'] }}{% endfor %}"
+    s = HFSampler(model, tok, progress=False)
+    as_text = s.generate(["sort 3 1 2 ="], 3, 1.0, 8, seed=0)
+    as_chat = s.generate([[{"role": "user", "content": "sort 3 1 2 ="}]], 3, 1.0, 8, seed=0)
+    assert as_chat == as_text
