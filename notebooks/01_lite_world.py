@@ -245,11 +245,12 @@ lengths = {f: [r["length"] for r in pi0_records if r["family"] == f] for f in fa
 axes[1].boxplot([lengths[f] for f in families], tick_labels=families, showmeans=True)
 axes[1].set(ylabel="|a| (words)", title=r"Response length of $\pi_0$")
 
+padded = np.array([world.has_filler(r["response"]) for r in pi0_records])
+rewards = np.array([r["reward"] for r in pi0_records])
+family_of = np.array([r["family"] for r in pi0_records])
 for f in families:
-    recs = [r for r in pi0_records if r["family"] == f]
-    has_filler = np.array([any(w in world.FILLER for w in r["response"].split()) for r in recs])
-    rew = np.array([r["reward"] for r in recs])
-    axes[2].scatter([f] * 2, [rew[~has_filler].mean(), rew[has_filler].mean()], c=["C0", "C3"], s=40)
+    mine = family_of == f
+    axes[2].scatter([f] * 2, [rewards[mine & ~padded].mean(), rewards[mine & padded].mean()], c=["C0", "C3"], s=40)
 axes[2].scatter([], [], c="C0", label="no filler")
 axes[2].scatter([], [], c="C3", label="with filler")
 axes[2].set(ylabel="mean r*", title=r"$\pi_0$'s answers with and without filler", ylim=(0, 1))
@@ -257,7 +258,7 @@ axes[2].legend(fontsize=8)
 fig.tight_layout()
 plt.show()
 
-verbose_share = float(np.mean([any(w in world.FILLER for w in r["response"].split()) for r in pi0_records]))
+verbose_share = float(padded.mean())
 by_family = summarise_by(pi0_records, "family", "reward")
 hardest = min(by_family, key=lambda f: by_family[f][0])
 unsafe_comply = float(np.mean([r["reward"] == 0 for r in pi0_records if r["family"] == "unsafe"]))
@@ -265,8 +266,6 @@ glue("pi0_verbose_share", verbose_share, display=False)
 glue("hardest_family", Markdown(f"`{hardest}`"), display=False)
 glue("hardest_reward", by_family[hardest][0], display=False)
 glue("unsafe_comply", unsafe_comply, display=False)
-padded = np.array([any(w in world.FILLER for w in r["response"].split()) for r in pi0_records])
-rewards = np.array([r["reward"] for r in pi0_records])
 glue("filler_reward", float(rewards[padded].mean()), display=False)
 glue("plain_reward", float(rewards[~padded].mean()), display=False)
 
@@ -299,7 +298,7 @@ results = {
     "sft_eval_loss_after": m["eval_loss_after"],
     "pi0_true_reward": {"T=1.0": r_t10, "T=0.7": r_t07},
     "init_true_reward": r_init,
-    "pi0_true_reward_by_family": {f: v[0] for f, v in summarise_by(pi0_records, "family", "reward").items()},
+    "pi0_true_reward_by_family": {f: v[0] for f, v in by_family.items()},
     "pi0_mean_length": float(np.mean([r["length"] for r in pi0_records])),
     "pi0_verbose_share": verbose_share,
     "pi0_finished": finished,

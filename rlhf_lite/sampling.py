@@ -18,9 +18,13 @@ from tqdm.auto import tqdm
 @dataclass(frozen=True)
 class Generation:
     text: str  # the decoded response, special tokens removed
-    num_tokens: int  # generated tokens, EOS included when there was one
+    token_ids: tuple[int, ...]  # the generated ids, up to and including EOS
     finished: bool  # True if the model emitted EOS within max_new_tokens
-    token_ids: tuple[int, ...] = ()  # the generated ids, up to and including EOS
+
+    @property
+    def num_tokens(self) -> int:
+        """Generated tokens, EOS included when there was one."""
+        return len(self.token_ids)
 
 
 class Generator(Protocol):
@@ -79,7 +83,7 @@ class HFSampler:
                 for ids in new[i * n : (i + 1) * n]:
                     finished = eos in ids
                     ids = ids[: ids.index(eos) + 1] if finished else ids
-                    row.append(Generation(tok.decode(ids, skip_special_tokens=True).strip(), len(ids), finished, tuple(ids)))
+                    row.append(Generation(tok.decode(ids, skip_special_tokens=True).strip(), tuple(ids), finished))
                 out.append(row)
         return out
 

@@ -176,6 +176,11 @@ def true_reward(prompt: str, response: str) -> float:
     return 0.5 * right / max(len(content), len(task.target))
 
 
+def has_filler(response: str) -> bool:
+    """Whether the response pads its answer with filler words."""
+    return any(w in FILLER for w in response.split())
+
+
 def response_length(response: str) -> int:
     """|a| in words (= tokens of the lite tokenizer)."""
     return len(response.split())
