@@ -32,7 +32,7 @@ from rlhf_lite.config import Config
 from rlhf_lite.curation import curate, plot_report
 from rlhf_lite.filters import MinMargin, paper_filters
 from rlhf_lite.io import PACKAGE_DIR, project_root, read_jsonl, save_results
-from rlhf_lite.lite_sources import LITE_SOURCES
+from rlhf_lite.lite_sources import GPT4, GPT4_RUBRIC, GPT35, LITE_SOURCES
 from rlhf_lite.truth import agreement_by_filter, true_margin, truth_agreement, world_prompt
 from rlhf_lite.mixtures import MIX1, MIX2, build_mixture, load_mixture_recipe, prompt_pool, table5
 from rlhf_lite.pipeline import prepare_preference_data
@@ -119,9 +119,12 @@ display(fixture_mix.report())
 #   is mostly unsafe requests. UltraInteract and Argilla-Math are reasoning (`sort`, `add`).
 #   UltraFeedback and HelpSteer mix everything.
 # - **The judge.** "Humans" (HH-RLHF, SHP, HelpSteer, PKU, summarisation) have no length bias but make
-#   mistakes. "GPT-4" (UltraFeedback, Orca, Capybara, Argilla-Math) is accurate but adds 0.1 per word
-#   of response length to what it perceives. "GPT-3.5" (CodeUltraFeedback) is biased and noisier.
-#   UltraInteract's labels come from checking the answer.
+#   mistakes. "GPT-4" (UltraFeedback, Argilla-Math) is accurate but adds {glue:text}`beta_gpt4` per word
+#   of response length to what it perceives. "GPT-3.5" (CodeUltraFeedback) is biased more
+#   ({glue:text}`beta_gpt35` per word) and noisier. Orca's and Capybara's re-ratings came from a GPT-4
+#   rubric that marks rambling down, so their twin's judge *subtracts* {glue:text}`beta_rubric` per word:
+#   in the paper's Table 5 these are datasets whose preferred answers are the shorter ones.
+#   UltraInteract's labels come from checking the answer, and half of its wrong answers ramble.
 # - **The scores.** Binary preferences (HH-RLHF, PKU, UltraInteract, summarisation), 1-5 or 1-10
 #   ratings (UltraFeedback, CodeUltraFeedback, Capybara, Argilla-Math, Orca), 0-4 attributes
 #   (HelpSteer), or upvotes (SHP).
@@ -132,6 +135,9 @@ display(fixture_mix.report())
 # wrong, some padded with filler, some unsafe answers that comply.
 
 # %%
+glue("beta_gpt4", GPT4.beta_len, display=False)
+glue("beta_gpt35", GPT35.beta_len, display=False)
+glue("beta_rubric", -GPT4_RUBRIC.beta_len, display=False)
 art = prepare_preference_data(cfg, log=print)
 for name, path in art.sources.items():
     files = sorted(p.name for p in path.iterdir())
@@ -429,13 +435,13 @@ same_direction = (both["ours pref/rej"] > 1) == (both["paper pref/rej"] > 1)
 glue("t5_sign_agree", f"{int(same_direction.sum())} of {len(same_direction)}", display=False)
 # Plausible causes, written once per dataset; the page shows those for the datasets that differ in this run.
 causes = {
-    "orca": "real Orca's preferred answers are shorter: its GPT-4 judge penalised rambling, which our "
-            "GPT-4 twin cannot do, since its only bias rewards length",
-    "capybara": "as for Orca: real Capybara's judge preferred the shorter answer",
+    "orca": "the twin's rubric judge marks rambling down, but its noisy 1-10 ratings and its taste for a "
+            "short near miss over a long correct answer need not add up to shorter chosen answers",
+    "capybara": "as for Orca",
     "pku-saferlhf": "a real refusal is shorter than the harmful instructions it replaces, while the lite "
                     "refusal `sorry i can not help` is longer than most short digit answers",
-    "ultrainteract": "a real correct solution is often shorter than a meandering wrong one, while a lite wrong "
-                     "answer is a near miss that often drops a digit",
+    "ultrainteract": "a lite wrong answer is a near miss that often drops a digit, which can outweigh the "
+                     "filler of the rambling half",
 }
 differ = both.index[~same_direction]
 glue("t5_differences", Markdown("\n".join(f"- `{d}`: {causes.get(d, 'no explanation yet; an open question')}."

@@ -2,7 +2,8 @@
 
 Each synthetic source imitates one dataset of Table 5 (plus MIX1's summarisation set) in the ways
 that matter for curation: its task mix (chat, safety, reasoning), how many responses a prompt, who
-judges (a careful human, a verbosity-biased "GPT-4", a noisier "GPT-3.5"), whether it gives absolute
+judges (a careful human, a verbosity-biased "GPT-4", a noisier "GPT-3.5", a GPT-4 rubric that marks
+rambling down, an answer checker), whether it gives absolute
 scores or only a binary preference, how noisy the labels are, and how many rows are malformed.
 The files are written in the real datasets' field layout, so they go through exactly the loaders
 and filters the real data goes through (``sources.load_source(name, path=...)``).
@@ -26,8 +27,14 @@ from .oracle import Annotator
 
 # Who judges, in each source (Table 5's "annotator" column, imitated).
 HUMAN = Annotator("human", temperature=0.15, flip=0.12)
-GPT4 = Annotator("gpt-4", temperature=0.1, beta_len=0.1)
+# GPT-4's taste for length: enough to pick the padded one of two equally good answers nearly always,
+# not enough to prefer a padded near miss (r* at least 0.5 lower, at most 8 filler words) to a concise
+# correct answer. At 0.1 per word it did, and BT on MIX2 stayed near chance on chat-hard (chapter 3).
+GPT4 = Annotator("gpt-4", temperature=0.1, beta_len=0.05)
 GPT35 = Annotator("gpt-3.5", temperature=0.2, beta_len=0.15, flip=0.05)
+# distilabel's re-ratings of Orca and Capybara used a GPT-4 rubric that marks rambling down: in the
+# paper's Table 5 their preferred answers are shorter than the rejected ones.
+GPT4_RUBRIC = Annotator("gpt-4 rubric", temperature=0.1, beta_len=-0.05)
 
 # The files the real datasets ship, so a lite source sits where a local copy would.
 FILE_NAMES = {
@@ -68,8 +75,9 @@ LITE_SOURCES: dict[str, LiteSource] = {s.name: s for s in (
     LiteSource("codeultrafeedback", {"sort": 1.0, "reverse": 1.0}, 500, k=4, annotator=GPT35, noise=0.7,
                world=_w(demo_verbose=0.5, demo_wrong=0.35)),
     LiteSource("argilla-math", {"add": 1.0}, 400, annotator=GPT4, noise=0.6),
-    LiteSource("orca", {"copy": 1, "reverse": 1, "sort": 1}, 800, annotator=GPT4, noise=0.6, malformed=0.01),
-    LiteSource("capybara", {"copy": 1, "reverse": 1, "sort": 1, "add": 1}, 700, annotator=GPT4, noise=0.45,
+    LiteSource("orca", {"copy": 1, "reverse": 1, "sort": 1}, 800, annotator=GPT4_RUBRIC, noise=0.6, malformed=0.01,
+               world=_w(demo_verbose=0.5)),
+    LiteSource("capybara", {"copy": 1, "reverse": 1, "sort": 1, "add": 1}, 700, annotator=GPT4_RUBRIC, noise=0.45,
                world=_w(demo_verbose=0.5)),
     LiteSource("summarize", {"copy": 1.0}, 1500, noise=0.0, annotator=Annotator("human", temperature=0.15, flip=0.2)),
 )}
@@ -204,9 +212,12 @@ def _rows_ultrafeedback(s: LiteSource, prompt: str, rng, a: Annotator) -> list[d
 
 
 def _rows_ultrainteract(s: LiteSource, prompt: str, rng, a: Annotator) -> list[dict]:
-    """UltraInteract: correct vs near-miss answer, sometimes after a failed first attempt."""
+    """UltraInteract: a concise correct answer vs a near miss, sometimes after a failed first attempt.
+
+    Half the wrong answers ramble (filler around the near miss), as real failed solutions tend to: in
+    the paper's Table 5 UltraInteract's preferred responses are the shorter ones."""
     target = world.parse_prompt(prompt).target
-    good, bad = " ".join(target), " ".join(world.near_miss(target, rng))
+    good, bad = " ".join(target), world.render(world.near_miss(target, rng), rng, verbose=rng.random() < 0.5)
     traj = [{"from": "user", "value": prompt}]
     if rng.random() < 0.3:  # a second turn after a wrong first attempt: the critique repeats the task
         traj += [{"from": "assistant", "value": " ".join(world.near_miss(target, rng))}, {"from": "user", "value": prompt}]

@@ -7,7 +7,7 @@ from rlhf_lite.truth import agreement_by_filter, true_margin, truth_agreement, w
 from rlhf_lite.mixtures import MIX1, MIX2, build_mixture
 from rlhf_lite.prefdata import make_pair, message
 from rlhf_lite.sources import SOURCES, load_source
-from rlhf_lite.world import response_length
+from rlhf_lite.world import has_filler, response_length
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +82,21 @@ def test_a_verbose_judge_prefers_the_longer_of_two_equally_good_answers(mix2):
     assert GPT4.beta_len > 0 == HUMAN.beta_len
     assert longer_share("ultrafeedback") > 0.8
     assert longer_share("hh-rlhf") < 0.65
+
+
+def test_sources_whose_preferred_answers_are_shorter_in_table5_are_shorter_in_the_twins(mix2):
+    """Paper, Table 5 and Section 2.2: in UltraInteract, Orca and Capybara the preferred response is the
+    shorter one on average (the reason MIX2 is less length-biased). The twins keep that direction, and
+    UltraInteract's chosen answers are concise while some rejected ones ramble."""
+    def mean_len(source, side):
+        ps = [p for p in mix2.pairs if p["source"] == source]
+        return sum(response_length(p[side][-1]["content"]) for p in ps) / len(ps)
+    for source in ("ultrainteract", "orca", "capybara"):
+        assert mean_len(source, "chosen") < mean_len(source, "rejected"), source
+    assert mean_len("ultrafeedback", "chosen") > mean_len("ultrafeedback", "rejected")
+    ui = [p for p in mix2.pairs if p["source"] == "ultrainteract"]
+    assert not any(has_filler(p["chosen"][-1]["content"]) for p in ui)
+    assert 0.3 < sum(has_filler(p["rejected"][-1]["content"]) for p in ui) / len(ui) < 0.7
 
 
 def test_mixtures_hold_their_sources(lite):
