@@ -6,6 +6,7 @@ then the next run finds either the whole artifact or nothing, and redoes only wh
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import os
@@ -43,8 +44,13 @@ def results_dir() -> Path:
     return root / "results" if root else Path.home() / ".cache" / "rlhf_lite" / "results"
 
 
+@functools.lru_cache(maxsize=1)
 def code_fingerprint() -> str:
-    """A hash of the package's source, so cached artifacts are rebuilt when the code changes."""
+    """A hash of the package's source, so cached artifacts are rebuilt when the code changes.
+
+    Computed once per process: the key describes the code this process imported, even if the files
+    are edited while a long notebook runs (otherwise its later stages would be cached under the new
+    code's key, and an earlier stage rebuilt mid-run)."""
     h = hashlib.sha256()
     for f in sorted(PACKAGE_DIR.glob("*.py")):
         h.update(f.name.encode())

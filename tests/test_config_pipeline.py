@@ -87,3 +87,16 @@ def test_policy_given_by_path_uses_the_full_mode_code_path(pi0_artifacts, ci_cfg
     assert not (art.root / "pi_init").exists()  # nothing was built from scratch
     assert (art.pi0 / "model.safetensors").exists()
     assert art.metrics["eval_loss_after"] < art.metrics["eval_loss_before"]
+
+
+def test_code_fingerprint_is_fixed_for_the_life_of_a_process(tmp_path, monkeypatch):
+    """Editing the package while a notebook runs must not change the cache key mid-run."""
+    before = io.code_fingerprint()
+    (tmp_path / "mod.py").write_text("x = 1\n")
+    monkeypatch.setattr(io, "PACKAGE_DIR", tmp_path)  # as if every source file had changed
+    assert io.code_fingerprint() == before
+    io.code_fingerprint.cache_clear()
+    try:
+        assert io.code_fingerprint() != before  # a new process would see the new code
+    finally:
+        io.code_fingerprint.cache_clear()
