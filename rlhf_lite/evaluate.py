@@ -20,13 +20,40 @@ def score_records(records: Sequence[dict], judge: Judge = true_reward) -> list[d
     return out
 
 
-def mean_ci(values, z: float = 1.96) -> tuple[float, float]:
-    """Mean and the half-width of a normal-approximation 95% interval."""
+def mean_ci(values, z: float = 1.96, groups=None) -> tuple[float, float]:
+    """Mean and the half-width of a normal-approximation 95% interval.
+
+    ``groups`` (one label per value) marks values that are not independent, e.g. the several pairs
+    formed from one prompt's samples: the interval then uses the cluster-robust (sandwich) variance,
+    sum over groups of (sum of the group's residuals)^2 / N^2 * G / (G - 1), which widens it by about
+    sqrt(group size) when a group's values move together and leaves it as it is when they do not."""
     v = np.asarray(values, dtype=float)
     if v.size == 0:
         raise ValueError("mean_ci of an empty sample.")
-    half = z * v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else float("nan")
-    return float(v.mean()), float(half)
+    if groups is None:
+        half = z * v.std(ddof=1) / np.sqrt(v.size) if v.size > 1 else float("nan")
+        return float(v.mean()), float(half)
+    g = np.asarray(groups)
+    if g.shape != v.shape:
+        raise ValueError(f"mean_ci: {v.size} values but {g.size} group labels; give one label per value.")
+    _, idx = np.unique(g, return_inverse=True)
+    n_groups = idx.max() + 1
+    if n_groups < 2:
+        return float(v.mean()), float("nan")
+    resid_sums = np.bincount(idx, weights=v - v.mean(), minlength=n_groups)
+    var = (resid_sums ** 2).sum() / v.size ** 2 * n_groups / (n_groups - 1)
+    return float(v.mean()), float(z * np.sqrt(var))
+
+
+def wilson_interval(successes: int, n: int, z: float = 1.96) -> tuple[float, float]:
+    """Wilson score interval for a proportion: unlike the normal one it has width at 0% and 100%
+    (an accuracy of 300/300 is not exactly 1)."""
+    if n <= 0:
+        raise ValueError(f"wilson_interval needs n > 0 trials, got {n}.")
+    p = successes / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * np.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return float(centre - half), float(centre + half)
 
 
 def summarise_by(records: Sequence[dict], key: str, value: str) -> dict[str, tuple[float, float, int]]:

@@ -1,7 +1,8 @@
 """Length bias of a reward model, as in the paper's Figure 3.
 
-For each prompt, the SFT policy samples n responses (the paper: 16); the reward model scores them, and
-we compute the Pearson correlation between reward and response length *within that prompt*. A
+For each prompt, the SFT policy samples n responses (the paper: 8; 16 in Figure 3's caption); the
+reward model scores them, and we compute the Pearson correlation between reward and response length
+*within that prompt*. A
 reward model that prefers longer answers gives mostly positive coefficients. The heatmap counts prompts
 by (correlation coefficient, mean response length); the paper reports a mean coefficient of 0.19 for
 UltraRM-13B and 0.06 for its BT model on MIX2. Full mode calls the same functions on real reward
@@ -15,10 +16,13 @@ from typing import Mapping
 import numpy as np
 
 
-def length_correlations(rewards, lengths) -> tuple[np.ndarray, np.ndarray]:
+def length_correlations(rewards, lengths, flat: float = np.nan) -> tuple[np.ndarray, np.ndarray]:
     """Per-prompt Pearson r(reward, length) and mean length, for arrays of shape (prompts, n).
 
-    A prompt whose rewards or lengths do not vary has no defined correlation (NaN)."""
+    A prompt whose lengths do not vary has no defined correlation (NaN). One whose lengths vary but
+    whose rewards are all equal gets ``flat``: NaN by default (Pearson is undefined), or 0 to say
+    "this reward ignores length here", which is what a truth that gives every sample the same reward
+    means (the length-bias chapter compares r* to reward models that way)."""
     r, ln = np.asarray(rewards, dtype=float), np.asarray(lengths, dtype=float)
     if r.shape != ln.shape or r.ndim != 2 or r.shape[1] < 2:
         raise ValueError(f"length_correlations needs two (prompts, n >= 2) arrays of one shape, got {r.shape} and {ln.shape}.")
@@ -26,6 +30,8 @@ def length_correlations(rewards, lengths) -> tuple[np.ndarray, np.ndarray]:
     den = np.sqrt((rc ** 2).sum(1) * (lc ** 2).sum(1))
     with np.errstate(invalid="ignore", divide="ignore"):
         corr = np.where(den > 1e-12, (rc * lc).sum(1) / np.where(den > 1e-12, den, 1.0), np.nan)
+    lengths_vary, rewards_flat = (lc ** 2).sum(1) > 1e-12, (rc ** 2).sum(1) <= 1e-12
+    corr = np.where(lengths_vary & rewards_flat, flat, corr)
     return corr, ln.mean(1)
 
 

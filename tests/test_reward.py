@@ -164,6 +164,10 @@ def test_length_correlation_recovers_a_planted_slope():
     assert abs(np.nanmean(flat)) < 0.03  # no slope, no correlation (the mean of 2000 has sd ~0.006)
     const, _ = length_correlations(np.ones((3, 4)), lengths[:3, :4])
     assert np.isnan(const).all()  # undefined, not zero
+    zero, _ = length_correlations(np.ones((3, 4)), lengths[:3, :4], flat=0.0)
+    assert zero.tolist() == [0.0, 0.0, 0.0]  # unless asked to read a flat reward as "ignores length"
+    same_len, _ = length_correlations(rewards[:2, :4], np.full((2, 4), 5.0), flat=0.0)
+    assert np.isnan(same_len).all()  # lengths that do not vary stay undefined either way
     counts, lb, cb = heatmap_counts(corr, mean_len)
     assert counts.sum() == len(corr) and counts.shape == (len(lb) - 1, len(cb) - 1)
     fig = plot_heatmaps({"planted": (corr, mean_len), "none": (flat, mean_len)})

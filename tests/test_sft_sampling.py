@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from rlhf_lite import world
-from rlhf_lite.evaluate import mean_ci, score_records
+from rlhf_lite.evaluate import mean_ci, score_records, wilson_interval
 from rlhf_lite.models import load_policy
 from rlhf_lite.sampling import HFSampler, sample_responses, split_n
 
@@ -99,3 +99,28 @@ def test_sampler_renders_chat_messages_with_the_chat_template(pi0_artifacts):
     as_text = s.generate(["sort 3 1 2 ="], 3, 1.0, 8, seed=0)
     as_chat = s.generate([[{"role": "user", "content": "sort 3 1 2 ="}]], 3, 1.0, 8, seed=0)
     assert as_chat == as_text
+
+
+def test_clustered_interval_widens_only_when_a_group_moves_together():
+    rng = np.random.default_rng(0)
+    per_group = rng.normal(size=500)
+    together = np.repeat(per_group, 6)  # six copies of each value: really 500 observations
+    groups = np.repeat(np.arange(500), 6)
+    m, naive = mean_ci(together)
+    _, clustered = mean_ci(together, groups=groups)
+    assert clustered / naive == pytest.approx(np.sqrt(6), rel=0.05)
+    independent = rng.normal(size=3000)
+    _, plain = mean_ci(independent)
+    _, grouped = mean_ci(independent, groups=groups)
+    assert grouped / plain == pytest.approx(1.0, abs=0.1)
+    with pytest.raises(ValueError, match="one label per value"):
+        mean_ci(independent, groups=groups[:10])
+
+
+def test_wilson_interval_has_width_at_the_extremes_and_matches_the_normal_one_in_between():
+    lo, hi = wilson_interval(300, 300)
+    assert hi == pytest.approx(1.0) and 0.98 < lo < 1.0
+    lo, hi = wilson_interval(500, 1000)
+    assert (lo + hi) / 2 == pytest.approx(0.5) and hi - lo == pytest.approx(2 * 1.96 * 0.5 / np.sqrt(1000), rel=0.01)
+    with pytest.raises(ValueError, match="n > 0"):
+        wilson_interval(0, 0)
