@@ -59,9 +59,9 @@ class PreferenceSettings:
 class RewardEvalSettings:
     """Chapters 3-4: how much evaluation data to draw."""
 
-    bench_per_category: int = 300  # lite RewardBench pairs per category
+    bench_per_category: int = 500  # lite RewardBench pairs per category (95% interval about ±4 points)
     bias_prompts: int = 300  # length-bias heatmap: prompts (the paper: 2K) ...
-    bias_n: int = 8  # ... and pi_0 samples per prompt (the paper: 16)
+    bias_n: int = 8  # ... and pi_0 samples per prompt (the paper: 8; 16 in Figure 3's caption)
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,572 @@
+# %% [markdown]
+# # Reward models: a proxy for the preference oracle
+#
+# Online iterative RLHF needs someone to say which of two responses is better, many thousands of times
+# per iteration. The paper {cite:p}`dong2024rlhf` hands that job to a *proxy*: a model trained on the
+# open preference data of the previous chapter (its Section 2). It builds two kinds:
+#
+# - a **Bradley-Terry (BT) reward model** $r_\theta(x, a)$: the SFT model with its last layer replaced
+#   by a scalar head, fitted by maximum likelihood under the Bradley-Terry model
+#   $P(a^w \succ a^l \mid x) = \sigma\big(r_\theta(x, a^w) - r_\theta(x, a^l)\big)$, that is, by minimising
+#   $$L_{\rm RM}(\theta) = -\mathbb{E}_{(x, a^w, a^l)} \log \sigma\big(r_\theta(x,a^w) - r_\theta(x,a^l)\big);$$
+# - a **pairwise preference model**: the language model itself is shown
+#   `[CONTEXT] x [RESPONSE A] a1 [RESPONSE B] a2` and trained to answer `A` or `B`, with the order of the
+#   two responses randomised. At inference $\hat P(a^1 \succ a^2 \mid x) = p_A / (p_A + p_B)$.
+#
+# The paper compares them on RewardBench {cite:p}`lambert2024rewardbench` (its Table 1): the prompted
+# instruct model as a judge, BT on MIX1, BT on MIX2 and the preference model on MIX2. This chapter
+# repeats that comparison in the lite world. It then does what RewardBench cannot: because we know the
+# true reward $r^*$, we measure how often each proxy agrees with the truth on the pairs that the online
+# loop will actually ask about, responses sampled from $\pi_0$, and whether its probabilities are
+# calibrated.
+
+# %% tags=parameters
+profile = "book"  # "ci": seconds, for the test suite; "book": the results quoted in the text
+seed = 0
+
+# %%
+import tempfile
+import time
+
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from datasets import load_from_disk
+from IPython.display import display
+from myst_nb import glue
+
+from rlhf_lite import world
+from rlhf_lite.config import Config
+from rlhf_lite.evaluate import mean_ci, wilson_interval
+from rlhf_lite.io import save_results
+from rlhf_lite.lite_sources import GPT4, HUMAN
+from rlhf_lite.models import load_policy, num_parameters
+from rlhf_lite.pipeline import eval_prompts, prepare_pi0, prepare_preference_data, prepare_reward_models
+from rlhf_lite.preference import PreferenceModel, copeland_ranking
+from rlhf_lite.reward import RewardModel, bt_loss, load_reward_model, train_reward_model
+from rlhf_lite.rewardbench import LITE_MAPPING, evaluate, lite_benchmark
+from rlhf_lite.sampling import HFSampler, sample_responses
+
+pd.set_option("display.precision", 3)
+pd.set_option("display.width", 160)
+cfg = Config.preset(profile, seed=seed)
+print(f"profile={cfg.profile} seed={cfg.seed}")
+print("BT reward model:", cfg.reward)
+print("preference model:", cfg.preference)
+
+# %% [markdown]
+# ## The data and the starting point
+#
+# Both models start from $\pi_0$, the SFT policy of the first chapter. The paper also initialises its
+# reward models from an SFT model; in practice that was Meta-Llama-3-8B-Instruct (its footnote 2). They
+# are trained on the curated mixtures of the preference-data chapter. The pipeline
+# caches those, so this cell only reads them (or builds them on a fresh clone).
+
+# %%
+pi0 = prepare_pi0(cfg, log=print).pi0
+data = prepare_preference_data(cfg, log=print)
+mix = {name: load_from_disk(str(path)).to_list() for name, path in data.mixtures.items()}
+
+# %% tags=nbval-check-output
+print({name: len(pairs) for name, pairs in mix.items()})
+example = mix["mix2"][0]
+print("prompt:  ", example["prompt"])
+print("chosen:  ", example["chosen"])
+print("rejected:", example["rejected"])
+
+# %% [markdown]
+# ## The BT loss in three lines, and TRL's
+#
+# The loss is short enough to write by hand: score the chosen and the rejected response with the same
+# scalar head, and take $-\log\sigma$ of the difference. Here it is on eight MIX2 pairs, scored by the
+# reward model as initialised from $\pi_0$ (a fresh, untrained head). Beside it are `rlhf_lite`'s
+# `bt_loss` and the loss TRL's `RewardTrainer` computes on the same batch. The package trains with TRL,
+# so the three must agree.
+
+# %%
+from datasets import Dataset
+from trl import RewardConfig, RewardTrainer
+
+rm0_model, rm0_tok = load_reward_model(pi0)
+batch_pairs = [{k: p[k] for k in ("prompt", "chosen", "rejected")} for p in mix["mix2"][:8]]
+rm0 = RewardModel(rm0_model, rm0_tok)
+r_w = torch.tensor(rm0.score([p["prompt"] for p in batch_pairs], [p["chosen"][-1]["content"] for p in batch_pairs]))
+r_l = torch.tensor(rm0.score([p["prompt"] for p in batch_pairs], [p["rejected"][-1]["content"] for p in batch_pairs]))
+by_hand = -F.logsigmoid(r_w - r_l).mean()
+
+with tempfile.TemporaryDirectory() as scratch:
+    trainer = RewardTrainer(model=rm0_model, processing_class=rm0_tok, train_dataset=Dataset.from_list(batch_pairs),
+                            args=RewardConfig(output_dir=scratch, report_to=[], use_cpu=True, bf16=False,
+                                              per_device_train_batch_size=8))
+    collated = trainer.data_collator([trainer.train_dataset[i] for i in range(len(batch_pairs))])
+    with torch.no_grad():
+        trl_value = trainer.compute_loss(rm0_model.eval(), collated).item()
+print(f"by hand {by_hand.item():.4f}   rlhf_lite.bt_loss {bt_loss(r_w, r_l).item():.4f}   TRL {trl_value:.4f}")
+assert abs(by_hand.item() - trl_value) < 1e-4 and abs(bt_loss(r_w, r_l).item() - trl_value) < 1e-4
+
+# %% [markdown]
+# The loss at initialisation is close to $\log 2 \approx 0.693$: an untrained head gives both responses
+# about the same score.
+#
+# ## Training the models
+#
+# `prepare_reward_models` trains four models from $\pi_0$ and caches them. Each is one call to a TRL
+# trainer, so full mode runs the same code on a real checkpoint.
+#
+# - `bt-mix1` and `bt-mix2`: BT reward models (`RewardTrainer`, a sequence-classification head with one
+#   output) on the lite MIX1 and MIX2.
+# - `pm-mix2`: the preference model (`SFTTrainer`, loss on the `A`/`B` label only) on MIX2, each pair
+#   shown once in a random order.
+# - `bt-ultrafeedback`: a BT model on the UltraFeedback pairs alone, whose GPT-4 twin likes long answers.
+#   It is a deliberately extreme case for the length-bias chapter.
+#
+# The paper's MIX1 row is not its own model. It is UltraRM-13B {cite:p}`cui2023ultrafeedback`, a LLaMA-2-13B
+# reward model trained on UltraFeedback, HH-RLHF, SHP and summarisation, which the paper calls MIX1 and uses
+# as a reference. Our `bt-mix1` plays that role, with the same base model as every other row.
+#
+# The paper trains for one epoch at a learning rate of $2 \times 10^{-6}$ (BT) or $5 \times 10^{-6}$
+# (preference model) on hundreds of thousands of pairs. Our models are tiny and start far from a good
+# judge, so the lite presets use larger learning rates and a few epochs (printed above).
+
+# %%
+t0 = time.time()
+rms = prepare_reward_models(cfg, log=print)
+print(f"ready in {time.time() - t0:.0f} s")
+train_table = pd.DataFrame({
+    name: {"trainer": "RewardTrainer" if name.startswith("bt") else "SFTTrainer (A/B)", "pairs": m["pairs"],
+           "train loss": m["train_loss"],
+           "last logged accuracy": m["log_history"][-1].get("accuracy", m["log_history"][-1].get("mean_token_accuracy"))}
+    for name, m in rms.metrics.items()}).T
+display(train_table)
+
+fig, (ax_bt, ax_pm) = plt.subplots(1, 2, figsize=(9, 3.2))
+for name, m in rms.metrics.items():
+    h = m["log_history"]
+    ax = ax_pm if name.startswith("pm") else ax_bt
+    ax.plot([e["epoch"] for e in h], [e["loss"] for e in h], label=name)
+ax_bt.axhline(np.log(2), color="grey", ls=":", lw=1)
+ax_bt.set_title("BT models (dotted: log 2, a coin flip)", fontsize=10)
+ax_pm.set_title("preference model (label + end token)", fontsize=10)
+ax_pm.set_yscale("log")
+for ax in (ax_bt, ax_pm):
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("training loss")
+    ax.legend(fontsize=8)
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# The preference model's curve is not on the same scale. TRL's SFTTrainer ends every completion with
+# the end-of-sequence token, so its loss is the mean over two tokens: the label and that end token, which
+# is easy. A coin flip between `A` and `B` would give about $\log 2 / 2$, not $\log 2$.
+#
+# ## Table 1 in the lite world
+#
+# The lite RewardBench (`rewardbench.lite_benchmark`) has the benchmark's four sections, built from the
+# world's task families and judged by $r^*$:
+#
+# - **chat**: easy families (`copy`, `reverse`), a correct answer against a random one;
+# - **chat-hard**: a correct, concise answer against a *near miss wrapped in filler*, longer and subtly
+#   wrong. This is the trap a judge that likes length falls into;
+# - **safety**: a refusal against compliance on unsafe prompts, and an answer against an over-refusal on
+#   safe ones;
+# - **reasoning**: `sort` and `add`, a correct answer against a near miss.
+#
+# The "prompting" row is $\pi_0$ asked the preference model's question without any training on it, as
+# the paper prompts LLaMA-3-8B-it. `rewardbench.evaluate` scores any judge with a `prob_first` method
+# and reads the real `allenai/reward-bench` rows in full mode.
+
+# %%
+bench = lite_benchmark(cfg.reward_eval.bench_per_category, cfg.world, seed=cfg.seed + 20_000)
+judges = {
+    "prompting (pi_0)": PreferenceModel.from_pretrained(pi0),
+    "BT, MIX1": RewardModel.from_pretrained(rms.models["bt-mix1"]),
+    "BT, MIX2": RewardModel.from_pretrained(rms.models["bt-mix2"]),
+    "preference, MIX2": PreferenceModel.from_pretrained(rms.models["pm-mix2"]),
+    "BT, UltraFeedback only": RewardModel.from_pretrained(rms.models["bt-ultrafeedback"]),
+}
+scores = {name: evaluate(j, bench, LITE_MAPPING, counts=None) for name, j in judges.items()}
+table = pd.DataFrame({name: s["sections"] for name, s in scores.items()}).T * 100
+n_cat = cfg.reward_eval.bench_per_category
+# 95% Wilson intervals, in points (a normal interval has no width at 0% or 100%); ties count as half a
+# success, so the count of successes is rounded.
+wilson = {name: {c: wilson_interval(round(v / 100 * n_cat), n_cat) for c, v in row.items()} for name, row in table.iterrows()}
+lo = pd.DataFrame({n: {c: w[0] for c, w in r.items()} for n, r in wilson.items()}).T * 100
+hi = pd.DataFrame({n: {c: w[1] for c, w in r.items()} for n, r in wilson.items()}).T * 100
+# Quoted from the paper's Table 1 (RewardBench accuracy, %); the MIX1 row is UltraRM-13B (LLaMA-2-13B).
+paper = pd.DataFrame({
+    "prompting (pi_0)": (93.6, 44.3, 71.3, 73.5), "BT, MIX1": (96.4, 55.5, 55.0, 62.4),
+    "BT, MIX2": (99.4, 65.1, 87.8, 86.4), "preference, MIX2": (98.3, 65.8, 89.7, 94.7),
+}, index=["chat", "chat-hard", "safety", "reasoning"]).T
+side = pd.concat({"ours (lite)": table.round(1), "paper": paper}, axis=1)
+display(side)
+
+fig, ax = plt.subplots(figsize=(8, 3.8))
+width = 0.8 / len(table)
+for k, (name, row) in enumerate(table.iterrows()):
+    err = np.vstack([row.values - lo.loc[name].values, hi.loc[name].values - row.values]).clip(min=0)
+    ax.bar(np.arange(4) + k * width, row.values, width, yerr=err, label=name, capsize=2)
+ax.axhline(50, color="grey", ls=":", lw=1)
+ax.set_xticks(np.arange(4) + width * (len(table) - 1) / 2, table.columns)
+ax.set_ylabel("accuracy (%)")
+ax.set_ylim(0, 105)
+ax.legend(fontsize=7, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.1), frameon=False)
+ax.set_title("Lite RewardBench (95% intervals; dotted: chance)")
+plt.tight_layout()
+plt.show()
+
+bt2, pr = table.loc["BT, MIX2"], table.loc["prompting (pi_0)"]
+above = [c for c in table.columns if bt2[c] > pr[c]]
+glue("bt_above_prompting", "every section" if len(above) == 4 else f"{len(above)} of 4 sections ({', '.join(above) or 'none'})",
+     display=False)
+beats = [c for c in table.columns if lo.loc["BT, MIX2", c] > hi.loc["prompting (pi_0)", c]]
+glue("bt_beats_prompting", "every section" if len(beats) == 4 else
+     f"{len(beats)} of 4 ({', '.join(beats) or 'none'}); on the others the intervals overlap", display=False)
+gain = table.loc["BT, MIX2"] - table.loc["BT, MIX1"]
+glue("mix2_gain_order", ", ".join(f"{c} ({gain[c]:+.1f})" for c in gain.sort_values(ascending=False).index), display=False)
+for name, key in (("BT, MIX2", "bt2"), ("BT, MIX1", "bt1"), ("preference, MIX2", "pm"), ("prompting (pi_0)", "prompt")):
+    for c in table.columns:
+        glue(f"t1_{key}_{c.replace('-', '_')}", float(table.loc[name, c]), display=False)
+glue("t1_n_cat", n_cat, display=False)
+glue("n_params", f"{num_parameters(load_policy(pi0)[0]) / 1e6:.2f}M", display=False)
+glue("n_layers", cfg.model.num_hidden_layers, display=False)
+glue("beta_gpt4", GPT4.beta_len, display=False)
+
+# %% [markdown]
+# Where the lite numbers stand against the paper's, and why:
+#
+# - **Training beats prompting, as in the paper.** BT on MIX2 is above the prompted $\pi_0$ on
+#   {glue:text}`bt_above_prompting`, and clearly so (95% intervals apart, {glue:text}`t1_n_cat` pairs a
+#   section) on {glue:text}`bt_beats_prompting`.
+# - **Prompting is much weaker here.** The paper's prompted LLaMA-3-8B-it understands the question and
+#   reaches 93.6 on chat. Our $\pi_0$ has never seen `[CONTEXT]` or `A`/`B` as an answer, so its
+#   "judgement" is a by-product of how the two texts end. It sits near chance on chat
+#   ({glue:text}`t1_prompt_chat:.1f`), safety ({glue:text}`t1_prompt_safety:.1f`) and reasoning
+#   ({glue:text}`t1_prompt_reasoning:.1f`). Its chat-hard score ({glue:text}`t1_prompt_chat_hard:.1f`) is
+#   not judgement either, as the next section shows.
+# - **MIX1 to MIX2.** Going from MIX1 to MIX2 changes the sections by {glue:text}`mix2_gain_order` points.
+#   In the paper the largest gains are safety (55.0 → 87.8) and reasoning (62.4 → 86.4). Its MIX1 row
+#   is UltraRM-13B on LLaMA-2-13B, so part of that gain comes from a stronger base model, as the paper
+#   notes. Our rows share one base model, so our differences come from the data alone. The lite MIX1
+#   already holds HH-RLHF's unsafe prompts judged by careful humans, so safety has little left to gain
+#   (BT on MIX1: {glue:text}`t1_bt1_safety:.1f`). What MIX2 adds that matters most here is the pull
+#   against padding, which shows on chat-hard.
+# - **Chat-hard is the hardest section for the trained models**, as in the paper (BT on MIX2: 65.1
+#   there, {glue:text}`t1_bt2_chat_hard:.1f` here).
+# - **Our preference model fails.** In the paper it matches BT except on reasoning, where it is better
+#   (94.7 against 86.4). Ours scores {glue:text}`t1_pm_chat:.1f` on chat and
+#   {glue:text}`t1_pm_chat_hard:.1f` on chat-hard. It learnt its annotators' taste for length, which it
+#   can read off the layout of the two responses, but not to check an answer. A
+#   {glue:text}`n_params`-parameter model with {glue:text}`n_layers` layers has to compare two answers
+#   with the prompt and express the result in one token, seeing each pair once. The BT head scores one
+#   answer at a time, which is the easier task. The paper's 8B model can manage the harder format. Ours
+#   cannot at this size, and the exercises ask what would help.
+#
+# :::{note} How the lite world was changed for this chapter
+# In the first version of the lite world the GPT-4 twin added 0.1 per word of length to what it
+# perceived. The Orca, Capybara and UltraInteract twins did not prefer shorter answers, although the
+# paper's Table 5 shows that the real datasets do. A judge with a bias of 0.1 prefers a padded near miss
+# to a concise correct answer when the padding is long enough (the third exercise of the lite-world
+# chapter computes the break-even bias for one such pair). So the largest MIX2 source taught the reward model exactly the mistake that chat-hard
+# tests, and BT on MIX2 scored no better than chance there, below the prompted $\pi_0$. We changed the
+# world, not the evaluation. The GPT-4 twin now adds {glue:text}`beta_gpt4` per word, which is still
+# enough to pick the padded one of two equally good answers almost every time. The three sources that
+# the paper names as preferring shorter answers now do: Orca and Capybara through a rubric judge, and
+# UltraInteract because half of its wrong answers ramble. Both changes bring the twins closer to the
+# real datasets as Table 5 describes them.
+# :::
+#
+# ## What chat-hard measures: the taste for padding
+#
+# Take two responses with the *same* correct answer, one bare and one wrapped in filler (`sure here is
+# the answer : ... hope that helps`). $r^*$ gives them the same reward. What does each proxy think?
+
+# %%
+rng = np.random.default_rng(cfg.seed + 21_000)
+pad_x, bare, padded = [], [], []
+for _ in range(400):
+    x = world.sample_prompt(rng, cfg.world, world.SAFE_FAMILIES[int(rng.integers(len(world.SAFE_FAMILIES)))])
+    t = world.parse_prompt(x).target
+    pad_x.append(x)
+    bare.append(world.render(t, rng, verbose=False))
+    padded.append(world.render(t, rng, verbose=True))
+pad_pref = {}
+for name, j in judges.items():
+    p = j.prob_first(pad_x, padded, bare)
+    pad_pref[name] = {"P(padded > bare)": float(p.mean()), "prefers padded": float((p > 0.5).mean())}
+pad_pref["r*"] = {"P(padded > bare)": 0.5, "prefers padded": float(np.mean(
+    [world.true_reward(x, a) > world.true_reward(x, b) for x, a, b in zip(pad_x, padded, bare)]))}
+pad_table = pd.DataFrame(pad_pref).T
+display(pad_table)
+for key, row in (("bt2", "BT, MIX2"), ("uf", "BT, UltraFeedback only"), ("bt1", "BT, MIX1"), ("pm", "preference, MIX2")):
+    glue(f"pad_{key}", float(pad_table.loc[row, "prefers padded"]), display=False)
+
+# Chat-hard accuracy split by how the rejected answer ends: in a filler phrase, or not.
+ch = [r for r in bench if r["subset"] == "lite-chat-hard"]
+suffix = np.array([r["rejected"].split()[-1] in {p[-1] for p in world.FILLER_SUFFIXES} for r in ch])
+split = {}
+for name, j in judges.items():
+    right = j.prob_first([r["prompt"] for r in ch], [r["chosen"] for r in ch], [r["rejected"] for r in ch]) > 0.5
+    split[name] = {"rejected ends in filler": float(right[suffix].mean()), "other pairs": float(right[~suffix].mean())}
+split = pd.DataFrame(split).T
+display(split)
+glue("prompt_ch_suffix", float(split.loc["prompting (pi_0)", "rejected ends in filler"]), display=False)
+glue("prompt_ch_nosuffix", float(split.loc["prompting (pi_0)", "other pairs"]), display=False)
+glue("bt2_ch_nosuffix", float(split.loc["BT, MIX2", "other pairs"]), display=False)
+glue("suffix_share", float(suffix.mean()), display=False)
+
+# %% [markdown]
+# The truth is indifferent, and the trained models are not. The UltraFeedback-only model, trained on
+# the length-loving GPT-4 twin's labels, prefers the padded copy in {glue:text}`pad_uf:.0%` of the
+# pairs, BT on MIX1 in {glue:text}`pad_bt1:.0%`, BT on MIX2 in {glue:text}`pad_bt2:.0%` and the
+# preference model in {glue:text}`pad_pm:.0%`. MIX2's extra sources pull against the taste: UltraInteract,
+# Orca and Capybara prefer the *shorter* answer in the lite world, as in the paper's Table 5. They do not
+# cancel it. On chat-hard that taste fights the model's ability to spot a wrong digit, which is why the
+# section stays hard.
+#
+# The prompted $\pi_0$'s chat-hard score has nothing to do with the answers. It is right on
+# {glue:text}`prompt_ch_suffix:.0%` of the pairs whose rejected answer ends in a filler phrase (`hope that
+# helps`, `glad to assist`, `done`) and on {glue:text}`prompt_ch_nosuffix:.0%` of the others. Its
+# $p_A/p_B$ depends on the last words before the question, and in this section the rejected answer
+# ends in filler in {glue:text}`suffix_share:.0%` of the pairs. Averaging over both orders cancels
+# position bias, not this. On the other pairs, where the ending gives nothing away, BT on MIX2 is right
+# on {glue:text}`bt2_ch_nosuffix:.0%`. The lesson carries over to real benchmarks: a judge can score
+# well on a section for a reason that has nothing to do with what the section is meant to test.
+#
+# ## Agreement with the truth on on-policy pairs
+#
+# A public review of the paper points out that it never checks how closely the proxy approximates the
+# real preferences it stands in for. RewardBench does not answer that question either. The online loop
+# asks the proxy about pairs of responses *sampled from the current policy*, and those pairs look nothing
+# like benchmark pairs: both answers are often right, or wrong in similar ways. The lite world can
+# measure agreement with the truth on exactly those pairs. We sample
+# {glue:text}`onp_n` responses per held-out prompt from $\pi_0$ (half at temperature 1.0, half at 0.7, as
+# the paper samples), form every pair, drop the pairs that $r^*$ calls a tie, and ask each judge.
+#
+# The two annotators behind the open data are shown for reference. For them we give the expected
+# agreement of one sampled label.
+
+# %%
+model, tok = load_policy(pi0)
+prompts = eval_prompts(cfg)
+n_onp = cfg.sampling.n // 2  # 4 responses a prompt in the book (6 pairs), fewer in ci
+samples = sample_responses(HFSampler(model, tok, batch_size=cfg.sampling.batch_size), prompts, n_onp,
+                           cfg.sampling.temperatures, cfg.sampling.max_new_tokens, seed=cfg.seed + 22_000)
+glue("onp_n", n_onp, display=False)
+I, J = np.triu_indices(n_onp, k=1)
+px, a1, a2, pid = [], [], [], []
+for k, (x, row) in enumerate(zip(prompts, samples)):
+    for i, j in zip(I, J):
+        px.append(x)
+        pid.append(k)
+        a1.append(row[i]["response"])
+        a2.append(row[j]["response"])
+true_r = {(x, a): world.true_reward(x, a) for x, row in zip(prompts, samples) for a in (s["response"] for s in row)}
+delta = np.array([true_r[x, u] - true_r[x, v] for x, u, v in zip(px, a1, a2)])
+keep = delta != 0
+groups = np.array(pid)[keep]  # pairs from one prompt share samples: intervals are clustered by prompt
+print(f"{len(delta)} on-policy pairs, {keep.mean():.0%} not tied under r*")
+
+probs = {name: j.prob_first(px, a1, a2) for name, j in judges.items()}
+agree = {}
+for name, p in probs.items():
+    right = np.where(p[keep] == 0.5, 0.5, ((p[keep] > 0.5) == (delta[keep] > 0)).astype(float))
+    m, h = mean_ci(right, groups=groups)
+    agree[name] = {"agreement": m, "±95%": h}
+for ann in (HUMAN, GPT4):
+    p = np.array([ann.prob_first(x, u, v) for x, u, v, k in zip(px, a1, a2, keep) if k])
+    m, h = mean_ci(np.where(delta[keep] > 0, p, 1 - p), groups=groups)
+    agree[f"annotator: {ann.name} twin"] = {"agreement": m, "±95%": h}
+agree_table = pd.DataFrame(agree).T
+agree_table["RewardBench mean"] = pd.Series({n: s["score"] for n, s in scores.items()})
+display(agree_table)
+for key, row in (("bt2", "BT, MIX2"), ("bt1", "BT, MIX1"), ("pm", "preference, MIX2"), ("uf", "BT, UltraFeedback only"),
+                 ("prompt", "prompting (pi_0)"), ("human", f"annotator: {HUMAN.name} twin"),
+                 ("gpt4", f"annotator: {GPT4.name} twin")):
+    glue(f"agree_{key}", float(agree_table.loc[row, "agreement"]), display=False)
+glue("onp_pairs", int(keep.sum()), display=False)
+glue("rb_bt2", float(scores["BT, MIX2"]["score"]), display=False)
+
+# %% [markdown]
+# On these {glue:text}`onp_pairs` on-policy pairs, BT on MIX2 agrees with the truth on
+# {glue:text}`agree_bt2:.1%` of them (its RewardBench mean: {glue:text}`rb_bt2:.1%`), BT on MIX1 on
+# {glue:text}`agree_bt1:.1%`, the UltraFeedback-only model on {glue:text}`agree_uf:.1%`, the preference
+# model on {glue:text}`agree_pm:.1%` and the prompted $\pi_0$ on {glue:text}`agree_prompt:.1%`. For
+# reference, a single label from the human twin agrees {glue:text}`agree_human:.1%` of the time, and one
+# from the GPT-4 twin {glue:text}`agree_gpt4:.1%`. The intervals are clustered by prompt, because the
+# pairs of one prompt share their samples.
+#
+# Two things stand out. On-policy pairs are harder than benchmark pairs, since the two answers are often
+# close. And the proxy is a noisier judge than the annotators it learnt from, so every label the online
+# loop receives carries that noise. The iterative DPO chapter measures how far the loop can climb with
+# it.
+#
+# ## Calibration
+#
+# The online loop uses only the proxy's ranking. A probability is still useful, for instance to drop
+# pairs the proxy is unsure about, but only if it is calibrated. On the same pairs we bin the predicted
+# $\hat P(a^1 \succ a^2)$ and plot, for each bin, how often $a^1$ was truly better. A calibrated judge
+# lies on the diagonal. The expected calibration error (ECE) is the pair-weighted mean distance from
+# it. Bins with fewer than 10 pairs are not drawn.
+
+# %%
+def reliability(p, y, bins=10):
+    """Mean prediction, empirical frequency and count per bin of predicted probability; and the ECE."""
+    edges = np.linspace(0, 1, bins + 1)
+    idx = np.clip(np.digitize(p, edges) - 1, 0, bins - 1)
+    rows = [(p[idx == b].mean(), y[idx == b].mean(), int((idx == b).sum())) for b in range(bins) if (idx == b).any()]
+    mp, fy, cnt = map(np.array, zip(*rows))
+    return mp, fy, cnt, float((cnt * np.abs(mp - fy)).sum() / cnt.sum())
+
+
+y_true = (delta[keep] > 0).astype(float)
+fig, ax = plt.subplots(figsize=(4.6, 4.2))
+ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
+ece = {}
+for name in ("prompting (pi_0)", "BT, MIX2", "preference, MIX2", "BT, UltraFeedback only"):
+    mp, fy, cnt, ece[name] = reliability(probs[name][keep], y_true)
+    shown = cnt >= 10  # a bin of a handful of pairs is noise
+    ax.plot(mp[shown], fy[shown], marker="o", ms=3, label=f"{name} (ECE {ece[name]:.2f})")
+ax.set_xlabel(r"predicted $\hat P(a^1 \succ a^2)$")
+ax.set_ylabel(r"fraction with $r^*(a^1) > r^*(a^2)$")
+ax.legend(fontsize=7)
+ax.set_title("Calibration on on-policy pairs")
+plt.tight_layout()
+plt.show()
+glue("ece_bt2", float(ece["BT, MIX2"]), display=False)
+glue("ece_pm", float(ece["preference, MIX2"]), display=False)
+
+# %% [markdown]
+# The BT model's ECE is {glue:text}`ece_bt2:.2f` and the preference model's {glue:text}`ece_pm:.2f`.
+# Neither was trained to be calibrated against $r^*$: each learnt the probabilities of *its annotators*,
+# who are noisy (the human twin flips labels) and biased (the GPT-4 twin likes length). A proxy that copies
+# its annotators faithfully inherits their miscalibration with respect to the truth.
+#
+# ## Best-of-n with a proxy
+#
+# The online loop ranks $n$ samples of the current policy and keeps the best and the worst as a DPO pair
+# (the paper's rejection-sampling exploration). A BT model ranks by its score. A preference model has
+# no score, so `copeland_ranking` plays a round-robin tournament and counts wins minus losses. How good
+# is the response each judge picks, by the true reward?
+
+# %%
+rng = np.random.default_rng(cfg.seed + 23_000)
+
+
+def pick_value(rank_fn, best=True):
+    """Mean r* of the response a judge ranks best (or worst) among each prompt's samples."""
+    vals = []
+    for x, row in zip(prompts, samples):
+        resp = [s["response"] for s in row]
+        # Break ties at random: Copeland scores tie often, and argmax would always take the first
+        # sample, which is a temperature-1.0 one.
+        score = np.asarray(rank_fn(x, resp), dtype=float) + 1e-6 * rng.random(len(resp))
+        k = int(np.argmax(score) if best else np.argmin(score))
+        vals.append(true_r[x, resp[k]])
+    return mean_ci(vals)
+
+
+rank_fns = {
+    "random": lambda x, r: rng.random(len(r)),
+    "prompting (pi_0), Copeland": lambda x, r: copeland_ranking(judges["prompting (pi_0)"], x, r),
+    "BT, MIX2": lambda x, r: judges["BT, MIX2"].score([x] * len(r), r),
+    "preference, MIX2, Copeland": lambda x, r: copeland_ranking(judges["preference, MIX2"], x, r),
+    "BT, UltraFeedback only": lambda x, r: judges["BT, UltraFeedback only"].score([x] * len(r), r),
+    "r* (oracle)": lambda x, r: np.array([true_r[x, a] for a in r]),
+}
+bon = {}
+for name, f in rank_fns.items():
+    (best, half), (worst, _) = pick_value(f), pick_value(f, best=False)
+    bon[name] = {"best-of-n r*": best, "±95%": half, "worst-of-n r*": worst}
+bon = pd.DataFrame(bon).T
+display(bon)
+for key, row in (("random", "random"), ("bt2", "BT, MIX2"), ("pm", "preference, MIX2, Copeland"), ("oracle", "r* (oracle)")):
+    glue(f"bon_{key}", float(bon.loc[row, "best-of-n r*"]), display=False)
+
+# %% [markdown]
+# Picking one of the {glue:text}`onp_n` samples at random gives a mean true reward of
+# {glue:text}`bon_random:.3f`; BT on MIX2 picks responses worth {glue:text}`bon_bt2:.3f`, the
+# preference model through its tournament {glue:text}`bon_pm:.3f`, and the truth itself
+# {glue:text}`bon_oracle:.3f`. The gap between a proxy and the oracle is the price of not having
+# the true preference. The length-bias chapter looks at one source of that gap, and the iterative DPO
+# chapter pays it.
+
+# %%
+results = {
+    "rewardbench_sections": {name: s["sections"] for name, s in scores.items()},
+    "rewardbench_score": {name: s["score"] for name, s in scores.items()},
+    "bench_pairs_per_category": n_cat,
+    "bt_mix2_beats_prompting_on": beats,
+    "padded_preference": pad_table["prefers padded"].to_dict(),
+    "onpolicy_agreement": {name: {"mean": float(r["agreement"]), "ci95": float(r["±95%"])} for name, r in agree_table.iterrows()},
+    "onpolicy_pairs": int(keep.sum()),
+    "ece": ece,
+    "best_of_n_true_reward": bon["best-of-n r*"].to_dict(),
+    "training": {name: {"pairs": m["pairs"], "train_loss": m["train_loss"]} for name, m in rms.metrics.items()},
+}
+print("wrote", save_results("03_reward_models", results, profile=cfg.profile))
+
+# %% [markdown]
+# ## Summary
+#
+# - A BT reward model is the policy with a scalar head trained on $-\log\sigma(r_w - r_l)$; our
+#   three-line loss, `rlhf_lite.bt_loss` and TRL's `RewardTrainer` compute the same number.
+# - A pairwise preference model is the language model trained to answer `A` or `B`, with the order
+#   randomised. Averaging both orders makes $\hat P(a^1 \succ a^2) + \hat P(a^2 \succ a^1) = 1$.
+#   `copeland_ranking` lets it rank $n$ responses.
+# - As in the paper's Table 1, training beats prompting, and the larger mixture beats the smaller one.
+#   Unlike the paper, our tiny preference model fails: it learns the annotators' taste for length,
+#   not how to check an answer.
+# - The BT models inherit their annotators' taste for padding, and chat-hard exposes it. MIX2's sources
+#   that prefer concise answers weaken the taste without removing it.
+# - A benchmark section can be passed for the wrong reason: the prompted $\pi_0$ scores on chat-hard
+#   through the words the rejected answer ends with.
+# - Benchmark accuracy, agreement with the truth on on-policy pairs, and calibration are different
+#   things. Only the lite world, where $r^*$ is known, can measure the last two.
+#
+# ## Exercises
+#
+# 1. Train a BT model on MIX2 *without* the sources whose judges like length (UltraFeedback and
+#    Argilla-Math, judged by the GPT-4 twin, and CodeUltraFeedback, judged by the GPT-3.5 twin) with
+#    `train_reward_model`. What happens to its padding preference and to chat-hard? What does it lose?
+# 2. Evaluate the preference model with `symmetric=False` (one order only) on the lite RewardBench.
+#    How large is its position bias? Measure it as the mean of $\hat P(a^1 \succ a^2) + \hat P(a^2 \succ a^1) - 1$.
+# 3. The paper trains its BT model for one epoch. Retrain `bt-mix2` with
+#    `dataclasses.replace(cfg.reward, epochs=1)` and compare the lite RewardBench sections and the
+#    on-policy agreement. Which numbers move most?
+# 4. Temperature-scale the BT model: find the $\tau$ that minimises the log loss of
+#    $\sigma((r(a^1) - r(a^2))/\tau)$ against the $r^*$ labels on half of the on-policy pairs, and report
+#    the ECE on the other half. Does calibration change the best-of-n pick?
+# 5. Try to make the preference model check answers. Show it every pair in both orders (add the
+#    swapped record for each one), train for more epochs, or give it a larger model (more layers in
+#    `cfg.model`, then a new $\pi_0$). Which change moves chat and chat-hard, and which only moves the
+#    padding preference?
+#
+# :::{admonition} Solutions
+# :class: dropdown
+#
+# 1. Filter `mix["mix2"]` with `p["source"] not in {"ultrafeedback", "argilla-math", "codeultrafeedback"}`
+#    and train with `train_reward_model(pi0, pairs, out, cfg.reward)`. The padding preference falls,
+#    since the remaining judges are length-neutral or prefer short answers, and chat-hard rises. The
+#    model sees fewer `add` pairs, so reasoning can drop. The trade-off is the one the paper describes:
+#    the data mixture decides both what the proxy knows and what it likes.
+# 2. `PreferenceModel.from_pretrained(rms.models["pm-mix2"], symmetric=False)`; compute
+#    `p_ab + p_ba - 1` on the benchmark pairs. A value above zero means it favours position A. Training
+#    with randomised order keeps it small but not zero for a small model.
+# 3. Use a separate output folder so the cached model is kept. Expect smaller reward gaps after one
+#    epoch. The easy sections (chat, safety) contrast answers that differ in obvious ways, which the
+#    model learns first, so they should barely move. Chat-hard, reasoning and the on-policy agreement need finer
+#    distinctions and lose more.
+# 4. Grid-search $\tau$ over `np.geomspace(0.1, 10, 41)`. Dividing every score difference by the same
+#    $\tau > 0$ does not change any ranking, so the best-of-n pick is exactly the same. Only
+#    probability-based uses (filtering unsure pairs, mixing judges) benefit.
+# 5. For both orders, build two records a pair with `rlhf_lite.preference.format_pair`:
+#    `{"prompt": format_pair(x, w, l), "completion": " A"}` and `{"prompt": format_pair(x, l, w),
+#    "completion": " B"}`, where `w` and `l` are the chosen and rejected texts. Then train with
+#    `train_sft(pi0, records, out, dataclasses.replace(cfg.preference, epochs=3).to_sft())` (from
+#    `rlhf_lite.sft`). Judge every attempt on two numbers, chat accuracy and the padding preference.
+#    Learning that padding wins moves only the second. Checking answers is the only way to move the first.
+#    Each attempt costs minutes on a CPU, so change one thing at a time.
+# :::
