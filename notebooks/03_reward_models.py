@@ -223,7 +223,7 @@ glue("bt_above_prompting", "every section" if len(above) == 4 else f"{len(above)
      display=False)
 beats = [c for c in table.columns if lo.loc["BT, MIX2", c] > hi.loc["prompting (pi_0)", c]]
 glue("bt_beats_prompting", "every section" if len(beats) == 4 else
-     f"{len(beats)} of 4 ({', '.join(beats) or 'none'}); on the others the intervals overlap", display=False)
+     f"{len(beats)} of 4 ({', '.join(beats) or 'none'}); on the rest the intervals overlap", display=False)
 gain = table.loc["BT, MIX2"] - table.loc["BT, MIX1"]
 glue("mix2_gain_order", ", ".join(f"{c} ({gain[c]:+.1f})" for c in gain.sort_values(ascending=False).index), display=False)
 for name, key in (("BT, MIX2", "bt2"), ("BT, MIX1", "bt1"), ("preference, MIX2", "pm"), ("prompting (pi_0)", "prompt")):

@@ -192,7 +192,7 @@ glue("shorter_sources", ", ".join(f"`{s}`" for s in shorter) or "none", display=
 # Take the true ties of unequal length: pairs whose two answers are equally good under $r^*$ and differ
 # only in padding. In the UltraFeedback pairs the chosen answer is the longer one
 # {glue:text}`tie_longer_uf:.0%` of the time. That is pure verbosity preference, and a BT model learns
-# it. In MIX1, which is mostly UltraFeedback and human-judged chat, the share is
+# it. In MIX1, where UltraFeedback sits beside human-judged chat, the share is
 # {glue:text}`tie_longer_ur:.0%`, and in MIX2 it is {glue:text}`tie_longer_mix2:.0%`. The sources whose
 # chosen answers are more often the shorter ones ({glue:text}`shorter_sources`) pull the other way, as the
 # paper suggests for Capybara, OpenOrca and UltraInteract. Curation cannot remove this: a tie broken by
@@ -205,7 +205,7 @@ glue("shorter_sources", ", ".join(f"`{s}`" for s in shorter) or "none", display=
 # the winner. A length coefficient above the truth's means that "the winner" is, more often than it
 # deserves, "the longer one". The paper reports that its aligned models answer at much greater length
 # than the SFT model, and that the bias "is further amplified in the iterative RLHF framework" (its
-# Sections 4.3 and 5). Its ablation subtracts a length penalty from the reward when it picks the
+# Sections 4.2 and 5). Its ablation subtracts a length penalty from the reward when it picks the
 # training pairs, $\tilde r(x, a) = r(x, a) - \lambda |a|$, with $|a|$ the number of *characters* and
 # $\lambda = 0.001$ (its Table 4). Here is what such a penalty does to the mean coefficient of the
 # UltraRM-role model. $|a|$ is counted in words, since a lite word is one token:
