@@ -8,10 +8,12 @@
 # - a **Bradley-Terry (BT) reward model** $r_\theta(x, a)$: the SFT model with its last layer replaced
 #   by a scalar head, fitted by maximum likelihood under the Bradley-Terry model
 #   $P(a^w \succ a^l \mid x) = \sigma\big(r_\theta(x, a^w) - r_\theta(x, a^l)\big)$, that is, by minimising
-#   $$L_{\rm RM}(\theta) = -\mathbb{E}_{(x, a^w, a^l)} \log \sigma\big(r_\theta(x,a^w) - r_\theta(x,a^l)\big);$$
+#   the loss $L_{\rm RM}$ below;
 # - a **pairwise preference model**: the language model itself is shown
 #   `[CONTEXT] x [RESPONSE A] a1 [RESPONSE B] a2` and trained to answer `A` or `B`, with the order of the
 #   two responses randomised. At inference $\hat P(a^1 \succ a^2 \mid x) = p_A / (p_A + p_B)$.
+#
+# $$L_{\rm RM}(\theta) = -\mathbb{E}_{(x, a^w, a^l)} \log \sigma\big(r_\theta(x,a^w) - r_\theta(x,a^l)\big).$$
 #
 # The paper compares them on RewardBench {cite:p}`lambert2024rewardbench` (its Table 1): the prompted
 # instruct model as a judge, BT on MIX1, BT on MIX2 and the preference model on MIX2. This chapter
