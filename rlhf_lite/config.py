@@ -65,6 +65,23 @@ class RewardEvalSettings:
 
 
 @dataclass(frozen=True)
+class TheorySettings:
+    """The theory chapter's tabular bandit and its online-vs-offline experiment (rlhf_lite.theory)."""
+
+    prompts: int = 8
+    responses: int = 10
+    eta: float = 0.5
+    reward_scale: float = 4.0
+    best_gap: float = 2.0  # how far the rare best response sits above the rest
+    seeds: int = 5  # independent bandits and runs, for the error bars
+    iterations: int = 12
+    batch: int = 400  # oracle queries per iteration (the paper's m)
+    best_of: int = 8  # n of best-of-n / worst-of-n
+    l2: float = 1.0  # ridge of the regularised DPO/MLE fit, in pseudo-pairs
+    bonus: float = 3.0  # the tabular enhancer's optimism
+
+
+@dataclass(frozen=True)
 class Config:
     profile: str = "book"
     seed: int = 0
@@ -79,6 +96,7 @@ class Config:
     reward: RewardSettings = field(default_factory=RewardSettings)
     preference: PreferenceSettings = field(default_factory=PreferenceSettings)
     reward_eval: RewardEvalSettings = field(default_factory=RewardEvalSettings)
+    theory: TheorySettings = field(default_factory=TheorySettings)
     eval_prompts: int = 500
 
     @staticmethod
@@ -99,6 +117,7 @@ PRESETS: dict[str, Config] = {
         sampling=SamplingSettings(n=4),
         data=DataSettings(scale=0.25, prompts_per_iteration=200),
         reward_eval=RewardEvalSettings(bench_per_category=100, bias_prompts=80, bias_n=6),
+        theory=TheorySettings(seeds=2, iterations=4, batch=100),
         eval_prompts=120,
     ),
     "book": Config(profile="book"),

@@ -1,0 +1,137 @@
+"""The theory chapter's exact routines, checked against closed forms, brute force and Monte Carlo."""
+
+import itertools
+
+import numpy as np
+import pytest
+
+from rlhf_lite import theory as T
+
+
+@pytest.fixture(scope="module")
+def bandit():
+    return T.make_bandit(n_prompts=4, n_responses=5, eta=1.0, seed=1, reward_scale=2.0, best_gap=1.0)
+
+
+def test_gibbs_policy_maximises_the_kl_regularised_value_by_brute_force():
+    r, pi0, eta = np.array([[0.2, 0.9, 0.5]]), np.array([[0.5, 0.2, 0.3]]), 0.3
+    b = T.Bandit(r=r, pi0=pi0, d0=np.ones(1), eta=eta)
+    star = T.gibbs_policy(pi0, r, eta)
+    grid = [np.array([[p, q, 1 - p - q]]) for p, q in itertools.product(np.linspace(1e-4, 1, 201), repeat=2) if p + q < 1]
+    best_on_grid = max(T.value(p, b) for p in grid)
+    assert T.value(star, b) >= best_on_grid - 1e-12
+    assert T.value(star, b) - best_on_grid < 1e-3  # the grid gets close: the maximum is not elsewhere
+    assert T.value(star, b) == pytest.approx(T.optimal_value(b), abs=1e-12)  # eta log E_pi0 exp(r/eta)
+
+
+def test_gradient_ascent_from_random_starts_ends_at_the_gibbs_value(bandit):
+    target = T.optimal_value(bandit)
+    for seed in range(3):
+        pi, hist = T.ascend_value(bandit, seed=seed)
+        assert hist[-1] <= target + 1e-12 and hist[-1] == pytest.approx(target, abs=1e-4)
+        np.testing.assert_allclose(pi, T.gibbs_policy(bandit.pi0, bandit.r, bandit.eta), atol=1e-3)
+
+
+def test_dpo_under_full_coverage_recovers_pi_star_and_its_implied_reward_is_r_star(bandit):
+    x, w, lo, wt = T.all_pairs_expected(bandit)
+    pi = T.dpo_fit(bandit, x, w, lo, weights=wt, steps=500)
+    star = T.gibbs_policy(bandit.pi0, bandit.r, bandit.eta)
+    np.testing.assert_allclose(pi, star, atol=1e-4)
+    r_centred = bandit.r - bandit.r.mean(1, keepdims=True)
+    np.testing.assert_allclose(T.implied_reward(pi, bandit.pi0, bandit.eta), r_centred, atol=1e-3)
+
+
+def test_bt_mle_recovers_r_star_up_to_a_constant_per_prompt(bandit):
+    rng = np.random.default_rng(0)
+    uniform = np.full(bandit.shape, 1 / bandit.shape[1])
+    x, a1, a2 = T.sample_pairs(uniform, uniform, bandit.d0, 40_000, rng)
+    y = T.bt_labels(bandit.r, x, a1, a2, rng)
+    r_hat = T.bt_mle(*T.winners_losers(x, a1, a2, y), bandit.shape)
+    np.testing.assert_allclose(r_hat.mean(1), 0, atol=1e-3)  # the ridge picks centred rows
+    np.testing.assert_allclose(r_hat, bandit.r - bandit.r.mean(1, keepdims=True), atol=0.1)
+    shifted = bandit.r + np.arange(bandit.shape[0])[:, None]  # a constant per prompt changes no label
+    np.testing.assert_allclose(T.sigmoid(shifted[x, a1] - shifted[x, a2]), T.sigmoid(bandit.r[x, a1] - bandit.r[x, a2]), atol=1e-12)
+
+
+def test_offline_behaviour_never_covers_the_best_response_and_offline_dpo_cannot_reach_it(bandit):
+    beh = T.behaviour_without_best(bandit)
+    assert np.all(beh[np.arange(bandit.shape[0]), bandit.r.argmax(1)] == 0)
+    j_off = T.run_offline(bandit, 4000, np.random.default_rng(0))
+    assert j_off < T.optimal_value(bandit) - 0.01
+
+
+def test_online_runs_record_the_value_after_each_iteration(bandit):
+    hist = T.run_online(bandit, iterations=3, batch=200, rng=np.random.default_rng(0), explore="best-worst")
+    assert len(hist) == 4 and hist[0] == pytest.approx(T.value(bandit.pi0, bandit))
+    assert hist[-1] > hist[0]
+    with pytest.raises(ValueError, match="explore"):
+        T.run_online(bandit, 1, 10, np.random.default_rng(0), explore="thompson")
+
+
+def test_best_of_n_policy_and_kl_match_monte_carlo():
+    rng = np.random.default_rng(0)
+    pi, r, n = np.array([0.5, 0.3, 0.15, 0.05]), np.array([0.1, 0.4, 0.2, 0.9]), 4
+    draws = rng.choice(4, size=(200_000, n), p=pi)
+    picked = draws[np.arange(len(draws)), np.argmax(r[draws], axis=1)]
+    exact = T.best_of_n_policy(pi, r, n)
+    np.testing.assert_allclose(np.bincount(picked, minlength=4) / len(picked), exact, atol=4e-3)
+    log_ratio = np.log(exact[picked]) - np.log(pi[picked])
+    mc, se = log_ratio.mean(), log_ratio.std() / np.sqrt(len(log_ratio))
+    assert abs(T.best_of_n_kl(pi, r, n) - mc) < 4 * se
+    worst = draws[np.arange(len(draws)), np.argmin(r[draws], axis=1)]
+    gap_mc = (r[picked] - r[worst]).mean()
+    assert T.expected_best_worst_gap(pi, r, n) == pytest.approx(gap_mc, abs=4e-3)
+
+
+def test_best_of_n_kl_never_exceeds_the_bound_and_approaches_it_when_mass_is_spread_thin():
+    rng = np.random.default_rng(1)
+    for _ in range(200):
+        k, n = int(rng.integers(2, 30)), int(rng.integers(1, 64))
+        pi, r = rng.dirichlet(np.full(k, float(rng.choice([0.1, 1.0, 10.0])))), rng.normal(size=k)
+        assert T.best_of_n_kl(pi, r, n) <= T.best_of_n_kl_bound(n) + 1e-12
+    many = np.full(5000, 1 / 5000)  # the continuous limit: thin mass, distinct rewards
+    assert T.best_of_n_kl(many, np.arange(5000.0), 8) == pytest.approx(T.best_of_n_kl_bound(8), abs=0.01)
+    peaked = np.array([0.97, 0.01, 0.01, 0.01])  # one response takes nearly all the mass
+    assert T.best_of_n_kl(peaked, np.arange(4.0), 8) < 0.5 * T.best_of_n_kl_bound(8)
+
+
+def test_ties_share_the_block_probability():
+    pi, r = np.array([0.25, 0.25, 0.5]), np.array([1.0, 1.0, 0.0])
+    out = T.best_of_n_policy(pi, r, 2)
+    np.testing.assert_allclose(out, [0.375, 0.375, 0.25])  # P(max in the tied block) = 1 - 0.5^2
+
+
+def test_gamma_shrinks_with_data_and_info_gain_is_the_log_det_increase():
+    rng = np.random.default_rng(0)
+    d = 4
+    sigma = np.eye(d) * 0.1
+    phi1, phi2 = rng.normal(size=d), rng.normal(size=d)
+    g0 = T.gamma(sigma, phi1, phi2)[0]
+    dphi = phi1 - phi2
+    gain = T.info_gain(sigma, dphi)[0]
+    after = sigma + np.outer(dphi, dphi)
+    assert gain == pytest.approx(np.linalg.slogdet(after)[1] - np.linalg.slogdet(sigma)[1])
+    assert T.gamma(after, phi1, phi2)[0] < g0
+    cands = rng.normal(size=(20, d))
+    assert np.argmax(T.info_gain(sigma, cands)) == np.argmax(T.gamma(sigma, cands, np.zeros((20, d))))
+
+
+def test_bandit_rejects_bad_input():
+    with pytest.raises(ValueError, match="full support"):
+        T.Bandit(r=np.zeros((1, 2)), pi0=np.array([[1.0, 0.0]]), d0=np.ones(1), eta=1.0)
+    with pytest.raises(ValueError, match="eta"):
+        T.Bandit(r=np.zeros((1, 2)), pi0=np.array([[0.5, 0.5]]), d0=np.ones(1), eta=0.0)
+
+
+def test_the_enhancer_shrinks_uncertainty_faster_than_random_pairs_and_batching_slows_it():
+    rng = np.random.default_rng(0)
+    phi = rng.normal(size=(6, 12, 5))
+    main = phi.sum(-1).argmax(1)
+    enh = T.uncertainty_curve(phi, main, total=120, batch=1, rng=np.random.default_rng(1))
+    rnd = T.uncertainty_curve(phi, main, total=120, batch=1, rng=np.random.default_rng(1), rule="random")
+    batched = T.uncertainty_curve(phi, main, total=120, batch=60, rng=np.random.default_rng(1))
+    assert len(enh) == 121 and len(batched) == 3 and enh[0] == rnd[0] == batched[0]
+    assert np.all(np.diff(enh) <= 1e-12)  # more data never adds uncertainty
+    assert enh[-1] < rnd[-1] and enh[-1] < batched[-1]
+    with pytest.raises(ValueError, match="rule"):
+        T.uncertainty_curve(phi, main, 10, 1, rng, rule="greedy")
