@@ -1,0 +1,443 @@
+# %% [markdown]
+# # The theory, checked by computation
+#
+# Before we train any language model, this chapter works through the mathematics behind online iterative
+# RLHF {cite:p}`dong2024rlhf` (its Sections 1 and 3.2) in a world small enough to solve exactly: a
+# **tabular contextual bandit**. There are a few prompts $x$ drawn from $d_0$, a handful of responses
+# $a$ per prompt, a reference policy $\pi_0(a \mid x)$ and a true reward $r^*(x, a)$. Every statement
+# below is followed by a computation that checks it, and `rlhf_lite.theory` holds the exact routines,
+# each unit-tested against a closed form.
+#
+# One feature of the bandit matters for the story. For every prompt the best response is worth
+# {glue:text}`best_gap` more than any other, and $\pi_0$ rarely writes it: it is the good answer that
+# the SFT model seldom produces.
+
+# %% tags=parameters
+profile = "book"  # "ci": seconds, for the test suite; "book": the results quoted in the text
+seed = 0
+
+# %%
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+from IPython.display import display
+from myst_nb import glue
+
+from rlhf_lite import theory as T
+from rlhf_lite.config import Config
+from rlhf_lite.evaluate import mean_ci
+from rlhf_lite.io import save_results
+
+pd.set_option("display.precision", 4)
+cfg = Config.preset(profile, seed=seed)
+th = cfg.theory
+print(f"profile={cfg.profile} seed={cfg.seed}")
+print(th)
+
+
+def bandit_for(s):
+    return T.make_bandit(th.prompts, th.responses, th.eta, seed=s, reward_scale=th.reward_scale, best_gap=th.best_gap)
+
+
+bandit = bandit_for(cfg.seed)
+glue("best_gap", th.best_gap, display=False)
+glue("eta", th.eta, display=False)
+
+# %% tags=nbval-check-output
+X, A = bandit.shape
+best = bandit.r.argmax(1)
+print(f"{X} prompts x {A} responses, eta = {bandit.eta}")
+print("pi_0 mass on the best response, per prompt:", np.round(bandit.pi0[np.arange(X), best], 4))
+
+# %% [markdown]
+# ## The preference oracle and the Bradley-Terry MLE
+#
+# The paper assumes a preference oracle (its Definition 1) that follows the Bradley-Terry model
+# (Definition 2):
+#
+# $$\mathbb{P}(a^1 \succ a^2 \mid x) = \sigma\big(r^*(x, a^1) - r^*(x, a^2)\big).$$
+#
+# Only differences of $r^*$ within a prompt enter the formula. Adding a constant $c(x)$ to every
+# response of a prompt leaves every preference unchanged, so data can identify $r^*$ only up to such a
+# constant. We draw pairs uniformly, ask the oracle, and fit the maximum-likelihood reward (`bt_mle`,
+# which returns the solution whose rows have mean zero).
+
+# %%
+rng = np.random.default_rng(cfg.seed)
+uniform = np.full(bandit.shape, 1 / A)
+n_mle = 20 * th.batch * th.iterations
+x, a1, a2 = T.sample_pairs(uniform, uniform, bandit.d0, n_mle, rng)
+y = T.bt_labels(bandit.r, x, a1, a2, rng)
+r_hat = T.bt_mle(*T.winners_losers(x, a1, a2, y), bandit.shape)
+r_centred = bandit.r - bandit.r.mean(1, keepdims=True)
+
+
+def nll(r):
+    return -np.mean(np.log(T.sigmoid(np.where(y == 1, 1, -1) * (r[x, a1] - r[x, a2]))))
+
+
+shift = np.random.default_rng(1).normal(size=(X, 1)) * 5
+print(f"NLL of r*: {nll(bandit.r):.6f}   of r* + c(x): {nll(bandit.r + shift):.6f}   of the MLE: {nll(r_hat):.6f}")
+fig, ax = plt.subplots(figsize=(4, 4))
+ax.scatter(r_centred.ravel(), r_hat.ravel(), s=10)
+lim = [r_centred.min() - 0.3, r_centred.max() + 0.3]
+ax.plot(lim, lim, color="grey", ls=":")
+ax.set_xlabel(r"$r^*(x,a)$, centred per prompt")
+ax.set_ylabel(r"$\hat r_{\rm MLE}(x,a)$")
+ax.set_title(f"BT MLE from {n_mle:,} comparisons")
+plt.tight_layout()
+plt.show()
+glue("n_mle", f"{n_mle:,}", display=False)
+glue("mle_err", float(np.abs(r_hat - r_centred).max()), display=False)
+
+# %% [markdown]
+# Shifting every prompt's rewards by a constant leaves the likelihood exactly unchanged. The MLE from
+# {glue:text}`n_mle` comparisons matches the centred $r^*$ to within {glue:text}`mle_err:.2f`
+# everywhere. The MLE even fits this sample slightly better than $r^*$ itself, as a maximum-likelihood
+# estimate should.
+#
+# ## The KL-regularised objective and its Gibbs maximiser
+#
+# RLHF does not simply maximise reward. It maximises reward while staying close to $\pi_0$ (the
+# paper's eq. 2):
+#
+# $$J(\pi) = \mathbb{E}_{x \sim d_0}\Big[\mathbb{E}_{a \sim \pi(\cdot\mid x)} r^*(x, a) - \eta\, D_{\rm KL}\big(\pi(\cdot\mid x) \,\|\, \pi_0(\cdot\mid x)\big)\Big].$$
+#
+# Its maximiser has a closed form, the Gibbs policy (eq. 3):
+#
+# $$\pi^*(a \mid x) = \frac{1}{Z(x)}\, \pi_0(a \mid x) \exp\big(r^*(x, a)/\eta\big), \qquad J(\pi^*) = \eta\, \mathbb{E}_{x}\log Z(x).$$
+#
+# We check it the hard way: gradient ascent on $J$ over all softmax policies, from random starts.
+
+# %%
+star = T.gibbs_policy(bandit.pi0, bandit.r, bandit.eta)
+j_star = T.optimal_value(bandit)
+fig, ax = plt.subplots(figsize=(6, 3.2))
+ends = []
+for s in range(3):
+    pi_s, hist = T.ascend_value(bandit, seed=s)
+    ends.append(hist[-1])
+    ax.plot(hist, lw=1, label=f"random start {s}")
+ax.axhline(j_star, color="k", ls=":", label=r"$J(\pi^*)$, closed form")
+ax.set_ylim(min(T.value(bandit.pi0, bandit), np.min(ends)) - 1, j_star + 0.5)
+ax.set_xlabel("gradient step")
+ax.set_ylabel(r"$J(\pi)$")
+ax.legend(fontsize=8)
+plt.tight_layout()
+plt.show()
+greedy = np.eye(A)[best]
+values = pd.Series({"pi_0": T.value(bandit.pi0, bandit), "pi* (Gibbs, eq. 3)": T.value(star, bandit),
+                    "closed form eta E log Z": j_star, "best of 3 gradient ascents": max(ends),
+                    "greedy (always the best response)": T.value(greedy, bandit)}, name="J")
+display(values.to_frame())
+glue("ascent_gap", float(j_star - max(ends)), display=False)
+glue("j_star", j_star, display=False)
+glue("j_pi0", values["pi_0"], display=False)
+glue("j_greedy", values["greedy (always the best response)"], display=False)
+
+# %% [markdown]
+# Every ascent ends at $J(\pi^*) =$ {glue:text}`j_star:.3f` (the best within
+# {glue:text}`ascent_gap:.1e`), and none goes above it. Always choosing the best response scores
+# only {glue:text}`j_greedy:.3f`. It has the highest reward but pays a large KL penalty for leaving
+# $\pi_0$ so far behind.
+#
+# $\eta$ sets the exchange rate between reward and distance from $\pi_0$. As $\eta$ shrinks, $\pi^*$
+# moves towards the greedy policy, earning more reward at a larger KL:
+
+# %%
+etas = np.geomspace(0.05, 20, 40)
+frontier = []
+for e in etas:
+    p = T.gibbs_policy(bandit.pi0, bandit.r, e)
+    frontier.append((float(bandit.d0 @ (p * bandit.r).sum(1)), float(bandit.d0 @ T.kl_rows(p, bandit.pi0))))
+rew, kls = np.array(frontier).T
+fig, ax = plt.subplots(figsize=(5, 3.2))
+sc = ax.scatter(kls, rew, c=np.log10(etas), cmap="viridis", s=14)
+ax.set_xlabel(r"$\mathbb{E}_x\, D_{\rm KL}(\pi^*_\eta \| \pi_0)$")
+ax.set_ylabel(r"$\mathbb{E}\, r^*$ under $\pi^*_\eta$")
+fig.colorbar(sc, ax=ax, label=r"$\log_{10}\eta$")
+ax.set_title("Reward against KL along the Gibbs family")
+plt.tight_layout()
+plt.show()
+
+# %% [markdown]
+# ## DPO recovers $\pi^*$ when the data covers every pair
+#
+# Taking the logarithm of eq. 3 gives $r^*(x, a) = \eta \log \frac{\pi^*(a\mid x)}{\pi_0(a\mid x)} + \eta \log Z(x)$.
+# DPO substitutes this into the Bradley-Terry likelihood and optimises the policy directly (eq. 5):
+#
+# $$\mathcal{L}_{\rm DPO}(\pi) = -\mathbb{E}\log\sigma\Big(\eta\log\frac{\pi(a^w\mid x)}{\pi_0(a^w\mid x)} - \eta\log\frac{\pi(a^l\mid x)}{\pi_0(a^l\mid x)}\Big).$$
+#
+# With data that covers every pair, each pair weighted by the oracle's probability of each label
+# (`all_pairs_expected`: infinite data, no noise), its minimiser should be exactly $\pi^*$. `dpo_fit`
+# minimises the loss over a tabular policy. Here is how fast it gets there:
+
+# %%
+xs, ws, ls, wt = T.all_pairs_expected(bandit)
+steps_grid = [1, 2, 4, 8, 16, 32, 64, 128, 256]
+dist = [float(np.abs(T.dpo_fit(bandit, xs, ws, ls, weights=wt, steps=k) - star).max()) for k in steps_grid]
+pi_dpo = T.dpo_fit(bandit, xs, ws, ls, weights=wt, steps=500)
+fig, ax = plt.subplots(figsize=(5, 3))
+ax.loglog(steps_grid, dist, marker="o")
+ax.set_xlabel("L-BFGS iterations")
+ax.set_ylabel(r"$\max_{x,a} |\pi_{\rm DPO} - \pi^*|$")
+ax.set_title("DPO under full coverage")
+plt.tight_layout()
+plt.show()
+glue("dpo_err", float(np.abs(pi_dpo - star).max()), display=False)
+glue("dpo_reward_err", float(np.abs(T.implied_reward(pi_dpo, bandit.pi0, bandit.eta) - r_centred).max()), display=False)
+
+# %% [markdown]
+# At convergence $\pi_{\rm DPO}$ is within {glue:text}`dpo_err:.0e` of $\pi^*$, and its implied reward
+# $\eta \log(\pi_{\rm DPO}/\pi_0)$, centred per prompt, equals the centred $r^*$ to within
+# {glue:text}`dpo_reward_err:.0e`. With infinite data that covers every pair, DPO is exact.
+#
+# ## Offline data is not enough: online iterative RLHF
+#
+# Real preference data is finite and does not cover every pair. Offline DPO (Section 1.1) learns from
+# pairs that other policies wrote. If those policies never wrote the best response, no amount of their
+# data tells DPO anything about it: a response that appears in no pair keeps its $\pi_0$ probability.
+# The paper's answer is to collect data *online*, from the policy being trained (Algorithm 1, and its
+# practical version Algorithm 2). Each iteration it draws a batch of $m$ prompts, forms pairs, asks the
+# oracle, and refits on all data so far. We compare four ways to spend the same number of oracle
+# queries ({glue:text}`batch` per iteration, {glue:text}`iterations` iterations,
+# {glue:text}`seeds` random bandits):
+#
+# - **offline DPO**: all pairs drawn from a behaviour policy that never writes the best responses, one
+#   fit (shown with as many pairs as the online methods have used up to each iteration);
+# - **online, no exploration**: both responses sampled from the current policy (the main agent alone);
+# - **online, best-of-n vs worst-of-n**: the paper's practical choice. It takes the best and the worst
+#   of {glue:text}`best_of` samples of the main agent, ranked here by $r^*$ (the paper ranks with its
+#   reward model), and drops a pair when both are the same response;
+# - **online, enhancer**: one response from the main agent, one from an optimistic enhancer that adds
+#   a bonus $\propto 1/\sqrt{1 + N(x, a)}$ to rarely compared responses. This is a tabular stand-in for
+#   Algorithm 1's uncertainty-seeking enhancer.
+#
+# In every case the oracle labels the pair by Bernoulli draw (eq. 1), and DPO is refit with $\pi_0$ as the
+# reference and a small ridge on the implied reward (the regularised MLE of the analysis; without it,
+# a pair that one response always wins drives DPO to an infinite KL). We report the share of the gap
+# $J(\pi^*) - J(\pi_0)$ that each method closes.
+
+# %%
+curves = {k: [] for k in ("offline DPO", "online, no exploration", "online, best-of-n vs worst-of-n", "online, enhancer")}
+explore = {"online, no exploration": "none", "online, best-of-n vs worst-of-n": "best-worst", "online, enhancer": "enhancer"}
+for s in range(th.seeds):
+    b = bandit_for(cfg.seed + s)
+    j0, js = T.value(b.pi0, b), T.optimal_value(b)
+    for name, ex in explore.items():
+        hist = T.run_online(b, th.iterations, th.batch, np.random.default_rng(1000 + s), explore=ex,
+                            n=th.best_of, bonus=th.bonus, l2=th.l2)
+        curves[name].append((np.array(hist) - j0) / (js - j0))
+    off = [j0] + [T.run_offline(b, t * th.batch, np.random.default_rng(2000 + s), l2=th.l2) for t in range(1, th.iterations + 1)]
+    curves["offline DPO"].append((np.array(off) - j0) / (js - j0))
+
+fig, ax = plt.subplots(figsize=(6.5, 3.6))
+t_axis = np.arange(th.iterations + 1)
+final = {}
+for name, runs in curves.items():
+    runs = np.array(runs)
+    m = runs.mean(0)
+    h = np.array([mean_ci(runs[:, t])[1] if len(runs) > 1 else 0.0 for t in t_axis])
+    ax.plot(t_axis, m, marker="o", ms=3, label=name)
+    ax.fill_between(t_axis, m - h, m + h, alpha=0.2)
+    final[name] = mean_ci(runs[:, -1])
+ax.axhline(1.0, color="k", ls=":", lw=1)
+ax.set_xlabel(f"iteration ({th.batch} oracle queries each)")
+ax.set_ylabel(r"$(J(\pi_t) - J(\pi_0)) / (J(\pi^*) - J(\pi_0))$")
+ax.set_ylim(-0.1, 1.05)
+ax.legend(fontsize=8, loc="lower right")
+ax.set_title(f"Share of the gap to $\\pi^*$ closed (mean, 95% interval over {th.seeds} bandits)")
+plt.tight_layout()
+plt.show()
+final_table = pd.DataFrame({k: {"share of gap closed": v[0], "±95%": v[1]} for k, v in final.items()}).T
+display(final_table)
+paired = np.array(curves["online, best-of-n vs worst-of-n"])[:, -1] - np.array(curves["offline DPO"])[:, -1]
+diff, diff_h = mean_ci(paired)
+for key, name in (("off", "offline DPO"), ("none", "online, no exploration"), ("bw", "online, best-of-n vs worst-of-n"),
+                  ("enh", "online, enhancer")):
+    glue(f"final_{key}", float(final[name][0]), display=False)
+    glue(f"final_{key}_h", float(final[name][1]), display=False)
+glue("bw_minus_off", float(diff), display=False)
+glue("bw_minus_off_h", float(diff_h), display=False)
+glue("bw_vs_off", "significantly closer to" if diff - diff_h > 0 else "not significantly closer to", display=False)
+for k in ("batch", "iterations", "seeds", "best_of"):
+    glue(k, getattr(th, k), display=False)
+
+# %% [markdown]
+# After {glue:text}`iterations` iterations, offline DPO closes {glue:text}`final_off:.0%` ±
+# {glue:text}`final_off_h:.0%` of the gap, online without exploration {glue:text}`final_none:.0%` ±
+# {glue:text}`final_none_h:.0%`, online with best-of-n vs worst-of-n {glue:text}`final_bw:.0%` ±
+# {glue:text}`final_bw_h:.0%`, and online with the enhancer {glue:text}`final_enh:.0%` ±
+# {glue:text}`final_enh_h:.0%`. Paired over the same bandits, best-of-n vs worst-of-n ends
+# {glue:text}`bw_minus_off:.2f` ± {glue:text}`bw_minus_off_h:.2f` above offline DPO, so it is
+# {glue:text}`bw_vs_off` $J(\pi^*)$.
+#
+# Offline DPO stalls because its data never contains the best response. Fitting the pairs it does have
+# more precisely cannot fix that. The online methods find the best response once their own samples
+# contain it. Exploration speeds that up, because the main agent alone concentrates on what already
+# looks good, so it samples the rare best response less and less. Best-of-n vs worst-of-n enlarges the
+# margin of each pair, and the enhancer seeks out responses that have seldom been compared.
+#
+# ## Uncertainty in the linear case
+#
+# Algorithm 1 makes exploration precise when the reward is linear in known features,
+# $r^*(x, a) = \theta^{*\top}\phi(x, a)$. After comparisons with feature differences $d_i$, the data's
+# information is $\Sigma_t = \lambda I + \sum_i d_i d_i^\top$, and the remaining uncertainty about the
+# reward difference between the main agent's response and another is
+#
+# $$\Gamma_t = \beta\, \big\|\phi(x, a^1) - \phi(x, a^2)\big\|_{\Sigma_t^{-1}}.$$
+#
+# The enhancer picks the comparison where $\Gamma_t$ is largest. That is also the comparison that adds
+# the most information: one comparison along $d$ raises $\log\det\Sigma$ by
+# $\log(1 + \|d\|^2_{\Sigma^{-1}})$, which is increasing in the same norm (`info_gain`; the test suite
+# checks that the two choices coincide). Below, {glue:text}`lin_prompts` prompts each have
+# {glue:text}`lin_k` candidate responses with random {glue:text}`lin_d`-dimensional features. We track
+# the largest remaining $\Gamma$ per prompt as comparisons accumulate, for enhancer-chosen and randomly
+# chosen second responses, and for the enhancer when $\Sigma$ is only updated between batches of $m$
+# comparisons, as in the batched online loop.
+
+# %%
+lin_rng = np.random.default_rng(cfg.seed + 7)
+lin_prompts, lin_k, lin_d, total = 4, 30, 16, 320
+phi = lin_rng.normal(size=(lin_prompts, lin_k, lin_d))
+theta = lin_rng.normal(size=lin_d)
+main = (phi @ theta).argmax(1)  # the main agent's response: the best under theta*
+fig, ax = plt.subplots(figsize=(6, 3.4))
+gam = {}
+for label, rule, m in (("random second response", "random", 1), ("enhancer, m = 1", "enhancer", 1),
+                       ("enhancer, m = 8", "enhancer", 8), ("enhancer, m = 32", "enhancer", 32),
+                       ("enhancer, m = 80", "enhancer", 80)):
+    g = T.uncertainty_curve(phi, main, total, m, np.random.default_rng(cfg.seed), rule=rule)
+    ax.plot(np.arange(len(g)) * m, g, marker="o" if m > 1 else None, ms=3, label=label)
+    gam[label] = float(g[-1])
+ax.set_yscale("log")
+ax.set_xlabel("comparisons")
+ax.set_ylabel(r"mean over prompts of $\max_a \Gamma_t$")
+ax.legend(fontsize=8)
+plt.tight_layout()
+plt.show()
+display(pd.Series(gam, name=f"Gamma after {total} comparisons").to_frame())
+glue("lin_prompts", lin_prompts, display=False)
+glue("lin_k", lin_k, display=False)
+glue("lin_d", lin_d, display=False)
+glue("gam_random", gam["random second response"], display=False)
+glue("gam_enh", gam["enhancer, m = 1"], display=False)
+glue("gam_batch", gam["enhancer, m = 80"], display=False)
+
+# %% [markdown]
+# After the same number of comparisons, the largest remaining uncertainty is {glue:text}`gam_enh:.2f`
+# with the enhancer updating after every comparison, {glue:text}`gam_random:.2f` with random second
+# responses, and {glue:text}`gam_batch:.2f` with the enhancer updating only every 80 comparisons.
+# Within a batch the enhancer keeps asking the same most-uncertain questions, because $\Sigma$ has not
+# yet registered the answers. This is the trade-off behind Theorem 1. The paper's guarantee needs a
+# batch size $m$ of order $d_e/\epsilon^2$ and about $d_e$ iterations (up to log factors), where $d_e$
+# is the problem's dimension ($d$ in the linear case). Larger batches waste some queries, but each
+# iteration costs a full training run, so a few large batches are what practice can afford. The paper
+# uses three iterations of 20K prompts.
+#
+# ## Best-of-n: how far does it move from the policy?
+#
+# The paper's practical enhancer is the best-of-$n$ variant of the main agent, and it quotes (Section
+# 3.3, after {cite:t}`beirami2024bon`) that its KL divergence from the policy is at most
+# $\log n - (n-1)/n$, usually far less. For a discrete policy we can compute the best-of-$n$
+# distribution exactly: with responses sorted by reward and $F$ the policy's cumulative distribution,
+# $P(\text{best} = a) = F(a)^n - F(a^-)^n$ (`best_of_n_policy`). Here are three policies over responses
+# with distinct rewards: one that spreads thin mass over many responses (the continuous limit), one
+# from a flat Dirichlet over 20 responses, and one that puts most of its mass on one response.
+
+# %%
+ns = np.array([1, 2, 4, 8, 16, 32, 64, 128])
+bon_rng = np.random.default_rng(cfg.seed + 11)
+policies = {
+    "thin: uniform over 2000": (np.full(2000, 1 / 2000), np.arange(2000.0)),
+    "Dirichlet(1) over 20": (bon_rng.dirichlet(np.ones(20)), bon_rng.normal(size=20)),
+    "peaked: 90% on one of 20": (np.r_[0.9, np.full(19, 0.1 / 19)], bon_rng.normal(size=20)),
+}
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.4))
+ax1.plot(ns, [T.best_of_n_kl_bound(n) for n in ns], "k:", label=r"$\log n - (n-1)/n$")
+kl_table = {}
+for name, (p, r) in policies.items():
+    k = [T.best_of_n_kl(p, r, n) for n in ns]
+    kl_table[name] = k
+    ax1.plot(ns, k, marker="o", ms=3, label=name)
+    ax2.plot(ns, [T.expected_best_worst_gap(p, r, n) / (r.max() - r.min()) for n in ns], marker="o", ms=3, label=name)
+ax1.set_xscale("log", base=2)
+ax1.set_xlabel("n")
+ax1.set_ylabel(r"$D_{\rm KL}(\pi_{\rm bon} \| \pi)$")
+ax1.legend(fontsize=8)
+ax2.set_xscale("log", base=2)
+ax2.set_xlabel("n")
+ax2.set_ylabel("E[best] - E[worst], / reward range")
+ax2.set_title("reward gap of the best-of-n / worst-of-n pair", fontsize=10)
+plt.tight_layout()
+plt.show()
+kl_df = pd.DataFrame(kl_table, index=ns).T
+kl_df.loc["bound log n - (n-1)/n"] = [T.best_of_n_kl_bound(n) for n in ns]
+display(kl_df.round(3))
+glue("kl_thin_8", float(kl_df.loc["thin: uniform over 2000", 8]), display=False)
+glue("kl_peaked_8", float(kl_df.loc["peaked: 90% on one of 20", 8]), display=False)
+glue("kl_bound_8", T.best_of_n_kl_bound(8), display=False)
+
+# %% [markdown]
+# For $n = 8$ the bound is {glue:text}`kl_bound_8:.3f`. The thin policy comes within a rounding error
+# of it ({glue:text}`kl_thin_8:.3f`), while the peaked policy is far below
+# ({glue:text}`kl_peaked_8:.3f`): when one response already holds most of the mass, best-of-$n$
+# often returns that response anyway. The reward gap of the best-worst pair grows with $n$ but
+# saturates. This is why a modest $n$ (the paper uses 8 to 16 samples) already gives most of the margin.
+
+# %%
+results = {
+    "j_star": j_star,
+    "mle_max_error": float(np.abs(r_hat - r_centred).max()),
+    "dpo_full_coverage_max_error": float(np.abs(pi_dpo - star).max()),
+    "share_of_gap_closed": {k: {"mean": float(v[0]), "ci95": float(v[1])} for k, v in final.items()},
+    "best_worst_minus_offline": {"mean": float(diff), "ci95": float(diff_h)},
+    "settings": {k: getattr(th, k) for k in ("seeds", "iterations", "batch", "best_of", "eta", "l2", "bonus")},
+    "gamma_after": gam,
+    "best_of_n_kl": {name: dict(zip(map(int, ns), map(float, v))) for name, v in kl_table.items()},
+}
+print("wrote", save_results("00_theory", results, profile=cfg.profile))
+
+# %% [markdown]
+# ## Summary
+#
+# - Bradley-Terry preferences identify the reward only up to a constant per prompt, and the MLE recovers
+#   it up to that constant.
+# - The KL-regularised objective has the Gibbs policy as its unique maximiser. Gradient ascent from
+#   anywhere finds the same value, and $\eta$ trades reward against distance from $\pi_0$.
+# - DPO is exact when the data covers every pair. When it does not, responses that never appear are
+#   never learnt, which is the offline trap.
+# - Online iterative learning escapes the trap by sampling from the policy being trained, and exploration
+#   (best-of-n vs worst-of-n, or an uncertainty-seeking enhancer) speeds it up.
+# - In the linear case the enhancer's question is the most informative one, and batching trades
+#   information for fewer training runs.
+# - Best-of-$n$ moves at most $\log n - (n-1)/n$ nats from the policy, and often much less.
+#
+# ## Exercises
+#
+# 1. Make the offline behaviour policy cover the best responses (`run_offline(..., behaviour=b.pi0)`).
+#    How much of the gap does offline DPO close now, with the same number of pairs?
+# 2. Set the ridge to zero (`run_online(..., l2=0.0)`) and watch $J$ over iterations. What happens to
+#    $D_{\rm KL}(\pi_t \| \pi_0)$, and why?
+# 3. Compute the KL of the *worst*-of-$n$ policy (`best_of_n_policy(p, -r, n)`) for the peaked policy.
+#    Is it larger or smaller than best-of-$n$'s? Why?
+# 4. In the linear experiment, fix the total number of comparisons at 320 and vary $m$ over 1, 4, 16,
+#    80, 160 and 320. Plot the final $\Gamma$ against the number of iterations $320/m$.
+#
+# :::{admonition} Solutions
+# :class: dropdown
+#
+# 1. With $\pi_0$ as the behaviour policy the best responses appear, rarely, in the data, so offline
+#    DPO can learn them. It closes much more of the gap. Coverage, not the algorithm, was the limit.
+# 2. Without the ridge, pairs that one response always wins push the log-ratio gap without bound. The
+#    policy collapses onto early winners, its KL from $\pi_0$ grows large and $J$ can fall *below*
+#    $J(\pi_0)$. Print `T.kl_rows(pi, b.pi0)` inside a copy of `run_online` to see it.
+# 3. It depends on where the dominant response sits in the reward order. Best-of-$n$ returns it unless
+#    a better response is drawn, worst-of-$n$ unless a worse one is, so the one for which the dominant
+#    response is closer to the extreme stays closer to the policy. The bound holds for both, since it
+#    does not depend on the order.
+# 4. Loop over `m` with `T.uncertainty_curve(phi, main, 320, m, np.random.default_rng(0))` and keep the
+#    last value. $\Gamma$ rises with $m$: fewer updates mean more redundant questions. With a single
+#    batch of 320 the enhancer asks each prompt's most uncertain question over and over, and it can end
+#    up worse than choosing at random.
+# :::
