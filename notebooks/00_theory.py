@@ -5,11 +5,11 @@
 # RLHF {cite:p}`dong2024rlhf` (its Sections 1 and 3.2) in a world small enough to solve exactly: a
 # **tabular contextual bandit**. There are a few prompts $x$ drawn from $d_0$, a handful of responses
 # $a$ per prompt, a reference policy $\pi_0(a \mid x)$ and a true reward $r^*(x, a)$. Every statement
-# below is followed by a computation that checks it, and `rlhf_lite.theory` holds the exact routines,
-# each unit-tested against a closed form.
+# below is followed by a computation that checks it. `rlhf_lite.theory` holds the routines, unit-tested
+# against closed forms wherever one exists.
 #
-# One feature of the bandit matters for the story. For every prompt the best response is worth
-# {glue:text}`best_gap` more than any other, and $\pi_0$ rarely writes it: it is the good answer that
+# One feature of the bandit matters for the story. For every prompt the best response is worth at
+# least {glue:text}`best_gap` more than any other, and $\pi_0$ rarely writes it: it is the good answer that
 # the SFT model seldom produces.
 
 # %% tags=parameters
@@ -132,8 +132,7 @@ values = pd.Series({"pi_0": T.value(bandit.pi0, bandit), "pi* (Gibbs, eq. 3)": T
 display(values.to_frame())
 glue("ascent_gap", float(j_star - max(ends)), display=False)
 glue("j_star", j_star, display=False)
-glue("j_pi0", values["pi_0"], display=False)
-glue("j_greedy", values["greedy (always the best response)"], display=False)
+glue("j_greedy", float(values["greedy (always the best response)"]), display=False)
 
 # %% [markdown]
 # Every ascent ends at $J(\pi^*) =$ {glue:text}`j_star:.3f` (the best within
@@ -196,37 +195,45 @@ glue("dpo_reward_err", float(np.abs(T.implied_reward(pi_dpo, bandit.pi0, bandit.
 #
 # Real preference data is finite and does not cover every pair. Offline DPO (Section 1.1) learns from
 # pairs that other policies wrote. If those policies never wrote the best response, no amount of their
-# data tells DPO anything about it: a response that appears in no pair keeps its $\pi_0$ probability.
+# data tells DPO anything about it: a response that appears in no pair gets no signal to rise above its
+# $\pi_0$ probability.
 # The paper's answer is to collect data *online*, from the policy being trained (Algorithm 1, and its
 # practical version Algorithm 2). Each iteration it draws a batch of $m$ prompts, forms pairs, asks the
 # oracle, and refits on all data so far. We compare four ways to spend the same number of oracle
 # queries ({glue:text}`batch` per iteration, {glue:text}`iterations` iterations,
-# {glue:text}`seeds` random bandits):
+# {glue:text}`seeds` random bandits). Each query is one Bernoulli label from the oracle (eq. 1):
 #
 # - **offline DPO**: all pairs drawn from a behaviour policy that never writes the best responses, one
 #   fit (shown with as many pairs as the online methods have used up to each iteration);
 # - **online, no exploration**: both responses sampled from the current policy (the main agent alone);
 # - **online, best-of-n vs worst-of-n**: the paper's practical choice. It takes the best and the worst
-#   of {glue:text}`best_of` samples of the main agent, ranked here by $r^*$ (the paper ranks with its
-#   reward model), and drops a pair when both are the same response;
+#   of {glue:text}`best_of` samples of the main agent and drops a pair when both are the same response.
+#   The paper ranks the samples with its reward model, trained beforehand on a large offline mixture.
+#   We show two rankers that bracket it: $r^*$ itself (an ideal reward model, and free extra
+#   information, so this curve is optimistic), and the main agent's own estimate
+#   $\eta\log(\pi_t/\pi_0)$ (no information beyond the queries);
 # - **online, enhancer**: one response from the main agent, one from an optimistic enhancer that adds
 #   a bonus $\propto 1/\sqrt{1 + N(x, a)}$ to rarely compared responses. This is a tabular stand-in for
 #   Algorithm 1's uncertainty-seeking enhancer.
 #
-# In every case the oracle labels the pair by Bernoulli draw (eq. 1), and DPO is refit with $\pi_0$ as the
-# reference and a small ridge on the implied reward (the regularised MLE of the analysis; without it,
+# In every case DPO is refit with $\pi_0$ as the reference and a small ridge on the implied reward (the regularised MLE of the analysis; without it,
 # a pair that one response always wins drives DPO to an infinite KL). We report the share of the gap
 # $J(\pi^*) - J(\pi_0)$ that each method closes.
 
 # %%
-curves = {k: [] for k in ("offline DPO", "online, no exploration", "online, best-of-n vs worst-of-n", "online, enhancer")}
-explore = {"online, no exploration": "none", "online, best-of-n vs worst-of-n": "best-worst", "online, enhancer": "enhancer"}
+methods = {
+    "online, no exploration": dict(explore="none"),
+    "online, best/worst of n, ranked by r*": dict(explore="best-worst", rank_by="oracle"),
+    "online, best/worst of n, ranked by the model": dict(explore="best-worst", rank_by="model"),
+    "online, enhancer": dict(explore="enhancer"),
+}
+curves = {k: [] for k in ["offline DPO", *methods]}
 for s in range(th.seeds):
     b = bandit_for(cfg.seed + s)
     j0, js = T.value(b.pi0, b), T.optimal_value(b)
-    for name, ex in explore.items():
-        hist = T.run_online(b, th.iterations, th.batch, np.random.default_rng(1000 + s), explore=ex,
-                            n=th.best_of, bonus=th.bonus, l2=th.l2)
+    for name, how in methods.items():
+        hist = T.run_online(b, th.iterations, th.batch, np.random.default_rng(1000 + s), n=th.best_of,
+                            bonus=th.bonus, l2=th.l2, **how)
         curves[name].append((np.array(hist) - j0) / (js - j0))
     off = [j0] + [T.run_offline(b, t * th.batch, np.random.default_rng(2000 + s), l2=th.l2) for t in range(1, th.iterations + 1)]
     curves["offline DPO"].append((np.array(off) - j0) / (js - j0))
@@ -251,32 +258,40 @@ plt.tight_layout()
 plt.show()
 final_table = pd.DataFrame({k: {"share of gap closed": v[0], "±95%": v[1]} for k, v in final.items()}).T
 display(final_table)
-paired = np.array(curves["online, best-of-n vs worst-of-n"])[:, -1] - np.array(curves["offline DPO"])[:, -1]
-diff, diff_h = mean_ci(paired)
-for key, name in (("off", "offline DPO"), ("none", "online, no exploration"), ("bw", "online, best-of-n vs worst-of-n"),
-                  ("enh", "online, enhancer")):
+ends = {k: np.array(v)[:, -1] for k, v in curves.items()}
+diff, diff_h = mean_ci(ends["online, enhancer"] - ends["offline DPO"])  # paired over the same bandits
+gain, gain_h = mean_ci(ends["online, enhancer"] - ends["online, no exploration"])
+for key, name in (("off", "offline DPO"), ("none", "online, no exploration"), ("bwo", "online, best/worst of n, ranked by r*"),
+                  ("bwm", "online, best/worst of n, ranked by the model"), ("enh", "online, enhancer")):
     glue(f"final_{key}", float(final[name][0]), display=False)
     glue(f"final_{key}_h", float(final[name][1]), display=False)
-glue("bw_minus_off", float(diff), display=False)
-glue("bw_minus_off_h", float(diff_h), display=False)
-glue("bw_vs_off", "significantly closer to" if diff - diff_h > 0 else "not significantly closer to", display=False)
+glue("enh_minus_off", float(diff), display=False)
+glue("enh_minus_off_h", float(diff_h), display=False)
+glue("enh_vs_off", "significantly closer to" if diff - diff_h > 0 else "not significantly closer to", display=False)
+glue("explore_gain", "Exploration helps: the enhancer ends ahead of the main agent alone by" if gain - gain_h > 0 else
+     "Here exploration is not clearly better than the main agent alone: the enhancer's lead is", display=False)
+glue("gain", float(gain), display=False)
+glue("gain_h", float(gain_h), display=False)
 for k in ("batch", "iterations", "seeds", "best_of"):
     glue(k, getattr(th, k), display=False)
 
 # %% [markdown]
 # After {glue:text}`iterations` iterations, offline DPO closes {glue:text}`final_off:.0%` ±
-# {glue:text}`final_off_h:.0%` of the gap, online without exploration {glue:text}`final_none:.0%` ±
-# {glue:text}`final_none_h:.0%`, online with best-of-n vs worst-of-n {glue:text}`final_bw:.0%` ±
-# {glue:text}`final_bw_h:.0%`, and online with the enhancer {glue:text}`final_enh:.0%` ±
-# {glue:text}`final_enh_h:.0%`. Paired over the same bandits, best-of-n vs worst-of-n ends
-# {glue:text}`bw_minus_off:.2f` ± {glue:text}`bw_minus_off_h:.2f` above offline DPO, so it is
-# {glue:text}`bw_vs_off` $J(\pi^*)$.
+# {glue:text}`final_off_h:.0%` of the gap and online learning without exploration
+# {glue:text}`final_none:.0%` ± {glue:text}`final_none_h:.0%`. Best-of-n vs worst-of-n closes
+# {glue:text}`final_bwo:.0%` ± {glue:text}`final_bwo_h:.0%` when ranked by $r^*$ and
+# {glue:text}`final_bwm:.0%` ± {glue:text}`final_bwm_h:.0%` when ranked by the model's own estimate,
+# and the enhancer closes {glue:text}`final_enh:.0%` ± {glue:text}`final_enh_h:.0%`. Paired over the
+# same bandits, the enhancer ends {glue:text}`enh_minus_off:.2f` ± {glue:text}`enh_minus_off_h:.2f`
+# above offline DPO, so it is {glue:text}`enh_vs_off` $J(\pi^*)$. {glue:text}`explore_gain`
+# {glue:text}`gain:.2f` ± {glue:text}`gain_h:.2f`.
 #
 # Offline DPO stalls because its data never contains the best response. Fitting the pairs it does have
-# more precisely cannot fix that. The online methods find the best response once their own samples
-# contain it. Exploration speeds that up, because the main agent alone concentrates on what already
-# looks good, so it samples the rare best response less and less. Best-of-n vs worst-of-n enlarges the
-# margin of each pair, and the enhancer seeks out responses that have seldom been compared.
+# more precisely cannot fix that. The online methods can find the best response once their own samples
+# contain it. The main agent alone concentrates on what already looks good, so it keeps sampling the
+# rare best response rarely. The enhancer seeks out responses that have seldom been compared. Best-of-n
+# vs worst-of-n enlarges the margin of each pair, but it explores only as well as its ranker: ranked by
+# the main agent's own estimate, it learns nothing that the main agent does not already believe.
 #
 # ## Uncertainty in the linear case
 #
@@ -323,15 +338,19 @@ glue("lin_d", lin_d, display=False)
 glue("gam_random", gam["random second response"], display=False)
 glue("gam_enh", gam["enhancer, m = 1"], display=False)
 glue("gam_batch", gam["enhancer, m = 80"], display=False)
+glue("m_big", 80, display=False)
+glue("batch_vs_random", "worse than" if gam["enhancer, m = 80"] > gam["random second response"] else "still better than",
+     display=False)
 
 # %% [markdown]
 # After the same number of comparisons, the largest remaining uncertainty is {glue:text}`gam_enh:.2f`
 # with the enhancer updating after every comparison, {glue:text}`gam_random:.2f` with random second
-# responses, and {glue:text}`gam_batch:.2f` with the enhancer updating only every 80 comparisons.
-# Within a batch the enhancer keeps asking the same most-uncertain questions, because $\Sigma$ has not
-# yet registered the answers. This is the trade-off behind Theorem 1. The paper's guarantee needs a
-# batch size $m$ of order $d_e/\epsilon^2$ and about $d_e$ iterations (up to log factors), where $d_e$
-# is the problem's dimension ($d$ in the linear case). Larger batches waste some queries, but each
+# responses, and {glue:text}`gam_batch:.2f` with the enhancer updating only every
+# {glue:text}`m_big` comparisons ({glue:text}`batch_vs_random` random choice). Within a batch the
+# enhancer keeps asking the same most-uncertain questions, because $\Sigma$ has not yet registered the
+# answers. This is the trade-off behind Theorem 1. The paper's guarantee needs a batch size $m$ of
+# order $d_e/\epsilon^2$ and about $d_e$ iterations (up to log factors), where $d_e$ is a complexity
+# measure of the problem, equal to $d$ in the linear case. Large batches waste queries, but each
 # iteration costs a full training run, so a few large batches are what practice can afford. The paper
 # uses three iterations of 20K prompts.
 #
@@ -377,13 +396,19 @@ display(kl_df.round(3))
 glue("kl_thin_8", float(kl_df.loc["thin: uniform over 2000", 8]), display=False)
 glue("kl_peaked_8", float(kl_df.loc["peaked: 90% on one of 20", 8]), display=False)
 glue("kl_bound_8", T.best_of_n_kl_bound(8), display=False)
+for key, name in (("thin", "thin: uniform over 2000"), ("dir", "Dirichlet(1) over 20"), ("peaked", "peaked: 90% on one of 20")):
+    p, r = policies[name]
+    glue(f"gap_{key}", float(T.expected_best_worst_gap(p, r, 8) / (r.max() - r.min())), display=False)
 
 # %% [markdown]
 # For $n = 8$ the bound is {glue:text}`kl_bound_8:.3f`. The thin policy comes within a rounding error
 # of it ({glue:text}`kl_thin_8:.3f`), while the peaked policy is far below
 # ({glue:text}`kl_peaked_8:.3f`): when one response already holds most of the mass, best-of-$n$
-# often returns that response anyway. The reward gap of the best-worst pair grows with $n$ but
-# saturates. This is why a modest $n$ (the paper uses 8 to 16 samples) already gives most of the margin.
+# often returns that response anyway. The reward gap of the best-worst pair grows with $n$. At $n = 8$
+# (the paper samples 8 to 16 responses) it covers {glue:text}`gap_thin:.0%` and
+# {glue:text}`gap_dir:.0%` of the reward range for the two policies that spread their mass, but only
+# {glue:text}`gap_peaked:.0%` for the peaked one: a policy that nearly always says the same thing yields
+# pairs with little to learn from.
 
 # %%
 results = {
@@ -391,7 +416,8 @@ results = {
     "mle_max_error": float(np.abs(r_hat - r_centred).max()),
     "dpo_full_coverage_max_error": float(np.abs(pi_dpo - star).max()),
     "share_of_gap_closed": {k: {"mean": float(v[0]), "ci95": float(v[1])} for k, v in final.items()},
-    "best_worst_minus_offline": {"mean": float(diff), "ci95": float(diff_h)},
+    "enhancer_minus_offline": {"mean": float(diff), "ci95": float(diff_h)},
+    "enhancer_minus_no_exploration": {"mean": float(gain), "ci95": float(gain_h)},
     "settings": {k: getattr(th, k) for k in ("seeds", "iterations", "batch", "best_of", "eta", "l2", "bonus")},
     "gamma_after": gam,
     "best_of_n_kl": {name: dict(zip(map(int, ns), map(float, v))) for name, v in kl_table.items()},
@@ -427,11 +453,14 @@ print("wrote", save_results("00_theory", results, profile=cfg.profile))
 # :::{admonition} Solutions
 # :class: dropdown
 #
-# 1. With $\pi_0$ as the behaviour policy the best responses appear, rarely, in the data, so offline
-#    DPO can learn them. It closes much more of the gap. Coverage, not the algorithm, was the limit.
+# 1. Barely more. $\pi_0$ writes the best responses less than 1% of the time, so they appear in a handful
+#    of pairs at most. What matters is not whether the data *can* contain the best response but how well it
+#    covers it relative to $\pi^*$, which puts most of its mass there (the density-ratio argument of the
+#    paper's Section 1.1).
 # 2. Without the ridge, pairs that one response always wins push the log-ratio gap without bound. The
-#    policy collapses onto early winners, its KL from $\pi_0$ grows large and $J$ can fall *below*
-#    $J(\pi_0)$. Print `T.kl_rows(pi, b.pi0)` inside a copy of `run_online` to see it.
+#    policy collapses onto an early winner with a KL of several nats. Its best and worst samples are then
+#    the same response, those pairs are dropped, and learning freezes well short of $\pi^*$. Print
+#    `T.kl_rows(pi, b.pi0)` inside a copy of `run_online` to see it.
 # 3. It depends on where the dominant response sits in the reward order. Best-of-$n$ returns it unless
 #    a better response is drawn, worst-of-$n$ unless a worse one is, so the one for which the dominant
 #    response is closer to the extreme stays closer to the policy. The bound holds for both, since it

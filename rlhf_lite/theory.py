@@ -2,7 +2,7 @@
 
 A tabular contextual bandit: prompts x with probability d0(x), a finite set of responses a per prompt,
 a reference policy pi_0(a|x) and a true reward r*(x, a). Everything here is computed exactly (sums
-over the table) or fitted by convex optimisation, so the notebook can check the paper's statements
+over the table) or fitted numerically, so the notebook can check the paper's statements
 against closed forms:
 
 - the Bradley-Terry preference oracle (eq. 1) and the maximum-likelihood reward, identified only up
@@ -61,8 +61,8 @@ def make_bandit(n_prompts: int = 8, n_responses: int = 10, eta: float = 0.5, see
     """A random bandit. Rewards uniform in [0, reward_scale] (the BT oracle sees differences of up to
     reward_scale: a scale of 1 would make every label nearly a coin flip); pi_0 drawn from a Dirichlet (smaller concentration, more
     peaked) and then mixed so that the best response of every prompt is *rare* under pi_0, as for a
-    good answer that the SFT model seldom writes. The best response is ``best_gap`` above the rest: the
-    answer worth finding."""
+    good answer that the SFT model seldom writes. The best response is at least ``best_gap`` above the
+    rest: the answer worth finding."""
     rng = np.random.default_rng(seed)
     r = rng.uniform(0, reward_scale, size=(n_prompts, n_responses))
     pi0 = rng.dirichlet(np.full(n_responses, pi0_concentration), size=n_prompts)
@@ -174,7 +174,8 @@ def dpo_fit(bandit: Bandit, x, a_w, a_l, weights=None, init: np.ndarray | None =
 
     ``weights`` lets the caller pass *expected* data (every pair with the probability of each label),
     so the minimiser can be compared with pi* exactly. ``init`` warm-starts from a policy (the online
-    loop does). A response that appears in no pair keeps its initial logit: DPO never moves it.
+    loop does). With l2 = 0 a response that appears in no pair keeps its initial logit: DPO never moves
+    it (the ridge, which acts on the whole table, moves it slightly).
 
     ``l2`` adds (l2 / number of pairs) * sum over the table of (eta log pi/pi_0)^2: a ridge on the implied
     reward worth l2 pseudo-pairs, whose weight fades as data accumulates (the regularised MLE of the
@@ -233,12 +234,13 @@ def behaviour_without_best(bandit: Bandit) -> np.ndarray:
 
 
 def best_worst_of_n(policy: np.ndarray, r: np.ndarray, x, n: int, rng: np.random.Generator):
-    """For each prompt in x, n samples from policy; return the best and the worst by r (the paper's
-    rejection-sampling pair; here ranked by the oracle's reward)."""
+    """For each prompt in x, n samples from policy; return the best and the worst as ranked by r (the
+    paper's rejection-sampling pair). Ties in r are broken at random."""
     best, worst = np.empty(len(x), dtype=int), np.empty(len(x), dtype=int)
     for k, i in enumerate(x):
         s = rng.choice(policy.shape[1], size=n, p=policy[i])
-        best[k], worst[k] = s[np.argmax(r[i, s])], s[np.argmin(r[i, s])]
+        score = r[i, s] + 1e-9 * rng.random(n)
+        best[k], worst[k] = s[np.argmax(score)], s[np.argmin(score)]
     return best, worst
 
 
@@ -256,15 +258,21 @@ def enhancer_policy(pi: np.ndarray, counts: np.ndarray, eta: float, bonus: float
 
 
 def run_online(bandit: Bandit, iterations: int, batch: int, rng: np.random.Generator, explore: str = "best-worst",
-               n: int = 8, bonus: float = 1.0, l2: float = 1.0) -> list[float]:
+               n: int = 8, bonus: float = 1.0, l2: float = 1.0, rank_by: str = "model") -> list[float]:
     """Online iterative DPO (Algorithm 2 in tabular form). Each iteration: draw ``batch`` prompts, form
     pairs from the current policy, ask the oracle, add them to all data so far, refit DPO (reference
     pi_0, warm start from the current policy, ridge ``l2``). ``explore``: "none" (both responses sampled
     from the main agent), "best-worst" (best-of-n and worst-of-n of the main agent's samples, the paper's
     practical choice) or "enhancer" (one response from the main agent, one from ``enhancer_policy``).
+    Best-worst ranks the n samples with ``rank_by``: "model", the main agent's own reward estimate
+    eta log(pi/pi_0) (the paper ranks with its reward model, which is fitted to the same kind of data),
+    or "oracle", r* itself (extra information no practitioner has). Either way the pair's label is one
+    draw from the oracle, so every method spends ``batch`` queries an iteration.
     Returns J after every iteration, starting with J(pi_0)."""
     if explore not in EXPLORATION:
         raise ValueError(f"explore must be one of {EXPLORATION}, got {explore!r}.")
+    if rank_by not in ("model", "oracle"):
+        raise ValueError(f"rank_by must be 'model' or 'oracle', got {rank_by!r}.")
     pi = bandit.pi0.copy()
     counts = np.zeros(bandit.shape)  # how often each response has been compared
     data = ([], [], [], [])
@@ -272,14 +280,16 @@ def run_online(bandit: Bandit, iterations: int, batch: int, rng: np.random.Gener
     for _ in range(iterations):
         x = rng.choice(bandit.shape[0], size=batch, p=bandit.d0)
         if explore == "best-worst":
-            a1, a2 = best_worst_of_n(pi, bandit.r, x, n, rng)
+            ranker = bandit.r if rank_by == "oracle" else bandit.eta * (np.log(pi) - np.log(bandit.pi0))
+            a1, a2 = best_worst_of_n(pi, ranker, x, n, rng)
         else:
             a1 = np.array([rng.choice(pi.shape[1], p=pi[i]) for i in x])
             other = pi if explore == "none" else enhancer_policy(pi, counts, bandit.eta, bonus)
             a2 = np.array([rng.choice(pi.shape[1], p=other[i]) for i in x])
-        np.add.at(counts, (x, a1), 1)
-        np.add.at(counts, (x, a2), 1)
         y = bt_labels(bandit.r, x, a1, a2, rng)
+        differ = a1 != a2  # the paper drops a pair of one response twice: it carries no preference
+        np.add.at(counts, (x[differ], a1[differ]), 1)
+        np.add.at(counts, (x[differ], a2[differ]), 1)
         for store, v in zip(data, (x, a1, a2, y)):
             store.append(v)
         xx, aw, al = winners_losers(*(np.concatenate(v) for v in data))

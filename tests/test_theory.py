@@ -53,19 +53,47 @@ def test_bt_mle_recovers_r_star_up_to_a_constant_per_prompt(bandit):
     np.testing.assert_allclose(T.sigmoid(shifted[x, a1] - shifted[x, a2]), T.sigmoid(bandit.r[x, a1] - bandit.r[x, a2]), atol=1e-12)
 
 
-def test_offline_behaviour_never_covers_the_best_response_and_offline_dpo_cannot_reach_it(bandit):
-    beh = T.behaviour_without_best(bandit)
-    assert np.all(beh[np.arange(bandit.shape[0]), bandit.r.argmax(1)] == 0)
-    j_off = T.run_offline(bandit, 4000, np.random.default_rng(0))
-    assert j_off < T.optimal_value(bandit) - 0.01
+def test_dpo_never_moves_a_response_that_appears_in_no_pair(bandit):
+    x, w, lo = np.array([0, 0, 1]), np.array([1, 2, 3]), np.array([2, 3, 4])  # response 0 never appears
+    pi = T.dpo_fit(bandit, x, w, lo)
+    logit_change = np.log(pi) - np.log(bandit.pi0)
+    # responses 0 and 4 of prompt 0 are unseen: they move together, only through renormalisation
+    assert logit_change[0, 0] == pytest.approx(logit_change[0, 4], abs=1e-9)
+    np.testing.assert_allclose(pi[2:], bandit.pi0[2:])  # prompts with no data are untouched
 
 
-def test_online_runs_record_the_value_after_each_iteration(bandit):
-    hist = T.run_online(bandit, iterations=3, batch=200, rng=np.random.default_rng(0), explore="best-worst")
+def test_offline_dpo_without_the_best_responses_stalls_where_covering_data_does_not():
+    b = T.make_bandit(n_prompts=4, n_responses=5, seed=1)  # the chapter's kind: a rare, clearly best response
+    beh = T.behaviour_without_best(b)
+    assert np.all(beh[np.arange(b.shape[0]), b.r.argmax(1)] == 0)
+    j0, js = T.value(b.pi0, b), T.optimal_value(b)
+    share = lambda j: (j - j0) / (js - j0)  # noqa: E731
+    off = share(T.run_offline(b, 4000, np.random.default_rng(0)))
+    covering = share(T.run_offline(b, 4000, np.random.default_rng(0), behaviour=np.full(b.shape, 1 / b.shape[1])))
+    assert off < 0.6 and covering > 0.9  # same number of pairs; only coverage differs
+
+
+@pytest.mark.parametrize("how", [dict(explore="none"), dict(explore="best-worst", rank_by="oracle"),
+                                 dict(explore="best-worst", rank_by="model"), dict(explore="enhancer")])
+def test_every_online_variant_records_the_value_after_each_iteration_and_improves(bandit, how):
+    hist = T.run_online(bandit, iterations=3, batch=200, rng=np.random.default_rng(0), **how)
     assert len(hist) == 4 and hist[0] == pytest.approx(T.value(bandit.pi0, bandit))
     assert hist[-1] > hist[0]
+
+
+def test_online_rejects_unknown_choices(bandit):
     with pytest.raises(ValueError, match="explore"):
         T.run_online(bandit, 1, 10, np.random.default_rng(0), explore="thompson")
+    with pytest.raises(ValueError, match="rank_by"):
+        T.run_online(bandit, 1, 10, np.random.default_rng(0), rank_by="judge")
+
+
+def test_the_enhancer_shifts_mass_to_responses_compared_least():
+    pi = np.full((1, 3), 1 / 3)
+    counts = np.array([[100.0, 0.0, 9.0]])
+    enh = T.enhancer_policy(pi, counts, eta=1.0, bonus=1.0)
+    assert enh[0, 1] > enh[0, 2] > enh[0, 0] and enh.sum() == pytest.approx(1.0)
+    np.testing.assert_allclose(T.enhancer_policy(pi, counts, eta=1.0, bonus=0.0), pi)
 
 
 def test_best_of_n_policy_and_kl_match_monte_carlo():
