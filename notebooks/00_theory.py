@@ -199,7 +199,7 @@ glue("dpo_reward_err", float(np.abs(T.implied_reward(pi_dpo, bandit.pi0, bandit.
 # $\pi_0$ probability.
 # The paper's answer is to collect data *online*, from the policy being trained (Algorithm 1, and its
 # practical version Algorithm 2). Each iteration it draws a batch of $m$ prompts, forms pairs, asks the
-# oracle, and refits on all data so far. We compare four ways to spend the same number of oracle
+# oracle, and refits on all data so far. We compare five ways to spend the same number of oracle
 # queries ({glue:text}`batch` per iteration, {glue:text}`iterations` iterations,
 # {glue:text}`seeds` random bandits). Each query is one Bernoulli label from the oracle (eq. 1):
 #
