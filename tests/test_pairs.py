@@ -1,0 +1,57 @@
+"""Pair selection for the online loop (Algorithm 2's ranking step) and the length penalty (eq. 9)."""
+
+import numpy as np
+import pytest
+
+from rlhf_lite.pairs import PAIR_RULES, build_pairs, length_penalised, select_pair
+
+RESP = ["a", "bb", "ccc", "dddd"]
+R = [0.1, 0.9, 0.5, 0.3]
+
+
+def test_each_rule_on_hand_made_rewards():
+    assert select_pair(RESP, R, "best-worst")[:2] == (1, 0)
+    assert select_pair(RESP, R, "best-second")[:2] == (1, 2)
+    rng = np.random.default_rng(0)
+    others = {select_pair(RESP, R, "best-random", rng)[1] for _ in range(200)}
+    assert others == {0, 2, 3}  # any other sample, never the best itself
+    for _ in range(200):
+        c, rj, why = select_pair(RESP, R, "random", rng)
+        assert c != rj and R[c] > R[rj] and why is None
+
+
+def test_identical_and_tied_pairs_are_dropped_with_their_reason():
+    assert select_pair(["x", "x", "x"], [0.2, 0.9, 0.1], "best-worst").dropped == "identical"
+    assert select_pair(["x", "y"], [0.5, 0.5], "best-worst").dropped == "tied"
+    pairs, rep = build_pairs(["p1", "p2", "p3"], [["x", "x"], ["u", "v"], ["s", "t"]],
+                             [[1.0, 0.0], [0.5, 0.5], [0.2, 0.8]])
+    assert rep.pairs == 1 and rep.dropped["identical"] == 1 and rep.dropped["tied"] == 1
+    assert pairs[0]["chosen"][0]["content"] == "t" and pairs[0]["prompt"] == [{"role": "user", "content": "p3"}]
+    assert pairs[0]["margin"] == pytest.approx(0.6)
+
+
+def test_ties_in_rank_are_broken_at_random_not_by_position():
+    firsts = {select_pair(["a", "b", "c"], [1.0, 1.0, 0.0], "best-worst", np.random.default_rng(s)).chosen
+              for s in range(50)}
+    assert firsts == {0, 1}
+
+
+def test_length_penalty_counts_characters():
+    r = length_penalised([1.0, 1.0], ["ab", "abcd ef"], lam=0.1)
+    np.testing.assert_allclose(r, [1.0 - 0.2, 1.0 - 0.7])  # the space is a character too
+    # a long answer that wins on raw reward loses once length costs enough
+    assert select_pair(["short", "a much longer answer"], [1.0, 1.5]).chosen == 1
+    pairs, _ = build_pairs(["p"], [["short", "a much longer answer"]], [[1.0, 1.5]], lam=0.05)
+    assert pairs[0]["chosen"][0]["content"] == "short"
+    with pytest.raises(ValueError, match="lambda"):
+        length_penalised([1.0], ["a"], lam=-1)
+
+
+def test_bad_input_is_named():
+    with pytest.raises(ValueError, match="unknown pair rule"):
+        select_pair(RESP, R, "worst-best")
+    with pytest.raises(ValueError, match="4 rewards for 3 responses"):
+        select_pair(RESP[:3], R)
+    with pytest.raises(ValueError, match="one of each per prompt"):
+        build_pairs(["p"], [RESP], [R, R])
+    assert set(PAIR_RULES) == {"best-worst", "best-random", "best-second", "random"}
