@@ -232,7 +232,6 @@ for name, key in (("BT, MIX2", "bt2"), ("BT, MIX1", "bt1"), ("preference, MIX2",
     for c in table.columns:
         glue(f"t1_{key}_{c.replace('-', '_')}", float(table.loc[name, c]), display=False)
 glue("t1_n_cat", n_cat, display=False)
-glue("n_params", f"{num_parameters(load_policy(pi0)[0]) / 1e6:.2f}M", display=False)
 glue("n_layers", cfg.model.num_hidden_layers, display=False)
 glue("beta_gpt4", GPT4.beta_len, display=False)
 
@@ -352,6 +351,7 @@ glue("suffix_share", float(suffix.mean()), display=False)
 
 # %%
 model, tok = load_policy(pi0)
+glue("n_params", f"{num_parameters(model) / 1e6:.2f}M", display=False)
 prompts = eval_prompts(cfg)
 n_onp = cfg.sampling.n // 2  # 4 responses a prompt in the book (6 pairs), fewer in ci
 samples = sample_responses(HFSampler(model, tok, batch_size=cfg.sampling.batch_size), prompts, n_onp,

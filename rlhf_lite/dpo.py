@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
+from .prefdata import trl_dataset
 from .sft import has_accelerator
 
 
@@ -34,13 +35,6 @@ class DPOSettings:
     loss_weights: tuple | None = None  # one weight per loss type
     bf16: bool = False  # see SFTSettings: TRL's GPU defaults are slow for tiny CPU models
     gradient_checkpointing: bool = False
-
-
-def _pairs_dataset(pairs: Sequence[dict]):
-    from datasets import Dataset
-
-    # Only TRL's three columns: our schema's margin is a rating difference, not a loss margin.
-    return Dataset.from_list([{k: p[k] for k in ("prompt", "chosen", "rejected")} for p in pairs])
 
 
 def train_dpo(policy: str | Path, reference: str | Path, pairs: Sequence[dict], output_dir: str | Path,
@@ -70,7 +64,7 @@ def train_dpo(policy: str | Path, reference: str | Path, pairs: Sequence[dict], 
             bf16=settings.bf16, gradient_checkpointing=settings.gradient_checkpointing, logging_steps=10,
             save_strategy="no", report_to=[], seed=seed, disable_tqdm=not progress, use_cpu=not has_accelerator(),
         )
-        trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=_pairs_dataset(pairs),
+        trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=trl_dataset(pairs),
                              processing_class=tok)
         result = trainer.train()
         metrics = {"train_pairs": len(trainer.train_dataset), "train_loss": result.training_loss,

@@ -131,8 +131,8 @@ REWARD_MODELS = {
     "bt-mix1": ("bt", "mix1", None),  # Table 1: BT on MIX1
     "bt-mix2": ("bt", "mix2", None),  # Table 1: BT on MIX2
     "pm-mix2": ("pm", "mix2", None),  # Table 1: the pairwise preference model on MIX2
-    # Figure 3's "UltraRM-13B" role: a BT model trained on UltraFeedback alone, whose GPT-4 judge
-    # likes length (UltraRM was trained mainly on UltraFeedback).
+    # An extreme for the length-bias chapter: UltraFeedback alone, whose GPT-4 judge likes length.
+    # (Figure 3's UltraRM-13B role is bt-mix1: the paper's MIX1 is UltraRM's training mixture.)
     "bt-ultrafeedback": ("bt", "mix2", ("ultrafeedback",)),
 }
 

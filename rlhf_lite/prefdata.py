@@ -58,6 +58,15 @@ def message(role: str, content) -> dict:
     return {"role": role, "content": content}
 
 
+def trl_dataset(pairs):
+    """A ``datasets.Dataset`` of only TRL's three columns, prompt/chosen/rejected, as RewardTrainer and
+    DPOTrainer read them. Our schema's other columns stay out: TRL reads a "margin" column as a margin
+    *inside* the loss (-log sigma(r_w - r_l - m)), and our margin is a rating difference, not that."""
+    from datasets import Dataset
+
+    return Dataset.from_list([{k: p[k] for k in ("prompt", "chosen", "rejected")} for p in pairs])
+
+
 def make_pair(prompt: list[dict], chosen, rejected, *, source: str, prompt_id: str | None = None,
               score_chosen: float | None = None, score_rejected: float | None = None) -> dict:
     """One record of the schema. ``chosen``/``rejected`` may be a string (one assistant turn) or messages."""

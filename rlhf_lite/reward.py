@@ -19,6 +19,7 @@ import torch
 from tqdm.auto import tqdm
 
 from .oracle import sigmoid
+from .prefdata import trl_dataset
 from .sft import has_accelerator
 
 
@@ -65,14 +66,6 @@ def load_reward_model(name_or_path: str | Path):
     return model, tok
 
 
-def _pairs_dataset(pairs: Sequence[dict]):
-    from datasets import Dataset
-
-    # Only the three TRL columns: RewardTrainer reads a "margin" column as a margin *inside* the loss
-    # (-log sigma(r_w - r_l - m)), and our schema's margin is a rating difference, not that.
-    return Dataset.from_list([{k: p[k] for k in ("prompt", "chosen", "rejected")} for p in pairs])
-
-
 def train_reward_model(base: str | Path, pairs: Sequence[dict], output_dir: str | Path, settings: RewardSettings,
                        eval_pairs: Sequence[dict] | None = None, seed: int = 0, progress: bool = True) -> dict:
     """Train a BT reward model on preference pairs (``prefdata`` schema) with TRL's RewardTrainer."""
@@ -84,8 +77,8 @@ def train_reward_model(base: str | Path, pairs: Sequence[dict], output_dir: str 
     if missing:
         raise ValueError(f"train_reward_model needs prompt/chosen/rejected pairs; missing {sorted(missing)}.")
     model, tok = load_reward_model(base)
-    train_ds = _pairs_dataset(pairs)
-    eval_ds = _pairs_dataset(eval_pairs) if eval_pairs else None
+    train_ds = trl_dataset(pairs)
+    eval_ds = trl_dataset(eval_pairs) if eval_pairs else None
     with tempfile.TemporaryDirectory() as scratch:
         args = RewardConfig(
             output_dir=scratch, num_train_epochs=settings.epochs, per_device_train_batch_size=settings.batch_size,

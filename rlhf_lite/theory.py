@@ -25,9 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-
-def sigmoid(z):
-    return 1.0 / (1.0 + np.exp(-np.asarray(z, dtype=float)))
+from .oracle import sigmoid
 
 
 @dataclass(frozen=True)
@@ -225,6 +223,14 @@ def implied_reward(pi: np.ndarray, pi0: np.ndarray, eta: float) -> np.ndarray:
 
 # ----------------------------------------------------------------------------- offline vs online
 
+def dpo_on_labels(bandit: Bandit, x, a1, a2, y, init: np.ndarray | None = None, l2: float = 1.0) -> np.ndarray:
+    """DPO on oracle-labelled pairs, the step offline and online runs share. A pair of one response
+    twice carries no preference and is dropped (the paper drops them too)."""
+    xx, aw, al = winners_losers(x, a1, a2, y)
+    keep = aw != al
+    return dpo_fit(bandit, xx[keep], aw[keep], al[keep], init=init, l2=l2)
+
+
 def behaviour_without_best(bandit: Bandit) -> np.ndarray:
     """A behaviour policy that never writes the best response of any prompt (offline data that lacks
     coverage of pi*): pi_0 with the argmax of r* removed and the rest renormalised."""
@@ -250,11 +256,8 @@ EXPLORATION = ("none", "best-worst", "enhancer")
 def enhancer_policy(pi: np.ndarray, counts: np.ndarray, eta: float, bonus: float) -> np.ndarray:
     """The enhancer of Algorithm 1 in tabular form: the main agent's Gibbs policy with an optimistic
     bonus bonus / sqrt(1 + N(x, a)) added to the implied reward, so responses that have rarely been
-    compared (where the reward estimate is most uncertain) are tried. pi * exp(bonus_term / eta)."""
-    logits = np.log(pi) + bonus / np.sqrt(1.0 + counts) / eta
-    logits -= logits.max(1, keepdims=True)
-    p = np.exp(logits)
-    return p / p.sum(1, keepdims=True)
+    compared (where the reward estimate is most uncertain) are tried: the Gibbs tilt of pi by that bonus."""
+    return gibbs_policy(pi, bonus / np.sqrt(1.0 + counts), eta)
 
 
 def run_online(bandit: Bandit, iterations: int, batch: int, rng: np.random.Generator, explore: str = "best-worst",
@@ -292,9 +295,7 @@ def run_online(bandit: Bandit, iterations: int, batch: int, rng: np.random.Gener
         np.add.at(counts, (x[differ], a2[differ]), 1)
         for store, v in zip(data, (x, a1, a2, y)):
             store.append(v)
-        xx, aw, al = winners_losers(*(np.concatenate(v) for v in data))
-        keep = aw != al  # a pair of one response twice carries no preference
-        pi = dpo_fit(bandit, xx[keep], aw[keep], al[keep], init=pi, l2=l2)
+        pi = dpo_on_labels(bandit, *(np.concatenate(v) for v in data), init=pi, l2=l2)
         hist.append(value(pi, bandit))
     return hist
 
@@ -306,9 +307,7 @@ def run_offline(bandit: Bandit, n_pairs: int, rng: np.random.Generator, behaviou
     beh = behaviour_without_best(bandit) if behaviour is None else behaviour
     x, a1, a2 = sample_pairs(beh, beh, bandit.d0, n_pairs, rng)
     y = bt_labels(bandit.r, x, a1, a2, rng)
-    xx, aw, al = winners_losers(x, a1, a2, y)
-    keep = aw != al
-    return value(dpo_fit(bandit, xx[keep], aw[keep], al[keep], l2=l2), bandit)
+    return value(dpo_on_labels(bandit, x, a1, a2, y, l2=l2), bandit)
 
 
 # ----------------------------------------------------------------------------- linear uncertainty (Algorithm 1)
