@@ -190,14 +190,21 @@ def response_length(response: str) -> int:
 
 
 def near_miss(target: tuple[str, ...], rng: np.random.Generator) -> tuple[str, ...]:
-    """A plausible wrong answer: one digit changed, dropped, or two swapped."""
+    """A plausible wrong answer: one digit changed, dropped, inserted, or two swapped.
+
+    A dropped digit and an inserted one are equally likely, so a wrong answer is as often longer than
+    the right one as shorter. (With drops only, every judge trained on the world's preference data
+    learned "more digits is better", and the iterative DPO chapter's loop exploited it by appending
+    digits to its answers.)"""
     t = list(target)
-    kind = int(rng.integers(3)) if len(t) > 1 else 0
+    kind = int(rng.integers(4)) if len(t) > 1 else 0  # a single digit is only changed: no drop to empty
     if kind == 0:
         i = int(rng.integers(len(t)))
         t[i] = str((int(t[i]) + int(rng.integers(1, 10))) % 10)
     elif kind == 1:
         del t[int(rng.integers(len(t)))]
+    elif kind == 2:
+        t.insert(int(rng.integers(len(t) + 1)), str(int(rng.integers(10))))
     else:
         i, j = rng.choice(len(t), size=2, replace=False)
         if t[i] == t[j]:  # swapping equal digits changes nothing: change one instead

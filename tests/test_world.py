@@ -99,3 +99,14 @@ def test_vocabulary_has_no_duplicates_and_filler_is_disjoint():
     vocab = world.vocabulary()
     assert len(vocab) == len(set(vocab))
     assert not world.FILLER & (set(world.DIGITS) | set(world.REFUSAL) | set(world.FAMILIES))
+
+
+def test_near_misses_are_as_often_longer_as_shorter():
+    """Otherwise content length alone would tell a judge which answer is wrong."""
+    rng = np.random.default_rng(1)
+    diffs = []
+    for _ in range(4000):
+        target = tuple(str(d) for d in rng.integers(0, 10, size=int(rng.integers(1, 6))))
+        diffs.append(len(world.near_miss(target, rng)) - len(target))
+    longer, shorter = np.mean(np.array(diffs) > 0), np.mean(np.array(diffs) < 0)
+    assert longer > 0.15 and abs(longer - shorter) < 0.05
