@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Sequence
 
 from .prefdata import trl_dataset
-from .sft import has_accelerator
+from .sft import has_accelerator, quiet
 
 
 @dataclass(frozen=True)
@@ -64,8 +64,8 @@ def train_dpo(policy: str | Path, reference: str | Path, pairs: Sequence[dict], 
             bf16=settings.bf16, gradient_checkpointing=settings.gradient_checkpointing, logging_steps=10,
             save_strategy="no", report_to=[], seed=seed, disable_tqdm=not progress, use_cpu=not has_accelerator(),
         )
-        trainer = DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=trl_dataset(pairs),
-                             processing_class=tok)
+        trainer = quiet(DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=trl_dataset(pairs),
+                                   processing_class=tok), progress)
         result = trainer.train()
         metrics = {"train_pairs": len(trainer.train_dataset), "train_loss": result.training_loss,
                    "reference": str(Path(reference).resolve()), "policy_init": str(Path(policy).resolve()),

@@ -20,7 +20,7 @@ from tqdm.auto import tqdm
 
 from .oracle import sigmoid
 from .prefdata import trl_dataset
-from .sft import has_accelerator
+from .sft import has_accelerator, quiet
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,8 @@ def train_reward_model(base: str | Path, pairs: Sequence[dict], output_dir: str 
             save_strategy="no", report_to=[], seed=seed, disable_tqdm=not progress,
             use_cpu=not has_accelerator(),
         )
-        trainer = RewardTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                                processing_class=tok)
+        trainer = quiet(RewardTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+                                      processing_class=tok), progress)
         metrics = {"train_pairs": len(trainer.train_dataset)}
         result = trainer.train()
         metrics["train_loss"] = result.training_loss

@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Protocol, Sequence
 
+import numpy as np
 import torch
 from tqdm.auto import tqdm
 
@@ -35,6 +36,48 @@ class Generator(Protocol):
         ...
 
 
+def encode_prompts(tokenizer, prompts: Sequence) -> list[list[int]]:
+    """Token ids of each prompt as the policy sees it before its answer. A string is tokenized with the
+    tokenizer's special tokens (BOS); chat messages go through the model's chat template, which writes
+    its own BOS (adding another would give the model "<bos><bos>")."""
+    out = []
+    for p in prompts:
+        if isinstance(p, str):
+            out.append(tokenizer(p)["input_ids"])
+        else:
+            text = tokenizer.apply_chat_template(p, tokenize=False, add_generation_prompt=True)
+            out.append(tokenizer(text, add_special_tokens=False)["input_ids"])
+    return out
+
+
+@torch.no_grad()
+def sequence_logprobs(model, tokenizer, prompts: Sequence, responses: Sequence[Sequence[int]],
+                      batch_size: int = 64) -> np.ndarray:
+    """log pi(a | x), summed over the response's token ids (EOS included when it was generated).
+
+    Why our own code: TRL computes these sums inside its trainers but offers no function for scoring
+    arbitrary samples; the iterative DPO chapter needs them for the sample estimate of KL(pi || pi_0)."""
+    if len(prompts) != len(responses):
+        raise ValueError(f"sequence_logprobs: {len(prompts)} prompts but {len(responses)} responses.")
+    model.eval()
+    out = []
+    for s in range(0, len(prompts), batch_size):
+        heads = encode_prompts(tokenizer, prompts[s:s + batch_size])
+        tails = [list(a) for a in responses[s:s + batch_size]]
+        width = max(len(h) + len(a) for h, a in zip(heads, tails))
+        ids = torch.full((len(heads), width), tokenizer.pad_token_id, dtype=torch.long)
+        mask = torch.zeros_like(ids)
+        for i, (h, a) in enumerate(zip(heads, tails)):  # right padding: positions start at 0 for everyone
+            ids[i, :len(h) + len(a)] = torch.tensor(h + a)
+            mask[i, :len(h) + len(a)] = 1
+        logp = torch.log_softmax(model(input_ids=ids.to(model.device), attention_mask=mask.to(model.device))
+                                 .logits.float(), dim=-1).cpu()
+        for i, (h, a) in enumerate(zip(heads, tails)):
+            pos = torch.arange(len(h) - 1, len(h) + len(a) - 1)  # the logits at position p predict token p + 1
+            out.append(float(logp[i, pos, torch.tensor(a, dtype=torch.long)].sum()) if a else 0.0)
+    return np.array(out)
+
+
 class HFSampler:
     """Batched sampling with ``model.generate`` (left padding, stops at EOS)."""
 
@@ -44,11 +87,6 @@ class HFSampler:
         self.model, self.tokenizer = model, tokenizer
         self.batch_size, self.progress = batch_size, progress
 
-    def _format(self, prompt) -> str:
-        # Full mode passes chat messages; the model's own chat template renders them.
-        if isinstance(prompt, str):
-            return prompt
-        return self.tokenizer.apply_chat_template(prompt, tokenize=False, add_generation_prompt=True)
 
     @torch.no_grad()
     def generate(self, prompts, n, temperature, max_new_tokens, seed):
@@ -63,11 +101,8 @@ class HFSampler:
         starts = range(0, len(prompts), self.batch_size)
         bar = tqdm(starts, desc=f"sampling n={n} T={temperature}", disable=not self.progress or len(starts) < 2)
         for b, start in enumerate(bar):
-            raw = prompts[start : start + self.batch_size]
-            batch = [self._format(p) for p in raw]
-            # A chat template already writes BOS; adding it again would give the model "<bos><bos>".
-            special = all(isinstance(p, str) for p in raw)
-            enc = tok(batch, return_tensors="pt", padding=True, add_special_tokens=special).to(self.model.device)
+            batch = encode_prompts(tok, prompts[start : start + self.batch_size])
+            enc = tok.pad({"input_ids": batch}, return_tensors="pt").to(self.model.device)
             torch.manual_seed(seed * 100_003 + b)  # reproducible for a given batch size
             gen = self.model.generate(
                 **enc,
@@ -109,7 +144,8 @@ def sample_responses(
 ) -> list[list[dict]]:
     """n responses per prompt split across temperatures (paper: n/2 at 1.0 and n/2 at 0.7).
 
-    Returns, for each prompt, a list of n records {prompt, response, temperature, num_tokens, finished}.
+    Returns, for each prompt, a list of n records {prompt, response, temperature, num_tokens, finished,
+    token_ids}.
     """
     result = [[] for _ in prompts]
     for j, (t, k) in enumerate(zip(temperatures, split_n(n, temperatures))):
@@ -118,6 +154,6 @@ def sample_responses(
             for g in row:
                 result[i].append(
                     {"prompt": prompts[i], "response": g.text, "temperature": t,
-                     "num_tokens": g.num_tokens, "finished": g.finished}
+                     "num_tokens": g.num_tokens, "finished": g.finished, "token_ids": list(g.token_ids)}
                 )
     return result

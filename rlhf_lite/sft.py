@@ -78,8 +78,8 @@ def train_sft(
             disable_tqdm=not progress,
             use_cpu=not has_accelerator(),
         )
-        trainer = SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                             processing_class=tokenizer)
+        trainer = quiet(SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+                                   processing_class=tokenizer), progress)
         metrics = {}
         if eval_ds is not None:
             metrics["eval_loss_before"] = trainer.evaluate()["eval_loss"]
@@ -91,6 +91,16 @@ def train_sft(
     model.eval()
     save_policy(model, tokenizer, output_dir)
     return metrics
+
+
+def quiet(trainer, progress: bool):
+    """With ``progress`` off, TrainingArguments(disable_tqdm=True) swaps the bar for a PrinterCallback
+    that prints every log dict instead; remove it too, so quiet means quiet. Returns the trainer."""
+    if not progress:
+        from transformers.trainer_callback import PrinterCallback
+
+        trainer.remove_callback(PrinterCallback)
+    return trainer
 
 
 def has_accelerator() -> bool:
