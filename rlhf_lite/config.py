@@ -15,6 +15,7 @@ from typing import Any
 
 import yaml
 
+from .dpo import DPOSettings
 from .models import TinyModelConfig
 from .reward import RewardSettings
 from .sft import SFTSettings
@@ -82,6 +83,20 @@ class TheorySettings:
 
 
 @dataclass(frozen=True)
+class OnlineSettings:
+    """The iterative DPO chapter's loop (rlhf_lite.online) and how it is evaluated."""
+
+    iterations: int = 3  # T (the paper: 3), at most data.iterations prompt subsets
+    judge: str = "bt-mix2"  # a chapter-3 model ranking the samples (the paper: its BT reward model)
+    rule: str = "best-worst"  # pair rule of rlhf_lite.pairs (the paper: best vs worst of n)
+    length_penalty: float = 0.0  # lambda per character of eq. 9 (the paper's concise model: 0.001)
+    offline_pairs: int = 0  # |D_off|, MIX2 pairs added to every round's data (the paper: none, Figure 4)
+    seeds: int = 3  # loop seeds per variant in the chapter, for the error bars
+    eval_n: int = 4  # samples per held-out prompt for the evaluation
+    validation_prompts: int = 200  # for choosing the output iterate
+
+
+@dataclass(frozen=True)
 class Config:
     profile: str = "book"
     seed: int = 0
@@ -97,6 +112,8 @@ class Config:
     preference: PreferenceSettings = field(default_factory=PreferenceSettings)
     reward_eval: RewardEvalSettings = field(default_factory=RewardEvalSettings)
     theory: TheorySettings = field(default_factory=TheorySettings)
+    dpo: DPOSettings = field(default_factory=DPOSettings)
+    online: OnlineSettings = field(default_factory=OnlineSettings)
     eval_prompts: int = 500
 
     @staticmethod
@@ -118,6 +135,7 @@ PRESETS: dict[str, Config] = {
         data=DataSettings(scale=0.25, prompts_per_iteration=200),
         reward_eval=RewardEvalSettings(bench_per_category=100, bias_prompts=80, bias_n=6),
         theory=TheorySettings(seeds=2, iterations=4, batch=100),
+        online=OnlineSettings(iterations=2, seeds=2, eval_n=2, validation_prompts=60),
         eval_prompts=120,
     ),
     "book": Config(profile="book"),

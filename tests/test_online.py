@@ -1,0 +1,221 @@
+"""The online loop (Algorithm 2): its reference stays pi_0, its history grows, it resumes after a crash
+to the same artifacts, and its evaluation numbers mean what they say."""
+
+import json
+
+import numpy as np
+import pytest
+import torch
+
+import rlhf_lite.online as online
+from rlhf_lite.config import Config
+from rlhf_lite.online import ProxyJudge, run_offline, run_online, summarise
+from rlhf_lite.sampling import sequence_logprobs
+
+CFG = dict(**{"online.iterations": 2, "data.prompts_per_iteration": 60, "sampling.n": 4, "eval_prompts": 30,
+              "online.eval_n": 2, "online.validation_prompts": 20})
+
+
+@pytest.fixture(scope="module")
+def cfg():
+    return Config.preset("ci", **CFG)
+
+
+def recording(calls):
+    """train_dpo that records what the loop passed to it, then trains for real."""
+    real = online.train_dpo
+
+    def train(policy, reference, pairs, out, settings, seed, progress):
+        calls.append({"policy": policy, "reference": reference, "pairs": [p["prompt_id"] + p["source"] for p in pairs]})
+        return real(policy, reference, pairs, out, settings, seed=seed, progress=progress)
+
+    return train
+
+
+@pytest.fixture(scope="module")
+def clean_run(cfg, tmp_path_factory):
+    """One uninterrupted two-iteration run in its own folder, and what it passed to DPO."""
+    root = tmp_path_factory.mktemp("clean")
+    calls, mp = [], pytest.MonkeyPatch()
+    mp.setattr(online, "train_dpo", recording(calls))
+    mp.setattr(online, "online_root", lambda c: root)
+    try:
+        run = run_online(cfg, seed=0, progress=False, log=lambda *a: None)
+    finally:
+        mp.undo()
+    return run, calls
+
+
+def test_the_reference_is_pi0_in_every_iteration_and_the_history_accumulates(clean_run):
+    run, calls = clean_run
+    assert len(calls) == 2
+    # the reference is the SFT policy both times; the second round starts from the first iterate
+    assert [c["reference"] for c in calls] == [run.pi0, run.pi0]
+    assert calls[0]["policy"] == run.pi0 and calls[1]["policy"] == run.root / "iter1" / "policy"
+    assert calls[1]["reference"] != calls[1]["policy"]  # (Online-RLHF once shipped reference = last iterate)
+    # round 2 trains on D_1 and D_2: all of round 1's pairs plus the new ones
+    d1 = [p["prompt_id"] + p["source"] for p in _pairs(run, 1)]
+    d2 = [p["prompt_id"] + p["source"] for p in _pairs(run, 2)]
+    assert calls[0]["pairs"] == d1 and calls[1]["pairs"] == d1 + d2 and len(d2) > 0
+    # and the artifacts say so, for anyone auditing a run afterwards
+    assert [m["reference"] for m in run.train_metrics] == [str(run.pi0.resolve())] * 2
+    assert [m["policy_init"] for m in run.train_metrics] == ["pi0", "iter1/policy"]
+    assert [r["pairs"] for r in run.pair_reports] == [len(d1), len(d2)]
+
+
+def _pairs(run, t):
+    from rlhf_lite.io import read_jsonl
+
+    return read_jsonl(run.root / f"iter{t}" / "pairs.jsonl")
+
+
+def test_each_iteration_samples_its_own_prompts_from_the_current_policy(clean_run, cfg):
+    from rlhf_lite.io import read_jsonl
+
+    run, _ = clean_run
+    prompts = [[json.dumps(r["prompt"]) for r in read_jsonl(run.root / f"iter{t}" / "samples.jsonl")] for t in (1, 2)]
+    assert len(prompts[0]) == len(prompts[1]) == cfg.data.prompts_per_iteration
+    assert not set(prompts[0]) & set(prompts[1])  # disjoint subsets
+    rows = read_jsonl(run.root / "iter1" / "samples.jsonl")
+    assert all(len(r["responses"]) == cfg.sampling.n and sorted(r["temperatures"]) == [0.7, 0.7, 1.0, 1.0] for r in rows)
+    # the pairs are the best and worst of each prompt's samples by the judge
+    for p in _pairs(run, 1)[:20]:
+        row = rows[int(p["prompt_id"])]
+        assert p["score_chosen"] == max(row["proxy"]) and p["score_rejected"] == min(row["proxy"])
+
+
+def test_resuming_after_a_crash_gives_the_same_artifacts(clean_run, cfg, tmp_path, monkeypatch):
+    run, _ = clean_run
+    monkeypatch.setattr(online, "online_root", lambda c: tmp_path)
+    calls, real = [], recording([])
+
+    def crash_in_round_two(*args, **kw):
+        calls.append(1)
+        if len(calls) == 2:
+            raise RuntimeError("simulated crash in the second DPO round")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(online, "train_dpo", crash_in_round_two)
+    with pytest.raises(RuntimeError, match="simulated crash"):
+        run_online(cfg, seed=0, progress=False, log=lambda *a: None)
+    assert (tmp_path / "seed0" / "iter2" / "pairs.jsonl").exists()  # finished stages are on disk ...
+    assert not (tmp_path / "seed0" / "iter2" / "policy").exists()  # ... the crashed one left nothing
+
+    log = []
+    monkeypatch.setattr(online, "train_dpo", recording(calls2 := []))
+    resumed = run_online(cfg, seed=0, progress=False, log=log.append)
+    assert len(calls2) == 1  # only the crashed round was trained again
+    assert not any("] sample " in line for line in log)  # the iterations' sampling was not redone
+    assert any("] DPO on" in line for line in log)
+    for rel in ("iter1/samples.jsonl", "iter1/pairs.jsonl", "iter2/samples.jsonl", "iter2/pairs.jsonl",
+                "iter2/eval/eval.jsonl", "summary.json"):
+        assert (resumed.root / rel).read_text() == (run.root / rel).read_text(), rel
+    for t in (1, 2):
+        a, b = _weights(resumed.root / f"iter{t}" / "policy"), _weights(run.root / f"iter{t}" / "policy")
+        assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
+def _weights(folder):
+    from safetensors.torch import load_file
+
+    return load_file(str(folder / "model.safetensors"))
+
+
+def test_the_loop_evaluates_every_iterate_against_pi0(clean_run):
+    run, _ = clean_run
+    assert len(run.evals) == 3 and len(run.validation) == 2 and run.best in (1, 2)
+    pi0 = run.evals[0]
+    assert pi0["win_rate"][0] == 0.5 and pi0["kl"][0] == 0.0  # pi_0 against itself
+    assert all(e["kl"][0] > 0 for e in run.evals[1:])  # DPO moved the policy: a positive KL estimate
+    assert run.output == run.root / f"iter{run.best}" / "policy"
+
+
+def test_summarise_counts_ties_as_half_and_refuses_unpaired_samples():
+    def rec(i, k, reward, resp="a"):
+        return {"prompt_index": i, "sample": k, "reward": reward, "length": len(resp.split()), "chars": len(resp),
+                "logp": -1.0, "logp_ref": -2.0, "finished": True, "family": "copy", "proxy": None, "prompt": "p",
+                "response": resp}
+
+    base = [rec(0, 0, 0.5), rec(0, 1, 0.5), rec(1, 0, 1.0), rec(1, 1, 0.0)]
+    pol = [rec(0, 0, 1.0), rec(0, 1, 0.5), rec(1, 0, 0.0), rec(1, 1, 0.0)]
+    s = summarise(pol, base)
+    assert s["win_rate"][0] == pytest.approx((1 + 0.5 + 0 + 0.5) / 4)
+    assert s["kl"][0] == pytest.approx(1.0) and s["reward"][0] == pytest.approx(0.375)
+    with pytest.raises(ValueError, match="not paired"):
+        summarise(pol[:3], base[:2] + base[3:])
+
+
+def test_sequence_logprobs_do_not_depend_on_padding_or_batching(pi0_artifacts):
+    from rlhf_lite.models import load_policy
+
+    model, tok = load_policy(pi0_artifacts.pi0)
+    prompts = ["copy 1 2 =", "sort 3 1 2 5 4 =", [{"role": "user", "content": "add 1 + 2 ="}]]
+    answers = [tok(" 1 2", add_special_tokens=False)["input_ids"] + [tok.eos_token_id],
+               tok(" sure 1 2 3 4 5 hope that helps", add_special_tokens=False)["input_ids"], []]
+    together = sequence_logprobs(model, tok, prompts, answers, batch_size=8)
+    alone = [sequence_logprobs(model, tok, [p], [a])[0] for p, a in zip(prompts, answers)]
+    assert together == pytest.approx(alone, abs=1e-4) and together[2] == 0.0
+    # the first answer by hand: each token's log-probability after "<bos> copy 1 2 ="
+    ids = tok("copy 1 2 =")["input_ids"]
+    with torch.no_grad():
+        lp = torch.log_softmax(model(torch.tensor([ids + answers[0]])).logits[0], -1)
+    by_hand = sum(float(lp[len(ids) - 1 + j, a]) for j, a in enumerate(answers[0]))
+    assert together[0] == pytest.approx(by_hand, abs=1e-4) and together[0] < 0
+
+
+def test_the_judge_margin_applies_the_length_penalty_per_character(cfg):
+    from rlhf_lite.pipeline import prepare_reward_models
+
+    path = prepare_reward_models(cfg, ["bt-mix2"], progress=False, log=lambda *a: None).models["bt-mix2"]
+    plain, penalised = ProxyJudge("bt", path, "bt"), ProxyJudge("bt", path, "bt", lam=0.5)
+    x, a, b = ["copy 1 2 ="] * 2, ["1 2", "sure 1 2"], ["1 2", "1 3"]
+    m0, m1 = plain.margin(x, a, b), penalised.margin(x, a, b)
+    assert m0[0] == pytest.approx(0.0, abs=1e-5)  # a response against itself
+    assert m1 - m0 == pytest.approx(-0.5 * np.array([0, len("sure 1 2") - len("1 3")]), abs=1e-5)
+    rows = plain.rank_scores(x, [a, b + ["2 1"]])
+    assert [len(r) for r in rows] == [2, 3] and rows[0] == pytest.approx(plain.reward(x, a), abs=1e-5)
+    with pytest.raises(ValueError, match="'bt' .* or 'pm'"):
+        ProxyJudge("x", path, "oracle")
+
+
+def test_bad_loop_settings_are_refused_with_what_to_change(cfg):
+    with pytest.raises(ValueError, match="at most data.iterations"):
+        run_online(Config.preset("ci", **{**CFG, "online.iterations": 4}), progress=False, log=lambda *a: None)
+    with pytest.raises(ValueError, match="not a reward model of the book"):
+        online.load_judge(Config.preset("ci", **{"online.judge": "ultrarm-13b"}))
+
+
+def test_offline_baseline_trains_from_pi0_against_pi0_on_mix2(cfg, clean_run, monkeypatch):
+    run, _ = clean_run
+    monkeypatch.setattr(online, "online_root", lambda c: run.root.parent)
+    base = run.root / "pi0_eval" / "eval.jsonl"
+    stamp = base.stat().st_mtime_ns
+    off = run_offline(cfg, seed=0, pairs=80, progress=False, log=lambda *a: None)
+    assert off["train_metrics"]["reference"] == str(run.pi0.resolve()) and off["train_metrics"]["train_pairs"] == 80
+    assert off["train_metrics"]["policy_init"] == "pi0" and off["policy"] == run.root / "offline80" / "policy"
+    # judged against the online run's own pi_0 samples (reused, not redrawn), on the same prompts
+    assert base.stat().st_mtime_ns == stamp and off["eval"]["samples"] == run.evals[0]["samples"]
+    a, b = _weights(off["policy"]), _weights(run.pi0)
+    assert any(not torch.equal(a[k], b[k]) for k in a)  # DPO moved it
+
+
+def test_seed_interval_uses_the_t_quantile():
+    from rlhf_lite.evaluate import seed_interval
+
+    mean, half = seed_interval([1.0, 2.0, 3.0])
+    assert mean == 2.0 and half == pytest.approx(4.303 * 1.0 / np.sqrt(3), rel=1e-4)
+    assert seed_interval([5.0, 5.0])[1] == 0.0
+    with pytest.raises(ValueError, match="at least 2 runs"):
+        seed_interval([1.0])
+
+
+def test_across_seeds_averages_runs_not_samples():
+    from rlhf_lite.online import across_seeds
+
+    def ev(w, fam):
+        return {"win_rate": (w, 0.01), "reward": (w / 2, 0.0), "length": (5.0, 0.1), "chars": (9.0, 0.1),
+                "kl": (0.1, 0.0), "by_family": {"copy": {"reward": fam}}}
+
+    s = across_seeds([ev(0.5, 0.2), ev(0.6, 0.4), ev(0.7, 0.6)])
+    assert s["win_rate"][0] == pytest.approx(0.6) and s["win_rate"][1] == pytest.approx(4.303 * 0.1 / np.sqrt(3), rel=1e-3)
+    assert s["length"] == (5.0, 0.0) and "proxy" not in s and s["by_family"]["copy"][0] == pytest.approx(0.4)
