@@ -33,6 +33,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_foundation.py
 	$(BIN)/python bench/bench_data.py
 	$(BIN)/python bench/bench_reward.py
+	$(BIN)/python bench/bench_online.py
 
 clean:
 	rm -rf _build runs results .book-staging

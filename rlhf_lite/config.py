@@ -90,7 +90,11 @@ class OnlineSettings:
     judge: str = "bt-mix2"  # a chapter-3 model ranking the samples (the paper: its BT reward model)
     rule: str = "best-worst"  # pair rule of rlhf_lite.pairs (the paper: best vs worst of n)
     length_penalty: float = 0.0  # lambda per character of eq. 9 (the paper's concise model: 0.001)
-    offline_pairs: int = 0  # |D_off|, MIX2 pairs added to every round's data (the paper: none, Figure 4)
+    # What each DPO round trains on. "all": D_off U D_1..D_t, Algorithm 2 as written. "new": D_t alone,
+    # from the last iterate, so pi_t has seen D_off, D_1, ..., D_t once each, in order: the shortcut of
+    # the paper's runs (Section 3.3; RLHFlow/Online-RLHF issue #5), about half the DPO cost at T = 3.
+    history: str = "all"
+    offline_pairs: int = 0  # |D_off|, curated MIX2 pairs trained on before D_1 (the paper: none, Figure 4)
     seeds: int = 3  # loop seeds per variant in the chapter, for the error bars
     eval_n: int = 4  # samples per held-out prompt for the evaluation
     validation_prompts: int = 200  # for choosing the output iterate

@@ -7,8 +7,10 @@ Each iteration t = 1..T of :func:`run_online`
 2. ranks them with the proxy judge (a BT reward model's scores, or the pairwise preference model's
    Copeland scores), optionally minus the length penalty lambda * |a| in characters (eq. 9);
 3. keeps best against worst (or another rule of :mod:`rlhf_lite.pairs`) as D_t;
-4. trains pi_t with DPO on D_off U D_1 .. D_t, **initialised from pi_{t-1} and with pi_0 as the
-   reference** (Section 3.3: same data as restarting from pi_0, in another order, half the time);
+4. trains pi_t with DPO, **initialised from pi_{t-1} and with pi_0 as the reference**, on the whole
+   history D_off U D_1 .. D_t (``online.history = "all"``, Algorithm 2 as written) or on D_t alone
+   (``"new"``, the shortcut of the paper's runs: the iterate has then seen D_1 .. D_t once each, "the
+   same data as restarting from pi_0, in a different order", at about half the cost; Section 3.3);
 5. evaluates pi_t on held-out prompts by the true reward r* (win rate against pi_0, mean r*, length,
    KL(pi_t || pi_0) from samples, and the proxy's verdict) and on validation prompts by the proxy.
 
@@ -128,19 +130,26 @@ def _as_text(prompt) -> str:
 
 
 def validation_prompts(cfg: Config) -> list[str]:
-    """Prompts for choosing the output iterate (Algorithm 2's validation set), apart from the eval set."""
+    """Prompts for choosing the output iterate (Algorithm 2's validation set), none of them an evaluation
+    prompt. Like any sample of d_0 they may repeat a training prompt: the lite world's tasks are short."""
     from . import world
+    from .pipeline import eval_prompts
 
-    return world.sample_prompts(cfg.online.validation_prompts, cfg.world, seed=cfg.seed + 20_000)
+    held_out = set(eval_prompts(cfg))
+    n = cfg.online.validation_prompts
+    pool = [x for x in world.sample_prompts(3 * n, cfg.world, seed=cfg.seed + 20_000) if x not in held_out]
+    if len(pool) < n:
+        raise ValueError(f"could not draw {n} validation prompts outside the evaluation set; lower online.validation_prompts.")
+    return pool[:n]
 
 
 def sample_and_score(policy: Path, pi0: Path, prompts: Sequence[str], n: int, seed: int, generator: Generator,
-                     judge: ProxyJudge, batch_size: int = 64) -> list[dict]:
+                     judge: ProxyJudge, max_new_tokens: int = 24, batch_size: int = 64) -> list[dict]:
     """n samples per prompt at temperature 1.0 (so that log pi - log pi_0 estimates the KL of the policy
     itself), each with r*, length, family, log pi(a|x), log pi_0(a|x) and the proxy reward."""
     from .models import load_policy
 
-    rows = sample_responses(generator, list(prompts), n, (1.0,), seed=seed)
+    rows = sample_responses(generator, list(prompts), n, (1.0,), max_new_tokens, seed=seed)
     recs = [dict(r, prompt_index=i, sample=k) for i, row in enumerate(rows) for k, r in enumerate(row)]
     recs = score_records(recs)
     xs, ids = [r["prompt"] for r in recs], [r["token_ids"] for r in recs]
@@ -216,28 +225,34 @@ def _iteration_prompts(cfg: Config, splits_path: Path, t: int) -> list:
 
 
 def offline_pairs(cfg: Config, n: int, seed: int) -> list[dict]:
-    """n pairs drawn without replacement from the curated MIX2 (responses from other behaviour policies)."""
+    """n pairs drawn without replacement from the curated MIX2 (responses from other behaviour policies),
+    leaving out every pair whose task is an evaluation or validation prompt."""
     from datasets import load_from_disk
 
-    from .pipeline import prepare_preference_data
+    from .pipeline import eval_prompts, prepare_preference_data
 
     if n <= 0:
         return []
-    pairs = load_from_disk(str(prepare_preference_data(cfg, log=lambda *a: None).mixtures["mix2"])).to_list()
+    banned = set(eval_prompts(cfg)) | set(validation_prompts(cfg))
+    pairs = [p for p in load_from_disk(str(prepare_preference_data(cfg, log=lambda *a: None).mixtures["mix2"])).to_list()
+             if world_prompt(p["prompt"]) not in banned]
     if n > len(pairs):
-        raise ValueError(f"asked for {n} offline pairs but MIX2 holds {len(pairs)}; lower the number.")
+        raise ValueError(f"asked for {n} offline pairs but MIX2 holds {len(pairs)} outside the evaluation and "
+                         f"validation prompts; lower the number.")
     idx = np.random.default_rng(seed).choice(len(pairs), size=n, replace=False)
     return [pairs[i] for i in sorted(idx)]
 
 
 class _Evaluator:
-    """Samples a policy on the held-out (and validation) prompts and caches the scored records; every
-    policy of one loop seed uses the same sampling seed, so its samples pair with pi_0's."""
+    """Samples a policy on the held-out (and validation) prompts and caches the scored records. pi_0 is
+    sampled with its own random stream, so the win rate compares independent draws (with one shared
+    stream, a policy close to pi_0 would mostly reproduce pi_0's answers and tie with them)."""
 
     def __init__(self, cfg: Config, seed: int, pi0: Path, judge: ProxyJudge, make: GeneratorFactory, log=print):
         from .pipeline import eval_prompts
 
         self.pi0, self.judge, self.make, self.log, self.n = pi0, judge, make, log, cfg.online.eval_n
+        self.max_new_tokens = cfg.sampling.max_new_tokens
         self.held_out, self.val = eval_prompts(cfg), validation_prompts(cfg)
         self.seed = 1_000_003 * (seed + 1)
 
@@ -246,11 +261,12 @@ class _Evaluator:
         if not (out / "done").exists():
             self.log(f"[eval] {what}: {len(self.held_out)} held-out + {len(self.val)} validation prompts "
                      f"x {self.n} samples")
+            seed = self.seed + (500_009 if Path(policy) == Path(self.pi0) else 0)
             with atomic_dir(out) as tmp:
                 gen = self.make(policy)
-                for name, prompts, seed in (("eval", self.held_out, self.seed), ("validation", self.val, self.seed + 1)):
-                    write_jsonl(tmp / f"{name}.jsonl",
-                                sample_and_score(policy, self.pi0, prompts, self.n, seed, gen, self.judge))
+                for name, prompts, s in (("eval", self.held_out, seed), ("validation", self.val, seed + 1)):
+                    write_jsonl(tmp / f"{name}.jsonl", sample_and_score(policy, self.pi0, prompts, self.n, s, gen,
+                                                                        self.judge, self.max_new_tokens))
                 (tmp / "done").touch()
         return read_jsonl(out / "eval.jsonl"), read_jsonl(out / "validation.jsonl")
 
@@ -264,6 +280,9 @@ def run_online(cfg: Config, seed: int = 0, generator: GeneratorFactory | None = 
     s = cfg.online
     if s.iterations < 1:
         raise ValueError(f"online.iterations must be >= 1, got {s.iterations}.")
+    if s.history not in ("new", "all"):
+        raise ValueError(f"online.history must be 'new' (train each round on D_t) or 'all' (on D_off U D_1..D_t), "
+                         f"got {s.history!r}.")
     pi0 = prepare_pi0(cfg, progress=progress, log=log).pi0
     splits = prepare_preference_data(cfg, log=log).prompt_splits
     judge = load_judge(cfg, progress=progress, log=log)
@@ -273,7 +292,7 @@ def run_online(cfg: Config, seed: int = 0, generator: GeneratorFactory | None = 
 
     base, base_val = ev.records(pi0, root / "pi0_eval", "pi_0")
     run = OnlineRun(root, pi0, [], [summarise(base, base, judge)], [], [], [])
-    history = offline_pairs(cfg, s.offline_pairs, seed)
+    history = offline_pairs(cfg, s.offline_pairs, seed)  # D_off, then D_1, D_2, ...
     policy = pi0
     for t in range(1, s.iterations + 1):
         it = root / f"iter{t}"
@@ -295,14 +314,19 @@ def run_online(cfg: Config, seed: int = 0, generator: GeneratorFactory | None = 
                 for x, a, row, sc in zip(prompts, samples, rows, scores)])
             write_json(it / "pair_report.json", vars(report))
             write_jsonl(it / "pairs.jsonl", pairs)  # written last: its presence marks the stage complete
-        history += read_jsonl(it / "pairs.jsonl")
+        d_t = read_jsonl(it / "pairs.jsonl")
+        new = (history if t == 1 else []) + d_t  # D_off is new in the first round
+        history += d_t
         run.pair_reports.append(json.loads((it / "pair_report.json").read_text()))
-        # 4: DPO on the whole history, from the last iterate, against pi_0
+        # 4: DPO from the last iterate against pi_0, on D_t ("new") or on everything so far ("all")
         if not (it / "train_metrics.json").exists():
-            log(f"[iter {t}/{s.iterations}] DPO on {len(history)} pairs (D_1..D_{t}"
-                f"{' + D_off' if s.offline_pairs else ''}), init {'pi_0' if t == 1 else f'pi_{t - 1}'}, reference pi_0")
+            data, scope = (new, f"D_{t}") if s.history == "new" or t == 1 else (history, f"D_1..D_{t}")
+            if s.offline_pairs and (t == 1 or s.history == "all"):
+                scope += " + D_off"
+            log(f"[iter {t}/{s.iterations}] DPO on {len(data)} pairs ({scope}), "
+                f"init {'pi_0' if t == 1 else f'pi_{t - 1}'}, reference pi_0")
             with atomic_dir(it / "policy") as tmp:
-                metrics = train_dpo(policy, pi0, history, tmp, cfg.dpo, seed=1000 * seed + t, progress=progress)
+                metrics = train_dpo(policy, pi0, data, tmp, cfg.dpo, seed=1000 * seed + t, progress=progress)
             # the iterate's path is recorded inside the run (not the scratch folder it was trained in)
             metrics["policy_init"] = "pi0" if t == 1 else f"iter{t - 1}/policy"
             write_json(it / "train_metrics.json", metrics)
@@ -319,13 +343,23 @@ def run_online(cfg: Config, seed: int = 0, generator: GeneratorFactory | None = 
     return run
 
 
+def loop_pair_passes(cfg: Config) -> int:
+    """How many pairs the loop's DPO rounds train on in total (each for ``dpo.epochs``), counting one pair
+    per prompt: T m with ``history="new"``, m + 2m + ... + Tm with ``"all"`` (m prompts per iteration)."""
+    t, m = cfg.online.iterations, cfg.data.prompts_per_iteration
+    return (t * (t + 1) // 2 if cfg.online.history == "all" else t) * m + (
+        cfg.online.offline_pairs * (t if cfg.online.history == "all" else 1))
+
+
 def run_offline(cfg: Config, seed: int = 0, pairs: int | None = None, progress: bool = True, log=print) -> dict:
-    """The vanilla-DPO baseline: one DPO run from pi_0 on a fixed offline set of MIX2 pairs (as many as
-    the online loop collects, unless ``pairs`` says otherwise), evaluated on the online run's prompts
-    against the same pi_0 samples (the run's pi_0 evaluation is made if it is not there yet)."""
+    """The vanilla-DPO baseline: one DPO run from pi_0 on a fixed offline set of MIX2 pairs, evaluated on
+    the online run's prompts against the same pi_0 samples (made if they are not there yet).
+
+    By default it gets as many pairs as the loop's rounds train on in total (:func:`loop_pair_passes`),
+    so both spend the same number of DPO steps: the comparison is of data, not of compute."""
     from .pipeline import prepare_pi0
 
-    n = pairs if pairs is not None else cfg.online.iterations * cfg.data.prompts_per_iteration
+    n = pairs if pairs is not None else loop_pair_passes(cfg)
     pi0 = prepare_pi0(cfg, progress=progress, log=log).pi0
     judge = load_judge(cfg, progress=progress, log=log)
     root = online_root(cfg) / f"seed{seed}"

@@ -32,10 +32,8 @@ def recording(calls):
     return train
 
 
-@pytest.fixture(scope="module")
-def clean_run(cfg, tmp_path_factory):
-    """One uninterrupted two-iteration run in its own folder, and what it passed to DPO."""
-    root = tmp_path_factory.mktemp("clean")
+def _run(cfg, root):
+    """One uninterrupted two-iteration run in ``root``, and what it passed to DPO."""
     calls, mp = [], pytest.MonkeyPatch()
     mp.setattr(online, "train_dpo", recording(calls))
     mp.setattr(online, "online_root", lambda c: root)
@@ -46,17 +44,35 @@ def clean_run(cfg, tmp_path_factory):
     return run, calls
 
 
-def test_the_reference_is_pi0_in_every_iteration_and_the_history_accumulates(clean_run):
+@pytest.fixture(scope="module")
+def clean_run(cfg, tmp_path_factory):
+    return _run(cfg, tmp_path_factory.mktemp("clean"))
+
+
+def test_the_reference_is_pi0_in_every_iteration_and_each_round_adds_its_own_pairs(clean_run):
     run, calls = clean_run
     assert len(calls) == 2
     # the reference is the SFT policy both times; the second round starts from the first iterate
     assert [c["reference"] for c in calls] == [run.pi0, run.pi0]
     assert calls[0]["policy"] == run.pi0 and calls[1]["policy"] == run.root / "iter1" / "policy"
-    assert calls[1]["reference"] != calls[1]["policy"]  # (Online-RLHF once shipped reference = last iterate)
-    # round 2 trains on D_1 and D_2: all of round 1's pairs plus the new ones
+    assert calls[1]["reference"] != calls[1]["policy"]  # a reference that follows the iterate is a bug here
+    # history "all" (Algorithm 2 as written): round 2 trains on D_1 and D_2, all of round 1's pairs and the new
     d1 = [p["prompt_id"] + p["source"] for p in _pairs(run, 1)]
     d2 = [p["prompt_id"] + p["source"] for p in _pairs(run, 2)]
     assert calls[0]["pairs"] == d1 and calls[1]["pairs"] == d1 + d2 and len(d2) > 0
+
+
+def test_history_new_trains_each_round_on_its_own_pairs_after_d_off(cfg, tmp_path):
+    """The paper's shortcut: round t trains on D_t alone (D_off goes first, in round 1)."""
+    from rlhf_lite.online import loop_pair_passes
+
+    c = Config.preset("ci", **{**CFG, "online.history": "new", "online.offline_pairs": 30})
+    run, calls = _run(c, tmp_path)
+    d1 = [p["prompt_id"] + p["source"] for p in _pairs(run, 1)]
+    d2 = [p["prompt_id"] + p["source"] for p in _pairs(run, 2)]
+    assert len(calls[0]["pairs"]) == 30 + len(d1) and calls[0]["pairs"][30:] == d1 and calls[1]["pairs"] == d2
+    assert [x["reference"] for x in calls] == [run.pi0, run.pi0]
+    assert loop_pair_passes(c) == 2 * 60 + 30 and loop_pair_passes(Config.preset("ci", **CFG)) == (1 + 2) * 60
     # and the artifacts say so, for anyone auditing a run afterwards
     assert [m["reference"] for m in run.train_metrics] == [str(run.pi0.resolve())] * 2
     assert [m["policy_init"] for m in run.train_metrics] == ["pi0", "iter1/policy"]
@@ -181,6 +197,8 @@ def test_the_judge_margin_applies_the_length_penalty_per_character(cfg):
 def test_bad_loop_settings_are_refused_with_what_to_change(cfg):
     with pytest.raises(ValueError, match="at most data.iterations"):
         run_online(Config.preset("ci", **{**CFG, "online.iterations": 4}), progress=False, log=lambda *a: None)
+    with pytest.raises(ValueError, match="'new' .* or 'all'"):
+        run_online(Config.preset("ci", **{**CFG, "online.history": "some"}), progress=False, log=lambda *a: None)
     with pytest.raises(ValueError, match="not a reward model of the book"):
         online.load_judge(Config.preset("ci", **{"online.judge": "ultrarm-13b"}))
 
@@ -219,3 +237,16 @@ def test_across_seeds_averages_runs_not_samples():
     s = across_seeds([ev(0.5, 0.2), ev(0.6, 0.4), ev(0.7, 0.6)])
     assert s["win_rate"][0] == pytest.approx(0.6) and s["win_rate"][1] == pytest.approx(4.303 * 0.1 / np.sqrt(3), rel=1e-3)
     assert s["length"] == (5.0, 0.0) and "proxy" not in s and s["by_family"]["copy"][0] == pytest.approx(0.4)
+
+
+def test_offline_pairs_leave_out_the_evaluation_and_validation_prompts(cfg):
+    from rlhf_lite.online import offline_pairs, validation_prompts
+    from rlhf_lite.pipeline import eval_prompts
+    from rlhf_lite.truth import world_prompt
+
+    pairs = offline_pairs(cfg, 400, seed=0)
+    banned = set(eval_prompts(cfg)) | set(validation_prompts(cfg))
+    assert len(pairs) == 400 and not {world_prompt(p["prompt"]) for p in pairs} & banned
+    assert not set(validation_prompts(cfg)) & set(eval_prompts(cfg))
+    with pytest.raises(ValueError, match="lower the number"):
+        offline_pairs(cfg, 10**6, seed=0)
