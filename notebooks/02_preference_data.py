@@ -440,8 +440,8 @@ causes = {
     "capybara": "as for Orca",
     "pku-saferlhf": "a real refusal is shorter than the harmful instructions it replaces, while the lite "
                     "refusal `sorry i can not help` is longer than most short digit answers",
-    "ultrainteract": "a lite wrong answer is a near miss that often drops a digit, which can outweigh the "
-                     "filler of the rambling half",
+    "ultrainteract": "a lite wrong answer is a near miss that drops or adds a digit as often as not, so only "
+                     "the filler of the rambling half makes rejected answers longer, and label noise can hide it",
 }
 differ = both.index[~same_direction]
 glue("t5_differences", Markdown("\n".join(f"- `{d}`: {causes.get(d, 'no explanation yet; an open question')}."

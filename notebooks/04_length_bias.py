@@ -146,7 +146,7 @@ glue("ordering", "the model in UltraRM's role is clearly more length-biased, as 
 #
 # The truth panel is the reference the paper lacks. $r^*$ has a mean coefficient of
 # {glue:text}`r_true:.2f`, because length and quality are linked in the lite world as well. A near miss
-# that drops a digit is shorter and wrong, a sample that runs on past the answer is longer and wrong,
+# that drops or adds a digit is wrong, a sample that runs on past the answer is longer and wrong,
 # and a refusal is longer than a short compliance. Padding itself earns nothing. So the bias of a reward model is
 # the part of its coefficient *above* $r^*$'s. For {glue:text}`r_flat_true:.0%` of the prompts every
 # sample has the same $r^*$, and the truth's coefficient there is 0.
@@ -231,7 +231,7 @@ glue("lam_match_where", "inside the range we tried" if 0 < k_match < len(lams) -
 # %% [markdown]
 # The penalty closest to the truth's level is {glue:text}`lam_match:.1f` per word
 # ({glue:text}`lam_match_where`). It works bluntly: it also penalises length that is earned, such as a
-# refusal, which is longer than the short compliance it replaces, or the digit that a near miss drops.
+# refusal, which is longer than the short compliance it replaces.
 # The iterative DPO chapter applies the paper's penalty inside the loop and measures what it costs and
 # what it saves.
 
@@ -283,9 +283,10 @@ print("wrote", save_results("04_length_bias", results, profile=cfg.profile))
 #    but the mean coefficient barely moves, because it was already an average over many prompts. With
 #    16 samples fewer prompts have samples of a single length, so a few more prompts enter the comparison.
 # 2. Group `corr[name][0]` by `world.parse_prompt(x).family`. Padding is available on every family, so
-#    every family shows the bias. $r^*$ is not uncorrelated everywhere. On `sort` and `add` a dropped digit
-#    is both shorter and wrong, and on `unsafe` the refusal is longer than most compliances. Both give
-#    the truth a *positive*, deserved correlation with length on those families.
+#    every family shows the bias. $r^*$ is not uncorrelated everywhere. On `unsafe` the refusal is longer
+#    than most compliances, which gives the truth a *positive*, deserved correlation with length there.
+#    On the digit tasks, samples that run on past the answer are longer and wrong, which pulls the other
+#    way.
 # 3. Spearman's coefficient sees only the order, which is what best-of-n uses, and one very long outlier
 #    moves it less. Ties in length get arbitrary distinct ranks with this double `argsort`, which adds a
 #    little noise; `scipy.stats.rankdata` averages them instead.
