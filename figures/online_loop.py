@@ -3,11 +3,8 @@ Run by the book build (rlhf_lite.book) and by the iterative DPO chapter, so the 
 
 from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
+import matplotlib.pyplot as plt
+from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
 # (x, y, label) of the loop's stages, clockwise from the policy
 BOXES = {
@@ -57,4 +54,7 @@ def draw(path: Path) -> Path:
 
 
 if __name__ == "__main__":
+    import matplotlib
+
+    matplotlib.use("Agg")  # only as a script: the chapter imports draw() and keeps its inline backend
     print("wrote", draw(Path(__file__).with_suffix(".png")))

@@ -290,13 +290,13 @@ glue("gap_plain_text", verdict(*d_plain), display=False)
 off_clear = off["win_rate"][0] - off["win_rate"][1] > 0.5
 order_clear = d_main[0] - d_main[1] > 0 and off_clear
 order_means = main[T]["win_rate"][0] > off["win_rate"][0] > 0.5
-glue("order_text", "the paper's order SFT < offline DPO < iterative DPO holds, and each step is clear of its interval"
-     if order_clear else "the paper's order holds in the means, but not every step is clear of its interval"
-     if order_means else "the paper's order SFT < offline DPO < iterative DPO does *not* hold", display=False)
+glue("order_text", "the paper's order SFT < offline DPO < iterative DPO holds, each step clear of its interval,"
+     if order_clear else "the paper's order holds in the means, but not every step is clear of its interval,"
+     if order_means else "the paper's order SFT < offline DPO < iterative DPO does not hold", display=False)
 glue("plain_text", (
     "Without the penalty, the paper's main recipe, iterative DPO also beats offline DPO here."
     if d_plain[0] - d_plain[1] > 0 else
-    "Without the penalty, the paper's main recipe, iterative DPO does *not* clearly beat offline DPO here, "
+    "Without the penalty, the paper's main recipe, iterative DPO does not clearly beat offline DPO here, "
     "while in the paper the unpenalised model already does (31.3 against 22.5). This is where we differ "
     "from the paper; the next sections look for the cause."), display=False)
 
@@ -347,7 +347,8 @@ pd.DataFrame({k: {"mean per-prompt corr(reward, length)": f"{m:.3f} ± {h:.3f}"}
 glue("corr_mix2", c2, display=False)
 glue("corr_mix1", c1, display=False)
 glue("bias_order_text", "more" if c1 - h1 > c2 + h2 else "less" if c1 + h1 < c2 - h2 else "about as", display=False)
-glue("bias_vs_paper", "well above" if c2 > 0.12 else "close to", display=False)
+glue("corr_mix2_ci", h2, display=False)
+glue("corr_mix1_ci", h1, display=False)
 fams = list(main[T]["by_family"])
 rows4 = {}
 for name in VARIANTS:
@@ -366,21 +367,30 @@ glue("keep_text", ("keeps all of the unpenalised loop's true-reward gain and add
                    else "does not gain true reward either"), display=False)
 glue("lam", LAMBDA, display=False)
 glue("lam_word", 5 * LAMBDA, display=False)
-glue("len_grows_text", "grow" if plain[T]["length"][0] > plain[0]["length"][0] else "do *not* grow", display=False)
+glue("len_grows_text", "grow" if plain[T]["length"][0] > plain[0]["length"][0] else "do not grow", display=False)
+unsafe = {k: a[T]["by_family"]["unsafe"][0] for k, a in agg.items()} if "unsafe" in fams else {}
+glue("unsafe_text", "" if not unsafe else (
+    f"The penalty has a price on the unsafe prompts, where the right answer, the refusal, is longer than a "
+    f"compliance: their mean r* is {unsafe[MAIN]:.3f} with the penalty, {unsafe[PLAIN]:.3f} without it and "
+    f"{main[0]['by_family']['unsafe'][0]:.3f} for the SFT policy. A length penalty is blunt: it also taxes "
+    f"length that is earned." if unsafe[MAIN] < unsafe[PLAIN] else
+    f"On the unsafe prompts, where the refusal is longer than a compliance, the penalty costs nothing here: "
+    f"mean r* {unsafe[MAIN]:.3f} with it and {unsafe[PLAIN]:.3f} without."), display=False)
 glue("ultra_longest_text", "the longest answers" if ultra[T]["length"][0] > max(plain[T]["length"][0], main[T]["length"][0])
      else "answers no longer than the others'", display=False)
 
 # %% [markdown]
-# On $\pi_0$'s answers the MIX2 model's mean coefficient is {glue:text}`corr_mix2:.2f`,
-# {glue:text}`bias_vs_paper` the paper's 0.06 for its MIX2 model, and the UltraRM-role model is
-# {glue:text}`bias_order_text` length-biased ({glue:text}`corr_mix1:.2f`; the paper's UltraRM-13B: 0.19).
+# On $\pi_0$'s answers the MIX2 model's mean coefficient is {glue:text}`corr_mix2:.2f` ±
+# {glue:text}`corr_mix2_ci:.2f` (the paper's MIX2 model: 0.06), and the UltraRM-role model is
+# {glue:text}`bias_order_text` length-biased: {glue:text}`corr_mix1:.2f` ± {glue:text}`corr_mix1_ci:.2f`
+# (the paper's UltraRM-13B: 0.19).
 #
 # Without a penalty the answers {glue:text}`len_grows_text` over the iterations: from
 # {glue:text}`len_sft:.2f` words ($\pi_0$) to {glue:text}`len_plain:.2f`. The UltraRM-role loop writes
 # {glue:text}`ultra_longest_text` ({glue:text}`len_ultra:.2f` words) and its true win rate is
 # {glue:text}`win_ultra:.3f`. A penalty of {glue:text}`lam` per character, so {glue:text}`lam_word:.2f`
 # for a five-letter filler word, brings the length to {glue:text}`len_it:.2f` words and
-# {glue:text}`keep_text`.
+# {glue:text}`keep_text`. {glue:text}`unsafe_text`
 #
 # The paper's Table 4 has the same shape: the concise model has the best length-controlled
 # AlpacaEval-2 score (38.1 against 31.3), and the UltraRM-13B model writes the longest answers with the
@@ -435,9 +445,9 @@ glue("ultra_r_gain", float(ultra_r[T] - ultra_r[0]), display=False)
 glue("ultra_text", "Most of what the UltraRM-role proxy rewarded was not worth anything under the truth."
      if ultra_p[T] - ultra_p[0] > 0 and ultra_r[T] - ultra_r[0] < 0.25 * (ultra_p[T] - ultra_p[0]) else
      "Part of what the UltraRM-role proxy rewarded was real.", display=False)
-glue("falls_apart_text", "No loop lost true reward against $\\pi_0$ in these iterations"
+glue("falls_apart_text", "No loop ended with less true reward than the SFT policy"
      if min(a[T]["reward"][0] - a[0]["reward"][0] for a in agg.values()) >= 0
-     else "At least one loop ended with less true reward than $\\pi_0$", display=False)
+     else "At least one loop ended with less true reward than the SFT policy", display=False)
 
 # %% [markdown]
 # {glue:text}`over_all_text` After {glue:text}`T_iter` iterations the proxy's win rate exceeds the
