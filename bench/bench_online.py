@@ -21,7 +21,8 @@ def main():
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     from rlhf_lite.config import Config
-    from rlhf_lite.online import load_judge, run_offline, run_online
+    from rlhf_lite.judge import load_judge
+    from rlhf_lite.online import run_offline, run_online
     from rlhf_lite.pipeline import prepare_pi0, prepare_preference_data
 
     print(f"{'profile':8s} {'setup s':>8s} {'sample+rank s':>14s} {'DPO s':>7s} {'eval s':>7s} {'loop s':>7s} {'offline s':>10s}")

@@ -42,7 +42,8 @@ from rlhf_lite.evaluate import seed_interval
 from rlhf_lite.io import read_jsonl, save_results
 from rlhf_lite.length_bias import length_correlations
 from rlhf_lite.models import load_policy, num_parameters
-from rlhf_lite.online import across_seeds, loop_pair_passes, run_offline, run_online
+from rlhf_lite.online import loop_pair_passes, run_offline, run_online
+from rlhf_lite.online_eval import across_seeds
 from rlhf_lite.pipeline import prepare_pi0
 
 # One line per stage of the loop is enough; the per-model loading and tokenising bars are not.

@@ -22,6 +22,9 @@ after a crash resumes at the first unfinished stage and gives the same artifacts
 run (a test interrupts it). The output policy is the iterate with the best proxy win rate on the
 validation prompts, as Algorithm 2 asks; in the lite world we also know which one r* would pick.
 
+The judge lives in rlhf_lite.judge and the evaluation in rlhf_lite.online_eval.
+Chapter: the iterative DPO chapter.
+
 Why our own code: TRL trains one DPO round; the loop around it (sampling, ranking, history, resume,
 evaluation by a known reward) is the part no library does.
 """
@@ -31,16 +34,17 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
+from typing import Callable
 
 import numpy as np
 
 from .config import Config
 from .dpo import train_dpo
-from .evaluate import mean_ci, score_records
 from .io import atomic_dir, code_fingerprint, fingerprint, read_jsonl, runs_dir, write_json, write_jsonl
+from .judge import load_judge
+from .online_eval import PolicyEvaluator, as_world_prompt, summarise, validation_prompts
 from .pairs import build_pairs
-from .sampling import Generator, sample_responses, sequence_logprobs
+from .sampling import Generator, sample_responses
 from .truth import world_prompt
 from .world import true_reward
 
@@ -57,137 +61,6 @@ def hf_generator(batch_size: int = 128, progress: bool = True) -> GeneratorFacto
         return HFSampler(model, tok, batch_size=batch_size, progress=progress)
 
     return make
-
-
-# ----------------------------------------------------------------------------- the proxy judge
-
-
-class ProxyJudge:
-    """The loop's only view of the preference signal: scores for one prompt's n samples, and a verdict
-    between two responses. ``kind`` "bt" reads a reward model, "pm" the pairwise preference model
-    (Copeland scores: wins minus losses over all pairs, Section 3.3's alternative to a scalar reward).
-    ``lam`` is the length penalty per character, applied the same way to both."""
-
-    def __init__(self, name: str, path: str | Path, kind: str, lam: float = 0.0, batch_size: int = 256):
-        if kind not in ("bt", "pm"):
-            raise ValueError(f"ProxyJudge kind must be 'bt' (reward model) or 'pm' (preference model), got {kind!r}.")
-        if lam < 0:
-            raise ValueError(f"ProxyJudge: the length penalty must be >= 0, got {lam}.")
-        self.name, self.kind, self.lam = name, kind, lam
-        if kind == "bt":
-            from .reward import RewardModel
-
-            self.model = RewardModel.from_pretrained(path, batch_size=batch_size)
-        else:
-            from .preference import PreferenceModel
-
-            self.model = PreferenceModel.from_pretrained(path, batch_size=batch_size)
-
-    def rank_scores(self, prompts: Sequence, samples: Sequence[Sequence[str]]) -> list[np.ndarray]:
-        """Raw (unpenalised) scores of each prompt's samples; :func:`pairs.build_pairs` applies the penalty."""
-        if self.kind == "bt":
-            flat_x = [x for x, row in zip(prompts, samples) for _ in row]
-            flat_a = [a for row in samples for a in row]
-            scores, out, k = self.model.score(flat_x, flat_a), [], 0
-            for row in samples:
-                out.append(scores[k:k + len(row)])
-                k += len(row)
-            return out
-        from .preference import copeland_ranking
-
-        return [copeland_ranking(self.model, x, list(row)) for x, row in zip(prompts, samples)]
-
-    def reward(self, prompts: Sequence, responses: Sequence[str]) -> np.ndarray | None:
-        """The proxy reward itself (BT only; a preference model has no scalar reward)."""
-        return self.model.score(prompts, responses) if self.kind == "bt" else None
-
-    def margin(self, prompts: Sequence, a: Sequence[str], b: Sequence[str]) -> np.ndarray:
-        """Penalised preference of a over b: > 0 means the judge prefers a. BT: r(a) - r(b); PM: the
-        two-response Copeland difference 2 sign(P(a > b) - 1/2). Minus lam (|a| - |b|) in characters."""
-        if self.kind == "bt":
-            m = self.model.score(prompts, a) - self.model.score(prompts, b)
-        else:
-            m = 2.0 * np.sign(self.model.prob_first(prompts, a, b) - 0.5)
-        return m - self.lam * (np.array([len(s) for s in a], float) - np.array([len(s) for s in b], float))
-
-
-def load_judge(cfg: Config, progress: bool = True, log=print) -> ProxyJudge:
-    """The judge named by ``cfg.online.judge`` (a chapter-3 model, trained or reused from the cache)."""
-    from .pipeline import REWARD_MODELS, prepare_reward_models
-
-    name = cfg.online.judge
-    if name not in REWARD_MODELS:
-        raise ValueError(f"online.judge {name!r} is not a reward model of the book; choose from {sorted(REWARD_MODELS)}.")
-    path = prepare_reward_models(cfg, [name], progress=progress, log=log).models[name]
-    return ProxyJudge(name, path, REWARD_MODELS[name][0], lam=cfg.online.length_penalty)
-
-
-# ----------------------------------------------------------------------------- evaluation
-
-
-def _as_text(prompt) -> str:
-    return prompt if isinstance(prompt, str) else world_prompt(prompt)
-
-
-def validation_prompts(cfg: Config) -> list[str]:
-    """Prompts for choosing the output iterate (Algorithm 2's validation set), none of them an evaluation
-    prompt. Like any sample of d_0 they may repeat a training prompt: the lite world's tasks are short."""
-    from . import world
-    from .pipeline import eval_prompts
-
-    held_out = set(eval_prompts(cfg))
-    n = cfg.online.validation_prompts
-    pool = [x for x in world.sample_prompts(3 * n, cfg.world, seed=cfg.seed + 20_000) if x not in held_out]
-    if len(pool) < n:
-        raise ValueError(f"could not draw {n} validation prompts outside the evaluation set; lower online.validation_prompts.")
-    return pool[:n]
-
-
-def sample_and_score(policy: Path, pi0: Path, prompts: Sequence[str], n: int, seed: int, generator: Generator,
-                     judge: ProxyJudge, max_new_tokens: int = 24, batch_size: int = 64) -> list[dict]:
-    """n samples per prompt at temperature 1.0 (so that log pi - log pi_0 estimates the KL of the policy
-    itself), each with r*, length, family, log pi(a|x), log pi_0(a|x) and the proxy reward."""
-    from .models import load_policy
-
-    rows = sample_responses(generator, list(prompts), n, (1.0,), max_new_tokens, seed=seed)
-    recs = [dict(r, prompt_index=i, sample=k) for i, row in enumerate(rows) for k, r in enumerate(row)]
-    recs = score_records(recs)
-    xs, ids = [r["prompt"] for r in recs], [r["token_ids"] for r in recs]
-    for name, path in (("logp", policy), ("logp_ref", pi0)):
-        model, tok = load_policy(path)
-        for r, v in zip(recs, sequence_logprobs(model, tok, xs, ids, batch_size=batch_size)):
-            r[name] = float(v)
-    proxy = judge.reward(xs, [r["response"] for r in recs])
-    for i, r in enumerate(recs):
-        r["proxy"] = None if proxy is None else float(proxy[i])
-    return recs
-
-
-def summarise(recs: Sequence[dict], base: Sequence[dict], judge: ProxyJudge | None = None) -> dict:
-    """One policy's evaluation against pi_0's samples on the same prompts (paired by prompt and sample
-    index). Intervals are 95%, clustered by prompt. ``judge`` adds the proxy's verdict against pi_0."""
-    if [(r["prompt_index"], r["sample"]) for r in recs] != [(r["prompt_index"], r["sample"]) for r in base]:
-        raise ValueError("summarise: the policy's and pi_0's samples are not paired (same prompts, same n).")
-    g = [r["prompt_index"] for r in recs]
-    r_pi, r_0 = np.array([r["reward"] for r in recs]), np.array([r["reward"] for r in base])
-    win = (r_pi > r_0) + 0.5 * (r_pi == r_0)
-    out = {
-        "reward": mean_ci(r_pi, groups=g), "win_rate": mean_ci(win, groups=g),
-        "length": mean_ci([r["length"] for r in recs], groups=g), "chars": mean_ci([r["chars"] for r in recs], groups=g),
-        "kl": mean_ci([r["logp"] - r["logp_ref"] for r in recs], groups=g),
-        "finished": float(np.mean([r["finished"] for r in recs])),
-        "by_family": {}, "samples": len(recs),
-    }
-    if recs[0].get("proxy") is not None:
-        out["proxy"] = mean_ci([r["proxy"] for r in recs], groups=g)
-    if judge is not None:
-        m = judge.margin([r["prompt"] for r in recs], [r["response"] for r in recs], [r["response"] for r in base])
-        out["proxy_win_rate"] = mean_ci((m > 0) + 0.5 * (m == 0), groups=g)
-    for fam in sorted({r["family"] for r in recs}):
-        idx = [i for i, r in enumerate(recs) if r["family"] == fam]
-        out["by_family"][fam] = {"reward": float(r_pi[idx].mean()), "win_rate": float(win[idx].mean()),
-                                 "length": float(np.mean([recs[i]["length"] for i in idx]))}
-    return out
 
 
 # ----------------------------------------------------------------------------- the loop
@@ -243,34 +116,6 @@ def offline_pairs(cfg: Config, n: int, seed: int) -> list[dict]:
     return [pairs[i] for i in sorted(idx)]
 
 
-class _Evaluator:
-    """Samples a policy on the held-out (and validation) prompts and caches the scored records. pi_0 is
-    sampled with its own random stream, so the win rate compares independent draws (with one shared
-    stream, a policy close to pi_0 would mostly reproduce pi_0's answers and tie with them)."""
-
-    def __init__(self, cfg: Config, seed: int, pi0: Path, judge: ProxyJudge, make: GeneratorFactory, log=print):
-        from .pipeline import eval_prompts
-
-        self.pi0, self.judge, self.make, self.log, self.n = pi0, judge, make, log, cfg.online.eval_n
-        self.max_new_tokens = cfg.sampling.max_new_tokens
-        self.held_out, self.val = eval_prompts(cfg), validation_prompts(cfg)
-        self.seed = 1_000_003 * (seed + 1)
-
-    def records(self, policy: Path, out: Path, what: str) -> tuple[list, list]:
-        """(held-out records, validation records) of ``policy``, cached in the folder ``out``."""
-        if not (out / "done").exists():
-            self.log(f"[eval] {what}: {len(self.held_out)} held-out + {len(self.val)} validation prompts "
-                     f"x {self.n} samples")
-            seed = self.seed + (500_009 if Path(policy) == Path(self.pi0) else 0)
-            with atomic_dir(out) as tmp:
-                gen = self.make(policy)
-                for name, prompts, s in (("eval", self.held_out, seed), ("validation", self.val, seed + 1)):
-                    write_jsonl(tmp / f"{name}.jsonl", sample_and_score(policy, self.pi0, prompts, self.n, s, gen,
-                                                                        self.judge, self.max_new_tokens))
-                (tmp / "done").touch()
-        return read_jsonl(out / "eval.jsonl"), read_jsonl(out / "validation.jsonl")
-
-
 def run_online(cfg: Config, seed: int = 0, generator: GeneratorFactory | None = None, progress: bool = True,
                log=print) -> OnlineRun:
     """Algorithm 2 for ``cfg.online.iterations`` iterations with loop seed ``seed`` (pi_0 and the judge
@@ -288,7 +133,7 @@ def run_online(cfg: Config, seed: int = 0, generator: GeneratorFactory | None = 
     judge = load_judge(cfg, progress=progress, log=log)
     make = generator or hf_generator(cfg.sampling.batch_size, progress)
     root = online_root(cfg) / f"seed{seed}"
-    ev = _Evaluator(cfg, seed, pi0, judge, make, log)
+    ev = PolicyEvaluator(cfg, seed, pi0, judge, make, log)
 
     base, base_val = ev.records(pi0, root / "pi0_eval", "pi_0")
     run = OnlineRun(root, pi0, [], [summarise(base, base, judge)], [], [], [])
@@ -310,7 +155,7 @@ def run_online(cfg: Config, seed: int = 0, generator: GeneratorFactory | None = 
                                         source=f"online-iter{t}")
             write_jsonl(it / "samples.jsonl", [
                 {"prompt": x, "responses": a, "temperatures": [r["temperature"] for r in row],
-                 "proxy": [float(v) for v in sc], "true_reward": [true_reward(_as_text(x), b) for b in a]}
+                 "proxy": [float(v) for v in sc], "true_reward": [true_reward(as_world_prompt(x), b) for b in a]}
                 for x, a, row, sc in zip(prompts, samples, rows, scores)])
             write_json(it / "pair_report.json", vars(report))
             write_jsonl(it / "pairs.jsonl", pairs)  # written last: its presence marks the stage complete
@@ -363,7 +208,7 @@ def run_offline(cfg: Config, seed: int = 0, pairs: int | None = None, progress: 
     pi0 = prepare_pi0(cfg, progress=progress, log=log).pi0
     judge = load_judge(cfg, progress=progress, log=log)
     root = online_root(cfg) / f"seed{seed}"
-    ev = _Evaluator(cfg, seed, pi0, judge, hf_generator(cfg.sampling.batch_size, progress), log)
+    ev = PolicyEvaluator(cfg, seed, pi0, judge, hf_generator(cfg.sampling.batch_size, progress), log)
     out = root / f"offline{n}"
     if not (out / "train_metrics.json").exists():
         data = offline_pairs(cfg, n, seed)
@@ -377,17 +222,3 @@ def run_offline(cfg: Config, seed: int = 0, pairs: int | None = None, progress: 
     return {"policy": out / "policy", "eval": summarise(recs, base, judge),
             "train_metrics": json.loads((out / "train_metrics.json").read_text())}
 
-
-METRICS = ("win_rate", "reward", "length", "chars", "kl", "proxy", "proxy_win_rate")
-
-
-def across_seeds(evals: Sequence[dict]) -> dict:
-    """{metric: (mean, 95% half-width)} over runs with different loop seeds, from their summaries
-    (:func:`summarise`), plus the mean reward of each task family. The interval is a t interval over
-    the seeds (:func:`rlhf_lite.evaluate.seed_interval`): the runs, not the samples, are the unit."""
-    from .evaluate import seed_interval
-
-    out = {m: seed_interval([e[m][0] for e in evals]) for m in METRICS if all(m in e for e in evals)}
-    fams = sorted(evals[0]["by_family"])
-    out["by_family"] = {f: seed_interval([e["by_family"][f]["reward"] for e in evals]) for f in fams}
-    return out

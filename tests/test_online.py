@@ -9,7 +9,9 @@ import torch
 
 import rlhf_lite.online as online
 from rlhf_lite.config import Config
-from rlhf_lite.online import ProxyJudge, run_offline, run_online, summarise
+from rlhf_lite.judge import ProxyJudge, load_judge
+from rlhf_lite.online import run_offline, run_online
+from rlhf_lite.online_eval import summarise
 from rlhf_lite.sampling import sequence_logprobs
 
 CFG = dict(**{"online.iterations": 2, "data.prompts_per_iteration": 60, "sampling.n": 4, "eval_prompts": 30,
@@ -200,7 +202,7 @@ def test_bad_loop_settings_are_refused_with_what_to_change(cfg):
     with pytest.raises(ValueError, match="'new' .* or 'all'"):
         run_online(Config.preset("ci", **{**CFG, "online.history": "some"}), progress=False, log=lambda *a: None)
     with pytest.raises(ValueError, match="not a reward model of the book"):
-        online.load_judge(Config.preset("ci", **{"online.judge": "ultrarm-13b"}))
+        load_judge(Config.preset("ci", **{"online.judge": "ultrarm-13b"}))
 
 
 def test_offline_baseline_trains_from_pi0_against_pi0_on_mix2(cfg, clean_run, monkeypatch):
@@ -228,7 +230,7 @@ def test_seed_interval_uses_the_t_quantile():
 
 
 def test_across_seeds_averages_runs_not_samples():
-    from rlhf_lite.online import across_seeds
+    from rlhf_lite.online_eval import across_seeds
 
     def ev(w, fam):
         return {"win_rate": (w, 0.01), "reward": (w / 2, 0.0), "length": (5.0, 0.1), "chars": (9.0, 0.1),
@@ -240,7 +242,8 @@ def test_across_seeds_averages_runs_not_samples():
 
 
 def test_offline_pairs_leave_out_the_evaluation_and_validation_prompts(cfg):
-    from rlhf_lite.online import offline_pairs, validation_prompts
+    from rlhf_lite.online import offline_pairs
+    from rlhf_lite.online_eval import validation_prompts
     from rlhf_lite.pipeline import eval_prompts
     from rlhf_lite.truth import world_prompt
 

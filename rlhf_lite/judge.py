@@ -1,0 +1,76 @@
+"""The proxy judge of the online loop: a reward model's scores or a preference model's verdicts.
+
+The loop (rlhf_lite.online) ranks each prompt's samples with :meth:`ProxyJudge.rank_scores`, and the
+evaluation (rlhf_lite.online_eval) asks it which of two answers it prefers (:meth:`ProxyJudge.margin`),
+so the same judge, with the same length penalty (eq. 9), drives the loop and reports on it.
+Chapter: the iterative DPO chapter.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .config import Config
+
+
+class ProxyJudge:
+    """The loop's only view of the preference signal: scores for one prompt's n samples, and a verdict
+    between two responses. ``kind`` "bt" reads a reward model, "pm" the pairwise preference model
+    (Copeland scores: wins minus losses over all pairs, Section 3.3's alternative to a scalar reward).
+    ``lam`` is the length penalty per character, applied the same way to both."""
+
+    def __init__(self, name: str, path: str | Path, kind: str, lam: float = 0.0, batch_size: int = 256):
+        if kind not in ("bt", "pm"):
+            raise ValueError(f"ProxyJudge kind must be 'bt' (reward model) or 'pm' (preference model), got {kind!r}.")
+        if lam < 0:
+            raise ValueError(f"ProxyJudge: the length penalty must be >= 0, got {lam}.")
+        self.name, self.kind, self.lam = name, kind, lam
+        if kind == "bt":
+            from .reward import RewardModel
+
+            self.model = RewardModel.from_pretrained(path, batch_size=batch_size)
+        else:
+            from .preference import PreferenceModel
+
+            self.model = PreferenceModel.from_pretrained(path, batch_size=batch_size)
+
+    def rank_scores(self, prompts: Sequence, samples: Sequence[Sequence[str]]) -> list[np.ndarray]:
+        """Raw (unpenalised) scores of each prompt's samples; :func:`pairs.build_pairs` applies the penalty."""
+        if self.kind == "bt":
+            flat_x = [x for x, row in zip(prompts, samples) for _ in row]
+            flat_a = [a for row in samples for a in row]
+            scores, out, k = self.model.score(flat_x, flat_a), [], 0
+            for row in samples:
+                out.append(scores[k:k + len(row)])
+                k += len(row)
+            return out
+        from .preference import copeland_ranking
+
+        return [copeland_ranking(self.model, x, list(row)) for x, row in zip(prompts, samples)]
+
+    def reward(self, prompts: Sequence, responses: Sequence[str]) -> np.ndarray | None:
+        """The proxy reward itself (BT only; a preference model has no scalar reward)."""
+        return self.model.score(prompts, responses) if self.kind == "bt" else None
+
+    def margin(self, prompts: Sequence, a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+        """Penalised preference of a over b: > 0 means the judge prefers a. BT: r(a) - r(b); PM: the
+        two-response Copeland difference 2 sign(P(a > b) - 1/2). Minus lam (|a| - |b|) in characters."""
+        if self.kind == "bt":
+            m = self.model.score(prompts, a) - self.model.score(prompts, b)
+        else:
+            m = 2.0 * np.sign(self.model.prob_first(prompts, a, b) - 0.5)
+        return m - self.lam * (np.array([len(s) for s in a], float) - np.array([len(s) for s in b], float))
+
+
+def load_judge(cfg: Config, progress: bool = True, log=print) -> ProxyJudge:
+    """The judge named by ``cfg.online.judge`` (a chapter-3 model, trained or reused from the cache)."""
+    from .pipeline import REWARD_MODELS, prepare_reward_models
+
+    name = cfg.online.judge
+    if name not in REWARD_MODELS:
+        raise ValueError(f"online.judge {name!r} is not a reward model of the book; choose from {sorted(REWARD_MODELS)}.")
+    path = prepare_reward_models(cfg, [name], progress=progress, log=log).models[name]
+    return ProxyJudge(name, path, REWARD_MODELS[name][0], lam=cfg.online.length_penalty)

@@ -1,0 +1,129 @@
+"""Judging a policy by the truth: samples on held-out prompts, win rate against pi_0, r*, length,
+KL(pi || pi_0) from samples, the proxy's own verdict, and intervals over loop seeds.
+
+Every policy of the iterative DPO chapter (the iterates, offline DPO, pi_0 itself) is evaluated by
+:class:`PolicyEvaluator`, so all of them are compared on the same prompts with the same numbers.
+In full mode the judge of the answers is pluggable (``score_records(..., judge=...)``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from .config import Config
+from .evaluate import mean_ci, score_records
+from .io import atomic_dir, read_jsonl, write_jsonl
+from .judge import ProxyJudge
+from .sampling import Generator, sample_responses, sequence_logprobs
+from .truth import world_prompt
+
+def as_world_prompt(prompt) -> str:
+    """The lite task of a prompt given as a string or as chat messages."""
+    return prompt if isinstance(prompt, str) else world_prompt(prompt)
+
+
+def validation_prompts(cfg: Config) -> list[str]:
+    """Prompts for choosing the output iterate (Algorithm 2's validation set), none of them an evaluation
+    prompt. Like any sample of d_0 they may repeat a training prompt: the lite world's tasks are short."""
+    from . import world
+    from .pipeline import eval_prompts
+
+    held_out = set(eval_prompts(cfg))
+    n = cfg.online.validation_prompts
+    pool = [x for x in world.sample_prompts(3 * n, cfg.world, seed=cfg.seed + 20_000) if x not in held_out]
+    if len(pool) < n:
+        raise ValueError(f"could not draw {n} validation prompts outside the evaluation set; lower online.validation_prompts.")
+    return pool[:n]
+
+
+def sample_and_score(policy: Path, pi0: Path, prompts: Sequence[str], n: int, seed: int, generator: Generator,
+                     judge: ProxyJudge, max_new_tokens: int = 24, batch_size: int = 64) -> list[dict]:
+    """n samples per prompt at temperature 1.0 (so that log pi - log pi_0 estimates the KL of the policy
+    itself), each with r*, length, family, log pi(a|x), log pi_0(a|x) and the proxy reward."""
+    from .models import load_policy
+
+    rows = sample_responses(generator, list(prompts), n, (1.0,), max_new_tokens, seed=seed)
+    recs = [dict(r, prompt_index=i, sample=k) for i, row in enumerate(rows) for k, r in enumerate(row)]
+    recs = score_records(recs)
+    xs, ids = [r["prompt"] for r in recs], [r["token_ids"] for r in recs]
+    for name, path in (("logp", policy), ("logp_ref", pi0)):
+        model, tok = load_policy(path)
+        for r, v in zip(recs, sequence_logprobs(model, tok, xs, ids, batch_size=batch_size)):
+            r[name] = float(v)
+    proxy = judge.reward(xs, [r["response"] for r in recs])
+    for i, r in enumerate(recs):
+        r["proxy"] = None if proxy is None else float(proxy[i])
+    return recs
+
+
+def summarise(recs: Sequence[dict], base: Sequence[dict], judge: ProxyJudge | None = None) -> dict:
+    """One policy's evaluation against pi_0's samples on the same prompts (paired by prompt and sample
+    index). Intervals are 95%, clustered by prompt. ``judge`` adds the proxy's verdict against pi_0."""
+    if [(r["prompt_index"], r["sample"]) for r in recs] != [(r["prompt_index"], r["sample"]) for r in base]:
+        raise ValueError("summarise: the policy's and pi_0's samples are not paired (same prompts, same n).")
+    g = [r["prompt_index"] for r in recs]
+    r_pi, r_0 = np.array([r["reward"] for r in recs]), np.array([r["reward"] for r in base])
+    win = (r_pi > r_0) + 0.5 * (r_pi == r_0)
+    out = {
+        "reward": mean_ci(r_pi, groups=g), "win_rate": mean_ci(win, groups=g),
+        "length": mean_ci([r["length"] for r in recs], groups=g), "chars": mean_ci([r["chars"] for r in recs], groups=g),
+        "kl": mean_ci([r["logp"] - r["logp_ref"] for r in recs], groups=g),
+        "finished": float(np.mean([r["finished"] for r in recs])),
+        "by_family": {}, "samples": len(recs),
+    }
+    if recs[0].get("proxy") is not None:
+        out["proxy"] = mean_ci([r["proxy"] for r in recs], groups=g)
+    if judge is not None:
+        m = judge.margin([r["prompt"] for r in recs], [r["response"] for r in recs], [r["response"] for r in base])
+        out["proxy_win_rate"] = mean_ci((m > 0) + 0.5 * (m == 0), groups=g)
+    for fam in sorted({r["family"] for r in recs}):
+        idx = [i for i, r in enumerate(recs) if r["family"] == fam]
+        out["by_family"][fam] = {"reward": float(r_pi[idx].mean()), "win_rate": float(win[idx].mean()),
+                                 "length": float(np.mean([recs[i]["length"] for i in idx]))}
+    return out
+
+
+class PolicyEvaluator:
+    """Samples a policy on the held-out (and validation) prompts and caches the scored records. pi_0 is
+    sampled with its own random stream, so the win rate compares independent draws (with one shared
+    stream, a policy close to pi_0 would mostly reproduce pi_0's answers and tie with them)."""
+
+    def __init__(self, cfg: Config, seed: int, pi0: Path, judge: ProxyJudge, make, log=print):
+        from .pipeline import eval_prompts
+
+        self.pi0, self.judge, self.make, self.log, self.n = pi0, judge, make, log, cfg.online.eval_n
+        self.max_new_tokens = cfg.sampling.max_new_tokens
+        self.held_out, self.val = eval_prompts(cfg), validation_prompts(cfg)
+        self.seed = 1_000_003 * (seed + 1)
+
+    def records(self, policy: Path, out: Path, what: str) -> tuple[list, list]:
+        """(held-out records, validation records) of ``policy``, cached in the folder ``out``."""
+        if not (out / "done").exists():
+            self.log(f"[eval] {what}: {len(self.held_out)} held-out + {len(self.val)} validation prompts "
+                     f"x {self.n} samples")
+            seed = self.seed + (500_009 if Path(policy) == Path(self.pi0) else 0)
+            with atomic_dir(out) as tmp:
+                gen = self.make(policy)
+                for name, prompts, s in (("eval", self.held_out, seed), ("validation", self.val, seed + 1)):
+                    write_jsonl(tmp / f"{name}.jsonl", sample_and_score(policy, self.pi0, prompts, self.n, s, gen,
+                                                                        self.judge, self.max_new_tokens))
+                (tmp / "done").touch()
+        return read_jsonl(out / "eval.jsonl"), read_jsonl(out / "validation.jsonl")
+
+
+METRICS = ("win_rate", "reward", "length", "chars", "kl", "proxy", "proxy_win_rate")
+
+
+def across_seeds(evals: Sequence[dict]) -> dict:
+    """{metric: (mean, 95% half-width)} over runs with different loop seeds, from their summaries
+    (:func:`summarise`), plus the mean reward of each task family. The interval is a t interval over
+    the seeds (:func:`rlhf_lite.evaluate.seed_interval`): the runs, not the samples, are the unit."""
+    from .evaluate import seed_interval
+
+    out = {m: seed_interval([e[m][0] for e in evals]) for m in METRICS if all(m in e for e in evals)}
+    fams = sorted(evals[0]["by_family"])
+    out["by_family"] = {f: seed_interval([e["by_family"][f]["reward"] for e in evals]) for f in fams}
+    return out
