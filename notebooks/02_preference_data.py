@@ -260,6 +260,11 @@ glue("acc_ci_after", float(by_filter.iloc[-1]["±"]), display=False)
 glue("tie_removed_acc", float(by_filter.loc["after tie", "removed accuracy"]), display=False)
 glue("ratio_removed_acc", float(by_filter.loc["after score ratio", "removed accuracy"]), display=False)
 glue("margin_removed_acc", float(by_filter.loc["after small margin", "removed accuracy"]), display=False)
+_ratio_acc = by_filter.loc["after score ratio", "removed accuracy"]
+_margin_acc = by_filter.loc["after small margin", "removed accuracy"]
+glue("margin_headline", "Small margins are noisy too, but less so than low-ratio SHP pairs."
+     if _margin_acc > _ratio_acc + 0.03 else "Small margins are about as noisy as low-ratio SHP pairs."
+     if _margin_acc >= _ratio_acc - 0.03 else "Small margins are even noisier than low-ratio SHP pairs.", display=False)
 glue("tie_share_before", float(by_filter.loc["before curation", "tie %"]) / 100, display=False)
 glue("tie_share_after", float(by_filter.iloc[-1]["tie %"]) / 100, display=False)
 glue("dup_removed_acc", float(by_filter.loc["after duplicate", "removed accuracy"]), display=False)
@@ -279,11 +284,11 @@ glue("tie_removed_tie_share", float(by_filter.loc["after tie", "removed tie %"])
 # - **SHP's ratio rule works.** The SHP pairs with an upvote ratio of at most 2 have accuracy
 #   {glue:text}`ratio_removed_acc:.2f`, far below what remains. Upvotes are noisy, and a small
 #   difference in upvotes says little.
-# - **Small margins are worse than large ones, but not by as much.** Removed accuracy is
+# - **Small margins.** {glue:text}`margin_headline` Removed accuracy is
 #   {glue:text}`margin_removed_acc:.2f`. Whether dropping them is worth the lost data depends on the
 #   threshold (next section).
-# - **Conflicting pairs** have accuracy {glue:text}`conflict_removed_acc:.2f` by construction (both
-#   orientations go, so one of the two is always right). They are worth a look for another reason:
+# - **Conflicting pairs** have accuracy {glue:text}`conflict_removed_acc:.2f`. Both orientations of a
+#   pair go, so about one in two is right, and on a true tie neither is. They are worth a look for another reason:
 #   {glue:text}`conflict_removed_tie_share:.0%` of them are true ties. Judges disagree with
 #   themselves exactly where there is nothing to prefer.
 # - **Duplicates** are removed for a different reason: their labels are fine (accuracy
@@ -438,6 +443,8 @@ causes = {
     "orca": "the twin's rubric judge marks rambling down, but its noisy 1-10 ratings and its taste for a "
             "short near miss over a long correct answer need not add up to shorter chosen answers",
     "capybara": "as for Orca",
+    "hh-rlhf": "the lite human twin has no taste for length, so chosen and rejected answers differ in length "
+               "only through their content, while real HH-RLHF raters plausibly favoured fuller answers",
     "pku-saferlhf": "a real refusal is shorter than the harmful instructions it replaces, while the lite "
                     "refusal `sorry i can not help` is longer than most short digit answers",
     "ultrainteract": "a lite wrong answer is a near miss that drops or adds a digit as often as not, so only "
@@ -563,8 +570,8 @@ print("wrote", save_results("02_preference_data", results, profile=cfg.profile))
 #   one conversational schema that TRL reads, with scores and margins where the data has them. Malformed
 #   rows are counted with their reason, or raised with file, row and field.
 # - The paper's filters are composable and report what they remove. In the lite world, where the truth
-#   is known, ties are mostly true ties, low-ratio SHP pairs are clearly less accurate, small margins are somewhat
-#   noisy, and duplicates are removed for balance, not for label quality.
+#   is known, ties are mostly true ties, low-ratio SHP pairs and small margins are clearly less accurate
+#   than what remains, and duplicates are removed for balance, not for label quality.
 # - Curation leaves length bias untouched. A judge that likes long answers passes that preference into
 #   the data even between equally good answers, and from there into the reward model (the length-bias chapter).
 # - MIX2 holds a larger share of reasoning and safety pairs than MIX1. The online prompt set is pooled,

@@ -401,8 +401,8 @@ glue("rb_bt2", float(scores["BT, MIX2"]["score"]), display=False)
 # pairs of one prompt share their samples.
 #
 # Two things stand out. On-policy pairs are harder than benchmark pairs, since the two answers are often
-# close. And the proxy is a noisier judge than the annotators it learnt from, so every label the online
-# loop receives carries that noise. The iterative DPO chapter measures how far the loop can climb with
+# close. And the proxy is no better a judge than the noisier of the annotators it learnt from (compare
+# the human twin's agreement), so every label the online loop receives carries that noise. The iterative DPO chapter measures how far the loop can climb with
 # it.
 #
 # ## Calibration
