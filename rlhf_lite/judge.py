@@ -55,11 +55,13 @@ class ProxyJudge:
         """The proxy reward itself (BT only; a preference model has no scalar reward)."""
         return self.model.score(prompts, responses) if self.kind == "bt" else None
 
-    def margin(self, prompts: Sequence, a: Sequence[str], b: Sequence[str]) -> np.ndarray:
+    def margin(self, prompts: Sequence, a: Sequence[str], b: Sequence[str], rewards=None) -> np.ndarray:
         """Penalised preference of a over b: > 0 means the judge prefers a. BT: r(a) - r(b); PM: the
-        two-response Copeland difference 2 sign(P(a > b) - 1/2). Minus lam (|a| - |b|) in characters."""
+        two-response Copeland difference 2 sign(P(a > b) - 1/2). Minus lam (|a| - |b|) in characters.
+        ``rewards``: (r(a), r(b)) this BT judge already computed (:meth:`reward`), so as not to score again."""
         if self.kind == "bt":
-            m = self.model.score(prompts, a) - self.model.score(prompts, b)
+            ra, rb = rewards if rewards is not None else (self.model.score(prompts, a), self.model.score(prompts, b))
+            m = np.asarray(ra, dtype=float) - np.asarray(rb, dtype=float)
         else:
             m = 2.0 * np.sign(self.model.prob_first(prompts, a, b) - 0.5)
         return m - self.lam * (np.array([len(s) for s in a], float) - np.array([len(s) for s in b], float))

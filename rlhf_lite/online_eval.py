@@ -20,6 +20,7 @@ from .judge import ProxyJudge
 from .sampling import Generator, sample_responses, sequence_logprobs
 from .truth import world_prompt
 
+
 def as_world_prompt(prompt) -> str:
     """The lite task of a prompt given as a string or as chat messages."""
     return prompt if isinstance(prompt, str) else world_prompt(prompt)
@@ -77,7 +78,11 @@ def summarise(recs: Sequence[dict], base: Sequence[dict], judge: ProxyJudge | No
     if recs[0].get("proxy") is not None:
         out["proxy"] = mean_ci([r["proxy"] for r in recs], groups=g)
     if judge is not None:
-        m = judge.margin([r["prompt"] for r in recs], [r["response"] for r in recs], [r["response"] for r in base])
+        # a BT judge's rewards are already in the records (sample_and_score): no second pass of the model
+        stored = recs[0].get("proxy") is not None and base[0].get("proxy") is not None
+        rewards = ([r["proxy"] for r in recs], [r["proxy"] for r in base]) if stored and judge.kind == "bt" else None
+        m = judge.margin([r["prompt"] for r in recs], [r["response"] for r in recs], [r["response"] for r in base],
+                         rewards=rewards)
         out["proxy_win_rate"] = mean_ci((m > 0) + 0.5 * (m == 0), groups=g)
     for fam in sorted({r["family"] for r in recs}):
         idx = [i for i, r in enumerate(recs) if r["family"] == fam]

@@ -87,7 +87,6 @@ class HFSampler:
         self.model, self.tokenizer = model, tokenizer
         self.batch_size, self.progress = batch_size, progress
 
-
     @torch.no_grad()
     def generate(self, prompts, n, temperature, max_new_tokens, seed):
         if n < 1 or max_new_tokens < 1 or temperature <= 0:

@@ -163,6 +163,27 @@ def test_summarise_counts_ties_as_half_and_refuses_unpaired_samples():
         summarise(pol[:3], base[:2] + base[3:])
 
 
+def test_summarise_takes_a_bt_judges_verdict_from_the_stored_rewards():
+    """The proxy's win rate comes from the rewards already in the records, penalty included, without
+    running the reward model again (it is the slow part of re-reading a cached run)."""
+
+    class NoScoring:
+        def score(self, *a):
+            raise AssertionError("the reward model was run again")
+
+    judge = ProxyJudge.__new__(ProxyJudge)
+    judge.name, judge.kind, judge.lam, judge.model = "bt", "bt", 0.5, NoScoring()
+
+    def rec(i, reward, proxy, resp):
+        return {"prompt_index": i, "sample": 0, "reward": reward, "length": 1, "chars": len(resp), "logp": 0.0,
+                "logp_ref": 0.0, "finished": True, "family": "copy", "proxy": proxy, "prompt": "p", "response": resp}
+
+    base = [rec(0, 0.0, 1.0, "a"), rec(1, 0.0, 1.0, "a"), rec(2, 0.0, 1.0, "a")]
+    # proxy margins 1, 1 and -1; the second answer is 4 characters longer, so 0.5 * 4 turns its win into a loss
+    pol = [rec(0, 0.0, 2.0, "b"), rec(1, 0.0, 2.0, "bbbbb"), rec(2, 0.0, 0.0, "b")]
+    assert summarise(pol, base, judge)["proxy_win_rate"][0] == pytest.approx(1 / 3)
+
+
 def test_sequence_logprobs_do_not_depend_on_padding_or_batching(pi0_artifacts):
     from rlhf_lite.models import load_policy
 
