@@ -32,7 +32,6 @@ import numpy as np
 import pandas as pd
 from IPython.display import Image, display
 from myst_nb import glue
-from tqdm.auto import tqdm
 
 import datasets
 import transformers
@@ -42,7 +41,7 @@ from rlhf_lite.evaluate import seed_interval
 from rlhf_lite.io import read_jsonl, save_results
 from rlhf_lite.length_bias import length_correlations
 from rlhf_lite.models import load_policy, num_parameters
-from rlhf_lite.online import loop_pair_passes, run_offline, run_online
+from rlhf_lite.online import loop_pair_passes, run_recipes
 from rlhf_lite.online_eval import across_seeds
 from rlhf_lite.pipeline import prepare_pi0
 
@@ -157,11 +156,10 @@ def stage_log(msg):
         print(msg)
 
 
-runs = {}
-for name, overrides in VARIANTS.items():
-    vcfg = with_overrides(cfg, overrides) if overrides else cfg
-    runs[name] = [run_online(vcfg, seed=k, progress=False, log=stage_log) for k in tqdm(seeds, desc=name)]
-offline = [run_offline(cfg, seed=k, progress=False, log=stage_log) for k in tqdm(seeds, desc="offline DPO")]
+# The runs are independent, so `run_recipes` runs them side by side, one per core, each with one torch
+# thread (the same artifacts as one after another; bench/bench_races.py measures the time saved).
+runs, offline = run_recipes({name: with_overrides(cfg, o) if o else cfg for name, o in VARIANTS.items()}, seeds,
+                            offline=cfg, log=stage_log)
 glue("pair_passes", loop_pair_passes(cfg), display=False)
 
 # %% [markdown]

@@ -272,10 +272,9 @@ from rlhf_lite.pipeline import prepare_pi0
 from rlhf_lite.reward import load_reward_model  # noqa: F401  (the same loader serves reward models)
 
 import bitsandbytes as bnb
-import tempfile
-from pathlib import Path
 from transformers import AutoModelForCausalLM
 
+from rlhf_lite.io import cached_json, cached_model, code_fingerprint, fingerprint, runs_dir
 from rlhf_lite.lora import load_base
 
 pi0 = prepare_pi0(cfg, progress=False, log=lambda *a: None).pi0
@@ -284,9 +283,11 @@ base = load_base(AutoModelForCausalLM, pi0, QLORA)
 linear = [m for n, m in base.named_modules() if isinstance(m, bnb.nn.Linear4bit)]
 print(f"{len(linear)} linear layers in 4-bit {linear[0].weight.quant_type}")
 pairs = offline_pairs(cfg, 320 if profile == "ci" else 1024, seed)
-work = Path(tempfile.mkdtemp(prefix="qlora-"))
 settings = DPOSettings(epochs=2, learning_rate=2e-3, batch_size=32)
-m1 = train_dpo(pi0, pi0, pairs, work / "pi1", settings, seed=seed, progress=False, lora=QLORA)
+# cached under runs/ like every other stage (keyed by pi_0, the pairs, the settings and the package code)
+work = runs_dir() / f"{profile}-qlora-{fingerprint([str(pi0), pairs, QLORA, settings, seed, code_fingerprint()])}"
+m1 = cached_model(work / "pi1", lambda out: train_dpo(pi0, pi0, pairs, out, settings, seed=seed, progress=False,
+                                                      lora=QLORA))
 print(f"DPO round 1: {m1['train_pairs']} pairs, loss {m1['train_loss']:.3f}; reference: {m1['reference_mode']}")
 glue("qlora_pairs", m1["train_pairs"], display=False)
 
@@ -316,19 +317,25 @@ from rlhf_lite.sft import quiet
 
 frozen = DPOSettings(epochs=1, learning_rate=0.0, batch_size=32)
 # 10 steps of 32 pairs: TRL logs its metrics every 10 steps
-m2 = train_dpo(work / "pi1", pi0, pairs[:320], work / "pi2", frozen, seed=seed, progress=False, lora=QLORA)
+m2 = cached_model(work / "pi2", lambda out: train_dpo(work / "pi1", pi0, pairs[:320], out, frozen, seed=seed,
+                                                      progress=False, lora=QLORA))
 ours = [h["rewards/margins"] for h in m2["log_history"] if "rewards/margins" in h][0]
 
-# the trap: pi_1's adapter pre-loaded, handed to TRL with no reference model
-trap_model = PeftModel.from_pretrained(load_base(AutoModelForCausalLM, pi0, QLORA), work / "pi1" / "adapter",
-                                       is_trainable=True)
-trap = quiet(DPOTrainer(model=trap_model, ref_model=None, train_dataset=trl_dataset(pairs[:320]),
-                  processing_class=transformers.AutoTokenizer.from_pretrained(pi0),
-                  args=DPOConfig(output_dir=str(work / "trap"), learning_rate=0.0, num_train_epochs=1,
-                                 per_device_train_batch_size=32, logging_steps=1, report_to=[], use_cpu=True,
-                                 disable_tqdm=True, save_strategy="no", max_length=cfg.dpo.max_length)), False)
-trap.train()
-theirs = [h["rewards/margins"] for h in trap.state.log_history if "rewards/margins" in h][0]
+
+def trap_margin() -> float:
+    """The trap: pi_1's adapter pre-loaded, handed to TRL with no reference model."""
+    trap_model = PeftModel.from_pretrained(load_base(AutoModelForCausalLM, pi0, QLORA), work / "pi1" / "adapter",
+                                           is_trainable=True)
+    trap = quiet(DPOTrainer(model=trap_model, ref_model=None, train_dataset=trl_dataset(pairs[:320]),
+                      processing_class=transformers.AutoTokenizer.from_pretrained(pi0),
+                      args=DPOConfig(output_dir=str(work / "trap"), learning_rate=0.0, num_train_epochs=1,
+                                     per_device_train_batch_size=32, logging_steps=1, report_to=[], use_cpu=True,
+                                     disable_tqdm=True, save_strategy="no", max_length=cfg.dpo.max_length)), False)
+    trap.train()
+    return [h["rewards/margins"] for h in trap.state.log_history if "rewards/margins" in h][0]
+
+
+theirs = cached_json(work / "trap.json", lambda: {"margin": trap_margin()})["margin"]
 print("reference is pi_0 in train_dpo:", abs(ours) > 1e-3, "| reference is the iterate in the trap:", abs(theirs) < 1e-6)
 glue("margin_ours", float(ours), display=False)
 glue("margin_theirs", float(theirs), display=False)

@@ -139,6 +139,27 @@ def write_json(path: str | Path, data) -> Path:
     return path
 
 
+def cached_model(target: str | Path, train) -> dict:
+    """A training step run once: ``train(folder)`` saves a model into a scratch folder and returns its metrics;
+    folder and metrics (``stage_metrics.json``) replace ``target`` together, atomically. A rerun, or a rerun
+    after a crash, finds them complete or absent, and reads the metrics instead of training again."""
+    target = Path(target)
+    metrics = target / "stage_metrics.json"
+    if not metrics.exists():
+        with atomic_dir(target) as tmp:
+            write_json(tmp / "stage_metrics.json", train(tmp))
+    return json.loads(metrics.read_text())
+
+
+def cached_json(path: str | Path, compute) -> dict:
+    """``compute()``'s JSON-able result, computed once: read from ``path`` if it is there, else computed and
+    written atomically (for small results of slow steps that are not a model, such as a measured margin)."""
+    path = Path(path)
+    if not path.exists():
+        write_json(path, compute())
+    return json.loads(path.read_text())
+
+
 def read_jsonl(path: str | Path) -> list[dict]:
     with open(path) as f:
         return [json.loads(line) for line in f if line.strip()]

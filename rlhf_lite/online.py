@@ -213,7 +213,9 @@ def dpo(cfg: Config, seed: int, t: int, pi0: Path, progress: bool = True, log=pr
             scope += " + D_off"
         log(f"[iter {t}] DPO on {len(data)} pairs ({scope}), init {'pi_0' if t == 1 else f'pi_{t - 1}'}, reference pi_0")
         with atomic_dir(it / "policy") as tmp:
-            metrics = train_dpo(policy, pi0, data, tmp, cfg.dpo, seed=1000 * seed + t, progress=progress, lora=cfg.lora)
+            # pi_{t-1} was trained against the same pi_0: the reference log-probs it scored are reused
+            metrics = train_dpo(policy, pi0, data, tmp, cfg.dpo, seed=1000 * seed + t, progress=progress, lora=cfg.lora,
+                                known_reference=policy if t > 1 else None)
         # the iterate's path is recorded inside the run (not the scratch folder it was trained in)
         metrics["policy_init"] = "pi0" if t == 1 else f"iter{t - 1}/policy"
         write_json(it / "train_metrics.json", metrics)
@@ -301,3 +303,36 @@ def run_offline(cfg: Config, seed: int = 0, pairs: int | None = None, progress: 
     return {"policy": out / "policy", "eval": summarise(recs, base, judge),
             "train_metrics": json.loads((out / "train_metrics.json").read_text())}
 
+
+
+# ----------------------------------------------------------------------------- many runs at once
+
+
+def _loop_job(kind: str, cfg: Config, seed: int, progress: bool = False, log=print):
+    return run_online(cfg, seed, progress=progress, log=log) if kind == "online" else \
+        run_offline(cfg, seed, progress=progress, log=log)
+
+
+def run_recipes(variants: dict[str, Config], seeds, offline: Config | None = None, workers: int | None = None,
+                log=print, progress: bool = True) -> tuple[dict[str, list[OnlineRun]], list[dict]]:
+    """Algorithm 2 for every recipe in ``variants`` and every loop seed, plus the offline-DPO baseline of
+    ``offline`` for each seed: ``({name: [run per seed]}, [offline result per seed])``.
+
+    The loops are independent (their own folders, their own seeds), so they run ``workers`` at a time in
+    worker processes (rlhf_lite.parallel), each with the same fixed number of torch threads: the artifacts
+    are the same as one after another. What they share (pi_0, the data, the judges) is built first, here."""
+    from .parallel import run_jobs
+    from .pipeline import REWARD_MODELS, prepare_pi0, prepare_reward_models
+
+    cfgs = list(variants.values()) + ([offline] if offline is not None else [])
+    quiet = lambda *a: None  # noqa: E731
+    for c in cfgs:
+        prepare_pi0(c, progress=progress, log=quiet)
+        prepare_data(c, quiet)
+    judges = sorted({c.online.judge for c in cfgs if c.online.judge in REWARD_MODELS})
+    prepare_reward_models(cfgs[0], judges, progress=progress, log=log, workers=workers)
+    jobs = [(("online", c, k), {}) for c in variants.values() for k in seeds]
+    jobs += [(("offline", offline, k), {}) for k in seeds] if offline is not None else []
+    out = run_jobs(_loop_job, jobs, workers=workers, log=log, desc="loops", progress=progress)
+    runs = {name: out[i * len(seeds):(i + 1) * len(seeds)] for i, name in enumerate(variants)}
+    return runs, out[len(variants) * len(seeds):]

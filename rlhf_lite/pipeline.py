@@ -192,44 +192,67 @@ def reward_stage_dir(cfg: Config) -> Path:
     return runs_dir() / f"{cfg.profile}-rm-{key}"
 
 
-def prepare_reward_models(cfg: Config, names=None, progress: bool = True, log=print) -> RewardArtifacts:
-    """Train (or reuse) the chapter-3 reward and preference models, all initialised from pi_0."""
-    from datasets import load_from_disk
+def prepare_reward_models(cfg: Config, names=None, progress: bool = True, log=print,
+                          workers: int | None = None) -> RewardArtifacts:
+    """Train (or reuse) the chapter-3 reward and preference models, all initialised from pi_0.
 
-    from .preference import preference_records
-    from .reward import train_reward_model
+    Models not yet cached are trained side by side, ``workers`` at a time (default: one per core), each in
+    its own process with a fixed number of torch threads (rlhf_lite.parallel), so a model is the same
+    whether it was trained alone or beside the others."""
+    from .parallel import run_jobs
 
     names = list(names or REWARD_MODELS)
     unknown = set(names) - set(REWARD_MODELS)
     if unknown:
         raise ValueError(f"unknown reward models {sorted(unknown)}; choose from {sorted(REWARD_MODELS)}.")
-    pi0 = prepare_pi0(cfg, progress=progress, log=log).pi0
-    data = prepare_preference_data(cfg, log=log)
+    prepare_pi0(cfg, progress=progress, log=log)
+    prepare_preference_data(cfg, log=log)
     root = reward_stage_dir(cfg)
-    models, metrics = {}, {}
+    missing = [n for n in names if not _reward_model_done(root, n)]
     for name in names:
-        kind, mixture, sources = REWARD_MODELS[name]
-        out, metrics_path = root / name, root / f"{name}_metrics.json"
-        if not (out / "config.json").exists() or not metrics_path.exists():
-            pairs = load_from_disk(str(data.mixtures[mixture])).to_list()
-            if sources:
-                pairs = [p for p in pairs if p["source"] in sources]
-            if cfg.data.source == "hub":  # full mode judges the loop by this model: never on prompts it saw
-                from .online_eval import without_held_out
+        if name not in missing:
+            log(f"[{name}] cached: {root / name}")
+    run_jobs(train_reward_stage, [((cfg, name), {"progress": progress and len(missing) == 1}) for name in missing],
+             workers=workers, log=log, desc="reward models", progress=progress)
+    models = {name: root / name for name in names}
+    metrics = {name: json.loads((root / f"{name}_metrics.json").read_text()) for name in names}
+    return RewardArtifacts(root, prepare_pi0(cfg, progress=False, log=lambda *a: None).pi0, models, metrics)
 
-                pairs = without_held_out(cfg, pairs)
-            log(f"[{name}] {'TRL RewardTrainer' if kind == 'bt' else 'TRL SFTTrainer (A/B labels)'} "
-                f"on {len(pairs)} pairs -> {out}")
-            with atomic_dir(out) as tmp:
-                if kind == "bt":
-                    m = train_reward_model(pi0, pairs, tmp, cfg.reward, seed=cfg.seed, progress=progress, lora=cfg.lora)
-                else:
-                    m = train_sft(pi0, preference_records(pairs, seed=cfg.seed), tmp, cfg.preference.to_sft(),
-                                  seed=cfg.seed, progress=progress, lora=cfg.lora)
-            m["pairs"] = len(pairs)
-            write_json(metrics_path, m)
+
+def _reward_model_done(root: Path, name: str) -> bool:
+    return (root / name / "config.json").exists() and (root / f"{name}_metrics.json").exists()
+
+
+def train_reward_stage(cfg: Config, name: str, progress: bool = True, log=print) -> Path:
+    """Train one model of :data:`REWARD_MODELS` from pi_0 (a BT reward model with TRL's RewardTrainer, or the
+    pairwise preference model with its SFTTrainer) into the reward stage's folder, unless it is there."""
+    from datasets import load_from_disk
+
+    from .preference import preference_records
+    from .reward import train_reward_model
+
+    kind, mixture, sources = REWARD_MODELS[name]
+    root = reward_stage_dir(cfg)
+    out, metrics_path = root / name, root / f"{name}_metrics.json"
+    if _reward_model_done(root, name):
+        return out
+    pi0 = prepare_pi0(cfg, progress=False, log=lambda *a: None).pi0
+    data = prepare_preference_data(cfg, log=lambda *a: None)
+    pairs = load_from_disk(str(data.mixtures[mixture])).to_list()
+    if sources:
+        pairs = [p for p in pairs if p["source"] in sources]
+    if cfg.data.source == "hub":  # full mode judges the loop by this model: never on prompts it saw
+        from .online_eval import without_held_out
+
+        pairs = without_held_out(cfg, pairs)
+    log(f"[{name}] {'TRL RewardTrainer' if kind == 'bt' else 'TRL SFTTrainer (A/B labels)'} "
+        f"on {len(pairs)} pairs -> {out}")
+    with atomic_dir(out) as tmp:
+        if kind == "bt":
+            m = train_reward_model(pi0, pairs, tmp, cfg.reward, seed=cfg.seed, progress=progress, lora=cfg.lora)
         else:
-            log(f"[{name}] cached: {out}")
-        models[name] = out
-        metrics[name] = json.loads(metrics_path.read_text())
-    return RewardArtifacts(root, pi0, models, metrics)
+            m = train_sft(pi0, preference_records(pairs, seed=cfg.seed), tmp, cfg.preference.to_sft(),
+                          seed=cfg.seed, progress=progress, lora=cfg.lora)
+    m["pairs"] = len(pairs)
+    write_json(metrics_path, m)
+    return out

@@ -141,12 +141,31 @@ def chat_sft_records(dataset: str | Path, limit: int | None = None, split: str =
 
 def quiet(trainer, progress: bool):
     """With ``progress`` off, TrainingArguments(disable_tqdm=True) swaps the bar for a PrinterCallback
-    that prints every log dict instead; remove it too, so quiet means quiet. Returns the trainer."""
+    that prints every log dict instead; remove it too, so quiet means quiet. Returns the trainer.
+
+    Every trainer the book trains passes through here (the chapters' hand-built ones too), so this is
+    also where $RLHF_LITE_FORBID_TRAINING=1 stops one as it starts training: the test that a cached rerun
+    of every chapter trains nothing sets it."""
+    import os
+
+    if os.environ.get("RLHF_LITE_FORBID_TRAINING") == "1":
+        trainer.add_callback(_forbid_training())
     if not progress:
         from transformers.trainer_callback import PrinterCallback
 
         trainer.remove_callback(PrinterCallback)
     return trainer
+
+
+def _forbid_training():
+    from transformers import TrainerCallback
+
+    class ForbidTraining(TrainerCallback):
+        def on_train_begin(self, args, state, control, **kwargs):
+            raise RuntimeError("a trainer started training, but RLHF_LITE_FORBID_TRAINING=1 says every stage should "
+                               "come from the cache in runs/: some stage is not cached, or its cache key changed.")
+
+    return ForbidTraining()
 
 
 def train_dtype(bf16: bool) -> dict:

@@ -46,3 +46,45 @@ def test_dpo_refuses_empty_data_and_mismatched_loss_weights(pi0_artifacts, tmp_p
     with pytest.raises(ValueError, match="2 loss types but 1 weights"):
         train_dpo(pi0_artifacts.pi0, pi0_artifacts.pi0, oracle_pairs(4, seed=0), tmp_path / "x",
                   DPOSettings(loss_type=("sigmoid", "sft"), loss_weights=(1.0,)))
+
+
+def test_precomputed_reference_log_probs_give_the_same_loss_as_the_live_reference(pi0_artifacts, tmp_path):
+    """TRL's precompute_ref_log_probs scores the pairs under pi_0 once; training must then see the loss it
+    would see with pi_0 run at every step. The policy is a DPO iterate, so the loss is not log 2."""
+    import dataclasses
+    import math
+
+    from rlhf_lite.dpo import batch_loss, dpo_trainer
+
+    pairs, pi0 = oracle_pairs(96, seed=11), pi0_artifacts.pi0
+    live = DPOSettings(epochs=1, learning_rate=5e-4, batch_size=32)
+    train_dpo(pi0, pi0, pairs, tmp_path / "pi1", live, progress=False)
+    idx = list(range(40))
+    a = batch_loss(dpo_trainer(tmp_path / "pi1", pi0, pairs, tmp_path / "s1", live, progress=False), idx)
+    pre = dpo_trainer(tmp_path / "pi1", pi0, pairs, tmp_path / "s2",
+                      dataclasses.replace(live, precompute_ref_log_probs=True), progress=False)
+    assert "ref_chosen_logps" in pre.train_dataset.column_names
+    b = batch_loss(pre, idx)
+    assert abs(a - math.log(2)) > 1e-3  # the iterate differs from its reference: the comparison means something
+    assert abs(a - b) < 1e-5
+    # values scored in an earlier round against the same reference are reused, and give the same loss
+    from rlhf_lite.dpo import _scored_logps
+
+    scored = _scored_logps(pre.train_dataset)
+    half = dict(list(scored.items())[:48])
+    reuse = dpo_trainer(tmp_path / "pi1", pi0, pairs, tmp_path / "s4",
+                        dataclasses.replace(live, precompute_ref_log_probs=True), progress=False, known_logps=half)
+    assert reuse.reused_reference_logps == 48
+    assert abs(batch_loss(reuse, idx) - b) < 1e-6
+    # and against the wrong reference (the iterate itself) the loss is log 2: the check can tell them apart
+    wrong = batch_loss(dpo_trainer(tmp_path / "pi1", tmp_path / "pi1", pairs, tmp_path / "s3", live, progress=False), idx)
+    assert abs(wrong - math.log(2)) < 1e-5 and abs(wrong - b) > 1e-3
+
+
+def test_forbid_training_stops_a_trainer_as_it_starts(pi0_artifacts, tmp_path, monkeypatch):
+    """The switch the notebook tests use to prove a cached rerun trains nothing."""
+    monkeypatch.setenv("RLHF_LITE_FORBID_TRAINING", "1")
+    with pytest.raises(RuntimeError, match="FORBID_TRAINING"):
+        train_dpo(pi0_artifacts.pi0, pi0_artifacts.pi0, oracle_pairs(8, seed=0), tmp_path / "x",
+                  DPOSettings(epochs=1, batch_size=8), progress=False)
+    assert not (tmp_path / "x").exists()

@@ -1,6 +1,7 @@
 """Every chapter in _toc.yml runs under papermill (ci profile), passes nbval, and the book renders with -W."""
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -62,14 +63,15 @@ def test_notebook_runs_in_ci_profile(staged, nb):
 
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
 def test_notebook_tagged_outputs_are_reproducible(staged, nb):
-    """nbval re-executes the papermill output and compares the cells tagged nbval-check-output."""
+    """nbval re-executes the papermill output and compares the cells tagged nbval-check-output. That second
+    run finds every stage cached by the first, so it must train nothing (RLHF_LITE_FORBID_TRAINING)."""
     executed = staged / nb.relative_to(ROOT)
     tagged = [c for c in nbformat.read(str(executed), 4).cells if "nbval-check-output" in c.metadata.get("tags", [])]
     assert tagged and all(c.outputs for c in tagged)
     proc = subprocess.run(
         [sys.executable, "-m", "pytest", "-q", "--nbval-lax", "--current-env", "-p", "no:cacheprovider",
          "-o", "addopts=", str(executed)],
-        cwd=executed.parent, capture_output=True, text=True,
+        cwd=executed.parent, capture_output=True, text=True, env={**os.environ, "RLHF_LITE_FORBID_TRAINING": "1"},
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
 

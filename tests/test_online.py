@@ -27,9 +27,11 @@ def recording(calls):
     """train_dpo that records what the loop passed to it, then trains for real."""
     real = online.train_dpo
 
-    def train(policy, reference, pairs, out, settings, seed, progress, lora):
-        calls.append({"policy": policy, "reference": reference, "pairs": [p["prompt_id"] + p["source"] for p in pairs]})
-        return real(policy, reference, pairs, out, settings, seed=seed, progress=progress, lora=lora)
+    def train(policy, reference, pairs, out, settings, seed, progress, lora, known_reference=None):
+        calls.append({"policy": policy, "reference": reference, "pairs": [p["prompt_id"] + p["source"] for p in pairs],
+                      "known_reference": known_reference})
+        return real(policy, reference, pairs, out, settings, seed=seed, progress=progress, lora=lora,
+                    known_reference=known_reference)
 
     return train
 
@@ -62,6 +64,9 @@ def test_the_reference_is_pi0_in_every_iteration_and_each_round_adds_its_own_pai
     d1 = [p["prompt_id"] + p["source"] for p in _pairs(run, 1)]
     d2 = [p["prompt_id"] + p["source"] for p in _pairs(run, 2)]
     assert calls[0]["pairs"] == d1 and calls[1]["pairs"] == d1 + d2 and len(d2) > 0
+    # the reference log-probs of D_1, scored against pi_0 in round 1, are reused in round 2 (not D_2's)
+    assert calls[0]["known_reference"] is None and calls[1]["known_reference"] == calls[1]["policy"]
+    assert [m["reference_logps_reused"] for m in run.train_metrics] == [0, len(d1)]
 
 
 def test_history_new_trains_each_round_on_its_own_pairs_after_d_off(cfg, tmp_path):

@@ -1,0 +1,122 @@
+"""Independent jobs (loop seeds, recipe variants, reward models) side by side in worker processes.
+
+On a 2-core machine the lite models are too small for two torch threads to help much inside one
+process (``bench/bench_races.py`` measures it), while two processes with one thread each keep both
+cores busy. Each job runs with the same fixed number of torch threads whether it runs alone or beside
+others, because CPU kernels do not give bit-identical results for different thread counts: with the
+thread count fixed, ``workers=1`` and ``workers=2`` write byte-identical artifacts (a test checks it).
+
+Why our own code: ``concurrent.futures`` runs the processes; what it does not do is pin the thread
+count before torch is imported in each worker, keep a job's log lines together for the notebook, and
+fall back to running in this process when one worker is asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from contextlib import contextmanager
+from typing import Any, Callable, Iterator, Sequence
+
+# OpenMP threads that have nothing to do spin for a while before sleeping (GNU OpenMP's default
+# "active" wait). On a machine shared with another CPU-bound job, spinning threads steal the cores
+# that the other job's threads are waiting for; PASSIVE makes them sleep (bench_races.py, "shared").
+THREAD_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
+
+
+def default_workers() -> int:
+    """How many jobs run at once: $RLHF_LITE_WORKERS, else one per core this process may use. One on a GPU
+    machine (the jobs would share the GPU's memory) and under a multi-process launch (accelerate, torchrun)."""
+    if os.environ.get("RLHF_LITE_WORKERS"):
+        n = int(os.environ["RLHF_LITE_WORKERS"])
+        if n < 1:
+            raise ValueError(f"RLHF_LITE_WORKERS must be >= 1, got {n}.")
+        return n
+    from .sft import has_accelerator
+
+    if has_accelerator() or _launched():
+        return 1
+    return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
+
+
+def _launched() -> bool:
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def job_threads() -> int:
+    """torch threads per job: $RLHF_LITE_JOB_THREADS, else 1. Fixed, so that a job's numbers do not depend
+    on how many jobs run beside it."""
+    n = int(os.environ.get("RLHF_LITE_JOB_THREADS", "1"))
+    if n < 1:
+        raise ValueError(f"RLHF_LITE_JOB_THREADS must be >= 1, got {n}.")
+    return n
+
+
+@contextmanager
+def torch_threads(n: int) -> Iterator[None]:
+    """Run a block with ``n`` torch intra-op threads, then restore the previous number."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def _init_worker(threads: int) -> None:
+    # runs before the first job unpickles (and so imports) anything heavy: OpenMP reads these at load time
+    os.environ.update(THREAD_ENV)
+    os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+    import torch
+
+    torch.set_num_threads(threads)
+
+
+def _call(fn: Callable, args: tuple, kwargs: dict) -> tuple[Any, list[str]]:
+    """Run one job in a worker, collecting what it logs (its ``log=`` lines) to hand back to the parent."""
+    lines: list[str] = []
+    result = fn(*args, **{**kwargs, "log": lambda *a: lines.append(" ".join(str(x) for x in a))})
+    return result, lines
+
+
+def run_jobs(fn: Callable, jobs: Sequence[tuple[tuple, dict]], workers: int | None = None,
+             threads: int | None = None, log: Callable = print, desc: str = "jobs",
+             progress: bool = True) -> list:
+    """``[fn(*args, **kwargs, log=...) for args, kwargs in jobs]``, up to ``workers`` at a time in worker
+    processes, each with ``threads`` torch threads; results come back in the order of ``jobs``.
+
+    ``fn`` must be importable (a module-level function of a package) and take a ``log`` keyword. Its log
+    lines are printed through ``log`` when its job ends, each job's lines together. With ``workers=1`` the
+    jobs run here, one after another, with the same thread count (and the same results)."""
+    from tqdm.auto import tqdm
+
+    jobs = list(jobs)
+    # under accelerate launch / torchrun every process is already one rank of a collective job
+    workers = 1 if _launched() else min(workers or default_workers(), max(1, len(jobs)))
+    threads = threads or job_threads()
+    if workers == 1:
+        out = []
+        with torch_threads(threads):
+            for args, kwargs in tqdm(jobs, desc=desc, disable=not progress or len(jobs) < 2):
+                out.append(fn(*args, **{**kwargs, "log": log}))
+        return out
+    import multiprocessing
+
+    results: list = [None] * len(jobs)
+    # spawn, not fork: forking a process whose OpenMP threads already exist can deadlock the child
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                             initializer=_init_worker, initargs=(threads,)) as pool:
+        futures = {pool.submit(_call, fn, args, kwargs): i for i, (args, kwargs) in enumerate(jobs)}
+        try:
+            for fut in tqdm(as_completed(futures), total=len(jobs), desc=f"{desc} ({workers} processes)",
+                            disable=not progress):
+                results[futures[fut]], lines = fut.result()
+                for line in lines:
+                    log(line)
+        except BaseException:
+            # a failed job stops the rest; what finished is cached on disk, so a rerun resumes there
+            pool.shutdown(wait=True, cancel_futures=True)
+            raise
+    return results
