@@ -8,6 +8,9 @@ STAMP  := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum 
 export HF_HUB_OFFLINE := 1
 export HF_DATASETS_OFFLINE := 1
 export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
+# Idle OpenMP threads spin briefly, then sleep: beside another CPU-bound job (a second build, the tests) a
+# chapter then slows down by about its fair share, not 10x (rlhf_lite/parallel.py, bench/bench_races.py).
+export GOMP_SPINCOUNT := 5000
 
 .PHONY: env book book-ci test bench clean
 
@@ -29,7 +32,8 @@ book-ci: $(STAMP)        ## the same, small and fast (ci profile)
 test: $(STAMP)           ## unit tests + every notebook under papermill (ci) + nbval + book build -W
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)
+bench: $(STAMP)          ## timings and races on this machine; the races' table goes into bench/README.md
+	$(BIN)/python bench/bench_races.py --profile book --write
 	$(BIN)/python bench/bench_foundation.py
 	$(BIN)/python bench/bench_data.py
 	$(BIN)/python bench/bench_reward.py

@@ -24,7 +24,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import hashlib
-import json
 import os
 import platform
 import shutil
@@ -49,16 +48,17 @@ def timed(fn):
     return time.perf_counter() - t0, out
 
 
-def setup(profile: str):
+def setup(profile: str, judge: bool):
     from rlhf_lite.config import Config
     from rlhf_lite.judge import load_judge
     from rlhf_lite.pipeline import prepare_pi0, prepare_preference_data
 
     cfg = Config.preset(profile)
     quiet = lambda *a: None  # noqa: E731
-    secs, pi0 = timed(lambda: prepare_pi0(cfg, progress=False, log=quiet).pi0)
+    pi0 = prepare_pi0(cfg, progress=False, log=quiet).pi0
     prepare_preference_data(cfg, log=quiet)
-    load_judge(cfg, progress=False, log=quiet)
+    if judge:
+        load_judge(cfg, progress=False, log=quiet)
     return cfg, pi0
 
 
@@ -215,16 +215,16 @@ def race_growth(cfg, pi0):
 # ----------------------------------------------------------------------------- 5. a shared machine
 
 
-def _job(seconds_per_unit: float | None = None) -> float:
-    """The unit of work of the shared-machine race: one short DPO round on the ci policy (in a subprocess)."""
+def _job() -> float:
+    """The unit of work of the shared-machine race (in a subprocess): one DPO epoch on the profile's policy."""
     from rlhf_lite.config import Config, with_overrides
     from rlhf_lite.dpo import train_dpo
     from rlhf_lite.online import offline_pairs
     from rlhf_lite.pipeline import prepare_pi0
 
-    cfg = Config.preset("ci")
+    cfg = Config.preset(os.environ["BENCH_PROFILE"])
     pi0 = prepare_pi0(cfg, progress=False, log=lambda *a: None).pi0
-    pairs = offline_pairs(cfg, 400, seed=0)
+    pairs = offline_pairs(cfg, cfg.data.prompts_per_iteration, seed=0)
     settings = with_overrides(cfg, {"dpo.epochs": 1.0}).dpo
     with tempfile.TemporaryDirectory() as tmp:
         t0 = time.perf_counter()
@@ -232,45 +232,34 @@ def _job(seconds_per_unit: float | None = None) -> float:
         return time.perf_counter() - t0
 
 
-def _spawn(env_extra: dict, mode: str) -> subprocess.Popen:
-    env = {**os.environ, **env_extra}
-    return subprocess.Popen([sys.executable, __file__, "--_child", mode], env=env, stdout=subprocess.PIPE,
-                            text=True)
+SHARED_SETTINGS = {
+    "2 threads, OpenMP default wait": {"OMP_NUM_THREADS": "2"},
+    "2 threads, GOMP_SPINCOUNT=5000 (the book's)": {"OMP_NUM_THREADS": "2", "GOMP_SPINCOUNT": "5000"},
+    "2 threads, OMP_WAIT_POLICY=PASSIVE": {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": "PASSIVE"},
+    "1 thread": {"OMP_NUM_THREADS": "1"},
+}
 
 
-def race_shared():
-    from rlhf_lite.config import Config
-    from rlhf_lite.pipeline import prepare_pi0, prepare_preference_data
-
-    cfg = Config.preset("ci")
-    prepare_pi0(cfg, progress=False, log=lambda *a: None)
-    prepare_preference_data(cfg, log=lambda *a: None)
-    print("[shared] a DPO round (ci policy, 400 pairs) alone and beside a second job of the same kind", flush=True)
-    settings = {
-        "2 threads, OpenMP default wait": {"OMP_NUM_THREADS": "2"},
-        "2 threads, OMP_WAIT_POLICY=PASSIVE": {"OMP_NUM_THREADS": "2", "OMP_WAIT_POLICY": "PASSIVE"},
-        "1 thread, OMP_WAIT_POLICY=PASSIVE": {"OMP_NUM_THREADS": "1", "OMP_WAIT_POLICY": "PASSIVE"},
-    }
-    for name, env in settings.items():
-        env = {k: v for k, v in env.items()}
-        env.setdefault("OMP_WAIT_POLICY", "")  # unset: the library default
-        clean = {k: v for k, v in env.items() if v}
-        drop = [k for k, v in env.items() if not v]
-        base_env = {k: v for k, v in os.environ.items() if k not in drop}
-        alone = _run_child(base_env, clean)
-        other = subprocess.Popen([sys.executable, __file__, "--_child", "loop"], env={**base_env, **clean},
-                                 stdout=subprocess.DEVNULL)
-        time.sleep(8)  # let the other job get going
-        beside = _run_child(base_env, clean)
+def race_shared(cfg):
+    print(f"[shared] a DPO epoch ({cfg.profile} policy, {cfg.data.prompts_per_iteration} pairs) alone and beside a "
+          f"second job of the same kind, both with the same thread settings", flush=True)
+    base_env = {k: v for k, v in os.environ.items() if k not in ("OMP_WAIT_POLICY", "GOMP_SPINCOUNT", "OMP_NUM_THREADS")}
+    base_env["BENCH_PROFILE"] = cfg.profile
+    for name, env in SHARED_SETTINGS.items():
+        alone = min(_run_child({**base_env, **env}) for _ in range(2))
+        other = subprocess.Popen([sys.executable, __file__, "--_child", "loop"], env={**base_env, **env},
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        time.sleep(10)  # let the other job get going
+        beside = _run_child({**base_env, **env})
         other.terminate()
         other.wait()
-        row("shared", name, f"alone {alone:.1f} s, beside another {beside:.1f} s: {beside / alone:.2f}x",
+        row("shared", name, f"alone {alone:.1f} s, beside another job {beside:.1f} s: {beside / alone:.2f}x",
             "<= 3x (2x is a fair share)")
 
 
-def _run_child(base_env: dict, extra: dict) -> float:
-    out = subprocess.run([sys.executable, __file__, "--_child", "once"], env={**base_env, **extra},
-                         capture_output=True, text=True, check=True)
+def _run_child(env: dict) -> float:
+    out = subprocess.run([sys.executable, __file__, "--_child", "once"], env=env, capture_output=True, text=True,
+                         check=True)
     return float(out.stdout.strip().splitlines()[-1])
 
 
@@ -333,8 +322,9 @@ def main():
         return _child(args._child)
     os.environ["RLHF_LITE_RUNS"] = args.runs or tempfile.mkdtemp(prefix="rlhf_bench_races_")
     print(f"[bench] {machine()}; runs in {os.environ['RLHF_LITE_RUNS']}", flush=True)
-    secs, (cfg, pi0) = timed(lambda: setup(args.profile))
-    row("setup", f"pi_0, data and judge ({args.profile})", f"{secs:.0f} s")
+    judge = bool({"threads", "growth"} & set(args.only))
+    secs, (cfg, pi0) = timed(lambda: setup(args.profile, judge))
+    row("setup", f"pi_0, data{' and judge' if judge else ''} ({args.profile})", f"{secs:.0f} s")
     for race in args.only:
         if race == "dpo":
             race_dpo(cfg, pi0)
@@ -345,7 +335,7 @@ def main():
         elif race == "growth":
             race_growth(cfg, pi0)
         elif race == "shared":
-            race_shared()
+            race_shared(cfg)
         else:
             ap.error(f"unknown race {race!r}")
     if args.write:

@@ -6,11 +6,18 @@
 Why not let Jupyter Book execute the notebooks itself: it cannot pass papermill parameters
 (the profile), and its cache ignores changes to the imported package. So notebooks are run
 here, each into a staging copy of the book, and Jupyter Book only renders (execute: off).
+
+Executed notebooks are cached too (``runs/book/``), keyed by everything their outputs depend on: the
+notebook, the package's code, the recipes and figure scripts, the pinned stack, the profile and the
+threads per job. A rebuild with nothing changed renders without executing; change any of those and the
+chapter runs again (``--rerun`` forces it). Each build writes its timings to results/book_timings.json.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
+import os
 import shutil
 import subprocess
 import sys
@@ -18,6 +25,8 @@ import time
 from pathlib import Path
 
 import yaml
+
+from .parallel import THREAD_ENV
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
 BOOK_DIRS = ("book", "figures")
@@ -65,8 +74,28 @@ def execute_notebook(src: Path, dst: Path, profile: str, **extra) -> float:
     return time.time() - t0
 
 
-def stage(root: Path, staging: Path, profile: str, only: str | None = None) -> list[tuple[str, float]]:
-    """Copy the book's sources to ``staging`` and execute its notebooks there."""
+def notebook_key(root: Path, nb: Path, profile: str) -> str:
+    """A hash of everything an executed chapter depends on (see the module docstring)."""
+    import importlib.metadata as md
+    import platform
+
+    from .io import code_fingerprint, fingerprint
+    from .parallel import job_threads
+
+    files = [nb, root / "pyproject.toml", root / "constraints.txt", *sorted((root / "recipes").rglob("*.yaml")),
+             *sorted((root / "figures").glob("*.py"))]
+    return fingerprint({
+        "files": {str(f.relative_to(root)): hashlib.sha256(f.read_bytes()).hexdigest() for f in files if f.exists()},
+        "code": code_fingerprint(), "profile": profile, "threads": job_threads(), "python": platform.python_version(),
+        "stack": {p: md.version(p) for p in ("torch", "transformers", "trl", "datasets", "peft", "numpy")},
+    })
+
+
+def stage(root: Path, staging: Path, profile: str, only: str | None = None, cache: bool = True) -> list[tuple[str, float]]:
+    """Copy the book's sources to ``staging`` and execute its notebooks there (or take them from the cache of
+    executed notebooks, with the results each wrote, when ``cache`` and nothing they depend on changed)."""
+    from .io import copy_atomic, results_dir, runs_dir
+
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
@@ -85,10 +114,26 @@ def stage(root: Path, staging: Path, profile: str, only: str | None = None) -> l
                             ignore=shutil.ignore_patterns("*.ipynb"))
             shutil.copy2(nb, staging / rel)
             continue
+        cached = runs_dir() / "book" / f"{profile}-{nb.stem}-{notebook_key(root, nb, profile)}"
+        result = results_dir() / f"{nb.stem}.json"
+        if cache and (cached / "done").exists():
+            (staging / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(cached / nb.name, staging / rel)  # a new mtime: Sphinx must re-read it
+            if (cached / "results.json").exists():
+                copy_atomic(cached / "results.json", result)
+            print(f"[book] {rel}: unchanged since its last run, taken from {cached}", flush=True)
+            timings.append((str(rel), 0.0, True))
+            continue
         print(f"[book] executing {rel} (profile={profile}) ...", flush=True)
         secs = execute_notebook(nb, staging / rel, profile)
         print(f"[book]   done in {secs:.0f} s", flush=True)
-        timings.append((str(rel), secs))
+        timings.append((str(rel), secs, False))
+        if cache:
+            cached.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(staging / rel, cached / nb.name)
+            if result.exists():
+                shutil.copy2(result, cached / "results.json")
+            (cached / "done").touch()
     return timings
 
 
@@ -107,15 +152,43 @@ def main(argv=None) -> None:
     ap.add_argument("--only", help="execute only notebooks whose name contains this (others are copied unexecuted)")
     ap.add_argument("--root", type=Path, default=Path.cwd())
     ap.add_argument("--output", type=Path, help="where _build/html goes (default: the root)")
+    ap.add_argument("--rerun", action="store_true", help="execute every chapter even if its cached run is current")
     args = ap.parse_args(argv)
     root = args.root.resolve()
     if not (root / "_toc.yml").exists():
         ap.error(f"{root} has no _toc.yml: run from the book's checkout or pass --root.")
     staging = root / ".book-staging"
-    timings = stage(root, staging, args.profile, args.only)
+    # OpenMP threads that wait sleep instead of spinning: a book build beside another job (the tests, a
+    # second build) then slows down by about its fair share, not several times (bench/bench_races.py).
+    # Set here, before any kernel (papermill's, or a worker process) loads torch.
+    for k, v in THREAD_ENV.items():
+        os.environ.setdefault(k, v)
+    t0 = time.time()
+    timings = stage(root, staging, args.profile, args.only, cache=not args.rerun)
+    t1 = time.time()
     render(staging, (args.output or root).resolve())
-    total = sum(s for _, s in timings)
-    print(f"[book] executed {len(timings)} notebook(s) in {total:.0f} s; HTML in {(args.output or root) / '_build' / 'html'}")
+    t2 = time.time()
+    from .io import results_dir, write_json
+
+    write_json(results_dir() / "book_timings.json", {
+        "profile": args.profile, "execute_s": t1 - t0, "render_s": t2 - t1, "total_s": t2 - t0,
+        "chapters": {Path(r).stem: {"seconds": secs, "cached": hit} for r, secs, hit in timings},
+        "machine": machine(),
+    })
+    ran = [secs for _, secs, hit in timings if not hit]
+    print(f"[book] executed {len(ran)} notebook(s) in {sum(ran):.0f} s ({len(timings) - len(ran)} unchanged), rendered in "
+          f"{t2 - t1:.0f} s; HTML in {(args.output or root) / '_build' / 'html'}")
+
+
+def machine() -> dict:
+    """What the timings were measured on."""
+    import platform
+
+    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
+               platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
+            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
+            "date": time.strftime("%Y-%m-%d")}
 
 
 if __name__ == "__main__":

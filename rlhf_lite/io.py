@@ -58,6 +58,15 @@ def code_fingerprint() -> str:
     return h.hexdigest()[:12]
 
 
+def file_hash(path: str | Path) -> str:
+    """sha256 of a file's bytes (the key of an artifact computed from that file)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def fingerprint(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
@@ -137,6 +146,40 @@ def write_json(path: str | Path, data) -> Path:
         f.write("\n")
     os.replace(tmp, path)
     return path
+
+
+def shared_artifact(key, name: str) -> Path:
+    """Where an artifact that several runs would compute identically (pi_0's samples on iteration 1's prompts,
+    pi_0's evaluation) is kept once: ``runs/shared/<hash of key>/<name>``. The key must hold everything the
+    artifact depends on, the package code included."""
+    return runs_dir() / "shared" / fingerprint(key) / name
+
+
+@contextmanager
+def exclusive(path: str | Path) -> Iterator[None]:
+    """Hold a lock file beside ``path`` (filelock), so that of several processes that need the same shared
+    artifact one computes it and the others wait for it, instead of computing it too."""
+    from filelock import FileLock
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(path.parent / f".{path.name}.lock")):
+        yield
+
+
+def copy_atomic(src: str | Path, dst: str | Path) -> Path:
+    """Copy a file or a folder to ``dst`` so that ``dst`` appears whole or not at all."""
+    src, dst = Path(src), Path(dst)
+    if src.is_dir():
+        with atomic_dir(dst) as tmp:
+            shutil.copytree(src, tmp, dirs_exist_ok=True)
+        return dst
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", dir=dst.parent)
+    os.close(fd)
+    shutil.copyfile(src, tmp)
+    os.replace(tmp, dst)
+    return dst
 
 
 def cached_model(target: str | Path, train) -> dict:

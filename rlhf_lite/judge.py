@@ -28,6 +28,8 @@ class ProxyJudge:
         if lam < 0:
             raise ValueError(f"ProxyJudge: the length penalty must be >= 0, got {lam}.")
         self.name, self.kind, self.lam = name, kind, lam
+        # what the judge's scores depend on (the key of artifacts it scored): its weights and its kind
+        self.identity = {"path": str(Path(path).resolve()) if Path(path).exists() else str(path), "kind": kind}
         if kind == "bt":
             from .reward import RewardModel
 

@@ -40,8 +40,8 @@ import numpy as np
 
 from .config import Config
 from .dpo import train_dpo
-from .io import (atomic_dir, code_fingerprint, fingerprint, read_jsonl, runs_dir, single_process, write_json,
-                 write_jsonl)
+from .io import (atomic_dir, code_fingerprint, copy_atomic, exclusive, file_hash, fingerprint, read_jsonl, runs_dir,
+                 shared_artifact, single_process, write_json, write_jsonl)
 from .judge import load_judge
 from .online_eval import PolicyEvaluator, as_world_prompt, summarise, without_held_out
 from .pairs import build_pairs
@@ -148,13 +148,23 @@ def generate(cfg: Config, seed: int, t: int, policy: Path, make: GeneratorFactor
     if not out.exists():
         single_process("generation")
         prompts = _iteration_prompts(cfg, prepare_data(cfg, log).prompt_splits, t)
-        log(f"[iter {t}] generate: {len(prompts)} prompts x {cfg.sampling.n} from {'pi_0' if t == 1 else f'pi_{t - 1}'} "
-            f"({cfg.sampling.backend} backend) -> {out}")
-        rows = sample_responses(make(policy), prompts, cfg.sampling.n, cfg.sampling.temperatures,
-                                cfg.sampling.max_new_tokens, seed=1000 * seed + t)
-        write_jsonl(out, [{"prompt": x, "responses": [r["response"] for r in row],
-                           "temperatures": [r["temperature"] for r in row], "finished": [r["finished"] for r in row]}
-                          for x, row in zip(prompts, rows)])
+        # the same policy, prompts, settings and seed give the same samples: iteration 1 of every recipe
+        # samples pi_0 alike, so they are drawn once (runs/shared) and copied into each run
+        src = shared_artifact({"stage": "generate", "policy": str(Path(policy).resolve()), "prompts": prompts,
+                               "sampling": cfg.sampling, "seed": 1000 * seed + t, "code": code_fingerprint()},
+                              "generations.jsonl")
+        with exclusive(src):
+            if not src.exists():
+                log(f"[iter {t}] generate: {len(prompts)} prompts x {cfg.sampling.n} from "
+                    f"{'pi_0' if t == 1 else f'pi_{t - 1}'} ({cfg.sampling.backend} backend) -> {out}")
+                rows = sample_responses(make(policy), prompts, cfg.sampling.n, cfg.sampling.temperatures,
+                                        cfg.sampling.max_new_tokens, seed=1000 * seed + t)
+                write_jsonl(src, [{"prompt": x, "responses": [r["response"] for r in row],
+                                   "temperatures": [r["temperature"] for r in row],
+                                   "finished": [r["finished"] for r in row]} for x, row in zip(prompts, rows)])
+            else:
+                log(f"[iter {t}] generate: the same samples as another run of this seed (shared) -> {out}")
+        copy_atomic(src, out)
     return out
 
 
@@ -165,14 +175,22 @@ def annotate(cfg: Config, seed: int, t: int, judge, log=print) -> Path:
     out = it / "samples.jsonl"
     if not out.exists():
         single_process("annotation")
-        rows = read_jsonl(it / "generations.jsonl")
-        log(f"[iter {t}] annotate: {sum(len(r['responses']) for r in rows)} samples scored by {judge.name} -> {out}")
-        scores = judge.rank_scores([r["prompt"] for r in rows], [r["responses"] for r in rows])
-        lite = cfg.data.source == "lite"
-        write_jsonl(out, [
-            {**r, "proxy": [float(v) for v in sc],
-             "true_reward": [true_reward(as_world_prompt(r["prompt"]), b) for b in r["responses"]] if lite else None}
-            for r, sc in zip(rows, scores)])
+        src = shared_artifact({"stage": "annotate", "generations": file_hash(it / "generations.jsonl"),
+                               "judge": judge.identity, "source": cfg.data.source, "code": code_fingerprint()},
+                              "samples.jsonl")
+        with exclusive(src):
+            if not src.exists():
+                rows = read_jsonl(it / "generations.jsonl")
+                log(f"[iter {t}] annotate: {sum(len(r['responses']) for r in rows)} samples scored by {judge.name} -> {out}")
+                scores = judge.rank_scores([r["prompt"] for r in rows], [r["responses"] for r in rows])
+                lite = cfg.data.source == "lite"
+                write_jsonl(src, [
+                    {**r, "proxy": [float(v) for v in sc],
+                     "true_reward": [true_reward(as_world_prompt(r["prompt"]), b) for b in r["responses"]] if lite
+                     else None} for r, sc in zip(rows, scores)])
+            else:
+                log(f"[iter {t}] annotate: the same scores as another run with this judge (shared) -> {out}")
+        copy_atomic(src, out)
     return out
 
 

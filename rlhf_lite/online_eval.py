@@ -15,7 +15,8 @@ import numpy as np
 
 from .config import Config
 from .evaluate import mean_ci, score_records
-from .io import atomic_dir, read_jsonl, single_process, write_jsonl
+from .io import (atomic_dir, code_fingerprint, copy_atomic, exclusive, read_jsonl, shared_artifact, single_process,
+                 write_jsonl)
 from .judge import ProxyJudge
 from .sampling import Generator, sample_responses, sequence_logprobs
 from .truth import world_prompt
@@ -69,9 +70,11 @@ def sample_and_score(policy_lm: tuple, ref_lm: tuple, prompts: Sequence[str], n:
     recs = [dict(r, prompt_index=i, sample=k) for i, row in enumerate(rows) for k, r in enumerate(row)]
     recs = score_records(recs) if truth else score_records(recs, judge=None)
     xs, ids = [r["prompt"] for r in recs], [r["token_ids"] for r in recs]
-    for name, (model, tok) in (("logp", policy_lm), ("logp_ref", ref_lm)):
-        for r, v in zip(recs, sequence_logprobs(model, tok, xs, ids, batch_size=batch_size)):
-            r[name] = float(v)
+    logp = sequence_logprobs(*policy_lm, xs, ids, batch_size=batch_size)
+    # pi_0 against itself: the same numbers, so not computed twice
+    logp_ref = logp if ref_lm is policy_lm else sequence_logprobs(*ref_lm, xs, ids, batch_size=batch_size)
+    for r, a, b in zip(recs, logp, logp_ref):
+        r["logp"], r["logp_ref"] = float(a), float(b)
     proxy = judge.reward(xs, [r["response"] for r in recs])
     for i, r in enumerate(recs):
         r["proxy"] = None if proxy is None else float(proxy[i])
@@ -125,25 +128,38 @@ class PolicyEvaluator:
         self.seed = 1_000_003 * (seed + 1)
 
     def records(self, policy: Path, out: Path, what: str) -> tuple[list, list]:
-        """(held-out records, validation records) of ``policy``, cached in the folder ``out``."""
+        """(held-out records, validation records) of ``policy``, cached in the folder ``out``. pi_0's are the
+        same for every recipe with this judge and loop seed: computed once (runs/shared), copied to ``out``."""
         if not (out / "done").exists():
             single_process("evaluation")
-            self.log(f"[eval] {what}: {len(self.held_out)} held-out + {len(self.val)} validation prompts "
-                     f"x {self.n} samples")
-            from .models import load_policy
-
             is_pi0 = Path(policy) == Path(self.pi0)
-            seed = self.seed + (500_009 if is_pi0 else 0)
-            with atomic_dir(out) as tmp:
-                gen = self.make(policy)
-                ref_lm = load_policy(self.pi0)
-                policy_lm = ref_lm if is_pi0 else load_policy(policy)
-                for name, prompts, s in (("eval", self.held_out, seed), ("validation", self.val, seed + 1)):
-                    write_jsonl(tmp / f"{name}.jsonl", sample_and_score(policy_lm, ref_lm, prompts, self.n, s, gen,
-                                                                        self.judge, self.max_new_tokens,
-                                                                        truth=self.truth))
-                (tmp / "done").touch()
+            if not is_pi0:
+                self._evaluate(policy, out, what, is_pi0)
+            else:
+                src = shared_artifact({"stage": "eval", "policy": str(Path(policy).resolve()), "held_out": self.held_out,
+                                       "validation": self.val, "n": self.n, "seed": self.seed, "judge": self.judge.identity,
+                                       "max_new_tokens": self.max_new_tokens, "truth": self.truth,
+                                       "code": code_fingerprint()}, "eval")
+                with exclusive(src):
+                    if not (src / "done").exists():
+                        self._evaluate(policy, src, what, is_pi0)
+                copy_atomic(src, out)
         return read_jsonl(out / "eval.jsonl"), read_jsonl(out / "validation.jsonl")
+
+    def _evaluate(self, policy: Path, out: Path, what: str, is_pi0: bool) -> None:
+        self.log(f"[eval] {what}: {len(self.held_out)} held-out + {len(self.val)} validation prompts x {self.n} samples")
+        from .models import load_policy
+
+        seed = self.seed + (500_009 if is_pi0 else 0)
+        with atomic_dir(out) as tmp:
+            gen = self.make(policy)
+            ref_lm = load_policy(self.pi0)
+            policy_lm = ref_lm if is_pi0 else load_policy(policy)
+            for name, prompts, s in (("eval", self.held_out, seed), ("validation", self.val, seed + 1)):
+                write_jsonl(tmp / f"{name}.jsonl", sample_and_score(policy_lm, ref_lm, prompts, self.n, s, gen,
+                                                                    self.judge, self.max_new_tokens,
+                                                                    truth=self.truth))
+            (tmp / "done").touch()
 
 
 METRICS = ("win_rate", "reward", "length", "chars", "kl", "proxy", "proxy_win_rate")

@@ -18,10 +18,12 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
-# OpenMP threads that have nothing to do spin for a while before sleeping (GNU OpenMP's default
-# "active" wait). On a machine shared with another CPU-bound job, spinning threads steal the cores
-# that the other job's threads are waiting for; PASSIVE makes them sleep (bench_races.py, "shared").
-THREAD_ENV = {"OMP_WAIT_POLICY": "PASSIVE"}
+# OpenMP threads with nothing to do spin before they sleep: GNU OpenMP (which Linux torch wheels bundle)
+# spins 300,000 times by default. Beside another CPU-bound job the spinning threads steal the cores the
+# other job's threads wait for: a DPO epoch took 10x its time alone. Spinning 5,000 times costs nothing
+# measurable alone and keeps the slowdown near the fair 2x; a passive wait is as fair but 1.3x slower
+# alone (bench/bench_races.py, "shared"). Set before torch loads: by make, the book build, the workers.
+THREAD_ENV = {"GOMP_SPINCOUNT": "5000"}
 
 
 def default_workers() -> int:
@@ -66,12 +68,10 @@ def torch_threads(n: int) -> Iterator[None]:
 
 
 def _init_worker(threads: int) -> None:
-    # runs before the first job unpickles (and so imports) anything heavy: OpenMP reads these at load time
+    # runs before the first job unpickles (and so imports) anything heavy: OpenMP, MKL and torch read these
+    # when they load, and torch takes its number of threads from OMP_NUM_THREADS
     os.environ.update(THREAD_ENV)
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
-    import torch
-
-    torch.set_num_threads(threads)
 
 
 def _call(fn: Callable, args: tuple, kwargs: dict) -> tuple[Any, list[str]]:

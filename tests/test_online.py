@@ -2,6 +2,7 @@
 to the same artifacts, and its evaluation numbers mean what they say."""
 
 import json
+import shutil
 
 import numpy as np
 import pytest
@@ -9,6 +10,7 @@ import torch
 
 import rlhf_lite.online as online
 from rlhf_lite.config import Config
+from rlhf_lite.io import runs_dir
 from rlhf_lite.judge import ProxyJudge, load_judge
 from rlhf_lite.online import run_offline, run_online
 from rlhf_lite.online_eval import summarise
@@ -110,6 +112,8 @@ def test_each_iteration_samples_its_own_prompts_from_the_current_policy(clean_ru
 def test_resuming_after_a_crash_gives_the_same_artifacts(clean_run, cfg, tmp_path, monkeypatch):
     run, _ = clean_run
     monkeypatch.setattr(online, "online_root", lambda c: tmp_path)
+    # nothing from runs/shared (pi_0's samples and evaluation): the rerun must reproduce them itself
+    shutil.rmtree(runs_dir() / "shared", ignore_errors=True)
     calls, real = [], recording([])
 
     def crash_in_round_two(*args, **kw):

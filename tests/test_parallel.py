@@ -2,11 +2,13 @@
 reported, and cached steps computed once."""
 
 import hashlib
+import shutil
 
+import parallel_jobs as jobs
 import pytest
 
 from rlhf_lite.config import Config
-from rlhf_lite.io import cached_json, cached_model
+from rlhf_lite.io import cached_json, cached_model, runs_dir
 from rlhf_lite.online import online_root, run_recipes
 from rlhf_lite.parallel import run_jobs
 
@@ -20,49 +22,49 @@ def _hashes(root):
 
 
 def test_loops_in_two_processes_write_the_same_bytes_as_one_after_another():
-    """Two loop seeds and an offline baseline: serially in this process, then two at a time in worker
-    processes. Samples, scores, pairs, evaluations and weights must be byte-identical."""
+    """A loop seed and an offline baseline: in this process one after the other, then side by side in two
+    worker processes. Samples, scores, pairs, evaluations and weights must be byte-identical."""
     cfg = Config.preset("ci", **CFG)
-    root = online_root(cfg)
-    serial, _ = run_recipes({"a": cfg}, [0, 1], offline=cfg, workers=1, log=lambda *a: None, progress=False)
-    first = _hashes(root)
+    root, seed = online_root(cfg), 21  # a seed no other test uses: every artifact is this test's own
+
+    def clear():  # this test's loop artifacts and every shared one, so that the second run redoes them all
+        shutil.rmtree(root / f"seed{seed}", ignore_errors=True)
+        shutil.rmtree(runs_dir() / "shared", ignore_errors=True)
+
+    clear()
+    serial, _ = run_recipes({"a": cfg}, [seed], offline=cfg, workers=1, log=lambda *a: None, progress=False)
+    first = _hashes(root / f"seed{seed}")
     assert any(k.endswith("model.safetensors") for k in first) and any("samples.jsonl" in k for k in first)
-    for f in root.rglob("*"):  # drop the loop's artifacts (not pi_0, the data or the judge) and redo them
-        if f.is_file():
-            f.unlink()
-    parallel, offline = run_recipes({"a": cfg}, [0, 1], offline=cfg, workers=2, log=lambda *a: None, progress=False)
-    assert _hashes(root) == first
+    assert any(k.startswith("offline") for k in first)
+    clear()
+    parallel, offline = run_recipes({"a": cfg}, [seed], offline=cfg, workers=2, log=lambda *a: None, progress=False)
+    assert _hashes(root / f"seed{seed}") == first
     assert [r.evals for r in parallel["a"]] == [r.evals for r in serial["a"]]
-    assert len(offline) == 2 and offline[0]["eval"]["samples"] == serial["a"][0].evals[0]["samples"]
+    assert offline[0]["eval"]["samples"] == serial["a"][0].evals[0]["samples"]
 
 
-def _square(x, log=print):
-    log(f"job {x} starts")
-    log(f"job {x} ends")
-    if x < 0:
-        raise ValueError(f"negative: {x}")
-    return x * x
-
-
-def test_run_jobs_keeps_order_and_each_jobs_log_lines_together():
+def test_run_jobs_keeps_order_and_each_jobs_log_lines_together_and_fixes_the_threads():
     lines = []
-    out = run_jobs(_square, [((x,), {}) for x in (3, 1, 2)], workers=2, log=lines.append, progress=False)
+    out = run_jobs(jobs.square, [((x,), {}) for x in (3, 1, 2)], workers=2, log=lines.append, progress=False)
     assert out == [9, 1, 4]
     assert sorted(lines) == sorted(f"job {x} {w}" for x in (3, 1, 2) for w in ("starts", "ends"))
     for x in (3, 1, 2):  # a job's lines arrive together, in order
         i = lines.index(f"job {x} starts")
         assert lines[i + 1] == f"job {x} ends"
+    # every job has the fixed thread count, in a worker and in this process
+    assert run_jobs(jobs.threads, [((), {})] * 2, workers=2, threads=1, progress=False) == [1, 1]
+    assert run_jobs(jobs.threads, [((), {})], workers=1, threads=1, progress=False) == [1]
 
 
 def test_a_failing_job_fails_the_call_with_its_own_error():
     with pytest.raises(ValueError, match="negative: -1"):
-        run_jobs(_square, [((2,), {}), ((-1,), {})], workers=2, log=lambda *a: None, progress=False)
+        run_jobs(jobs.square, [((2,), {}), ((-1,), {})], workers=2, log=lambda *a: None, progress=False)
 
 
 def test_run_jobs_refuses_bad_worker_settings(monkeypatch):
     monkeypatch.setenv("RLHF_LITE_WORKERS", "0")
     with pytest.raises(ValueError, match="RLHF_LITE_WORKERS must be >= 1"):
-        run_jobs(_square, [((1,), {})], log=lambda *a: None)
+        run_jobs(jobs.square, [((1,), {})], log=lambda *a: None)
 
 
 def test_cached_steps_run_once_and_a_crash_leaves_nothing(tmp_path):
@@ -86,3 +88,24 @@ def test_cached_steps_run_once_and_a_crash_leaves_nothing(tmp_path):
     assert not (tmp_path / "n").exists()
     assert cached_json(tmp_path / "j.json", lambda: {"margin": 0.25}) == {"margin": 0.25}
     assert cached_json(tmp_path / "j.json", lambda: {"margin": 9.0}) == {"margin": 0.25}
+
+
+def test_recipes_share_what_they_would_compute_alike_and_nothing_else():
+    """Two recipes that differ only in the length penalty: pi_0's samples on iteration 1's prompts, their
+    scores and pi_0's evaluation are computed once and copied; the pairs (penalised) differ."""
+    from rlhf_lite.config import with_overrides
+
+    cfg = Config.preset("ci", **{**CFG, "online.iterations": 1})
+    plain, concise = cfg, with_overrides(cfg, {"online.length_penalty": 0.05})
+    lines = []
+    # loop seed 31 is this test's own: nothing it shares was computed before
+    runs, _ = run_recipes({"plain": plain, "concise": concise}, [31], workers=1, log=lines.append, progress=False)
+    a, b = runs["plain"][0].root, runs["concise"][0].root
+    assert a != b
+    for f in ("iter1/generations.jsonl", "iter1/samples.jsonl", "pi0_eval/eval.jsonl", "pi0_eval/validation.jsonl"):
+        assert (a / f).read_bytes() == (b / f).read_bytes(), f
+    assert (a / "iter1/pairs.jsonl").read_bytes() != (b / "iter1/pairs.jsonl").read_bytes()
+    computed = [x for x in lines if x.startswith(("[iter 1] generate", "[iter 1] annotate", "[eval] pi_0"))
+                and "shared" not in x]
+    assert len(computed) == 3, computed  # once each
+    assert sum("shared" in x for x in lines) == 2  # the second recipe's generation and annotation
