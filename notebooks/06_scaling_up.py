@@ -284,8 +284,11 @@ linear = [m for n, m in base.named_modules() if isinstance(m, bnb.nn.Linear4bit)
 print(f"{len(linear)} linear layers in 4-bit {linear[0].weight.quant_type}")
 pairs = offline_pairs(cfg, 320 if profile == "ci" else 1024, seed)
 settings = DPOSettings(epochs=2, learning_rate=2e-3, batch_size=32)
-# cached under runs/ like every other stage (keyed by pi_0, the pairs, the settings and the package code)
-work = runs_dir() / f"{profile}-qlora-{fingerprint([str(pi0), pairs, QLORA, settings, seed, code_fingerprint()])}"
+frozen = DPOSettings(epochs=1, learning_rate=0.0, batch_size=32)  # round 2, below
+# cached under runs/ like every other stage: keyed by pi_0, the pairs, both rounds' settings (the trap below
+# uses frozen's and the chapter's max_length), the seed and the package code
+key = fingerprint([str(pi0), pairs, QLORA, settings, frozen, cfg.dpo.max_length, seed, code_fingerprint()])
+work = runs_dir() / f"{profile}-qlora-{key}"
 m1 = cached_model(work / "pi1", lambda out: train_dpo(pi0, pi0, pairs, out, settings, seed=seed, progress=False,
                                                       lora=QLORA))
 print(f"DPO round 1: {m1['train_pairs']} pairs, loss {m1['train_loss']:.3f}; reference: {m1['reference_mode']}")
@@ -315,8 +318,7 @@ from trl import DPOConfig, DPOTrainer
 from rlhf_lite.prefdata import trl_dataset
 from rlhf_lite.sft import quiet
 
-frozen = DPOSettings(epochs=1, learning_rate=0.0, batch_size=32)
-# 10 steps of 32 pairs: TRL logs its metrics every 10 steps
+# 10 steps of 32 pairs (frozen: learning rate 0): TRL logs its metrics every 10 steps
 m2 = cached_model(work / "pi2", lambda out: train_dpo(work / "pi1", pi0, pairs[:320], out, frozen, seed=seed,
                                                       progress=False, lora=QLORA))
 ours = [h["rewards/margins"] for h in m2["log_history"] if "rewards/margins" in h][0]
@@ -328,8 +330,9 @@ def trap_margin() -> float:
                                            is_trainable=True)
     trap = quiet(DPOTrainer(model=trap_model, ref_model=None, train_dataset=trl_dataset(pairs[:320]),
                       processing_class=transformers.AutoTokenizer.from_pretrained(pi0),
-                      args=DPOConfig(output_dir=str(work / "trap"), learning_rate=0.0, num_train_epochs=1,
-                                     per_device_train_batch_size=32, logging_steps=1, report_to=[], use_cpu=True,
+                      args=DPOConfig(output_dir=str(work / "trap"), learning_rate=frozen.learning_rate,
+                                     num_train_epochs=frozen.epochs, per_device_train_batch_size=frozen.batch_size,
+                                     logging_steps=1, report_to=[], use_cpu=True,
                                      disable_tqdm=True, save_strategy="no", max_length=cfg.dpo.max_length)), False)
     trap.train()
     return [h["rewards/margins"] for h in trap.state.log_history if "rewards/margins" in h][0]

@@ -74,8 +74,10 @@ def execute_notebook(src: Path, dst: Path, profile: str, **extra) -> float:
     return time.time() - t0
 
 
-def notebook_key(root: Path, nb: Path, profile: str) -> str:
-    """A hash of everything an executed chapter depends on (see the module docstring)."""
+def notebook_key(root: Path, nb: Path, profile: str, before: str = "") -> str:
+    """A hash of everything an executed chapter depends on (see the module docstring). ``before`` is the key
+    of the chapter before it: a chapter may read what earlier ones wrote (results/*.json), so a change to
+    any earlier chapter runs the later ones again."""
     import importlib.metadata as md
     import platform
 
@@ -86,7 +88,8 @@ def notebook_key(root: Path, nb: Path, profile: str) -> str:
              *sorted((root / "figures").glob("*.py"))]
     return fingerprint({
         "files": {str(f.relative_to(root)): hashlib.sha256(f.read_bytes()).hexdigest() for f in files if f.exists()},
-        "code": code_fingerprint(), "profile": profile, "threads": job_threads(), "python": platform.python_version(),
+        "before": before, "code": code_fingerprint(), "profile": profile, "threads": job_threads(),
+        "python": platform.python_version(),
         "stack": {p: md.version(p) for p in ("torch", "transformers", "trl", "datasets", "peft", "numpy")},
     })
 
@@ -106,15 +109,16 @@ def stage(root: Path, staging: Path, profile: str, only: str | None = None, cach
             shutil.copytree(root / d, staging / d)
     for script in sorted((staging / "figures").glob("*.py")):  # concept diagrams are drawn, not committed
         subprocess.run([sys.executable, script.name], cwd=script.parent, check=True, capture_output=True)
-    timings = []
+    timings, key = [], ""
     for nb in toc_notebooks(root):
         rel = nb.relative_to(root)
+        key = notebook_key(root, nb, profile, key)
         if only and only not in nb.name:
             shutil.copytree(nb.parent, staging / rel.parent, dirs_exist_ok=True,
                             ignore=shutil.ignore_patterns("*.ipynb"))
             shutil.copy2(nb, staging / rel)
             continue
-        cached = runs_dir() / "book" / f"{profile}-{nb.stem}-{notebook_key(root, nb, profile)}"
+        cached = runs_dir() / "book" / f"{profile}-{nb.stem}-{key}"
         result = results_dir() / f"{nb.stem}.json"
         if cache and (cached / "done").exists():
             (staging / rel).parent.mkdir(parents=True, exist_ok=True)
@@ -125,13 +129,14 @@ def stage(root: Path, staging: Path, profile: str, only: str | None = None, cach
             timings.append((str(rel), 0.0, True))
             continue
         print(f"[book] executing {rel} (profile={profile}) ...", flush=True)
+        started = time.time()
         secs = execute_notebook(nb, staging / rel, profile)
         print(f"[book]   done in {secs:.0f} s", flush=True)
         timings.append((str(rel), secs, False))
         if cache:
             cached.mkdir(parents=True, exist_ok=True)
             shutil.copy2(staging / rel, cached / nb.name)
-            if result.exists():
+            if result.exists() and result.stat().st_mtime >= started - 1:  # written by this run, not an old one
                 shutil.copy2(result, cached / "results.json")
             (cached / "done").touch()
     return timings
@@ -184,8 +189,10 @@ def machine() -> dict:
     """What the timings were measured on."""
     import platform
 
-    cpu = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-               platform.processor()) if Path("/proc/cpuinfo").exists() else platform.processor()
+    cpu = platform.processor()
+    if Path("/proc/cpuinfo").exists():
+        with open("/proc/cpuinfo") as f:
+            cpu = next((line.split(":", 1)[1].strip() for line in f if line.startswith("model name")), cpu)
     return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
             "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
             "date": time.strftime("%Y-%m-%d")}

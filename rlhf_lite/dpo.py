@@ -43,9 +43,9 @@ class DPOSettings:
     loss_weights: tuple | None = None  # one weight per loss type
     bf16: bool = False  # see SFTSettings: TRL's GPU defaults are slow for tiny CPU models
     gradient_checkpointing: bool = False
-    # Score the reference once before training instead of at every step (TRL's precompute_ref_log_probs).
-    # Lite: 1.4x faster per epoch, and the online loop scores each pair once for all its rounds, since the
-    # reference stays pi_0 (bench/bench_races.py). Full scale: no second 16 GB copy during training.
+    # Score the reference once before training instead of at every step (TRL's precompute_ref_log_probs);
+    # the online loop scores each pair once for all its rounds, since the reference stays pi_0. Faster per
+    # epoch on the CPU (bench/bench_races.py); off under (Q)LoRA (see _precomputes).
     precompute_ref_log_probs: bool = True
 
 
@@ -174,13 +174,18 @@ def dpo_trainer(policy: str | Path, reference: str | Path, pairs: Sequence[dict]
         model = AutoModelForCausalLM.from_pretrained(str(policy), **train_dtype(settings.bf16))
         ref = AutoModelForCausalLM.from_pretrained(str(reference), **train_dtype(settings.bf16))
     data = trl_dataset(pairs)
-    if _precomputes(settings, lora):
+    precompute = _precomputes(settings, lora)
+    if precompute:
         known = known_logps or {}
-        logps = [known.get(pair_key(p["prompt"], p["chosen"], p["rejected"]), [float("nan")] * 2) for p in pairs]
+        # keys from the dataset's own rows, as _scored_logps reads them back (the same representation)
+        logps = [known.get(pair_key(r["prompt"], r["chosen"], r["rejected"]), [float("nan")] * 2) for r in data]
         data = data.add_column("ref_chosen_logps", [c for c, _ in logps]).add_column(
             "ref_rejected_logps", [r for _, r in logps])
-    return quiet(DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=data,
-                            processing_class=tok, peft_config=peft_config(lora, "CAUSAL_LM")), progress)
+    trainer = quiet(DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=data,
+                               processing_class=tok, peft_config=peft_config(lora, "CAUSAL_LM")), progress)
+    if precompute:  # scored: training reads the numbers, so the reference model need not stay in memory
+        trainer.ref_model = None
+    return trainer
 
 
 def _dpo_trainer_class():

@@ -148,23 +148,31 @@ def generate(cfg: Config, seed: int, t: int, policy: Path, make: GeneratorFactor
     if not out.exists():
         single_process("generation")
         prompts = _iteration_prompts(cfg, prepare_data(cfg, log).prompt_splits, t)
-        # the same policy, prompts, settings and seed give the same samples: iteration 1 of every recipe
-        # samples pi_0 alike, so they are drawn once (runs/shared) and copied into each run
+
+        def draw(path: Path) -> None:
+            log(f"[iter {t}] generate: {len(prompts)} prompts x {cfg.sampling.n} from "
+                f"{'pi_0' if t == 1 else f'pi_{t - 1}'} ({cfg.sampling.backend} backend) -> {out}")
+            rows = sample_responses(make(policy), prompts, cfg.sampling.n, cfg.sampling.temperatures,
+                                    cfg.sampling.max_new_tokens, seed=1000 * seed + t)
+            write_jsonl(path, [{"prompt": x, "responses": [r["response"] for r in row],
+                                "temperatures": [r["temperature"] for r in row],
+                                "finished": [r["finished"] for r in row]} for x, row in zip(prompts, rows)])
+
+        if t > 1:  # pi_{t-1} is this run's own
+            draw(out)
+            return out
+        # pi_0 on iteration 1's prompts with this seed: every recipe draws the same samples, so they are drawn
+        # once (runs/shared, keyed by all they depend on) and copied into each run
         src = shared_artifact({"stage": "generate", "policy": str(Path(policy).resolve()), "prompts": prompts,
                                "sampling": cfg.sampling, "seed": 1000 * seed + t, "code": code_fingerprint()},
                               "generations.jsonl")
         with exclusive(src):
             if not src.exists():
-                log(f"[iter {t}] generate: {len(prompts)} prompts x {cfg.sampling.n} from "
-                    f"{'pi_0' if t == 1 else f'pi_{t - 1}'} ({cfg.sampling.backend} backend) -> {out}")
-                rows = sample_responses(make(policy), prompts, cfg.sampling.n, cfg.sampling.temperatures,
-                                        cfg.sampling.max_new_tokens, seed=1000 * seed + t)
-                write_jsonl(src, [{"prompt": x, "responses": [r["response"] for r in row],
-                                   "temperatures": [r["temperature"] for r in row],
-                                   "finished": [r["finished"] for r in row]} for x, row in zip(prompts, rows)])
+                draw(src)
             else:
                 log(f"[iter {t}] generate: the same samples as another run of this seed (shared) -> {out}")
-        copy_atomic(src, out)
+            if not out.exists():
+                copy_atomic(src, out)
     return out
 
 
@@ -190,7 +198,8 @@ def annotate(cfg: Config, seed: int, t: int, judge, log=print) -> Path:
                      else None} for r, sc in zip(rows, scores)])
             else:
                 log(f"[iter {t}] annotate: the same scores as another run with this judge (shared) -> {out}")
-        copy_atomic(src, out)
+            if not out.exists():
+                copy_atomic(src, out)
     return out
 
 
@@ -342,15 +351,26 @@ def run_recipes(variants: dict[str, Config], seeds, offline: Config | None = Non
     from .parallel import run_jobs
     from .pipeline import REWARD_MODELS, prepare_pi0, prepare_reward_models
 
+    from .pipeline import reward_stage_dir
+
+    seeds = list(seeds)
     cfgs = list(variants.values()) + ([offline] if offline is not None else [])
     quiet = lambda *a: None  # noqa: E731
+    judges: dict = {}  # the book's judges each config needs, by the reward stage that trains them
     for c in cfgs:
         prepare_pi0(c, progress=progress, log=quiet)
         prepare_data(c, quiet)
-    judges = sorted({c.online.judge for c in cfgs if c.online.judge in REWARD_MODELS})
-    prepare_reward_models(cfgs[0], judges, progress=progress, log=log, workers=workers)
-    jobs = [(("online", c, k), {}) for c in variants.values() for k in seeds]
-    jobs += [(("offline", offline, k), {}) for k in seeds] if offline is not None else []
-    out = run_jobs(_loop_job, jobs, workers=workers, log=log, desc="loops", progress=progress)
+        if c.online.judge in REWARD_MODELS:
+            judges.setdefault(reward_stage_dir(c), (c, set()))[1].add(c.online.judge)
+    for c, names in judges.values():
+        prepare_reward_models(c, sorted(names), progress=progress, log=log, workers=workers)
+    # a job is its kind, its run folder and its seed: two recipes that are the same config run once
+    wanted = [("online", c, k) for c in variants.values() for k in seeds]
+    wanted += [("offline", offline, k) for k in seeds] if offline is not None else []
+    key = lambda job: (job[0], str(online_root(job[1])), job[2])  # noqa: E731
+    unique = list({key(j): j for j in wanted}.values())
+    done = dict(zip(map(key, unique), run_jobs(_loop_job, [(j, {}) for j in unique], workers=workers, log=log,
+                                               desc="loops", progress=progress)))
+    out = [done[key(j)] for j in wanted]
     runs = {name: out[i * len(seeds):(i + 1) * len(seeds)] for i, name in enumerate(variants)}
     return runs, out[len(variants) * len(seeds):]

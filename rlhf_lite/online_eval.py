@@ -124,6 +124,7 @@ class PolicyEvaluator:
 
         self.pi0, self.judge, self.make, self.log, self.n = pi0, judge, make, log, cfg.online.eval_n
         self.max_new_tokens, self.truth = cfg.sampling.max_new_tokens, cfg.data.source == "lite"
+        self.sampling = cfg.sampling  # the sampler's settings (backend, batch size): part of a shared result's key
         self.held_out, self.val = eval_prompts(cfg), validation_prompts(cfg)
         self.seed = 1_000_003 * (seed + 1)
 
@@ -138,12 +139,13 @@ class PolicyEvaluator:
             else:
                 src = shared_artifact({"stage": "eval", "policy": str(Path(policy).resolve()), "held_out": self.held_out,
                                        "validation": self.val, "n": self.n, "seed": self.seed, "judge": self.judge.identity,
-                                       "max_new_tokens": self.max_new_tokens, "truth": self.truth,
-                                       "code": code_fingerprint()}, "eval")
-                with exclusive(src):
+                                       "sampling": self.sampling, "truth": self.truth, "code": code_fingerprint()},
+                                      "eval")
+                with exclusive(src):  # the copy too: two jobs of one seed (a recipe, its offline run) share ``out``
                     if not (src / "done").exists():
                         self._evaluate(policy, src, what, is_pi0)
-                copy_atomic(src, out)
+                    if not (out / "done").exists():
+                        copy_atomic(src, out)
         return read_jsonl(out / "eval.jsonl"), read_jsonl(out / "validation.jsonl")
 
     def _evaluate(self, policy: Path, out: Path, what: str, is_pi0: bool) -> None:

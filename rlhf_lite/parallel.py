@@ -67,17 +67,41 @@ def torch_threads(n: int) -> Iterator[None]:
         torch.set_num_threads(before)
 
 
-def _init_worker(threads: int) -> None:
+def _init_worker(threads: int, parent: int) -> None:
     # runs before the first job unpickles (and so imports) anything heavy: OpenMP, MKL and torch read these
-    # when they load, and torch takes its number of threads from OMP_NUM_THREADS
-    os.environ.update(THREAD_ENV)
+    # when they load, and torch takes its number of threads from OMP_NUM_THREADS (and _call sets it again)
+    for k, v in THREAD_ENV.items():
+        os.environ.setdefault(k, v)
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
+    import threading
+    import time
+
+    def orphaned():  # a worker whose parent died (a killed kernel) stops instead of training on for nobody
+        while os.getppid() == parent:
+            time.sleep(2)
+        os._exit(1)
+
+    threading.Thread(target=orphaned, daemon=True).start()
 
 
-def _call(fn: Callable, args: tuple, kwargs: dict) -> tuple[Any, list[str]]:
-    """Run one job in a worker, collecting what it logs (its ``log=`` lines) to hand back to the parent."""
+class JobError(RuntimeError):
+    """A job failed in a worker; the message holds its own error and what it had logged."""
+
+
+def _call(fn: Callable, args: tuple, kwargs: dict, threads: int) -> tuple[Any, list[str]]:
+    """Run one job in a worker with ``threads`` torch threads, collecting what it logs (its ``log=`` lines)
+    to hand back to the parent, with its error if it fails."""
+    import traceback
+
+    import torch
+
+    torch.set_num_threads(threads)
     lines: list[str] = []
-    result = fn(*args, **{**kwargs, "log": lambda *a: lines.append(" ".join(str(x) for x in a))})
+    try:
+        result = fn(*args, **{**kwargs, "log": lambda *a: lines.append(" ".join(str(x) for x in a))})
+    except Exception as e:
+        raise JobError(f"{type(e).__name__}: {e}\n--- what the job logged:\n" + "\n".join(lines)
+                       + f"\n--- in the worker:\n{traceback.format_exc()}") from None
     return result, lines
 
 
@@ -106,17 +130,21 @@ def run_jobs(fn: Callable, jobs: Sequence[tuple[tuple, dict]], workers: int | No
 
     results: list = [None] * len(jobs)
     # spawn, not fork: forking a process whose OpenMP threads already exist can deadlock the child
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
-                             initializer=_init_worker, initargs=(threads,)) as pool:
-        futures = {pool.submit(_call, fn, args, kwargs): i for i, (args, kwargs) in enumerate(jobs)}
-        try:
-            for fut in tqdm(as_completed(futures), total=len(jobs), desc=f"{desc} ({workers} processes)",
-                            disable=not progress):
-                results[futures[fut]], lines = fut.result()
-                for line in lines:
-                    log(line)
-        except BaseException:
-            # a failed job stops the rest; what finished is cached on disk, so a rerun resumes there
-            pool.shutdown(wait=True, cancel_futures=True)
-            raise
+    pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_init_worker, initargs=(threads, os.getpid()))
+    try:
+        futures = {pool.submit(_call, fn, args, kwargs, threads): i for i, (args, kwargs) in enumerate(jobs)}
+        for fut in tqdm(as_completed(futures), total=len(jobs), desc=f"{desc} ({workers} processes)",
+                        disable=not progress):
+            results[futures[fut]], lines = fut.result()
+            for line in lines:
+                log(line)
+    except BaseException:
+        # a failed job (or Ctrl-C) stops the others now, not after their current job; what finished is cached
+        # on disk and every stage is written atomically, so a rerun resumes there
+        for proc in list(getattr(pool, "_processes", {}).values()):
+            proc.terminate()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    pool.shutdown(wait=True)
     return results

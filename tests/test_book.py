@@ -77,3 +77,25 @@ def test_the_package_code_is_part_of_the_key(tiny_book, monkeypatch):
 
     monkeypatch.setattr(io, "code_fingerprint", lambda: "edited")
     assert book.notebook_key(root, nb, "ci") != before
+
+
+def test_a_change_to_a_chapter_runs_the_later_ones_again_not_the_earlier(tiny_book):
+    """A chapter may read what earlier chapters wrote (results/*.json), so its key holds theirs."""
+    root, calls, tmp = tiny_book
+    (root / "_toc.yml").write_text("format: jb-book\nroot: book/intro\nchapters:\n  - file: notebooks/x\n"
+                                   "  - file: notebooks/y\n")
+    shutil.copy2(root / "notebooks" / "x.ipynb", root / "notebooks" / "y.ipynb")
+    book.stage(root, tmp / "s1", "ci")
+    assert [c[0] for c in calls] == ["x.ipynb", "y.ipynb"]
+
+    def edit(name, source):
+        nb = nbformat.read(str(root / "notebooks" / name), 4)
+        nb.cells[0].source = source
+        nbformat.write(nb, str(root / "notebooks" / name))
+
+    edit("y.ipynb", "y = 2")
+    book.stage(root, tmp / "s2", "ci")
+    assert [c[0] for c in calls[2:]] == ["y.ipynb"]  # x is unchanged and comes from the cache
+    edit("x.ipynb", "x = 3")
+    book.stage(root, tmp / "s3", "ci")
+    assert [c[0] for c in calls[3:]] == ["x.ipynb", "y.ipynb"]  # x changed: y may read what x writes

@@ -57,13 +57,15 @@ def test_precomputed_reference_log_probs_give_the_same_loss_as_the_live_referenc
     from rlhf_lite.dpo import batch_loss, dpo_trainer
 
     pairs, pi0 = oracle_pairs(96, seed=11), pi0_artifacts.pi0
-    live = DPOSettings(epochs=1, learning_rate=5e-4, batch_size=32)
+    live = DPOSettings(epochs=1, learning_rate=5e-4, batch_size=32, precompute_ref_log_probs=False)
     train_dpo(pi0, pi0, pairs, tmp_path / "pi1", live, progress=False)
     idx = list(range(40))
-    a = batch_loss(dpo_trainer(tmp_path / "pi1", pi0, pairs, tmp_path / "s1", live, progress=False), idx)
+    live_trainer = dpo_trainer(tmp_path / "pi1", pi0, pairs, tmp_path / "s1", live, progress=False)
+    assert live_trainer.ref_model is not None and "ref_chosen_logps" not in live_trainer.train_dataset.column_names
+    a = batch_loss(live_trainer, idx)
     pre = dpo_trainer(tmp_path / "pi1", pi0, pairs, tmp_path / "s2",
                       dataclasses.replace(live, precompute_ref_log_probs=True), progress=False)
-    assert "ref_chosen_logps" in pre.train_dataset.column_names
+    assert "ref_chosen_logps" in pre.train_dataset.column_names and pre.ref_model is None
     b = batch_loss(pre, idx)
     assert abs(a - math.log(2)) > 1e-3  # the iterate differs from its reference: the comparison means something
     assert abs(a - b) < 1e-5

@@ -10,7 +10,7 @@ import pytest
 from rlhf_lite.config import Config
 from rlhf_lite.io import cached_json, cached_model, runs_dir
 from rlhf_lite.online import online_root, run_recipes
-from rlhf_lite.parallel import run_jobs
+from rlhf_lite.parallel import JobError, run_jobs
 
 CFG = {"online.iterations": 2, "data.prompts_per_iteration": 60, "sampling.n": 4, "eval_prompts": 30,
        "online.eval_n": 2, "online.validation_prompts": 20}
@@ -56,9 +56,10 @@ def test_run_jobs_keeps_order_and_each_jobs_log_lines_together_and_fixes_the_thr
     assert run_jobs(jobs.threads, [((), {})], workers=1, threads=1, progress=False) == [1]
 
 
-def test_a_failing_job_fails_the_call_with_its_own_error():
-    with pytest.raises(ValueError, match="negative: -1"):
+def test_a_failing_job_fails_the_call_with_its_own_error_and_what_it_logged():
+    with pytest.raises(JobError, match="ValueError: negative: -1") as e:
         run_jobs(jobs.square, [((2,), {}), ((-1,), {})], workers=2, log=lambda *a: None, progress=False)
+    assert "job -1 starts" in str(e.value)
 
 
 def test_run_jobs_refuses_bad_worker_settings(monkeypatch):
