@@ -145,6 +145,7 @@ def _artifact_hashes(root: Path) -> dict:
 
 
 def race_threads(cfg, jobs: int = 2):
+    from rlhf_lite.io import runs_dir
     from rlhf_lite.online import online_root, run_online
     from rlhf_lite.parallel import run_jobs
 
@@ -155,6 +156,7 @@ def race_threads(cfg, jobs: int = 2):
     for name, workers, threads in (("1 process, 2 threads", 1, 2), ("1 process, 1 thread", 1, 1),
                                    ("2 processes, 1 thread each", 2, 1)):
         shutil.rmtree(root, ignore_errors=True)
+        shutil.rmtree(runs_dir() / "shared", ignore_errors=True)  # each way computes everything itself
         secs, _ = timed(lambda: run_jobs(run_online, [((lcfg,), {"seed": k, "progress": False}) for k in range(jobs)],
                                          workers=workers, threads=threads, log=lambda *a: None, progress=False))
         results[name] = (secs, _artifact_hashes(root))
