@@ -16,8 +16,9 @@ from collections import defaultdict
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--profiles", nargs="+", default=["ci", "book"])
+    ap.add_argument("--runs", help="a runs folder to reuse (its pi_0, data and judge; the loop is run afresh)")
     args = ap.parse_args()
-    os.environ["RLHF_LITE_RUNS"] = tempfile.mkdtemp(prefix="rlhf_bench_online_")
+    os.environ["RLHF_LITE_RUNS"] = args.runs or tempfile.mkdtemp(prefix="rlhf_bench_online_")
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     from rlhf_lite.config import Config
@@ -36,6 +37,13 @@ def main():
         setup = time.perf_counter() - t0
 
         # the loop logs one line as each stage starts: the time to the next line is that stage's
+        import shutil
+
+        from rlhf_lite.io import runs_dir
+        from rlhf_lite.online import online_root
+
+        shutil.rmtree(online_root(cfg), ignore_errors=True)  # the loop itself is always timed from scratch
+        shutil.rmtree(runs_dir() / "shared", ignore_errors=True)
         stamps = []
         t0 = time.perf_counter()
         run_online(cfg, seed=0, progress=False, log=lambda msg: stamps.append((time.perf_counter(), str(msg))))

@@ -61,18 +61,31 @@ def test_notebook_runs_in_ci_profile(staged, nb):
     assert injected and "profile = \"ci\"" in injected[0].source
 
 
+@pytest.fixture(scope="session")
+def nbval_runs(staged):
+    """nbval re-executes each executed notebook and compares the cells tagged nbval-check-output. That second
+    run finds every stage cached by the first, so it must train nothing (RLHF_LITE_FORBID_TRAINING). The
+    runs are independent (nothing is trained), so two go at a time: each waits on its kernel much of the time."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    def check(nb):
+        executed = staged / nb.relative_to(ROOT)
+        return subprocess.run(
+            [sys.executable, "-m", "pytest", "-q", "--nbval-lax", "--current-env", "-p", "no:cacheprovider",
+             "-o", "addopts=", str(executed)], cwd=executed.parent, capture_output=True, text=True,
+            env={**os.environ, "RLHF_LITE_FORBID_TRAINING": "1"})
+
+    with ThreadPoolExecutor(2) as pool:
+        return dict(zip(NOTEBOOKS, pool.map(check, NOTEBOOKS)))
+
+
 @pytest.mark.parametrize("nb", NOTEBOOKS, ids=lambda p: p.stem)
-def test_notebook_tagged_outputs_are_reproducible(staged, nb):
-    """nbval re-executes the papermill output and compares the cells tagged nbval-check-output. That second
-    run finds every stage cached by the first, so it must train nothing (RLHF_LITE_FORBID_TRAINING)."""
+def test_notebook_tagged_outputs_are_reproducible(staged, nbval_runs, nb):
+    """nbval's second run of the chapter (see nbval_runs) reproduces the tagged outputs and trains nothing."""
     executed = staged / nb.relative_to(ROOT)
     tagged = [c for c in nbformat.read(str(executed), 4).cells if "nbval-check-output" in c.metadata.get("tags", [])]
     assert tagged and all(c.outputs for c in tagged)
-    proc = subprocess.run(
-        [sys.executable, "-m", "pytest", "-q", "--nbval-lax", "--current-env", "-p", "no:cacheprovider",
-         "-o", "addopts=", str(executed)],
-        cwd=executed.parent, capture_output=True, text=True, env={**os.environ, "RLHF_LITE_FORBID_TRAINING": "1"},
-    )
+    proc = nbval_runs[nb]
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-2000:]
 
 
