@@ -95,7 +95,7 @@ def race_dpo(cfg, pi0):
     row("dpo", f"the loop's {t} rounds, precomputed per round", f"{live_loop / sum(k * (score + e * epoch) for k in mult):.2f}x")
     row("dpo", f"the loop's {t} rounds, precomputed once per pair (derived)",
         f"{live_loop / sum(score + k * e * epoch for k in mult):.2f}x")
-    row("dpo", "|loss live - loss precomputed| on one batch", f"{diff:.1e}", "<= 1e-5")
+    row("dpo", "difference of the loss, live against precomputed, on one batch", f"{diff:.1e}", "<= 1e-5")
 
 
 # ----------------------------------------------------------------------------- 2. sampling
