@@ -17,9 +17,7 @@ export GOMP_SPINCOUNT := 5000
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade "pip==26.3"
-	# --no-compile: bytecode is written on first import, for the modules used, not for all of torch at install
-	# (install 26 s instead of about 75 s on the reference machine)
-	$(BIN)/python -m pip install --quiet --no-compile -c constraints.txt -e ".[test]"
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[test]"
 	rm -f $(VENV)/.installed-*
 	touch $@
 
