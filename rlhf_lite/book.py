@@ -16,7 +16,6 @@ chapter runs again (``--rerun`` forces it). Each build writes its timings to res
 from __future__ import annotations
 
 import argparse
-import hashlib
 import os
 import shutil
 import subprocess
@@ -25,8 +24,6 @@ import time
 from pathlib import Path
 
 import yaml
-
-from .parallel import THREAD_ENV
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
 BOOK_DIRS = ("book", "figures")
@@ -81,13 +78,13 @@ def notebook_key(root: Path, nb: Path, profile: str, before: str = "") -> str:
     import importlib.metadata as md
     import platform
 
-    from .io import code_fingerprint, fingerprint
+    from .io import code_fingerprint, file_hash, fingerprint
     from .parallel import job_threads
 
     files = [nb, root / "pyproject.toml", root / "constraints.txt", *sorted((root / "recipes").rglob("*.yaml")),
              *sorted((root / "figures").glob("*.py"))]
     return fingerprint({
-        "files": {str(f.relative_to(root)): hashlib.sha256(f.read_bytes()).hexdigest() for f in files if f.exists()},
+        "files": {str(f.relative_to(root)): file_hash(f) for f in files if f.exists()},
         "before": before, "code": code_fingerprint(), "profile": profile, "threads": job_threads(),
         "python": platform.python_version(),
         "stack": {p: md.version(p) for p in ("torch", "transformers", "trl", "datasets", "peft", "numpy")},
@@ -163,11 +160,7 @@ def main(argv=None) -> None:
     if not (root / "_toc.yml").exists():
         ap.error(f"{root} has no _toc.yml: run from the book's checkout or pass --root.")
     staging = root / ".book-staging"
-    # OpenMP threads that wait sleep instead of spinning: a book build beside another job (the tests, a
-    # second build) then slows down by about its fair share, not several times (bench/bench_races.py).
-    # Set here, before any kernel (papermill's, or a worker process) loads torch.
-    for k, v in THREAD_ENV.items():
-        os.environ.setdefault(k, v)
+    # (importing rlhf_lite has set THREAD_ENV, the OpenMP spin, for every kernel and worker this starts)
     t0 = time.time()
     timings = stage(root, staging, args.profile, args.only, cache=not args.rerun)
     t1 = time.time()

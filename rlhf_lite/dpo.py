@@ -155,7 +155,7 @@ def dpo_trainer(policy: str | Path, reference: str | Path, pairs: Sequence[dict]
     tok = AutoTokenizer.from_pretrained(str(policy))
     if tok.pad_token is None:
         tok.pad_token = tok.eos_token
-    use_lora = lora is not None and lora.enabled
+    use_lora, precompute = lora is not None and lora.enabled, _precomputes(settings, lora)
     args = DPOConfig(
         output_dir=str(scratch), num_train_epochs=settings.epochs, per_device_train_batch_size=settings.batch_size,
         gradient_accumulation_steps=settings.grad_accum,
@@ -164,7 +164,7 @@ def dpo_trainer(policy: str | Path, reference: str | Path, pairs: Sequence[dict]
         loss_type=list(settings.loss_type),
         loss_weights=list(settings.loss_weights) if settings.loss_weights else None,
         bf16=settings.bf16, gradient_checkpointing=settings.gradient_checkpointing, logging_steps=10,
-        precompute_ref_log_probs=_precomputes(settings, lora),
+        precompute_ref_log_probs=precompute,
         save_strategy="no", report_to=[], seed=seed, disable_tqdm=not progress, use_cpu=not has_accelerator(),
     )
     # loaded after the config, so that DeepSpeed ZeRO-3 (zero3_init_flag) partitions them while loading
@@ -174,7 +174,6 @@ def dpo_trainer(policy: str | Path, reference: str | Path, pairs: Sequence[dict]
         model = AutoModelForCausalLM.from_pretrained(str(policy), **train_dtype(settings.bf16))
         ref = AutoModelForCausalLM.from_pretrained(str(reference), **train_dtype(settings.bf16))
     data = trl_dataset(pairs)
-    precompute = _precomputes(settings, lora)
     if precompute:
         known = known_logps or {}
         # keys from the dataset's own rows, as _scored_logps reads them back (the same representation)

@@ -136,35 +136,49 @@ def atomic_dir(target: str | Path, wait_s: float = 6 * 3600) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def write_json(path: str | Path, data) -> Path:
-    """Write JSON atomically (temp file + rename)."""
+@contextmanager
+def atomic_file(path: str | Path) -> Iterator[Path]:
+    """Yield a scratch file beside ``path`` that replaces it only if the block finishes (temp file + rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
+    os.close(fd)
+    try:
+        yield Path(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def write_json(path: str | Path, data) -> Path:
+    """Write JSON atomically (temp file + rename)."""
+    with atomic_file(path) as tmp, open(tmp, "w") as f:
         json.dump(data, f, indent=2, sort_keys=True, default=float)
         f.write("\n")
-    os.replace(tmp, path)
-    return path
+    return Path(path)
 
 
-def shared_artifact(key, name: str) -> Path:
-    """Where an artifact that several runs would compute identically (pi_0's samples on iteration 1's prompts,
-    pi_0's evaluation) is kept once: ``runs/shared/<hash of key>/<name>``. The key must hold everything the
-    artifact depends on, the package code included."""
-    return runs_dir() / "shared" / fingerprint(key) / name
-
-
-@contextmanager
-def exclusive(path: str | Path) -> Iterator[None]:
-    """Hold a lock file beside ``path`` (filelock), so that of several processes that need the same shared
-    artifact one computes it and the others wait for it, instead of computing it too."""
+def computed_once(key, out: str | Path, compute, reused=lambda: None) -> Path:
+    """An artifact that several runs would compute identically (pi_0's samples on iteration 1's prompts, their
+    scores, pi_0's evaluation): ``compute(path)`` writes it, atomically, once into
+    ``runs/shared/<hash of key>/<out's name>``, and it is copied to ``out``. ``key`` must hold everything the
+    artifact depends on, the package code included. A file lock makes concurrent runs wait for the one that
+    computes it (``reused()`` is called instead in those), and the copy is made under the lock too, since two
+    jobs of one seed may share ``out``."""
     from filelock import FileLock
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with FileLock(str(path.parent / f".{path.name}.lock")):
-        yield
+    out = Path(out)
+    src = runs_dir() / "shared" / fingerprint(key) / out.name
+    src.parent.mkdir(parents=True, exist_ok=True)
+    with FileLock(str(src.parent / f".{src.name}.lock")):
+        if not src.exists():
+            compute(src)
+        else:
+            reused()
+        if not out.exists():
+            copy_atomic(src, out)
+    return out
 
 
 def copy_atomic(src: str | Path, dst: str | Path) -> Path:
@@ -173,12 +187,9 @@ def copy_atomic(src: str | Path, dst: str | Path) -> Path:
     if src.is_dir():
         with atomic_dir(dst) as tmp:
             shutil.copytree(src, tmp, dirs_exist_ok=True)
-        return dst
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{dst.name}.", dir=dst.parent)
-    os.close(fd)
-    shutil.copyfile(src, tmp)
-    os.replace(tmp, dst)
+    else:
+        with atomic_file(dst) as tmp:
+            shutil.copyfile(src, tmp)
     return dst
 
 
@@ -209,14 +220,10 @@ def read_jsonl(path: str | Path) -> list[dict]:
 
 
 def write_jsonl(path: str | Path, records) -> Path:
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
+    with atomic_file(path) as tmp, open(tmp, "w") as f:
         for r in records:
             f.write(json.dumps(r) + "\n")
-    os.replace(tmp, path)
-    return path
+    return Path(path)
 
 
 def save_results(chapter: str, data: dict, profile: str) -> Path:

@@ -40,8 +40,8 @@ import numpy as np
 
 from .config import Config
 from .dpo import train_dpo
-from .io import (atomic_dir, code_fingerprint, copy_atomic, exclusive, file_hash, fingerprint, read_jsonl, runs_dir,
-                 shared_artifact, single_process, write_json, write_jsonl)
+from .io import (atomic_dir, code_fingerprint, computed_once, file_hash, fingerprint, read_jsonl, runs_dir,
+                 single_process, write_json, write_jsonl)
 from .judge import load_judge
 from .online_eval import PolicyEvaluator, as_world_prompt, summarise, without_held_out
 from .pairs import build_pairs
@@ -160,19 +160,11 @@ def generate(cfg: Config, seed: int, t: int, policy: Path, make: GeneratorFactor
 
         if t > 1:  # pi_{t-1} is this run's own
             draw(out)
-            return out
-        # pi_0 on iteration 1's prompts with this seed: every recipe draws the same samples, so they are drawn
-        # once (runs/shared, keyed by all they depend on) and copied into each run
-        src = shared_artifact({"stage": "generate", "policy": str(Path(policy).resolve()), "prompts": prompts,
-                               "sampling": cfg.sampling, "seed": 1000 * seed + t, "code": code_fingerprint()},
-                              "generations.jsonl")
-        with exclusive(src):
-            if not src.exists():
-                draw(src)
-            else:
-                log(f"[iter {t}] generate: the same samples as another run of this seed (shared) -> {out}")
-            if not out.exists():
-                copy_atomic(src, out)
+        else:  # pi_0 on iteration 1's prompts with this seed: every recipe draws the same samples
+            computed_once({"stage": "generate", "policy": str(Path(policy).resolve()), "prompts": prompts,
+                           "sampling": cfg.sampling, "seed": 1000 * seed + t, "code": code_fingerprint()}, out, draw,
+                          lambda: log(f"[iter {t}] generate: the same samples as another run of this seed (shared) "
+                                      f"-> {out}"))
     return out
 
 
@@ -183,23 +175,21 @@ def annotate(cfg: Config, seed: int, t: int, judge, log=print) -> Path:
     out = it / "samples.jsonl"
     if not out.exists():
         single_process("annotation")
-        src = shared_artifact({"stage": "annotate", "generations": file_hash(it / "generations.jsonl"),
-                               "judge": judge.identity, "source": cfg.data.source, "code": code_fingerprint()},
-                              "samples.jsonl")
-        with exclusive(src):
-            if not src.exists():
-                rows = read_jsonl(it / "generations.jsonl")
-                log(f"[iter {t}] annotate: {sum(len(r['responses']) for r in rows)} samples scored by {judge.name} -> {out}")
-                scores = judge.rank_scores([r["prompt"] for r in rows], [r["responses"] for r in rows])
-                lite = cfg.data.source == "lite"
-                write_jsonl(src, [
-                    {**r, "proxy": [float(v) for v in sc],
-                     "true_reward": [true_reward(as_world_prompt(r["prompt"]), b) for b in r["responses"]] if lite
-                     else None} for r, sc in zip(rows, scores)])
-            else:
-                log(f"[iter {t}] annotate: the same scores as another run with this judge (shared) -> {out}")
-            if not out.exists():
-                copy_atomic(src, out)
+
+        def score(path: Path) -> None:
+            rows = read_jsonl(it / "generations.jsonl")
+            log(f"[iter {t}] annotate: {sum(len(r['responses']) for r in rows)} samples scored by {judge.name} -> {out}")
+            scores = judge.rank_scores([r["prompt"] for r in rows], [r["responses"] for r in rows])
+            lite = cfg.data.source == "lite"
+            write_jsonl(path, [
+                {**r, "proxy": [float(v) for v in sc],
+                 "true_reward": [true_reward(as_world_prompt(r["prompt"]), b) for b in r["responses"]] if lite else None}
+                for r, sc in zip(rows, scores)])
+
+        # the same samples and judge give the same scores: computed once for the recipes that share them
+        computed_once({"stage": "annotate", "generations": file_hash(it / "generations.jsonl"),
+                       "judge": judge.identity, "source": cfg.data.source, "code": code_fingerprint()}, out, score,
+                      lambda: log(f"[iter {t}] annotate: the same scores as another run with this judge (shared) -> {out}"))
     return out
 
 
@@ -331,7 +321,6 @@ def run_offline(cfg: Config, seed: int = 0, pairs: int | None = None, progress: 
             "train_metrics": json.loads((out / "train_metrics.json").read_text())}
 
 
-
 # ----------------------------------------------------------------------------- many runs at once
 
 
@@ -349,9 +338,7 @@ def run_recipes(variants: dict[str, Config], seeds, offline: Config | None = Non
     worker processes (rlhf_lite.parallel), each with the same fixed number of torch threads: the artifacts
     are the same as one after another. What they share (pi_0, the data, the judges) is built first, here."""
     from .parallel import run_jobs
-    from .pipeline import REWARD_MODELS, prepare_pi0, prepare_reward_models
-
-    from .pipeline import reward_stage_dir
+    from .pipeline import REWARD_MODELS, prepare_pi0, prepare_reward_models, reward_stage_dir
 
     seeds = list(seeds)
     cfgs = list(variants.values()) + ([offline] if offline is not None else [])

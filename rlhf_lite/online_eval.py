@@ -15,8 +15,7 @@ import numpy as np
 
 from .config import Config
 from .evaluate import mean_ci, score_records
-from .io import (atomic_dir, code_fingerprint, copy_atomic, exclusive, read_jsonl, shared_artifact, single_process,
-                 write_jsonl)
+from .io import atomic_dir, code_fingerprint, computed_once, read_jsonl, single_process, write_jsonl
 from .judge import ProxyJudge
 from .sampling import Generator, sample_responses, sequence_logprobs
 from .truth import world_prompt
@@ -133,25 +132,20 @@ class PolicyEvaluator:
         same for every recipe with this judge and loop seed: computed once (runs/shared), copied to ``out``."""
         if not (out / "done").exists():
             single_process("evaluation")
-            is_pi0 = Path(policy) == Path(self.pi0)
-            if not is_pi0:
-                self._evaluate(policy, out, what, is_pi0)
-            else:
-                src = shared_artifact({"stage": "eval", "policy": str(Path(policy).resolve()), "held_out": self.held_out,
-                                       "validation": self.val, "n": self.n, "seed": self.seed, "judge": self.judge.identity,
-                                       "sampling": self.sampling, "truth": self.truth, "code": code_fingerprint()},
-                                      "eval")
-                with exclusive(src):  # the copy too: two jobs of one seed (a recipe, its offline run) share ``out``
-                    if not (src / "done").exists():
-                        self._evaluate(policy, src, what, is_pi0)
-                    if not (out / "done").exists():
-                        copy_atomic(src, out)
+            if Path(policy) != Path(self.pi0):
+                self._evaluate(policy, out, what)
+            else:  # the same for every recipe with this judge and loop seed (and its offline run)
+                computed_once({"stage": "eval", "policy": str(Path(policy).resolve()), "held_out": self.held_out,
+                               "validation": self.val, "n": self.n, "seed": self.seed, "judge": self.judge.identity,
+                               "sampling": self.sampling, "truth": self.truth, "code": code_fingerprint()}, out,
+                              lambda path: self._evaluate(policy, path, what))
         return read_jsonl(out / "eval.jsonl"), read_jsonl(out / "validation.jsonl")
 
-    def _evaluate(self, policy: Path, out: Path, what: str, is_pi0: bool) -> None:
+    def _evaluate(self, policy: Path, out: Path, what: str) -> None:
         self.log(f"[eval] {what}: {len(self.held_out)} held-out + {len(self.val)} validation prompts x {self.n} samples")
         from .models import load_policy
 
+        is_pi0 = Path(policy) == Path(self.pi0)
         seed = self.seed + (500_009 if is_pi0 else 0)
         with atomic_dir(out) as tmp:
             gen = self.make(policy)

@@ -69,9 +69,8 @@ def torch_threads(n: int) -> Iterator[None]:
 
 def _init_worker(threads: int, parent: int) -> None:
     # runs before the first job unpickles (and so imports) anything heavy: OpenMP, MKL and torch read these
-    # when they load, and torch takes its number of threads from OMP_NUM_THREADS (and _call sets it again)
-    for k, v in THREAD_ENV.items():
-        os.environ.setdefault(k, v)
+    # when they load, and torch takes its number of threads from OMP_NUM_THREADS (and _call sets it again).
+    # THREAD_ENV is already set: unpickling this function imported rlhf_lite.
     os.environ["OMP_NUM_THREADS"] = os.environ["MKL_NUM_THREADS"] = str(threads)
     import threading
     import time

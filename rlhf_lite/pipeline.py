@@ -205,7 +205,7 @@ def prepare_reward_models(cfg: Config, names=None, progress: bool = True, log=pr
     unknown = set(names) - set(REWARD_MODELS)
     if unknown:
         raise ValueError(f"unknown reward models {sorted(unknown)}; choose from {sorted(REWARD_MODELS)}.")
-    prepare_pi0(cfg, progress=progress, log=log)
+    pi0 = prepare_pi0(cfg, progress=progress, log=log).pi0
     prepare_preference_data(cfg, log=log)
     root = reward_stage_dir(cfg)
     missing = [n for n in names if not _reward_model_done(root, n)]
@@ -216,7 +216,7 @@ def prepare_reward_models(cfg: Config, names=None, progress: bool = True, log=pr
              workers=workers, log=log, desc="reward models", progress=progress)
     models = {name: root / name for name in names}
     metrics = {name: json.loads((root / f"{name}_metrics.json").read_text()) for name in names}
-    return RewardArtifacts(root, prepare_pi0(cfg, progress=False, log=lambda *a: None).pi0, models, metrics)
+    return RewardArtifacts(root, pi0, models, metrics)
 
 
 def _reward_model_done(root: Path, name: str) -> bool:
