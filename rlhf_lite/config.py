@@ -101,8 +101,9 @@ class OnlineSettings:
     """The iterative DPO chapter's loop (rlhf_lite.online) and how it is evaluated."""
 
     iterations: int = 3  # T (the paper: 3), at most data.iterations prompt subsets
-    # A chapter-3 model ranking the samples (the paper: its BT reward model), or the folder / hub id of a
-    # trained one, of kind judge_kind ("bt" reward model or "pm" preference model).
+    # A chapter-3 model ranking the samples (the paper: its BT reward model), the folder / hub id of a
+    # trained one, of kind judge_kind ("bt" reward model or "pm" preference model), or "gold": the lite
+    # world's true reward r* itself, the ceiling a perfect reward model would reach.
     judge: str = "bt-mix2"
     judge_kind: str = "bt"
     rule: str = "best-worst"  # pair rule of rlhf_lite.pairs (the paper: best vs worst of n)
@@ -111,6 +112,9 @@ class OnlineSettings:
     # from the last iterate, so pi_t has seen D_off, D_1, ..., D_t once each, in order: the shortcut of
     # the paper's runs (Section 3.3; RLHFlow/Online-RLHF issue #5), about half the DPO cost at T = 3.
     history: str = "all"
+    # The reference of every DPO round: "pi0", Algorithm 2 and what the maintainers say (RLHFlow/Online-RLHF
+    # issue #18), or "previous": the last iterate, what the repository's loop scripts actually pass.
+    reference: str = "pi0"
     offline_pairs: int = 0  # |D_off|, curated MIX2 pairs trained on before D_1 (the paper: none, Figure 4)
     seeds: int = 3  # loop seeds per variant in the chapter, for the error bars
     eval_n: int = 4  # samples per held-out prompt for the evaluation

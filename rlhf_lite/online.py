@@ -211,8 +211,9 @@ def pair(cfg: Config, seed: int, t: int, log=print) -> Path:
 
 
 def dpo(cfg: Config, seed: int, t: int, pi0: Path, progress: bool = True, log=print) -> Path:
-    """Line 7: DPO initialised from pi_{t-1} with pi_0 as the reference, on D_t ("new") or on
-    D_off U D_1..D_t ("all"). Needs the pairs of iterations 1..t. Returns pi_t's folder."""
+    """Line 7: DPO initialised from pi_{t-1} with pi_0 as the reference (``online.reference`` "previous":
+    pi_{t-1}, the ablation), on D_t ("new") or on D_off U D_1..D_t ("all"). Needs the pairs of iterations
+    1..t. Returns pi_t's folder."""
     s, it = cfg.online, iteration_dir(cfg, seed, t)
     if not (it / "train_metrics.json").exists():
         missing = [k for k in range(1, t + 1) if not (iteration_dir(cfg, seed, k) / "pairs.jsonl").exists()]
@@ -228,13 +229,17 @@ def dpo(cfg: Config, seed: int, t: int, pi0: Path, progress: bool = True, log=pr
             data, scope = off + [x for dk in d for x in dk], f"D_1..D_{t}" if t > 1 else "D_1"
         if off and (t == 1 or s.history == "all"):
             scope += " + D_off"
-        log(f"[iter {t}] DPO on {len(data)} pairs ({scope}), init {'pi_0' if t == 1 else f'pi_{t - 1}'}, reference pi_0")
+        fixed = s.reference == "pi0"  # Algorithm 2; "previous" is the ablation (the repository's scripts)
+        ref = pi0 if fixed else policy
+        log(f"[iter {t}] DPO on {len(data)} pairs ({scope}), init {'pi_0' if t == 1 else f'pi_{t - 1}'}, "
+            f"reference {'pi_0' if fixed or t == 1 else f'pi_{t - 1}'}")
         with atomic_dir(it / "policy") as tmp:
             # pi_{t-1} was trained against the same pi_0: the reference log-probs it scored are reused
-            metrics = train_dpo(policy, pi0, data, tmp, cfg.dpo, seed=1000 * seed + t, progress=progress, lora=cfg.lora,
-                                known_reference=policy if t > 1 else None)
+            metrics = train_dpo(policy, ref, data, tmp, cfg.dpo, seed=1000 * seed + t, progress=progress, lora=cfg.lora,
+                                known_reference=policy if t > 1 and fixed else None)
         # the iterate's path is recorded inside the run (not the scratch folder it was trained in)
         metrics["policy_init"] = "pi0" if t == 1 else f"iter{t - 1}/policy"
+        metrics["reference_role"] = "pi0" if fixed or t == 1 else f"iter{t - 1}/policy"
         write_json(it / "train_metrics.json", metrics)
     return it / "policy"
 
@@ -254,6 +259,9 @@ def run_online(cfg: Config, seed: int = 0, generator: GeneratorFactory | None = 
     s = cfg.online
     if s.iterations < 1:
         raise ValueError(f"online.iterations must be >= 1, got {s.iterations}.")
+    if s.reference not in ("pi0", "previous"):
+        raise ValueError(f"online.reference must be 'pi0' (Algorithm 2) or 'previous' (the last iterate), "
+                         f"got {s.reference!r}.")
     if s.history not in ("new", "all"):
         raise ValueError(f"online.history must be 'new' (train each round on D_t) or 'all' (on D_off U D_1..D_t), "
                          f"got {s.history!r}.")

@@ -100,9 +100,9 @@ def summarise(recs: Sequence[dict], base: Sequence[dict], judge: ProxyJudge | No
     if recs[0].get("proxy") is not None:
         out["proxy"] = mean_ci([r["proxy"] for r in recs], groups=g)
     if judge is not None:
-        # a BT judge's rewards are already in the records (sample_and_score): no second pass of the model
+        # a scalar judge's rewards are already in the records (sample_and_score): no second pass of the model
         stored = recs[0].get("proxy") is not None and base[0].get("proxy") is not None
-        rewards = ([r["proxy"] for r in recs], [r["proxy"] for r in base]) if stored and judge.kind == "bt" else None
+        rewards = ([r["proxy"] for r in recs], [r["proxy"] for r in base]) if stored and judge.scalar else None
         m = judge.margin([r["prompt"] for r in recs], [r["response"] for r in recs], [r["response"] for r in base],
                          rewards=rewards)
         out["proxy_win_rate"] = mean_ci((m > 0) + 0.5 * (m == 0), groups=g)
@@ -170,4 +170,52 @@ def across_seeds(evals: Sequence[dict]) -> dict:
     out = {m: seed_interval([e[m][0] for e in evals]) for m in METRICS if all(m in e for e in evals)}
     fams = sorted(evals[0]["by_family"])
     out["by_family"] = {f: seed_interval([e["by_family"][f]["reward"] for e in evals]) for f in fams}
+    return out
+
+
+# ----------------------------------------------------------------------------- what the judge taught
+
+
+def pair_truth(samples: Sequence[dict], pairs: Sequence[dict]) -> dict:
+    """How one iteration's pairs look under the truth (lite world): the share whose chosen answer is truly
+    better than the rejected one (``right``), as good (``tie``: the pair teaches nothing true) or worse
+    (``wrong``: it teaches the opposite), the share whose chosen answer is a best-of-n by r*
+    (``chosen_is_best``), and the mean true margin. ``samples`` are the rows of ``samples.jsonl`` (with
+    r* of every sample), ``pairs`` those of ``pairs.jsonl`` (prompt_id = the row's index).
+
+    This is Section 2's point measured: the loop can only learn what the judge's pairs say."""
+    if not pairs:
+        raise ValueError("pair_truth: no pairs (every prompt of the iteration was dropped).")
+    if samples[0].get("true_reward") is None:
+        raise ValueError("pair_truth needs r* of every sample: only the lite world knows it.")
+    margins, best = [], []
+    for p in pairs:
+        row = samples[int(p["prompt_id"])]
+        r = dict(zip(row["responses"], row["true_reward"]))
+        chosen, rejected = p["chosen"][-1]["content"], p["rejected"][-1]["content"]
+        if chosen not in r or rejected not in r:
+            raise ValueError(f"pair_truth: pair {p['prompt_id']} holds an answer that is not among its prompt's samples.")
+        margins.append(r[chosen] - r[rejected])
+        best.append(r[chosen] == max(row["true_reward"]))
+    m = np.array(margins)
+    return {"pairs": len(m), "right": float((m > 0).mean()), "tie": float((m == 0).mean()),
+            "wrong": float((m < 0).mean()), "chosen_is_best": float(np.mean(best)), "true_margin": float(m.mean())}
+
+
+def overoptimisation_points(runs: dict, base_key: int = 0) -> list[dict]:
+    """Reward over-optimisation against the truth (Gao et al., 2022): one point per iterate of every run,
+    ``{"recipe", "seed", "t", "kl", "proxy_gain", "true_gain"}``, where the gains are the iterate's mean
+    proxy reward and mean r* minus pi_0's on the same prompts, and ``kl`` is the same iterate's
+    KL(pi_t || pi_0), all three from that iterate's own evaluation. ``runs``: {recipe: [OnlineRun per seed]}
+    of a scalar (BT or gold) judge; the proxy gain is in the judge's units."""
+    out = []
+    for recipe, rs in runs.items():
+        for k, run in enumerate(rs):
+            e0 = run.evals[base_key]
+            if "proxy" not in e0:
+                raise ValueError(f"overoptimisation_points: recipe {recipe!r} has no scalar proxy reward (a preference "
+                                 f"model only compares two answers).")
+            for t, e in enumerate(run.evals):
+                out.append({"recipe": recipe, "seed": k, "t": t, "kl": e["kl"][0],
+                            "proxy_gain": e["proxy"][0] - e0["proxy"][0], "true_gain": e["reward"][0] - e0["reward"][0]})
     return out

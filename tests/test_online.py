@@ -88,6 +88,48 @@ def test_history_new_trains_each_round_on_its_own_pairs_after_d_off(cfg, tmp_pat
     assert [r["pairs"] for r in run.pair_reports] == [len(d1), len(d2)]
 
 
+def test_the_reference_ablation_passes_the_previous_iterate_and_records_it(cfg, tmp_path):
+    """online.reference "previous" (the repository's loop scripts): round t's reference is pi_{t-1}, and
+    the run's records say so; nothing scored against pi_0 is reused for it."""
+    run, calls = _run(Config.preset("ci", **{**CFG, "online.reference": "previous"}), tmp_path)
+    iter1 = run.root / "iter1" / "policy"
+    assert [c["reference"] for c in calls] == [run.pi0, iter1] and calls[1]["policy"] == iter1
+    assert [c["known_reference"] for c in calls] == [None, None]
+    assert [m["reference"] for m in run.train_metrics] == [str(run.pi0.resolve()), str(iter1.resolve())]
+    assert [m["reference_role"] for m in run.train_metrics] == ["pi0", "iter1/policy"]
+    # the evaluation's KL is still to pi_0, whatever the reference of training was
+    assert run.evals[0]["kl"][0] == pytest.approx(0.0, abs=1e-6) and run.evals[2]["kl"][0] != 0.0
+    with pytest.raises(ValueError, match="'pi0' .* or 'previous'"):
+        run_online(Config.preset("ci", **{**CFG, "online.reference": "pi_1"}), progress=False, log=lambda *a: None)
+
+
+def test_the_gold_judge_ranks_by_the_true_reward(cfg, tmp_path):
+    """The ceiling of the loop: pairs are the best and worst of n by r* itself, so chosen never loses to
+    rejected under the truth, and the proxy columns of the run are r*."""
+    from rlhf_lite.io import read_jsonl
+    from rlhf_lite.judge import GoldJudge
+    from rlhf_lite.world import true_reward
+
+    judge = load_judge(Config.preset("ci", **{"online.judge": "gold", "online.length_penalty": 0.01}))
+    assert isinstance(judge, GoldJudge) and judge.lam == 0.01
+    x = ["copy 1 2 =", [{"role": "user", "content": "add 1 + 2 ="}]]
+    rows = judge.rank_scores(x, [["1 2", "1 3", "sure 1 2"], ["3", "4"]])
+    assert rows[0].tolist() == [1.0, 0.25, 1.0] and rows[1].tolist() == [1.0, 0.0]
+    assert judge.margin(x[:1], ["sure 1 2"], ["1 2"])[0] == pytest.approx(-0.01 * 5)
+    run, _ = _run(Config.preset("ci", **{**CFG, "online.judge": "gold", "online.iterations": 1}), tmp_path)
+    samples = read_jsonl(run.root / "iter1" / "samples.jsonl")
+    assert all(r["proxy"] == r["true_reward"] for r in samples)
+    pairs = _pairs(run, 1)
+    assert pairs
+    for p in pairs:
+        row = samples[int(p["prompt_id"])]
+        prompt = p["prompt"] if isinstance(p["prompt"], str) else p["prompt"][0]["content"]
+        r_c, r_r = (true_reward(prompt, p[k][0]["content"]) for k in ("chosen", "rejected"))
+        assert r_c == max(row["true_reward"]) > r_r == min(row["true_reward"])
+    with pytest.raises(ValueError, match="only exists with data.source 'lite'"):
+        load_judge(Config.preset("ci", **{"online.judge": "gold", "data.source": "hub"}))
+
+
 def _pairs(run, t):
     from rlhf_lite.io import read_jsonl
 
@@ -181,7 +223,7 @@ def test_summarise_takes_a_bt_judges_verdict_from_the_stored_rewards():
             raise AssertionError("the reward model was run again")
 
     judge = ProxyJudge.__new__(ProxyJudge)
-    judge.name, judge.kind, judge.lam, judge.model = "bt", "bt", 0.5, NoScoring()
+    judge.name, judge.kind, judge.lam, judge.model, judge.scalar = "bt", "bt", 0.5, NoScoring(), True
 
     def rec(i, reward, proxy, resp):
         return {"prompt_index": i, "sample": 0, "reward": reward, "length": 1, "chars": len(resp), "logp": 0.0,
@@ -285,3 +327,42 @@ def test_offline_pairs_leave_out_the_evaluation_and_validation_prompts(cfg):
     assert not set(validation_prompts(cfg)) & set(eval_prompts(cfg))
     with pytest.raises(ValueError, match="lower the number"):
         offline_pairs(cfg, 10**6, seed=0)
+
+
+def test_pair_truth_reads_each_pair_against_its_own_samples():
+    from rlhf_lite.online_eval import pair_truth
+
+    def pair(i, chosen, rejected):
+        return {"prompt_id": str(i), "chosen": [{"role": "assistant", "content": chosen}],
+                "rejected": [{"role": "assistant", "content": rejected}]}
+
+    samples = [{"responses": ["1 2", "1 3", "2 2"], "true_reward": [1.0, 0.25, 0.25]},
+               {"responses": ["5", "6", "7"], "true_reward": [0.0, 1.0, 0.0]}]
+    # right (1.0 > 0.25), tie (0.25 = 0.25) and wrong (0.0 < 1.0), in that order
+    out = pair_truth(samples + [samples[1]], [pair(0, "1 2", "1 3"), pair(0, "1 3", "2 2"), pair(1, "5", "6")])
+    assert (out["right"], out["tie"], out["wrong"]) == pytest.approx((1 / 3, 1 / 3, 1 / 3))
+    assert out["chosen_is_best"] == pytest.approx(1 / 3) and out["true_margin"] == pytest.approx((0.75 + 0 - 1) / 3)
+    with pytest.raises(ValueError, match="not among its prompt's samples"):
+        pair_truth(samples, [pair(1, "1 2", "5")])
+    with pytest.raises(ValueError, match="only the lite world"):
+        pair_truth([{"responses": ["a", "b"], "true_reward": None}], [pair(0, "a", "b")])
+
+
+def test_overoptimisation_points_pair_each_iterate_with_its_own_kl():
+    from types import SimpleNamespace
+
+    from rlhf_lite.online_eval import overoptimisation_points
+
+    def ev(kl, proxy, reward):
+        return {"kl": (kl, 0.1), "proxy": (proxy, 0.1), "reward": (reward, 0.01)}
+
+    runs = {"a": [SimpleNamespace(evals=[ev(0.0, 1.0, 0.5), ev(2.0, 3.0, 0.6), ev(5.0, 4.0, 0.55)]),
+                  SimpleNamespace(evals=[ev(0.0, 0.0, 0.4), ev(1.0, 0.5, 0.7), ev(3.0, 1.5, 0.9)])]}
+    pts = overoptimisation_points(runs)
+    assert [(p["seed"], p["t"]) for p in pts] == [(0, 0), (0, 1), (0, 2), (1, 0), (1, 1), (1, 2)]
+    assert [p["kl"] for p in pts] == [0.0, 2.0, 5.0, 0.0, 1.0, 3.0]
+    # gains are against the same seed's pi_0: seed 0's last iterate +3 proxy, +0.05 truth
+    assert (pts[2]["proxy_gain"], pts[2]["true_gain"]) == pytest.approx((3.0, 0.05))
+    assert (pts[5]["proxy_gain"], pts[5]["true_gain"]) == pytest.approx((1.5, 0.5))
+    with pytest.raises(ValueError, match="no scalar proxy reward"):
+        overoptimisation_points({"pm": [SimpleNamespace(evals=[{"kl": (0, 0), "reward": (0, 0)}])]})
