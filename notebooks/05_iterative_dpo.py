@@ -7,14 +7,16 @@
 # same loop runs with language models: the tiny policy $\pi_0$ of the lite world, the proxy reward
 # models of the reward-modelling chapter, and TRL's `DPOTrainer` for every policy update.
 #
-# Because the lite world knows its true reward $r^*$, we can check the paper's claims against the truth
-# rather than against a benchmark judged by another model:
+# Because the lite world knows its true reward $r^*$, we can do what no benchmark can: run the same loop
+# with a **perfect judge**, the gold reward $r^*$ itself, and with the learned proxies, and so separate
+# what the loop can learn from what the judge lets it learn. The chapter measures
 #
-# 1. Iterative DPO beats offline ("vanilla") DPO, which beats the SFT policy (the paper's Table 2).
-# 2. A verbosity-biased reward model makes the answers grow longer, and a length penalty in the
-#    ranking step counters it (Table 4).
-# 3. What the proxy reward says about the iterates, and what the truth says. The paper could not
-#    measure this, and the public review of the paper asks for it.
+# 1. the ceiling: iterative DPO ranked by $r^*$ against offline ("vanilla") DPO and the SFT policy
+#    (the paper's Table 2, with the judge taken out of the question);
+# 2. the same loop ranked by the BT reward models, with and without the length penalty (Tables 2 and 4),
+#    and what each judge's pairs teach, measured against the truth;
+# 3. where the proxy and the truth part as the policy moves away from $\pi_0$ (reward over-optimisation);
+# 4. the reference of each DPO round: $\pi_0$, as Algorithm 2 says, or the previous iterate.
 #
 # Every number comes from several runs of the loop with different seeds, with 95% intervals.
 
@@ -39,11 +41,13 @@ import transformers
 from rlhf_lite.config import Config, with_overrides
 from rlhf_lite.evaluate import seed_interval
 from rlhf_lite.io import read_jsonl, save_results
+from rlhf_lite.judge import ProxyJudge
 from rlhf_lite.length_bias import length_correlations
 from rlhf_lite.models import load_policy, num_parameters
 from rlhf_lite.online import loop_pair_passes, run_recipes
-from rlhf_lite.online_eval import across_seeds
-from rlhf_lite.pipeline import prepare_pi0
+from rlhf_lite.online_eval import (across_seeds, agreement_by_length, overoptimisation_points, pair_truth,
+                                   win_rate_ceiling)
+from rlhf_lite.pipeline import REWARD_MODELS, prepare_pi0, prepare_reward_models
 
 # One line per stage of the loop is enough; the per-model loading and tokenising bars are not.
 transformers.utils.logging.disable_progress_bar()
@@ -90,8 +94,9 @@ display(Image(filename=str(online_loop.draw(Path("..") / "figures" / "online_loo
 # %% [markdown]
 # The paper's hyper-parameters are those of an 8B model. The lite ones are scaled to a policy of
 # {glue:text}`n_params` parameters on two CPU cores. The learning rate is larger because a tiny model
-# trained from scratch needs larger steps, and the prompt set is smaller because the lite world's prompts
-# are short and its loop has to run in minutes.
+# trained from scratch needs larger steps (the section on what the judge teaches measures three step
+# sizes), and the prompt set is smaller because the lite world's prompts are short and its loop has to
+# run in minutes.
 
 # %%
 d, o, s = cfg.dpo, cfg.online, cfg.sampling
@@ -110,6 +115,7 @@ hyper = pd.DataFrame(
         ("global batch", "128", d.batch_size),
         ("beta (eta)", "0.1", d.beta),
         ("epochs per iteration", "2", d.epochs),
+        ("loss", "DPO (the revision's code adds an optional SFT term)", " + ".join(d.loss_type)),
         ("DPO reference / initialisation", "pi_0 / last iterate", "pi_0 / last iterate"),
         ("data of each DPO round", "D_t only in the runs (Algorithm 2: the whole history)",
          "the whole history" if o.history == "all" else "D_t only"),
@@ -125,19 +131,30 @@ hyper
 # %% [markdown]
 # ## Running the loop
 #
-# We run four recipes, each with several loop seeds. The seed changes the samples, the tie-breaks and
+# We run five recipes, each with several loop seeds. The seed changes the samples, the tie-breaks and
 # DPO's data order; $\pi_0$ and the reward models are fixed (the earlier chapters trained them).
 #
-# - **iterative DPO, length penalty**: ranked by the BT reward model on MIX2 (`bt-mix2`) with
-#   $\tilde r = \hat r - \lambda |a|$ (eq. 9), the paper's "Ours-concise". This is our main recipe;
-#   the Table 2 section says why.
-# - **iterative DPO, no penalty**: the same without the penalty, the paper's main recipe ("Ours").
-# - **iterative DPO, UltraRM role**: no penalty, ranked by the BT model on MIX1 (`bt-mix1`), whose length
+# - **gold judge**: the samples are ranked by $r^*$ itself. No practitioner has this judge; it is the
+#   ceiling of what online iterative DPO can do with this policy, these prompts and these steps when the
+#   reward model is perfect.
+# - **BT-MIX2, the paper's recipe**: ranked by the BT reward model on MIX2 (`bt-mix2`), no penalty
+#   ("Ours" in the paper). Its DPO settings are those of every run here (below), not the paper's.
+# - **BT-MIX2 + length penalty**: the same with $\tilde r = \hat r - \lambda |a|$ (eq. 9), the paper's
+#   "Ours-concise".
+# - **BT-MIX1 (UltraRM role)**: no penalty, ranked by the BT model on MIX1 (`bt-mix1`), whose length
 #   bias the length-bias chapter measured, in the role of the paper's UltraRM-13B ablation.
-# - **offline DPO**: one DPO run from $\pi_0$ on curated MIX2 pairs. Their responses come from the
-#   lite sources' behaviour policies, not from $\pi_0$, and none of their prompts is an evaluation
-#   prompt. It gets as many pairs as the loop's DPO rounds train on in total ({glue:text}`pair_passes`),
-#   so both spend the same number of DPO steps. The paper's baseline is DPO on Nectar.
+# - **reference = previous iterate**: BT-MIX2 with the penalty, but each round's DPO reference is the
+#   last iterate instead of $\pi_0$ (the ablation of the reference, below).
+#
+# and **offline DPO**: one DPO run from $\pi_0$ on curated MIX2 pairs. Their responses come from the
+# lite sources' behaviour policies, not from $\pi_0$, and none of their prompts is an evaluation
+# prompt. It gets as many pairs as the loop's DPO rounds train on in total ({glue:text}`pair_passes`),
+# so both spend the same number of DPO steps. The paper's baseline is DPO on Nectar.
+#
+# Every DPO run, in the loop and offline, uses the same settings (the table above): the lite learning
+# rate and, besides the DPO loss, an SFT term on the chosen answers. A smaller sweep, one seed each, runs
+# the gold and the paper's recipes without the SFT term, with the step size of this chapter's first
+# version, and at three times the step; the diagnosis and over-optimisation sections use it.
 #
 # The intervals below are over loop seeds only: $\pi_0$, the reward models and the evaluation prompts
 # stay fixed, so they do not include the variation from retraining those. Every stage is cached under
@@ -145,8 +162,18 @@ hyper
 
 # %%
 LAMBDA = 0.05  # reward units per character; a five-letter filler word then costs 0.25 (glued below)
-MAIN, PLAIN, ULTRA = "iterative DPO, length penalty", "iterative DPO, no penalty", "iterative DPO, UltraRM role"
-VARIANTS = {MAIN: {"online.length_penalty": LAMBDA}, PLAIN: {}, ULTRA: {"online.judge": "bt-mix1"}}
+GOLD, PAPER, CONCISE = "gold judge (r*)", "BT-MIX2, paper's recipe", "BT-MIX2 + length penalty"
+ULTRA, PREV = "BT-MIX1 (UltraRM role)", "reference = previous iterate"
+VARIANTS = {GOLD: {"online.judge": "gold"}, PAPER: {}, CONCISE: {"online.length_penalty": LAMBDA},
+            ULTRA: {"online.judge": "bt-mix1"}, PREV: {"online.length_penalty": LAMBDA, "online.reference": "previous"}}
+LR = cfg.dpo.learning_rate
+FIRST_LR = 5e-5  # the DPO learning rate of this chapter's first version (DPO loss alone)
+STEPS = {  # the sweep, loop seed 0 only; the recipes above are "lr, DPO + SFT term"
+    "first version: lr 5e-5, DPO loss alone": {"dpo.learning_rate": FIRST_LR, "dpo.loss_type": ["sigmoid"]},
+    "lr, DPO loss alone": {"dpo.loss_type": ["sigmoid"]},
+    "lr x 3, DPO + SFT term": {"dpo.learning_rate": 3 * LR},
+}
+SWEEP = {(name, k): {**VARIANTS[name], **o} for name in (GOLD, PAPER) for k, o in STEPS.items()}
 seeds = range(cfg.online.seeds)
 
 
@@ -160,17 +187,21 @@ def stage_log(msg):
 # thread (the same artifacts as one after another; bench/bench_races.py measures the time saved).
 runs, offline = run_recipes({name: with_overrides(cfg, o) if o else cfg for name, o in VARIANTS.items()}, seeds,
                             offline=cfg, log=stage_log)
+sweep, _ = run_recipes({key: with_overrides(cfg, o) for key, o in SWEEP.items()}, [0], log=stage_log)
 glue("pair_passes", loop_pair_passes(cfg), display=False)
 
 # %% [markdown]
-# The loop's own records confirm the reference detail: every DPO round used $\pi_0$ as its reference,
-# and each round started from the previous iterate.
+# The loop's own records confirm the reference detail: every DPO round of Algorithm 2's recipes used
+# $\pi_0$ as its reference, each round started from the previous iterate, and the ablation's rounds
+# really used the previous iterate.
 
 # %% tags=nbval-check-output
-pi0 = str(runs[MAIN][0].pi0.resolve())
-print("reference is pi_0 in every round:",
-      all(m["reference"] == pi0 for rs in runs.values() for r in rs for m in r.train_metrics))
-print("initialised from:", [m["policy_init"] for m in runs[MAIN][0].train_metrics])
+pi0 = str(runs[PAPER][0].pi0.resolve())
+fixed = [name for name in runs if name != PREV]
+print("reference is pi_0 in every round (Algorithm 2 recipes):",
+      all(m["reference"] == pi0 for name in fixed for r in runs[name] for m in r.train_metrics))
+print("initialised from:", [m["policy_init"] for m in runs[PAPER][0].train_metrics])
+print("the ablation's references:", [m["reference_role"] for m in runs[PREV][0].train_metrics])
 print("offline DPO reference is pi_0:", all(o["train_metrics"]["reference"] == pi0 for o in offline))
 
 # %% [markdown]
@@ -181,8 +212,8 @@ print("offline DPO reference is pi_0:", all(o["train_metrics"]["reference"] == p
 # different answers could differ, because the loop breaks ties at random and `argmax` takes the first.
 
 # %% tags=nbval-check-output
-rows = read_jsonl(runs[MAIN][0].root / "iter1" / "samples.jsonl")
-saved = read_jsonl(runs[MAIN][0].root / "iter1" / "pairs.jsonl")
+rows = read_jsonl(runs[CONCISE][0].root / "iter1" / "samples.jsonl")
+saved = read_jsonl(runs[CONCISE][0].root / "iter1" / "pairs.jsonl")
 by_hand = {}
 for k, r in enumerate(rows):
     score = np.array(r["proxy"]) - LAMBDA * np.array([len(a) for a in r["responses"]])
@@ -201,33 +232,43 @@ print("the loop's pairs are exactly the hand-made ones:", same == len(saved) == 
 # compare each answer with $\pi_0$'s answer to the same prompt under $r^*$. A win counts 1 and a tie
 # counts 1/2. The KL divergence $\mathrm{KL}(\pi_t \| \pi_0)$ is estimated from the same samples as
 # the mean of $\log \pi_t(a|x) - \log \pi_0(a|x)$. Bands are 95% intervals over the loop seeds.
+#
+# A tie counts 1/2, so no policy can reach a win rate of 1: where $\pi_0$'s answer is already right,
+# the best any answer can do is tie with it. On these prompts the highest win rate any policy could
+# reach is {glue:text}`ceiling:.3f` (the dotted line of the first panel); read every win rate below
+# against that, not against 1.
 
 # %%
 T = cfg.online.iterations
 agg = {name: [across_seeds([r.evals[t] for r in rs]) for t in range(T + 1)] for name, rs in runs.items()}
 off = across_seeds([o["eval"] for o in offline])
+ceiling = float(np.mean([win_rate_ceiling(read_jsonl(r.root / "pi0_eval" / "eval.jsonl")) for r in runs[GOLD]]))
+glue("ceiling", ceiling, display=False)
 panels = [("win_rate", "true win rate vs $\\pi_0$"), ("reward", "mean $r^*$"), ("length", "length (words)"),
-          ("kl", "KL($\\pi_t \\| \\pi_0$), nats"), ("proxy_win_rate", "proxy's win rate vs $\\pi_0$")]
-fig, axes = plt.subplots(1, len(panels), figsize=(17, 3.4))
+          ("kl", "KL($\\pi_t \\| \\pi_0$), nats"), ("proxy_win_rate", "judge's win rate vs $\\pi_0$")]
+fig, axes = plt.subplots(1, len(panels), figsize=(18, 3.6))
 for ax, (key, title) in zip(axes, panels):
     for i, (name, a) in enumerate(agg.items()):
         m = np.array([x[key][0] for x in a])
         h = np.array([x[key][1] for x in a])
-        ax.plot(range(T + 1), m, marker="o", color=f"C{i}", label=name)
-        ax.fill_between(range(T + 1), m - h, m + h, color=f"C{i}", alpha=0.15)
+        style = dict(color="goldenrod", lw=2.5) if name == GOLD else dict(color=f"C{i}")
+        ax.plot(range(T + 1), m, marker="o", label=name, **style)
+        ax.fill_between(range(T + 1), m - h, m + h, color=style["color"], alpha=0.15)
     ax.axhline(off[key][0], color="k", ls="--", lw=1, label="offline DPO")
     ax.axhspan(off[key][0] - off[key][1], off[key][0] + off[key][1], color="k", alpha=0.07)
     ax.set_xticks(range(T + 1))
     ax.set_xlabel("iteration t")
     ax.set_title(title, fontsize=10)
+axes[0].axhline(ceiling, color="gray", ls=":", lw=1, label="highest possible")
 axes[0].legend(fontsize=7, loc="upper left")
 fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# The proxy's win rate is measured on the *same* samples as the true one: the proxy (with the variant's
-# penalty) judges each answer against $\pi_0$'s answer to the same prompt. Where the two panels part,
-# the loop is learning what the proxy likes rather than what is right.
+# The last panel is each loop's own judge (with the recipe's penalty) asked the same question on the
+# *same* samples: does it prefer the iterate's answer to $\pi_0$'s? For the gold judge it is the true win
+# rate again. Where a learned judge's panel rises and the true one does not, the loop is learning what
+# the judge likes rather than what is right.
 
 # %% [markdown]
 # ## SFT, offline DPO and iterative DPO (the paper's Table 2)
@@ -236,7 +277,8 @@ plt.show()
 # is the true reward on held-out prompts. The paper's numbers stand beside ours for orientation only:
 # they are scores of a GPT-4 judge against a fixed reference model, not win rates against $\pi_0$ under
 # a known reward. The SFT, offline and unpenalised rows come from its Table 2, the length-penalised
-# ("Ours-concise") row from its Table 4.
+# ("Ours-concise") row from its Table 4; the paper has no gold-judge row, because nobody knows the true
+# reward of real prompts.
 
 # %%
 def row(a):
@@ -246,22 +288,25 @@ def row(a):
             "KL to pi_0": f"{a['kl'][0]:.2f} ± {a['kl'][1]:.2f}"}
 
 
-main, plain, ultra = agg[MAIN], agg[PLAIN], agg[ULTRA]
-table2 = pd.DataFrame({
-    "SFT (pi_0)": row(main[0]), "offline DPO": row(off),
-    f"iterative DPO, length penalty (pi_{T})": row(main[T]), f"iterative DPO, no penalty (pi_{T})": row(plain[T]),
-}).T
-table2["DPO pairs trained on"] = [0, offline[0]["train_metrics"]["train_pairs"],
-                                  sum(m["train_pairs"] for m in runs[MAIN][0].train_metrics),
-                                  sum(m["train_pairs"] for m in runs[PLAIN][0].train_metrics)]
-table2["paper: LC AlpacaEval-2"] = [10.2, 22.5, 38.1, 31.3]
-table2["paper: Chat-Arena-Hard"] = [5.6, 22.4, 22.1, 29.1]
+def headroom(a):
+    """The share of the possible gain in win rate (0.5 -> ceiling) that a policy took."""
+    return (a["win_rate"][0] - 0.5) / (ceiling - 0.5)
+
+
+table2 = pd.DataFrame({"SFT (pi_0)": row(agg[PAPER][0]), "offline DPO": row(off),
+                       **{f"iterative, {name} (pi_{T})": row(agg[name][T]) for name in (GOLD, PAPER, CONCISE)}}).T
+table2["share of the possible gain"] = [f"{headroom(a):.0%}" for a in (agg[PAPER][0], off, agg[GOLD][T], agg[PAPER][T],
+                                                                         agg[CONCISE][T])]
+table2["DPO pairs trained on"] = [0, offline[0]["train_metrics"]["train_pairs"]] + [
+    sum(m["train_pairs"] for m in runs[name][0].train_metrics) for name in (GOLD, PAPER, CONCISE)]
+table2["paper: LC AlpacaEval-2"] = [10.2, 22.5, None, 31.3, 38.1]
+table2["paper: Chat-Arena-Hard"] = [5.6, 22.4, None, 29.1, 22.1]
 table2
 
 # %%
-def paired_gap(a_runs):
-    """pi_T of each seed's run minus offline DPO of the same seed, in true win rate: (mean, 95% half-width)."""
-    return seed_interval([r.evals[T]["win_rate"][0] - o["eval"]["win_rate"][0] for r, o in zip(a_runs, offline)])
+def paired_gap(a_runs, key="win_rate"):
+    """pi_T of each seed's run minus offline DPO of the same seed: (mean, 95% half-width)."""
+    return seed_interval([r.evals[T][key][0] - o["eval"][key][0] for r, o in zip(a_runs, offline)])
 
 
 def verdict(mean, half):
@@ -269,54 +314,210 @@ def verdict(mean, half):
             else "an interval that includes zero: these seeds cannot tell the two apart")
 
 
-d_main, d_plain = paired_gap(runs[MAIN]), paired_gap(runs[PLAIN])
+gaps_off = {name: paired_gap(runs[name]) for name in (GOLD, PAPER, CONCISE, ULTRA)}
 glue("eval_n", cfg.online.eval_n, display=False)
 glue("eval_prompts", cfg.eval_prompts, display=False)
 glue("n_seeds", cfg.online.seeds, display=False)
 glue("T_iter", T, display=False)
 glue("total_prompts", T * cfg.data.prompts_per_iteration, display=False)
-for key, a in (("sft", main[0]), ("off", off), ("it", main[T]), ("plain", plain[T]), ("ultra", ultra[T])):
+for key, a in (("sft", agg[PAPER][0]), ("off", off), ("gold", agg[GOLD][T]), ("plain", agg[PAPER][T]),
+               ("it", agg[CONCISE][T]), ("ultra", agg[ULTRA][T])):
     glue(f"win_{key}", float(a["win_rate"][0]), display=False)
     glue(f"win_{key}_ci", float(a["win_rate"][1]), display=False)
     glue(f"r_{key}", float(a["reward"][0]), display=False)
     glue(f"len_{key}", float(a["length"][0]), display=False)
-glue("gap_main", float(d_main[0]), display=False)
-glue("gap_main_ci", float(d_main[1]), display=False)
-glue("gap_main_text", verdict(*d_main), display=False)
-glue("gap_plain", float(d_plain[0]), display=False)
-glue("gap_plain_ci", float(d_plain[1]), display=False)
-glue("gap_plain_text", verdict(*d_plain), display=False)
+    glue(f"kl_{key}", float(a["kl"][0]), display=False)
+    glue(f"head_{key}", f"{headroom(a):.0%}", display=False)
+for key, name in (("gold", GOLD), ("plain", PAPER), ("it", CONCISE)):
+    glue(f"gap_{key}", float(gaps_off[name][0]), display=False)
+    glue(f"gap_{key}_ci", float(gaps_off[name][1]), display=False)
+    glue(f"gap_{key}_text", verdict(*gaps_off[name]), display=False)
 off_clear = off["win_rate"][0] - off["win_rate"][1] > 0.5
-order_clear = d_main[0] - d_main[1] > 0 and off_clear
-order_means = main[T]["win_rate"][0] > off["win_rate"][0] > 0.5
-glue("order_text", "the paper's order SFT < offline DPO < iterative DPO holds, each step clear of its interval,"
-     if order_clear else "the paper's order holds in the means, but not every step is clear of its interval,"
-     if order_means else "the paper's order SFT < offline DPO < iterative DPO does not hold", display=False)
-glue("plain_text", (
-    "Without the penalty, the paper's main recipe, iterative DPO also beats offline DPO here."
-    if d_plain[0] - d_plain[1] > 0 else
-    "Without the penalty, the paper's main recipe, iterative DPO does not clearly beat offline DPO here, "
-    "while in the paper the unpenalised model already does (31.3 against 22.5). This is where we differ "
-    "from the paper; the next sections look for the cause."), display=False)
+glue("off_text", "above $\\pi_0$ with its interval clear of 0.5" if off_clear else
+     "above $\\pi_0$ in the mean, but its interval reaches 0.5" if off["win_rate"][0] > 0.5 else
+     "not above $\\pi_0$", display=False)
+gold_clear = gaps_off[GOLD][0] - gaps_off[GOLD][1] > 0
+glue("gold_text", "With a perfect judge, online iterative DPO beats offline DPO clearly"
+     if gold_clear and off_clear else "With a perfect judge, online iterative DPO beats offline DPO in the mean, "
+     "but not clear of the interval" if gaps_off[GOLD][0] > 0 else
+     "Even with a perfect judge, online iterative DPO does not beat offline DPO here", display=False)
+plain_clear = gaps_off[PAPER][0] - gaps_off[PAPER][1] > 0
+glue("plain_text", "The paper's recipe also beats offline DPO here, as in the paper (31.3 against 22.5)."
+     if plain_clear else
+     "The paper's recipe, ranked by the learned BT-MIX2 model with no penalty, does not beat offline DPO here, "
+     "while in the paper it does (31.3 against 22.5). This is where we differ from the paper, and the next "
+     "section finds the cause.", display=False)
 
 # %% [markdown]
-# Over {glue:text}`n_seeds` seeds, {glue:text}`order_text` for our main recipe. The true win rate against
-# $\pi_0$ (which scores 0.5 against itself) is {glue:text}`win_off:.3f` ± {glue:text}`win_off_ci:.3f`
-# for offline DPO and {glue:text}`win_it:.3f` ± {glue:text}`win_it_ci:.3f` for iterative DPO with the
-# length penalty after {glue:text}`T_iter` iterations. Paired by seed, iterative minus offline is
-# {glue:text}`gap_main:.3f` ± {glue:text}`gap_main_ci:.3f`, {glue:text}`gap_main_text`. The mean true
-# reward moves from {glue:text}`r_sft:.3f` ($\pi_0$) to {glue:text}`r_off:.3f` (offline) and
-# {glue:text}`r_it:.3f` (iterative).
+# Over {glue:text}`n_seeds` seeds, offline DPO is {glue:text}`off_text`: a true win rate against $\pi_0$
+# of {glue:text}`win_off:.3f` ± {glue:text}`win_off_ci:.3f` ({glue:text}`head_off` of the possible gain).
 #
-# {glue:text}`plain_text` Its true win rate is {glue:text}`win_plain:.3f` ± {glue:text}`win_plain_ci:.3f`;
-# iterative minus offline is {glue:text}`gap_plain:.3f` ± {glue:text}`gap_plain_ci:.3f`,
-# {glue:text}`gap_plain_text`.
+# {glue:text}`gold_text`: the gold-judge loop reaches {glue:text}`win_gold:.3f` ± {glue:text}`win_gold_ci:.3f`
+# after {glue:text}`T_iter` iterations ({glue:text}`head_gold` of the possible gain), and paired by seed it
+# is {glue:text}`gap_gold:.3f` ± {glue:text}`gap_gold_ci:.3f` above offline DPO, {glue:text}`gap_gold_text`.
+# The mean true reward moves from {glue:text}`r_sft:.3f` ($\pi_0$) to {glue:text}`r_off:.3f` (offline) and
+# {glue:text}`r_gold:.3f` (gold loop). Both spend the same number of DPO steps; what differs is the data:
+# pairs of the policy's own answers, ranked by what is right, against pairs of other policies' answers
+# ranked by noisy annotators. This is the paper's claim with the judge taken out of the question.
 #
-# We chose the length-penalised loop as our main recipe after seeing these runs, so read its lead with
-# that in mind; the tables report both. The paper also finds its concise model the better one on the
-# length-controlled AlpacaEval-2 (38.1 against 31.3). In absolute terms the paper's gaps are larger: its
-# 60K prompts and 8B model leave much more to learn than our {glue:text}`total_prompts` short digit
-# tasks for a tiny model.
+# {glue:text}`plain_text` Its true win rate is {glue:text}`win_plain:.3f` ± {glue:text}`win_plain_ci:.3f`,
+# paired against offline {glue:text}`gap_plain:.3f` ± {glue:text}`gap_plain_ci:.3f`
+# ({glue:text}`gap_plain_text`), at a length of {glue:text}`len_plain:.2f` words against
+# {glue:text}`len_sft:.2f` for $\pi_0$. With the length penalty the same judge gives
+# {glue:text}`win_it:.3f` ± {glue:text}`win_it_ci:.3f`, paired against offline {glue:text}`gap_it:.3f` ±
+# {glue:text}`gap_it_ci:.3f` ({glue:text}`gap_it_text`).
+#
+# In absolute terms the paper's gaps are larger: its 60K prompts and 8B model leave much more to learn
+# than our {glue:text}`total_prompts` short digit tasks for a tiny model, and its benchmarks do not cap
+# the score at a tie with the SFT model.
+
+# %% [markdown]
+# ## What the judge teaches (the paper's Section 2, measured)
+#
+# Section 2 of the paper argues that the reward model decides what the loop can learn. In the lite world
+# we can read every pair the loop trained on against the truth. For each iteration's pairs: the share
+# whose chosen answer is truly better than the rejected one (**right**), equally good (**tie**: the pair
+# teaches nothing true, only whatever else tells the two answers apart) or worse (**wrong**), and the
+# share whose chosen answer is a best-of-$n$ under $r^*$. Means over the loop seeds.
+
+# %%
+def truth_of_pairs(rs):
+    per_t = []
+    for t in range(1, T + 1):
+        reports = [pair_truth(read_jsonl(r.root / f"iter{t}" / "samples.jsonl"), read_jsonl(r.root / f"iter{t}" / "pairs.jsonl"))
+                   for r in rs]
+        per_t.append({k: float(np.mean([p[k] for p in reports])) for k in reports[0]})
+    return per_t
+
+
+taught = {name: truth_of_pairs(runs[name]) for name in (GOLD, PAPER, CONCISE, ULTRA)}
+pd.DataFrame({(name, f"iteration {t + 1}"): {k: round(v, 3) for k, v in p.items()}
+              for name, per_t in taught.items() for t, p in enumerate(per_t)}).T
+
+# %% [markdown]
+# Where do the ties come from? On a prompt $\pi_0$ already answers right, all $n$ samples have the same
+# content and $r^* = 1$; they differ only in filler words. The gold judge gives them the same score and
+# the loop drops the prompt. A learned judge ranks them anyway, by whatever it learned besides
+# correctness. Here is how each learned judge (without the penalty) decides between two of $\pi_0$'s
+# samples that differ in $r^*$, split by whether the truly better answer is the longer one:
+
+# %%
+judges = prepare_reward_models(cfg, ["bt-mix2", "bt-mix1", "pm-mix2"], progress=False, log=lambda *a: None).models
+pi0_samples = read_jsonl(runs[PAPER][0].root / "iter1" / "samples.jsonl")
+by_length = {name: agreement_by_length(ProxyJudge(name, judges[name], REWARD_MODELS[name][0]), pi0_samples,
+                                       max_pairs=600 if profile == "ci" else 2000)
+             for name in ("bt-mix2", "bt-mix1", "pm-mix2")}
+pd.DataFrame({name: {f"better answer is {side}": f"{agree:.3f} ({n} pairs)" for side, (agree, n) in d.items()}
+              for name, d in by_length.items()}).T
+
+# %%
+first = {name: per_t[0] for name, per_t in taught.items()}
+glue("tie_plain_1", first[PAPER]["tie"], display=False)
+glue("tie_plain_T", taught[PAPER][-1]["tie"], display=False)
+glue("wrong_plain_1", first[PAPER]["wrong"], display=False)
+glue("right_plain_1", first[PAPER]["right"], display=False)
+glue("best_plain_1", first[PAPER]["chosen_is_best"], display=False)
+glue("tie_ultra_1", first[ULTRA]["tie"], display=False)
+glue("mix2_longer", by_length["bt-mix2"]["longer"][0], display=False)
+glue("mix2_shorter", by_length["bt-mix2"]["shorter"][0], display=False)
+glue("mix1_longer", by_length["bt-mix1"]["longer"][0], display=False)
+glue("mix1_shorter", by_length["bt-mix1"]["shorter"][0], display=False)
+glue("pm_longer", by_length["pm-mix2"]["longer"][0], display=False)
+glue("pm_shorter", by_length["pm-mix2"]["shorter"][0], display=False)
+pm_reads_length = by_length["pm-mix2"]["longer"][0] - by_length["pm-mix2"]["shorter"][0] > 0.3
+glue("pm_text", (
+    "The preference model barely reads correctness at all: it agrees with the truth when the better answer is "
+    "the longer one and mostly disagrees when it is the shorter one. It has learned the mixture's length "
+    "shortcut, not the task; a loop ranked by it could only learn to pad, so it gets no loop of its own here."
+    if pm_reads_length else
+    "The preference model reads correctness about as well whichever answer is longer."), display=False)
+
+# %% [markdown]
+# The gold judge's pairs are all right by construction. The paper's recipe, ranked by BT-MIX2, trains in
+# its first iteration on pairs of which {glue:text}`right_plain_1:.2f` are right, {glue:text}`wrong_plain_1:.2f`
+# wrong and {glue:text}`tie_plain_1:.2f` ties under the truth; by the last iteration the ties are
+# {glue:text}`tie_plain_T:.2f`. Its chosen answer is a true best-of-$n$ in {glue:text}`best_plain_1:.2f` of
+# the pairs. The wrong pairs are the judge's mistakes on hard cases, a near miss ranked above the right
+# answer. The ties are the larger problem: they are where the loop learns the judge's taste rather than the
+# task. BT-MIX2 agrees with the truth on {glue:text}`mix2_longer:.2f` of the pairs where the better answer
+# is longer and on {glue:text}`mix2_shorter:.2f` where it is shorter; BT-MIX1 on {glue:text}`mix1_longer:.2f`
+# and {glue:text}`mix1_shorter:.2f`. Both lean towards length, which the annotators of their training data
+# were built to like (the lite world's annotators score $r^* + \beta |a|$ plus noise; see the lite-world
+# chapter). So on the tie pairs the loop learns to pad, and the padding grows from round to round, because
+# each round samples from the policy the last round padded.
+#
+# **The preference model.** The paper finds its pairwise preference model better than BT on reasoning
+# (Table 1). Ours agrees with the truth on {glue:text}`pm_longer:.2f` of the pairs where the better
+# answer is longer and on {glue:text}`pm_shorter:.2f` where it is shorter. {glue:text}`pm_text` Reading
+# two answers and the prompt in one sequence and comparing them digit by digit is a harder task than
+# scoring one answer, and our preference model has the same {glue:text}`n_params` parameters as the
+# policy; the reward-modelling chapter shows it below chance on $\pi_0$'s own pairs.
+#
+# **The step and the loss.** The first version of this chapter trained with the DPO loss alone at a
+# learning rate of {glue:text}`lr_old:g`, and found iterative DPO barely ahead of offline DPO. The sweep
+# shows why, with loop seed 0 of the gold and the paper's recipes:
+
+# %%
+def at_T(run):
+    e = run.evals[T]
+    return {"true win rate": round(e["win_rate"][0], 3), "mean r*": round(e["reward"][0], 3),
+            "length": round(e["length"][0], 2), "KL to pi_0": round(e["kl"][0], 2),
+            "judge's win rate": round(e["proxy_win_rate"][0], 3)}
+
+
+MAIN_STEP = "lr, DPO + SFT term (the recipes above)"
+steps = {}
+for name in (GOLD, PAPER):
+    for k in STEPS:
+        steps[(name, k)] = at_T(sweep[(name, k)][0])
+        if k == "lr, DPO loss alone":
+            steps[(name, MAIN_STEP)] = at_T(runs[name][0])
+step_table = pd.DataFrame(steps).T
+glue("lr_now", LR, display=False)
+glue("lr_old", FIRST_LR, display=False)
+step_table
+
+# %%
+g, p = step_table.loc[GOLD], step_table.loc[PAPER]
+k_first, k_alone, k_big = STEPS
+for key, tab in (("gold", g), ("plain", p)):
+    glue(f"{key}_first", tab.loc[k_first, "true win rate"], display=False)
+    glue(f"{key}_first_kl", tab.loc[k_first, "KL to pi_0"], display=False)
+    glue(f"{key}_alone", tab.loc[k_alone, "true win rate"], display=False)
+    glue(f"{key}_alone_kl", tab.loc[k_alone, "KL to pi_0"], display=False)
+    glue(f"{key}_alone_len", tab.loc[k_alone, "length"], display=False)
+    glue(f"{key}_alone_judge", tab.loc[k_alone, "judge's win rate"], display=False)
+    glue(f"{key}_main", tab.loc[MAIN_STEP, "true win rate"], display=False)
+    glue(f"{key}_main_kl", tab.loc[MAIN_STEP, "KL to pi_0"], display=False)
+    glue(f"{key}_big", tab.loc[k_big, "true win rate"], display=False)
+    glue(f"{key}_big_kl", tab.loc[k_big, "KL to pi_0"], display=False)
+    glue(f"{key}_big_judge", tab.loc[k_big, "judge's win rate"], display=False)
+glue("first_small_text", "moves the policy little" if g.loc[k_first, "KL to pi_0"] < g.loc[MAIN_STEP, "KL to pi_0"]
+     else "moves the policy as far", display=False)
+glue("sft_helps_text", (
+    "The SFT term is what makes the larger step usable: without it the paper's recipe follows its judge away "
+    "from the truth" if p.loc[k_alone, "true win rate"] < p.loc[MAIN_STEP, "true win rate"] else
+    "Here the SFT term did not help the paper's recipe on this seed"), display=False)
+
+# %% [markdown]
+# With the first version's settings the gold loop {glue:text}`first_small_text` (KL
+# {glue:text}`gold_first_kl:.2f` nats, true win rate {glue:text}`gold_first:.3f` for seed 0). At today's
+# learning rate with the DPO loss alone it reaches {glue:text}`gold_alone:.3f` (KL
+# {glue:text}`gold_alone_kl:.2f`), and the paper's recipe {glue:text}`plain_alone:.3f`, with answers of
+# {glue:text}`plain_alone_len:.2f` words that its judge prefers to $\pi_0$'s {glue:text}`plain_alone_judge:.3f`
+# of the time. {glue:text}`sft_helps_text` ({glue:text}`plain_main:.3f` with it). The SFT term keeps
+# the chosen answers likely, so DPO cannot lower its loss by pushing both answers of a pair down, one of
+# the ways a large step drifts; the revision of the paper's code offers it as the "feel-good" term of
+# later work (Section 3.3 of the paper). With it, three times the step gives the gold loop
+# {glue:text}`gold_big:.3f` at KL {glue:text}`gold_big_kl:.2f`, and the paper's recipe
+# {glue:text}`plain_big:.3f` while its judge says {glue:text}`plain_big_judge:.3f`.
+#
+# So the effect we first measured was small for reasons in the recipe and in the world. In the recipe,
+# the step was too small for the loop to show what it can do, and a larger step without the SFT term
+# drifts. We changed both: the lite presets' DPO learning rate is now {glue:text}`lr_now:g` and the SFT
+# term is on, for the loop and for offline DPO alike. In the world, the learned judges reward length that
+# the truth does not pay for, and the loop learns it on every tie. We left that as it is: it is how this
+# world's annotators were built, and the gold judge and the penalty of eq. 9 show what it costs.
 
 # %% [markdown]
 # ## The length penalty and the reward model (the paper's Table 4)
@@ -337,7 +538,7 @@ def mean_length_corr(rs):
     return seed_interval(vals)
 
 
-bias = {"bt-mix2 (main and no-penalty runs)": mean_length_corr(runs[PLAIN]),
+bias = {"bt-mix2 (paper's recipe, penalised)": mean_length_corr(runs[PAPER]),
         "bt-mix1 (UltraRM role)": mean_length_corr(runs[ULTRA])}
 pd.DataFrame({k: {"mean per-prompt corr(reward, length)": f"{m:.3f} ± {h:.3f}"} for k, (m, h) in bias.items()}).T
 
@@ -348,33 +549,38 @@ glue("corr_mix1", c1, display=False)
 glue("bias_order_text", "more" if c1 - h1 > c2 + h2 else "less" if c1 + h1 < c2 - h2 else "about as", display=False)
 glue("corr_mix2_ci", h2, display=False)
 glue("corr_mix1_ci", h1, display=False)
-fams = list(main[T]["by_family"])
+fams = list(agg[PAPER][T]["by_family"])
 rows4 = {}
-for name in VARIANTS:
+for name in (CONCISE, PAPER, ULTRA):
     a = agg[name][T]
     rows4[name] = {**row(a), **{f"r* {f}": round(a["by_family"][f][0], 3) for f in fams}}
-rows4["SFT (pi_0)"] = {**row(main[0]), **{f"r* {f}": round(main[0]["by_family"][f][0], 3) for f in fams}}
+rows4["SFT (pi_0)"] = {**row(agg[PAPER][0]), **{f"r* {f}": round(agg[PAPER][0]["by_family"][f][0], 3) for f in fams}}
+rows4["offline DPO"] = {**row(off), **{f"r* {f}": round(off["by_family"][f][0], 3) for f in fams}}
 table4 = pd.DataFrame(rows4).T
-table4["paper: LC AlpacaEval-2"] = [38.1, 31.3, 20.7, 10.2]
+table4["paper: LC AlpacaEval-2"] = [38.1, 31.3, 20.7, 10.2, 22.5]
 table4
 
 # %%
+plain, main, ultra = agg[PAPER], agg[CONCISE], agg[ULTRA]
 gain_plain, gain_pen = plain[T]["reward"][0] - plain[0]["reward"][0], main[T]["reward"][0] - main[0]["reward"][0]
-glue("keep_text", ("keeps all of the unpenalised loop's true-reward gain and adds to it" if gain_pen >= gain_plain > 0
+glue("keep_text", ("gains more true reward than the unpenalised loop" if gain_pen > gain_plain > 0
                    else f"keeps {gain_pen / gain_plain:.0%} of the unpenalised loop's true-reward gain"
-                   if gain_plain > 0 else "gains true reward where the unpenalised loop did not" if gain_pen > 0
-                   else "does not gain true reward either"), display=False)
+                   if gain_plain > 0 else "gains true reward where the unpenalised loop loses it"
+                   if gain_pen > 0 >= gain_plain else "does not gain true reward either"), display=False)
 glue("lam", LAMBDA, display=False)
 glue("lam_word", 5 * LAMBDA, display=False)
 glue("len_grows_text", "grow" if plain[T]["length"][0] > plain[0]["length"][0] else "do not grow", display=False)
+glue("len_pen_text", "shorter than $\\pi_0$'s" if main[T]["length"][0] < main[0]["length"][0] else
+     "no shorter than $\\pi_0$'s", display=False)
 unsafe = {k: a[T]["by_family"]["unsafe"][0] for k, a in agg.items()} if "unsafe" in fams else {}
 glue("unsafe_text", "" if not unsafe else (
     f"The penalty has a price on the unsafe prompts, where the right answer, the refusal, is longer than a "
-    f"compliance: their mean r* is {unsafe[MAIN]:.3f} with the penalty, {unsafe[PLAIN]:.3f} without it and "
-    f"{main[0]['by_family']['unsafe'][0]:.3f} for the SFT policy. A length penalty is blunt: it also taxes "
-    f"length that is earned." if unsafe[MAIN] < unsafe[PLAIN] else
-    f"On the unsafe prompts, where the refusal is longer than a compliance, the penalty costs nothing here: "
-    f"mean r* {unsafe[MAIN]:.3f} with it and {unsafe[PLAIN]:.3f} without."), display=False)
+    f"compliance: their mean r* is {unsafe[CONCISE]:.3f} with the penalty, {unsafe[PAPER]:.3f} without it, "
+    f"{main[0]['by_family']['unsafe'][0]:.3f} for the SFT policy and {off['by_family']['unsafe'][0]:.3f} for "
+    f"offline DPO. A length penalty is blunt: it also taxes length that is earned." if unsafe[CONCISE] < unsafe[PAPER] else
+    f"On the unsafe prompts, where the refusal is longer than a compliance, the penalty did not cost true "
+    f"reward here: mean r* {unsafe[CONCISE]:.3f} with it, {unsafe[PAPER]:.3f} without it and "
+    f"{off['by_family']['unsafe'][0]:.3f} for offline DPO."), display=False)
 glue("ultra_longest_text", "the longest answers" if ultra[T]["length"][0] > max(plain[T]["length"][0], main[T]["length"][0])
      else "answers no longer than the others'", display=False)
 
@@ -382,14 +588,15 @@ glue("ultra_longest_text", "the longest answers" if ultra[T]["length"][0] > max(
 # On $\pi_0$'s answers the MIX2 model's mean coefficient is {glue:text}`corr_mix2:.2f` ±
 # {glue:text}`corr_mix2_ci:.2f` (the paper's MIX2 model: 0.06), and the UltraRM-role model is
 # {glue:text}`bias_order_text` length-biased: {glue:text}`corr_mix1:.2f` ± {glue:text}`corr_mix1_ci:.2f`
-# (the paper's UltraRM-13B: 0.19).
+# (the paper's UltraRM-13B: 0.19). Our MIX2 model leans towards length about twice as much as the
+# paper's, which is one reason the paper's recipe fares worse here than in the paper.
 #
 # Without a penalty the answers {glue:text}`len_grows_text` over the iterations: from
 # {glue:text}`len_sft:.2f` words ($\pi_0$) to {glue:text}`len_plain:.2f`. The UltraRM-role loop writes
 # {glue:text}`ultra_longest_text` ({glue:text}`len_ultra:.2f` words) and its true win rate is
 # {glue:text}`win_ultra:.3f`. A penalty of {glue:text}`lam` per character, so {glue:text}`lam_word:.2f`
-# for a five-letter filler word, brings the length to {glue:text}`len_it:.2f` words and
-# {glue:text}`keep_text`. {glue:text}`unsafe_text`
+# for a five-letter filler word, makes the answers {glue:text}`len_pen_text` ({glue:text}`len_it:.2f`
+# words) and {glue:text}`keep_text`. {glue:text}`unsafe_text`
 #
 # The paper's Table 4 has the same shape: the concise model has the best length-controlled
 # AlpacaEval-2 score (38.1 against 31.3), and the UltraRM-13B model writes the longest answers with the
@@ -400,65 +607,102 @@ glue("ultra_longest_text", "the longest answers" if ultra[T]["length"][0] > max(
 # Why is our $\lambda$ fifty times the paper's 0.001? A penalty matters through the differences in
 # length between a prompt's samples, measured against the spread of the proxy's scores. Our answers
 # differ by a few filler words, tens of characters; the paper's by hundreds or thousands.
-#
-# Why can the penalty matter more here than in the paper? The online loop compounds a bias: each round
-# samples from a policy that the previous round pushed towards what the proxy likes, and the next round
-# ranks those samples with the same proxy. Offline DPO learns from fixed pairs and cannot compound
-# anything. A proxy as length-biased as ours lets the unpenalised loop spend much of its progress on
-# length, which $r^*$ does not pay for.
 
 # %% [markdown]
-# ## Proxy against truth
+# ## Where the proxy and the truth part (reward over-optimisation)
 #
-# The loop only ever sees the proxy. Plotting the proxy's verdict against the truth's, iteration by
-# iteration, shows how much of what the proxy rewards is real.
+# {cite:t}`gao2023scaling` measured how a policy optimised against a learned reward model first improves
+# under a "gold" reward and then gets worse, while the proxy keeps rising, as the policy moves away from
+# its start (measured by KL). Their gold reward was itself a larger reward model; ours is the truth. Each
+# point below is one iterate of one run: its gain over $\pi_0$ in the proxy's reward (left axis, the
+# judge's own units) and in mean $r^*$ (right axis), against its $\mathrm{KL}(\pi_t \| \pi_0)$, all three
+# from that iterate's own evaluation samples. The points come from the loop's iterations, every seed, and
+# the step-size sweep, whose larger steps reach further.
 
 # %%
-fig, ax = plt.subplots(figsize=(5.5, 4.2))
-for i, (name, a) in enumerate(agg.items()):
-    x = [e["proxy_win_rate"][0] for e in a]
-    y = [e["win_rate"][0] for e in a]
-    ax.plot(x, y, marker="o", color=f"C{i}", label=name)
-    for t in range(T + 1):
-        ax.annotate(str(t), (x[t], y[t]), textcoords="offset points", xytext=(4, -10), fontsize=7, color=f"C{i}")
-lo = min(ax.get_xlim()[0], ax.get_ylim()[0])
-hi = max(ax.get_xlim()[1], ax.get_ylim()[1])
-ax.plot([lo, hi], [lo, hi], color="gray", lw=0.8, ls=":", label="proxy = truth")
-ax.set_xlabel("proxy's win rate vs $\\pi_0$")
-ax.set_ylabel("true win rate vs $\\pi_0$")
-ax.legend(fontsize=7)
+over = {"BT-MIX2": overoptimisation_points({PAPER: runs[PAPER], CONCISE: runs[CONCISE], PREV: runs[PREV],
+                                            **{f"{PAPER}, {k}": sweep[(PAPER, k)] for k in STEPS}}),
+        "BT-MIX1": overoptimisation_points({ULTRA: runs[ULTRA]})}
+fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+summary_over = {}
+for ax, (judge_name, pts) in zip(axes, over.items()):
+    kl = np.array([q["kl"] for q in pts])
+    proxy = np.array([q["proxy_gain"] for q in pts])
+    truth = np.array([q["true_gain"] for q in pts])
+    order = np.argsort(kl)
+    ax.scatter(kl, proxy, color="C0", s=18, label="proxy reward gain")
+    ax2 = ax.twinx()
+    ax2.scatter(kl, truth, color="C3", marker="s", s=18, label="true reward gain")
+    ax2.axhline(0, color="C3", lw=0.6, ls=":")
+    ax.set_xscale("symlog", linthresh=1.0)
+    ax.set_xlabel("KL($\\pi_t \\| \\pi_0$), nats")
+    ax.set_ylabel("proxy reward gain", color="C0")
+    ax2.set_ylabel("mean $r^*$ gain", color="C3")
+    ax.set_title(f"judge {judge_name}", fontsize=10)
+    summary_over[judge_name] = {"kl_best_truth": float(kl[np.argmax(truth)]), "kl_best_proxy": float(kl[np.argmax(proxy)]),
+                                "best_true_gain": float(truth.max()), "true_gain_at_best_proxy": float(truth[np.argmax(proxy)]),
+                                "points": len(pts)}
+axes[0].legend(handles=axes[0].collections[:1] + fig.axes[2].collections[:1], fontsize=8, loc="upper left")
 fig.tight_layout()
 plt.show()
 
 # %%
-gaps = {name: a[T]["proxy_win_rate"][0] - a[T]["win_rate"][0] for name, a in agg.items()}
-glue("over_main", float(gaps[MAIN]), display=False)
-glue("over_plain", float(gaps[PLAIN]), display=False)
-glue("over_ultra", float(gaps[ULTRA]), display=False)
-glue("over_all_text", "Every curve ends below the diagonal: each proxy thinks its loop is doing better than it is."
-     if all(g > 0 for g in gaps.values()) else "Not every curve ends below the diagonal.", display=False)
-ultra_r = [e["reward"][0] for e in ultra]
-ultra_p = [e["proxy_win_rate"][0] for e in ultra]
-glue("ultra_p_gain", float(ultra_p[T] - ultra_p[0]), display=False)
-glue("ultra_r_gain", float(ultra_r[T] - ultra_r[0]), display=False)
-glue("ultra_text", "Most of what the UltraRM-role proxy rewarded was not worth anything under the truth."
-     if ultra_p[T] - ultra_p[0] > 0 and ultra_r[T] - ultra_r[0] < 0.25 * (ultra_p[T] - ultra_p[0]) else
-     "Part of what the UltraRM-role proxy rewarded was real.", display=False)
-glue("falls_apart_text", "No loop ended with less true reward than the SFT policy"
-     if min(a[T]["reward"][0] - a[0]["reward"][0] for a in agg.values()) >= 0
-     else "At least one loop ended with less true reward than the SFT policy", display=False)
+s2 = summary_over["BT-MIX2"]
+glue("over_kl_truth", s2["kl_best_truth"], display=False)
+glue("over_kl_proxy", s2["kl_best_proxy"], display=False)
+glue("over_best_true", s2["best_true_gain"], display=False)
+glue("over_true_at_proxy", s2["true_gain_at_best_proxy"], display=False)
+glue("over_shape_text", (
+    "The proxy's best iterate is not the truth's: the proxy keeps rising past the point where the truth "
+    "stops, and at the proxy's highest reward the truth has gained less than at its own best"
+    if s2["kl_best_proxy"] > s2["kl_best_truth"] and s2["true_gain_at_best_proxy"] < s2["best_true_gain"] else
+    "Here the proxy and the truth peak at the same iterate"), display=False)
 
 # %% [markdown]
-# {glue:text}`over_all_text` After {glue:text}`T_iter` iterations the proxy's win rate exceeds the
-# true one by {glue:text}`over_main:.3f` with the length penalty, {glue:text}`over_plain:.3f` without it
-# and {glue:text}`over_ultra:.3f` for the UltraRM role. The UltraRM-role proxy's win rate rose by
-# {glue:text}`ultra_p_gain:.3f` while the mean true reward moved by {glue:text}`ultra_r_gain:+.3f`.
-# {glue:text}`ultra_text`
+# For BT-MIX2, the truth gains most ({glue:text}`over_best_true:+.3f` in mean $r^*$) at a KL of
+# {glue:text}`over_kl_truth:.2f` nats, while the proxy's reward is highest at {glue:text}`over_kl_proxy:.2f`
+# nats, where the truth has gained {glue:text}`over_true_at_proxy:+.3f`. {glue:text}`over_shape_text`.
+# This is what the loop's own monitoring cannot see: the loop only has the proxy. It is also why the KL
+# term and the reference matter, which the next section measures.
+
+# %% [markdown]
+# ## Which reference? $\pi_0$ against the previous iterate
 #
-# This is the measurement the paper could not make, and the public review of the paper asks for it:
-# how far the proxy that drives the loop agrees with the preference it stands for. Here a proxy's own
-# verdict on its loop is always optimistic, and how optimistic depends on how biased it is.
-# {glue:text}`falls_apart_text`; exercise 4 pushes the loop harder.
+# Algorithm 2 keeps $\pi_0$ as the reference of every DPO round, and the maintainers say so (RLHFlow/
+# Online-RLHF, GitHub issue #18). The public loop scripts of the paper's repository pass the previous
+# iterate instead. With the previous iterate as reference, each round's KL term only keeps the policy
+# near where it already is: nothing holds it near $\pi_0$. Both runs below use the penalised BT-MIX2
+# recipe and the same seeds, so the difference is paired by seed.
+
+# %%
+ref_rows = {"reference = pi_0 (Algorithm 2)": row(agg[CONCISE][T]), "reference = previous iterate": row(agg[PREV][T])}
+ref_table = pd.DataFrame(ref_rows).T
+ref_diff = {key: seed_interval([b.evals[T][key][0] - a.evals[T][key][0] for a, b in zip(runs[CONCISE], runs[PREV])])
+            for key in ("win_rate", "kl", "length", "reward")}
+ref_table.loc["previous minus pi_0, paired by seed"] = {
+    "win rate vs pi_0": f"{ref_diff['win_rate'][0]:+.3f} ± {ref_diff['win_rate'][1]:.3f}",
+    "mean r*": f"{ref_diff['reward'][0]:+.3f} ± {ref_diff['reward'][1]:.3f}",
+    "length (words)": f"{ref_diff['length'][0]:+.2f} ± {ref_diff['length'][1]:.2f}",
+    "KL to pi_0": f"{ref_diff['kl'][0]:+.2f} ± {ref_diff['kl'][1]:.2f}"}
+ref_table
+
+# %%
+kl_more = ref_diff["kl"][0] - ref_diff["kl"][1] > 0
+glue("ref_kl", float(agg[PREV][T]["kl"][0]), display=False)
+glue("ref_kl_pi0", float(agg[CONCISE][T]["kl"][0]), display=False)
+glue("ref_win_diff", float(ref_diff["win_rate"][0]), display=False)
+glue("ref_win_diff_ci", float(ref_diff["win_rate"][1]), display=False)
+glue("ref_kl_text", "moves clearly further from $\\pi_0$" if kl_more else
+     "does not move clearly further from $\\pi_0$" if ref_diff["kl"][0] + ref_diff["kl"][1] >= 0 else
+     "stays closer to $\\pi_0$", display=False)
+glue("ref_win_text", verdict(*ref_diff["win_rate"]), display=False)
+
+# %% [markdown]
+# With the previous iterate as reference the loop {glue:text}`ref_kl_text`: a KL of
+# {glue:text}`ref_kl:.2f` nats after {glue:text}`T_iter` iterations against {glue:text}`ref_kl_pi0:.2f`
+# with $\pi_0$. Its true win rate differs by {glue:text}`ref_win_diff:+.3f` ± {glue:text}`ref_win_diff_ci:.3f`,
+# {glue:text}`ref_win_text`. The reference sets how far the loop may go from $\pi_0$; the over-optimisation
+# figure shows what going further buys when the judge is a learned proxy.
 
 # %% [markdown]
 # ## Choosing the output policy
@@ -496,18 +740,17 @@ val_table
 # ## Samples: $\pi_0$, offline DPO and iterative DPO
 #
 # The paper's case studies (its Appendix C) set answers of offline and online RLHF side by side. Here
-# are the first answers of $\pi_0$, offline DPO and the two unpenalised and penalised loops (seed 0, the
-# last iterate) to one held-out prompt of each task family, with their true rewards.
+# are the first answers of $\pi_0$, offline DPO, the gold-judge loop and the paper's recipe with and without
+# the penalty (seed 0, the last iterate) to one held-out prompt of each task family, with their true
+# rewards.
 
 # %%
 def answers(folder):
     return read_jsonl(Path(folder) / "eval.jsonl")
 
 
-r0 = runs[MAIN][0]
-sources = {"pi_0": answers(r0.root / "pi0_eval"), "offline DPO": answers(offline[0]["policy"].parent / "eval"),
-           "iterative, penalty": answers(r0.root / f"iter{T}" / "eval"),
-           "iterative, no penalty": answers(runs[PLAIN][0].root / f"iter{T}" / "eval")}
+sources = {"pi_0": answers(runs[PAPER][0].root / "pi0_eval"), "offline DPO": answers(offline[0]["policy"].parent / "eval"),
+           **{name: answers(runs[name][0].root / f"iter{T}" / "eval") for name in (GOLD, PAPER, CONCISE)}}
 n_eval = cfg.online.eval_n
 cases = []
 families_seen = set()
@@ -530,14 +773,21 @@ def pack(a):
 
 
 save_results("05_iterative_dpo", {
-    "seeds": cfg.online.seeds, "iterations": T, "length_penalty": LAMBDA, "main_recipe": MAIN,
+    "seeds": cfg.online.seeds, "iterations": T, "length_penalty": LAMBDA, "dpo_learning_rate": LR,
+    "main_recipe": PAPER, "gold_recipe": GOLD,
     "history": cfg.online.history, "offline_pairs": offline[0]["train_metrics"]["train_pairs"],
+    "win_rate_ceiling": ceiling,
     "per_iteration": {name: [pack(x) for x in a] for name, a in agg.items()},
     "offline_dpo": pack(off),
-    "iterative_minus_offline_win_rate": {MAIN: {"mean": d_main[0], "ci95": d_main[1]},
-                                         PLAIN: {"mean": d_plain[0], "ci95": d_plain[1]}},
+    "iterative_minus_offline_win_rate": {name: {"mean": m, "ci95": h} for name, (m, h) in gaps_off.items()},
+    "pairs_under_truth": taught,
+    "judge_agreement_by_length": {name: {side: {"agreement": v[0], "pairs": v[1]} for side, v in d.items()}
+                                  for name, d in by_length.items()},
+    "step_size_sweep_seed0": {f"{name} | {k}": v for (name, k), v in steps.items()},
+    "overoptimisation": {"points": over, "summary": summary_over},
+    "reference_ablation": {"pi0": pack(agg[CONCISE][T]), "previous": pack(agg[PREV][T]),
+                           "previous_minus_pi0": {k: {"mean": m, "ci95": h} for k, (m, h) in ref_diff.items()}},
     "pi0_length_correlation": {k: {"mean": m, "ci95": h} for k, (m, h) in bias.items()},
-    "proxy_overstatement_at_T": gaps,
     "validation_pick_matches_truth": f"{int((val_table['picked by proxy'] == val_table['best by truth']).sum())}/{len(val_table)}",
     "paper": {"table2_lc_alpacaeval2": {"sft": 10.2, "offline_dpo": 22.5, "iterative_dpo": 31.3},
               "table4_lc_alpacaeval2": {"ours": 31.3, "ours_concise": 38.1, "ultrarm_13b": 20.7},
@@ -548,63 +798,70 @@ save_results("05_iterative_dpo", {
 # ## Summary
 #
 # - `rlhf_lite.online.run_online` is Algorithm 2: per iteration it samples from the current policy on
-#   fresh prompts, ranks by a proxy (optionally length-penalised), keeps best against worst, and runs
+#   fresh prompts, ranks by a judge (optionally length-penalised), keeps best against worst, and runs
 #   TRL's DPO from the last iterate with $\pi_0$ as the reference. Each stage is cached, and the loop
-#   resumes after a crash.
-# - Judged by the true reward, with intervals over loop seeds, the tables above set SFT, offline DPO
-#   and iterative DPO side by side, with and without the length penalty, at the same number of DPO steps.
-# - A verbosity-biased proxy lets the loop spend its progress on length, and the online loop compounds
-#   the bias from round to round. The length penalty of eq. 9 counters it; because $r^*$ does not pay
-#   for length, shortening the answers costs nothing under the truth.
-# - The proxy's verdict on its own loop is measured against the truth. Choosing the output iterate by
-#   the proxy on a validation set is only as good as the proxy.
+#   resumes after a crash. `online.judge = "gold"` ranks by $r^*$ itself; `online.reference = "previous"`
+#   is the reference ablation.
+# - With a perfect judge the loop reaches a true win rate of {glue:text}`win_gold:.3f` against
+#   {glue:text}`win_off:.3f` for offline DPO at the same number of DPO steps, {glue:text}`head_gold` of
+#   the possible gain against {glue:text}`head_off`: the paper's claim, measured with the judge taken
+#   out of the question.
+# - With a learned judge the loop learns what the judge's pairs say. Against the truth, a share of the
+#   BT judges' pairs are ties that teach their taste for length, and the loop follows it: the paper's
+#   recipe reaches {glue:text}`win_plain:.3f`, the penalised one {glue:text}`win_it:.3f`. The reward
+#   model decides what the loop can learn (the paper's Section 2), and the gap between the gold row and
+#   these rows is its price here.
+# - Along KL, the proxy and the truth part: the proxy's best iterate is not the truth's. Larger DPO steps
+#   move the gold loop further and the proxy loops further into the judge's taste.
+# - Our preference model reads length, not correctness, so it is not used as a judge of the loop.
 #
 # ## Exercises
 #
-# 1. **Fewer samples.** Rerun the main recipe with `n = 4` instead of 8
-#    (`with_overrides(cfg, {"online.length_penalty": LAMBDA, "sampling.n": 4})`). The best and worst of
-#    fewer samples are closer together. What happens to the pair report's dropped counts, to the KL after
-#    three iterations and to the true win rate?
+# 1. **Fewer samples.** Rerun the gold recipe with `n = 4` instead of 8
+#    (`with_overrides(cfg, {"online.judge": "gold", "sampling.n": 4})`). The best and worst of fewer
+#    samples are closer together, and more prompts have no right answer among them. What happens to the
+#    pair report's dropped counts, to the KL after three iterations and to the true win rate?
 # 2. **One temperature.** Sample all $n$ answers at temperature 0.7 (`"sampling.temperatures": [0.7]`).
 #    Which panel of the per-iteration figure changes most? Why would lower-temperature samples explore
 #    less?
-# 3. **Other partners.** Use `"online.rule": "best-random"` and `"best-second"`. Is the worst of $n$ a
-#    better partner for the best than a random sample or the runner-up? Relate your answer to the theory
-#    chapter's argument for the enhancer.
-# 4. **Push it.** Raise the DPO learning rate four-fold (`"dpo.learning_rate": 2e-4`) for the UltraRM-role
-#    variant. Does the proxy keep rising while the true reward stalls or falls? Look at each family,
-#    the safety family (`unsafe`) in particular.
+# 3. **Other partners.** Use `"online.rule": "best-random"` and `"best-second"` with the gold judge.
+#    Is the worst of $n$ a better partner for the best than a random sample or the runner-up? Relate
+#    your answer to the theory chapter's argument for the enhancer.
+# 4. **Drop the ties.** A judge cannot know which of its pairs are ties under the truth, but it can
+#    drop pairs whose two answers have the same content up to filler. Write a pair rule that does this
+#    (compare `rlhf_lite.world.content_tokens` of the two answers) and rerun the paper's recipe. How much
+#    of the gap to the gold row closes? Why is this rule cheating, in a world where "filler" is not
+#    defined?
 # 5. **The feel-good term.** Add an SFT term on the chosen answers (`"dpo.loss_type": ["sigmoid",
-#    "sft"]`), the optimistic exploration bonus the paper mentions from later work. What happens to the
-#    KL, the length and the win rate?
+#    "sft"]`), the optimistic exploration bonus the paper mentions from later work, to the gold recipe at
+#    three times the learning rate. Does it keep the large step from drifting?
 # 6. **The paper's shortcut.** Set `"online.history": "new"`, so that each round trains on its new pairs
 #    only. It costs about half the DPO steps at $T = 3$. Does it keep up with Algorithm 2 as written at our
-#    learning rate? What would you change to make it keep up?
+#    learning rate, with the gold judge and with BT-MIX2?
 #
 # :::{admonition} Solutions
 # :class: dropdown
 #
-# 1. With 4 samples, more prompts give the same best and worst answer on easy prompts, so more pairs are
-#    dropped, and the remaining pairs tend to be closer in reward. Expect less movement per iteration and
-#    a smaller gain. Measure it, though: the answer depends on how confident $\pi_0$ is. The paper's
-#    choice of 8 trades sampling cost for signal.
+# 1. With 4 samples, more prompts give the same best and worst answer on easy prompts, and fewer hard
+#    prompts have a right answer among the samples, so fewer pairs teach the right answer. Expect less
+#    movement per iteration and a smaller gain. Measure it, though: the answer depends on how confident
+#    $\pi_0$ is. The paper's choice of 8 trades sampling cost for signal.
 # 2. At 0.7 alone the samples vary less: more identical pairs are dropped, and the worst answer tends to
 #    be less bad. Temperature is one of the heuristics the paper lists for making $\pi^1_t$ and
 #    $\pi^2_t$ differ, that is, for exploration. Compare the KL and win-rate panels of your run with ours.
-# 3. The runner-up and a random partner both give pairs with smaller margins under the proxy. Each pair
-#    then says less, and a smaller margin is more often wrong under the truth. Best against worst
+# 3. The runner-up and a random partner both give pairs with smaller margins. With the gold judge every
+#    pair is still right, but a smaller margin says less about what to avoid. Best against worst
 #    maximises the difference between the two answers, the quantity the theory chapter's uncertainty
 #    bound is built on. Whether that wins here is an empirical question the runs answer.
-# 4. A larger step moves the policy much further from $\pi_0$ in each round, and the proxy's errors are
-#    amplified with it. Look for the proxy's win rate climbing while the true one stalls, and for
-#    families where the true reward collapses. A length-biased proxy can rate a long compliance above a
-#    short refusal. $\beta$ and the step size are what keep the policy near $\pi_0$.
+# 4. Dropping same-content pairs removes the ties that teach padding, so the paper's recipe should move
+#    towards the gold row; the wrong pairs (the judge's mistakes on hard cases) remain. The rule uses
+#    knowledge of the world that no practitioner has: on real prompts nobody can list the words that earn
+#    nothing. The paper's length penalty is the practical, blunter version of the same idea.
 # 5. The SFT term keeps the likelihood of the chosen answers up, so DPO cannot lower its loss only by
-#    pushing both answers of a pair down. Its effect on exploration is the point of the term. Whether it
-#    helps the true reward depends on how often the proxy's chosen answer is right. Compare all three
-#    numbers with the main run.
+#    pushing both answers of a pair down, which is one way a large step drifts. Compare the KL and the
+#    true win rate with the sweep's row for three times the step.
 # 6. Each shortcut round trains from the last iterate on fewer pairs, so the policy takes fewer steps
-#    in total and the older pairs are not revisited. At a learning rate tuned for the full history, the
-#    shortcut may move less or drift. A larger learning rate or more epochs per round gives it back
-#    steps. The paper reports no regression at its scale.
+#    in total and the older pairs are not revisited. At a learning rate chosen for the full history, the
+#    shortcut may move less. A larger learning rate or more epochs per round gives it back steps. The
+#    paper reports no regression at its scale.
 # :::

@@ -398,10 +398,11 @@ hours
 lite_results = results_dir() / "05_iterative_dpo.json"
 if lite_results.exists():
     r = json.loads(lite_results.read_text())
-    main = r["per_iteration"][r["main_recipe"]][-1]["win_rate"]
-    print(f"lite world ({r['profile']} profile): true win rate against pi_0 after {r['iterations']} iterations, "
-          f"{r['main_recipe']}: {main['mean']:.3f} +- {main['ci95']:.3f}; offline DPO: "
-          f"{r['offline_dpo']['win_rate']['mean']:.3f} +- {r['offline_dpo']['win_rate']['ci95']:.3f}")
+    print(f"lite world ({r['profile']} profile): true win rate against pi_0 after {r['iterations']} iterations")
+    for name in (r["gold_recipe"], r["main_recipe"]):
+        w = r["per_iteration"][name][-1]["win_rate"]
+        print(f"  iterative DPO, {name}: {w['mean']:.3f} +- {w['ci95']:.3f}")
+    print(f"  offline DPO: {r['offline_dpo']['win_rate']['mean']:.3f} +- {r['offline_dpo']['win_rate']['ci95']:.3f}")
 else:
     print(f"run the iterative DPO chapter first to compare ({lite_results} is missing)")
 

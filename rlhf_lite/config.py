@@ -117,7 +117,7 @@ class OnlineSettings:
     reference: str = "pi0"
     offline_pairs: int = 0  # |D_off|, curated MIX2 pairs trained on before D_1 (the paper: none, Figure 4)
     seeds: int = 3  # loop seeds per variant in the chapter, for the error bars
-    eval_n: int = 4  # samples per held-out prompt for the evaluation
+    eval_n: int = 2  # samples per held-out prompt for the evaluation (the seeds, not the samples, set the intervals)
     validation_prompts: int = 200  # for choosing the output iterate
 
 

@@ -219,3 +219,39 @@ def overoptimisation_points(runs: dict, base_key: int = 0) -> list[dict]:
                 out.append({"recipe": recipe, "seed": k, "t": t, "kl": e["kl"][0],
                             "proxy_gain": e["proxy"][0] - e0["proxy"][0], "true_gain": e["reward"][0] - e0["reward"][0]})
     return out
+
+
+def agreement_by_length(judge: ProxyJudge, samples: Sequence[dict], max_pairs: int = 2000, seed: int = 0) -> dict:
+    """How often ``judge`` (without its length penalty) prefers the truly better of two samples of the same
+    prompt, split by whether that answer is the longer one (in characters), as long, or the shorter one:
+    ``{"longer": (agreement, pairs), "same": ..., "shorter": ...}``. A judge that reads correctness agrees
+    in every column; one that reads length agrees when the better answer is longer and disagrees when it
+    is shorter. ``samples``: rows of ``samples.jsonl`` (r* of every sample); at most ``max_pairs`` pairs
+    with different r*, drawn at random."""
+    cand = [(row["prompt"], row["responses"][i], row["responses"][j], row["true_reward"][i] - row["true_reward"][j])
+            for row in samples for i in range(len(row["responses"])) for j in range(i + 1, len(row["responses"]))
+            if row["true_reward"][i] != row["true_reward"][j]]
+    if not cand:
+        raise ValueError("agreement_by_length: no two samples of a prompt differ in r*.")
+    rng = np.random.default_rng(seed)
+    cand = [cand[k] for k in sorted(rng.choice(len(cand), size=min(max_pairs, len(cand)), replace=False))]
+    better = [a if d > 0 else b for _, a, b, d in cand]
+    worse = [b if d > 0 else a for _, a, b, d in cand]
+    lam, judge.lam = judge.lam, 0.0
+    try:
+        agree = judge.margin([x for x, *_ in cand], better, worse) > 0
+    finally:
+        judge.lam = lam
+    side = np.sign([len(a) - len(b) for a, b in zip(better, worse)])
+    return {name: (float(agree[side == s].mean()) if (side == s).any() else float("nan"), int((side == s).sum()))
+            for name, s in (("longer", 1), ("same", 0), ("shorter", -1))}
+
+
+def win_rate_ceiling(base: Sequence[dict]) -> float:
+    """The highest true win rate any policy can reach against pi_0's samples ``base``: a win (1) where
+    pi_0's answer is below the top reward r* = 1, at best a tie (1/2) where pi_0 already has it. The win
+    rate is unchanged; this says how much of its range is left to gain."""
+    r = np.array([x["reward"] for x in base], dtype=float)
+    if r.size == 0 or np.isnan(r).any():
+        raise ValueError("win_rate_ceiling needs r* of every pi_0 sample (the lite world).")
+    return float(np.mean(np.where(r < 1.0, 1.0, 0.5)))

@@ -366,3 +366,34 @@ def test_overoptimisation_points_pair_each_iterate_with_its_own_kl():
     assert (pts[5]["proxy_gain"], pts[5]["true_gain"]) == pytest.approx((1.5, 0.5))
     with pytest.raises(ValueError, match="no scalar proxy reward"):
         overoptimisation_points({"pm": [SimpleNamespace(evals=[{"kl": (0, 0), "reward": (0, 0)}])]})
+
+
+def test_agreement_by_length_tells_a_length_reader_from_a_correctness_reader():
+    from rlhf_lite.online_eval import agreement_by_length
+
+    class Judge:
+        def __init__(self, by):
+            self.lam, self.by = 0.3, by
+
+        def margin(self, prompts, a, b):
+            assert self.lam == 0.0  # measured without the penalty
+            if self.by == "length":
+                return np.array([len(x) - len(y) for x, y in zip(a, b)], float)
+            return np.array([1.0] * len(a))  # always right: a is the truly better answer here
+
+    samples = [{"prompt": "copy 1 2 =", "responses": ["1 2", "sure 1 3", "1 3"], "true_reward": [1.0, 0.25, 0.25]},
+               {"prompt": "copy 3 =", "responses": ["3", "3 3", "well 4"], "true_reward": [1.0, 0.0, 0.0]}]
+    length = Judge("length")
+    out = agreement_by_length(length, samples)
+    # better-and-shorter pairs: ("1 2" vs "sure 1 3"), ("3" vs "3 3"), ("3" vs "well 4"); same length: ("1 2", "1 3")
+    assert out["shorter"] == (0.0, 3) and out["same"] == (0.0, 1) and out["longer"][1] == 0
+    assert length.lam == 0.3  # the judge's penalty is restored
+    assert agreement_by_length(Judge("truth"), samples)["shorter"] == (1.0, 3)
+
+
+def test_the_win_rate_ceiling_is_a_tie_where_pi0_is_already_right():
+    from rlhf_lite.online_eval import win_rate_ceiling
+
+    assert win_rate_ceiling([{"reward": 1.0}, {"reward": 0.25}, {"reward": 0.0}, {"reward": 1.0}]) == 0.75
+    with pytest.raises(ValueError, match="r\\* of every pi_0 sample"):
+        win_rate_ceiling([{"reward": float("nan")}])
