@@ -562,6 +562,9 @@ glue("corr_mix2", c2, display=False)
 glue("corr_mix1", c1, display=False)
 glue("bias_order_text", "more" if c1 - h1 > c2 + h2 else "less" if c1 + h1 < c2 - h2 else "about as", display=False)
 glue("corr_mix2_ci", h2, display=False)
+glue("mix2_vs_paper_text", f"Our MIX2 model leans towards length {c2 / 0.06:.1f} times as much as the paper's, "
+     "one reason the paper's recipe fares worse here than in the paper." if c2 - h2 > 0.06 else
+     "Our MIX2 model is not clearly more length-biased than the paper's by this measure.", display=False)
 glue("corr_mix1_ci", h1, display=False)
 fams = list(agg[PAPER][T]["by_family"])
 rows4 = {}
@@ -602,8 +605,7 @@ glue("ultra_longest_text", "the longest answers" if ultra[T]["length"][0] > max(
 # On $\pi_0$'s answers the MIX2 model's mean coefficient is {glue:text}`corr_mix2:.2f` ±
 # {glue:text}`corr_mix2_ci:.2f` (the paper's MIX2 model: 0.06), and the UltraRM-role model is
 # {glue:text}`bias_order_text` length-biased: {glue:text}`corr_mix1:.2f` ± {glue:text}`corr_mix1_ci:.2f`
-# (the paper's UltraRM-13B: 0.19). Our MIX2 model leans towards length about twice as much as the
-# paper's, which is one reason the paper's recipe fares worse here than in the paper.
+# (the paper's UltraRM-13B: 0.19). {glue:text}`mix2_vs_paper_text`
 #
 # Without a penalty the answers {glue:text}`len_grows_text` over the iterations: from
 # {glue:text}`len_sft:.2f` words ($\pi_0$) to {glue:text}`len_plain:.2f`. The UltraRM-role loop writes
@@ -628,8 +630,8 @@ glue("ultra_longest_text", "the longest answers" if ultra[T]["length"][0] > max(
 # {cite:t}`gao2023scaling` measured how a policy optimised against a learned reward model first improves
 # under a "gold" reward and then gets worse, while the proxy keeps rising, as the policy moves away from
 # its start (measured by KL). Their gold reward was itself a larger reward model; ours is the truth. Each
-# point below is one iterate of one run: its gain over $\pi_0$ in the proxy's reward (left axis, the
-# judge's own units) and in mean $r^*$ (right axis), against its $\mathrm{KL}(\pi_t \| \pi_0)$, all three
+# point below is one iterate of one run: its gain over $\pi_0$ in the proxy's reward (top, the judge's
+# own units) and in mean $r^*$ (bottom), against its $\mathrm{KL}(\pi_t \| \pi_0)$, all three
 # from that iterate's own evaluation samples. The points come from the loop's iterations, every seed, and
 # the step-size sweep, whose larger steps reach further.
 
@@ -637,26 +639,25 @@ glue("ultra_longest_text", "the longest answers" if ultra[T]["length"][0] > max(
 over = {"BT-MIX2": overoptimisation_points({PAPER: runs[PAPER], CONCISE: runs[CONCISE], PREV: runs[PREV],
                                             **{f"{PAPER}, {k}": sweep[(PAPER, k)] for k in STEPS}}),
         "BT-MIX1": overoptimisation_points({ULTRA: runs[ULTRA]})}
-fig, axes = plt.subplots(1, 2, figsize=(12, 4))
+fig, axes = plt.subplots(2, 2, figsize=(12, 6), sharex="col")
 summary_over = {}
-for ax, (judge_name, pts) in zip(axes, over.items()):
+for col, (judge_name, pts) in enumerate(over.items()):
     kl = np.array([q["kl"] for q in pts])
     proxy = np.array([q["proxy_gain"] for q in pts])
     truth = np.array([q["true_gain"] for q in pts])
-    order = np.argsort(kl)
-    ax.scatter(kl, proxy, color="C0", s=18, label="proxy reward gain")
-    ax2 = ax.twinx()
-    ax2.scatter(kl, truth, color="C3", marker="s", s=18, label="true reward gain")
-    ax2.axhline(0, color="C3", lw=0.6, ls=":")
-    ax.set_xscale("symlog", linthresh=1.0)
-    ax.set_xlabel("KL($\\pi_t \\| \\pi_0$), nats")
-    ax.set_ylabel("proxy reward gain", color="C0")
-    ax2.set_ylabel("mean $r^*$ gain", color="C3")
-    ax.set_title(f"judge {judge_name}", fontsize=10)
+    top, bottom = axes[0, col], axes[1, col]
+    top.scatter(kl, proxy, color="C0", s=18)
+    bottom.scatter(kl, truth, color="C3", marker="s", s=18)
+    for ax in (top, bottom):
+        ax.axhline(0, color="gray", lw=0.6, ls=":")
+        ax.set_xscale("symlog", linthresh=1.0)
+    top.set_title(f"judge {judge_name}", fontsize=10)
+    top.set_ylabel("proxy reward gain (judge's units)")
+    bottom.set_ylabel("mean $r^*$ gain")
+    bottom.set_xlabel("KL($\\pi_t \\| \\pi_0$), nats")
     summary_over[judge_name] = {"kl_best_truth": float(kl[np.argmax(truth)]), "kl_best_proxy": float(kl[np.argmax(proxy)]),
                                 "best_true_gain": float(truth.max()), "true_gain_at_best_proxy": float(truth[np.argmax(proxy)]),
                                 "points": len(pts)}
-axes[0].legend(handles=axes[0].collections[:1] + fig.axes[2].collections[:1], fontsize=8, loc="upper left")
 fig.tight_layout()
 plt.show()
 
