@@ -41,13 +41,13 @@ import transformers
 from rlhf_lite.config import Config, with_overrides
 from rlhf_lite.evaluate import seed_interval
 from rlhf_lite.io import read_jsonl, save_results
-from rlhf_lite.judge import ProxyJudge
+from rlhf_lite.judge import load_judge
 from rlhf_lite.length_bias import length_correlations
 from rlhf_lite.models import load_policy, num_parameters
 from rlhf_lite.online import loop_pair_passes, run_recipes
 from rlhf_lite.online_eval import (across_seeds, agreement_by_length, overoptimisation_points, pair_truth,
                                    win_rate_ceiling)
-from rlhf_lite.pipeline import REWARD_MODELS, prepare_pi0, prepare_reward_models
+from rlhf_lite.pipeline import prepare_pi0
 
 # One line per stage of the loop is enough; the per-model loading and tokenising bars are not.
 transformers.utils.logging.disable_progress_bar()
@@ -403,9 +403,9 @@ pd.DataFrame({(name, f"iteration {t + 1}"): {k: round(v, 3) for k, v in p.items(
 # samples that differ in $r^*$, split by whether the truly better answer is the longer one:
 
 # %%
-judges = prepare_reward_models(cfg, ["bt-mix2", "bt-mix1", "pm-mix2"], progress=False, log=lambda *a: None).models
 pi0_samples = read_jsonl(runs[PAPER][0].root / "iter1" / "samples.jsonl")
-by_length = {name: agreement_by_length(ProxyJudge(name, judges[name], REWARD_MODELS[name][0]), pi0_samples,
+by_length = {name: agreement_by_length(load_judge(with_overrides(cfg, {"online.judge": name}), progress=False,
+                                                  log=lambda *a: None), pi0_samples,
                                        max_pairs=600 if profile == "ci" else 2000)
              for name in ("bt-mix2", "bt-mix1", "pm-mix2")}
 pd.DataFrame({name: {f"better answer is {side}": f"{agree:.3f} ({n} pairs)" for side, (agree, n) in d.items()}

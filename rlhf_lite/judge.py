@@ -95,9 +95,9 @@ class _TrueReward:
         self.r = r
 
     def score(self, prompts: Sequence, responses: Sequence[str]) -> np.ndarray:
-        from .truth import world_prompt
+        from .truth import as_world_prompt
 
-        return np.array([self.r(x if isinstance(x, str) else world_prompt(x), a) for x, a in zip(prompts, responses)], dtype=float)
+        return np.array([self.r(as_world_prompt(x), a) for x, a in zip(prompts, responses)], dtype=float)
 
 
 def load_judge(cfg: Config, progress: bool = True, log=print) -> ProxyJudge:

@@ -43,7 +43,8 @@ from .dpo import train_dpo
 from .io import (atomic_dir, code_fingerprint, computed_once, file_hash, fingerprint, read_jsonl, runs_dir,
                  single_process, write_json, write_jsonl)
 from .judge import load_judge
-from .online_eval import PolicyEvaluator, as_world_prompt, summarise, without_held_out
+from .online_eval import PolicyEvaluator, summarise, without_held_out
+from .truth import as_world_prompt
 from .pairs import build_pairs
 from .sampling import Generator, sample_responses
 from .world import true_reward
@@ -230,16 +231,16 @@ def dpo(cfg: Config, seed: int, t: int, pi0: Path, progress: bool = True, log=pr
         if off and (t == 1 or s.history == "all"):
             scope += " + D_off"
         fixed = s.reference == "pi0"  # Algorithm 2; "previous" is the ablation (the repository's scripts)
-        ref = pi0 if fixed else policy
+        ref, ref_role = (pi0, "pi0") if fixed or t == 1 else (policy, f"iter{t - 1}/policy")
         log(f"[iter {t}] DPO on {len(data)} pairs ({scope}), init {'pi_0' if t == 1 else f'pi_{t - 1}'}, "
-            f"reference {'pi_0' if fixed or t == 1 else f'pi_{t - 1}'}")
+            f"reference {'pi_0' if ref_role == 'pi0' else f'pi_{t - 1}'}")
         with atomic_dir(it / "policy") as tmp:
             # pi_{t-1} was trained against the same pi_0: the reference log-probs it scored are reused
             metrics = train_dpo(policy, ref, data, tmp, cfg.dpo, seed=1000 * seed + t, progress=progress, lora=cfg.lora,
                                 known_reference=policy if t > 1 and fixed else None)
         # the iterate's path is recorded inside the run (not the scratch folder it was trained in)
         metrics["policy_init"] = "pi0" if t == 1 else f"iter{t - 1}/policy"
-        metrics["reference_role"] = "pi0" if fixed or t == 1 else f"iter{t - 1}/policy"
+        metrics["reference_role"] = ref_role
         write_json(it / "train_metrics.json", metrics)
     return it / "policy"
 

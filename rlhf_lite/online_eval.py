@@ -8,6 +8,7 @@ In full mode the judge of the answers is pluggable (``score_records(..., judge=.
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 from typing import Sequence
 
@@ -18,12 +19,7 @@ from .evaluate import mean_ci, score_records
 from .io import atomic_dir, code_fingerprint, computed_once, read_jsonl, single_process, write_jsonl
 from .judge import ProxyJudge
 from .sampling import Generator, sample_responses, sequence_logprobs
-from .truth import world_prompt
-
-
-def as_world_prompt(prompt) -> str:
-    """The lite task of a prompt given as a string or as chat messages."""
-    return prompt if isinstance(prompt, str) else world_prompt(prompt)
+from .truth import as_world_prompt, world_prompt
 
 
 def validation_prompts(cfg: Config) -> list[str]:
@@ -237,11 +233,9 @@ def agreement_by_length(judge: ProxyJudge, samples: Sequence[dict], max_pairs: i
     cand = [cand[k] for k in sorted(rng.choice(len(cand), size=min(max_pairs, len(cand)), replace=False))]
     better = [a if d > 0 else b for _, a, b, d in cand]
     worse = [b if d > 0 else a for _, a, b, d in cand]
-    lam, judge.lam = judge.lam, 0.0
-    try:
-        agree = judge.margin([x for x, *_ in cand], better, worse) > 0
-    finally:
-        judge.lam = lam
+    unpenalised = copy.copy(judge)
+    unpenalised.lam = 0.0
+    agree = unpenalised.margin([x for x, *_ in cand], better, worse) > 0
     side = np.sign([len(a) - len(b) for a, b in zip(better, worse)])
     return {name: (float(agree[side == s].mean()) if (side == s).any() else float("nan"), int((side == s).sum()))
             for name, s in (("longer", 1), ("same", 0), ("shorter", -1))}

@@ -14,6 +14,11 @@ from . import world
 from .prefdata import last_user_turn
 
 
+def as_world_prompt(prompt) -> str:
+    """The lite task of a prompt given as a string or as chat messages."""
+    return prompt if isinstance(prompt, str) else world_prompt(prompt)
+
+
 def world_prompt(prompt: list[dict]) -> str:
     """The lite task inside a converted prompt: the last user turn (or the post of a TL;DR prompt)."""
     text = last_user_turn(prompt)

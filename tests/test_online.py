@@ -108,6 +108,7 @@ def test_the_gold_judge_ranks_by_the_true_reward(cfg, tmp_path):
     rejected under the truth, and the proxy columns of the run are r*."""
     from rlhf_lite.io import read_jsonl
     from rlhf_lite.judge import GoldJudge
+    from rlhf_lite.truth import as_world_prompt
     from rlhf_lite.world import true_reward
 
     judge = load_judge(Config.preset("ci", **{"online.judge": "gold", "online.length_penalty": 0.01}))
@@ -123,8 +124,7 @@ def test_the_gold_judge_ranks_by_the_true_reward(cfg, tmp_path):
     assert pairs
     for p in pairs:
         row = samples[int(p["prompt_id"])]
-        prompt = p["prompt"] if isinstance(p["prompt"], str) else p["prompt"][0]["content"]
-        r_c, r_r = (true_reward(prompt, p[k][0]["content"]) for k in ("chosen", "rejected"))
+        r_c, r_r = (true_reward(as_world_prompt(p["prompt"]), p[k][0]["content"]) for k in ("chosen", "rejected"))
         assert r_c == max(row["true_reward"]) > r_r == min(row["true_reward"])
     with pytest.raises(ValueError, match="only exists with data.source 'lite'"):
         load_judge(Config.preset("ci", **{"online.judge": "gold", "data.source": "hub"}))
