@@ -92,6 +92,12 @@ def train_reward_model(base: str | Path, pairs: Sequence[dict], output_dir: str 
             save_strategy="no", report_to=[], seed=seed, disable_tqdm=not progress,
             use_cpu=not has_accelerator(),
         )
+        # The scalar head is new and drawn from torch's global generator when the model loads, before the
+        # trainer seeds anything. Seed it here: in a worker process that generator holds whatever the jobs
+        # before this one drew, and the same reward model came out different in two builds of one commit.
+        from transformers import set_seed
+
+        set_seed(seed)
         # loaded after the config, so that DeepSpeed ZeRO-3 (zero3_init_flag) partitions it while loading
         model, tok = load_reward_model(base, lora, **train_dtype(settings.bf16))
         trainer = quiet(RewardTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,

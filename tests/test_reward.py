@@ -174,3 +174,17 @@ def test_length_correlation_recovers_a_planted_slope():
     assert [ax.get_title().split("=")[-1].strip() for ax in fig.axes[:2]] == [f"{np.nanmean(corr):.2f}", f"{np.nanmean(flat):.2f}"]
     with pytest.raises(ValueError, match="one shape"):
         length_correlations(rewards, lengths[:, :3])
+
+
+def test_a_reward_model_does_not_depend_on_what_the_process_drew_before(pi0_artifacts, tmp_path):
+    """The BT head is new (randomly initialised); in a worker process the torch random state left by
+    earlier jobs must not decide it, or the same reward model differs from one book build to the next."""
+    from safetensors.torch import load_file
+
+    pairs, settings = oracle_pairs(64, seed=4), RewardSettings(epochs=0.5)
+    for name, draws in (("a", 0), ("b", 7)):
+        torch.rand(draws)  # what an earlier job in this process might have drawn
+        train_reward_model(pi0_artifacts.pi0, pairs, tmp_path / name, settings, seed=3, progress=False)
+    a, b = load_file(tmp_path / "a/model.safetensors"), load_file(tmp_path / "b/model.safetensors")
+    assert a.keys() == b.keys()
+    assert all(torch.equal(a[k], b[k]) for k in a), [k for k in a if not torch.equal(a[k], b[k])]
