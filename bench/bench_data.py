@@ -17,9 +17,9 @@ def main():
     args = ap.parse_args()
 
     from rlhf_lite.config import Config
-    from rlhf_lite.lite_sources import write_lite_sources
-    from rlhf_lite.mixtures import MIX2, build_mixture, table5
-    from rlhf_lite.tokenizer import build_tokenizer
+    from rlhf_lite.data.lite_sources import write_lite_sources
+    from rlhf_lite.data.mixtures import MIX2, build_mixture, table5
+    from rlhf_lite.world.tokenizer import build_tokenizer
 
     tok = build_tokenizer()
     print(f"{'profile':8s} {'scale':>5s} {'write s':>8s} {'MIX2 s':>7s} {'pairs/s':>8s} {'Table5 s':>9s}")

@@ -22,9 +22,9 @@ def main():
 
     from rlhf_lite import world
     from rlhf_lite.config import Config
-    from rlhf_lite.models import load_policy, num_parameters
-    from rlhf_lite.pipeline import prepare_pi0
-    from rlhf_lite.sampling import HFSampler, sample_responses
+    from rlhf_lite.policy.models import load_policy, num_parameters
+    from rlhf_lite.policy.sampling import HFSampler, sample_responses
+    from rlhf_lite.stages import prepare_pi0
 
     print(f"torch threads: {torch.get_num_threads()}")
     print(f"{'profile':8s} {'params':>9s} {'demos':>6s} {'SFT s':>7s} {'samples/s':>10s}")

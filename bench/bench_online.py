@@ -22,9 +22,10 @@ def main():
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
     from rlhf_lite.config import Config
-    from rlhf_lite.judge import load_judge
-    from rlhf_lite.online import run_offline, run_online
-    from rlhf_lite.pipeline import prepare_pi0, prepare_preference_data
+    from rlhf_lite.online.judge import load_judge
+    from rlhf_lite.online.loop import run_online
+    from rlhf_lite.online.offline import run_offline
+    from rlhf_lite.stages import prepare_pi0, prepare_preference_data
 
     print(f"{'profile':8s} {'setup s':>8s} {'sample+rank s':>14s} {'DPO s':>7s} {'eval s':>7s} {'loop s':>7s} {'offline s':>10s}")
     for name in args.profiles:
@@ -40,7 +41,7 @@ def main():
         import shutil
 
         from rlhf_lite.io import runs_dir
-        from rlhf_lite.online import online_root
+        from rlhf_lite.online.loop import online_root
 
         shutil.rmtree(online_root(cfg), ignore_errors=True)  # the loop itself is always timed from scratch
         shutil.rmtree(runs_dir() / "shared", ignore_errors=True)

@@ -50,8 +50,8 @@ def timed(fn):
 
 def setup(profile: str, judge: bool):
     from rlhf_lite.config import Config
-    from rlhf_lite.judge import load_judge
-    from rlhf_lite.pipeline import prepare_pi0, prepare_preference_data
+    from rlhf_lite.online.judge import load_judge
+    from rlhf_lite.stages import prepare_pi0, prepare_preference_data
 
     cfg = Config.preset(profile)
     quiet = lambda *a: None  # noqa: E731
@@ -66,8 +66,8 @@ def setup(profile: str, judge: bool):
 
 
 def race_dpo(cfg, pi0):
-    from rlhf_lite.dpo import batch_loss, dpo_trainer, train_dpo
-    from rlhf_lite.online import offline_pairs
+    from rlhf_lite.online.loop import offline_pairs
+    from rlhf_lite.policy.dpo import batch_loss, dpo_trainer, train_dpo
 
     m = cfg.data.prompts_per_iteration
     pairs = offline_pairs(cfg, m, seed=0)
@@ -103,8 +103,8 @@ def race_dpo(cfg, pi0):
 
 def race_sampling(cfg, pi0, prompts: int = 256):
     from rlhf_lite import world
-    from rlhf_lite.models import load_policy
-    from rlhf_lite.sampling import HFSampler
+    from rlhf_lite.policy.models import load_policy
+    from rlhf_lite.policy.sampling import HFSampler
 
     model, tok = load_policy(pi0)
     xs = world.sample_prompts(prompts, cfg.world, seed=7)
@@ -146,7 +146,7 @@ def _artifact_hashes(root: Path) -> dict:
 
 def race_threads(cfg, jobs: int = 2):
     from rlhf_lite.io import runs_dir
-    from rlhf_lite.online import online_root, run_online
+    from rlhf_lite.online.loop import online_root, run_online
     from rlhf_lite.parallel import run_jobs
 
     lcfg = _loop_cfg(cfg)
@@ -177,13 +177,13 @@ def race_threads(cfg, jobs: int = 2):
 def race_growth(cfg, pi0):
     import numpy as np
 
-    from rlhf_lite.dpo import train_dpo
-    from rlhf_lite.judge import load_judge
-    from rlhf_lite.models import load_policy
-    from rlhf_lite.online import prepare_data
-    from rlhf_lite.pairs import build_pairs
     from rlhf_lite.io import read_jsonl
-    from rlhf_lite.sampling import HFSampler, sample_responses
+    from rlhf_lite.online.judge import load_judge
+    from rlhf_lite.online.loop import prepare_data
+    from rlhf_lite.online.pairs import build_pairs
+    from rlhf_lite.policy.dpo import train_dpo
+    from rlhf_lite.policy.models import load_policy
+    from rlhf_lite.policy.sampling import HFSampler, sample_responses
 
     judge = load_judge(cfg, progress=False, log=lambda *a: None)
     pool = [r["prompt"] for r in read_jsonl(prepare_data(cfg, lambda *a: None).prompt_splits) if r["iteration"] == 1]
@@ -220,9 +220,9 @@ def race_growth(cfg, pi0):
 def _job() -> float:
     """The unit of work of the shared-machine race (in a subprocess): one DPO epoch on the profile's policy."""
     from rlhf_lite.config import Config, with_overrides
-    from rlhf_lite.dpo import train_dpo
-    from rlhf_lite.online import offline_pairs
-    from rlhf_lite.pipeline import prepare_pi0
+    from rlhf_lite.online.loop import offline_pairs
+    from rlhf_lite.policy.dpo import train_dpo
+    from rlhf_lite.stages import prepare_pi0
 
     cfg = Config.preset(os.environ["BENCH_PROFILE"])
     pi0 = prepare_pi0(cfg, progress=False, log=lambda *a: None).pi0

@@ -25,8 +25,8 @@ def main():
     import torch
 
     from rlhf_lite.config import Config
-    from rlhf_lite.pipeline import (REWARD_MODELS, prepare_pi0, prepare_preference_data, prepare_reward_models,
-                                    reward_stage_dir, train_reward_stage)
+    from rlhf_lite.stages import (REWARD_MODELS, prepare_pi0, prepare_preference_data, prepare_reward_models,
+                                  reward_stage_dir, train_reward_stage)
 
     print(f"{'profile':8s} {'setup s':>8s} " + " ".join(f"{n:>17s}" for n in REWARD_MODELS)
           + f" {'one by one s':>13s} {'side by side s':>15s}")

@@ -25,7 +25,7 @@ from myst_nb import glue
 
 from rlhf_lite import theory as T
 from rlhf_lite.config import Config
-from rlhf_lite.evaluate import mean_ci
+from rlhf_lite.world import mean_ci
 from rlhf_lite.io import save_results
 
 pd.set_option("display.precision", 4)

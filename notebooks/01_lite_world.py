@@ -22,14 +22,15 @@ import numpy as np
 from IPython.display import Markdown
 from myst_nb import glue
 
-from rlhf_lite import oracle, world
+from rlhf_lite import world
+from rlhf_lite.world import oracle
 from rlhf_lite.config import Config
-from rlhf_lite.evaluate import score_records, summarise_by
+from rlhf_lite.world import score_records, summarise_by
 from rlhf_lite.io import save_results
-from rlhf_lite.models import load_policy, num_parameters
-from rlhf_lite.pipeline import prepare_pi0
-from rlhf_lite.sampling import HFSampler, sample_responses
-from rlhf_lite.tokenizer import build_tokenizer
+from rlhf_lite.policy import load_policy, num_parameters
+from rlhf_lite.stages import prepare_pi0
+from rlhf_lite.policy import HFSampler, sample_responses
+from rlhf_lite.world.tokenizer import build_tokenizer
 
 cfg = Config.preset(profile, seed=seed)
 print(f"profile={cfg.profile} seed={cfg.seed} policy={cfg.policy!r}")

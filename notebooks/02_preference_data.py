@@ -29,16 +29,17 @@ from myst_nb import glue
 
 from rlhf_lite import world
 from rlhf_lite.config import Config
-from rlhf_lite.curation import curate, plot_report
-from rlhf_lite.filters import MinMargin, paper_filters
+from rlhf_lite.data import curate, plot_report
+from rlhf_lite.data import MinMargin, paper_filters
 from rlhf_lite.io import PACKAGE_DIR, project_root, read_jsonl, save_results
-from rlhf_lite.lite_sources import GPT4, GPT4_RUBRIC, GPT35, LITE_SOURCES
-from rlhf_lite.truth import agreement_by_filter, true_margin, truth_agreement, world_prompt
-from rlhf_lite.mixtures import MIX1, MIX2, build_mixture, load_mixture_recipe, prompt_pool, table5
-from rlhf_lite.pipeline import prepare_preference_data
-from rlhf_lite.prefdata import iter_rows, response_text
-from rlhf_lite.sources import SOURCES, load_source
-from rlhf_lite.tokenizer import build_tokenizer
+from rlhf_lite.data import GPT4, GPT4_RUBRIC, GPT35, LITE_SOURCES
+from rlhf_lite.data import agreement_by_filter, true_margin, truth_agreement, world_prompt
+from rlhf_lite.data import MIX1, MIX2, build_mixture, load_mixture_recipe, prompt_pool, table5
+from rlhf_lite.stages import prepare_preference_data
+from rlhf_lite.data import response_text
+from rlhf_lite.data import iter_rows
+from rlhf_lite.data import SOURCES, load_source
+from rlhf_lite.world.tokenizer import build_tokenizer
 
 pd.set_option("display.precision", 3)
 pd.set_option("display.width", 160)
@@ -52,7 +53,7 @@ print("data:", cfg.data)
 # Every dataset arrives in its own layout. HH-RLHF stores two whole transcripts as strings with
 # `\n\nHuman:` and `\n\nAssistant:` turns. SHP has a Reddit post, two comments and their upvotes.
 # HelpSteer has one response per row with five 0-4 attributes. UltraFeedback nests four completions
-# with ratings stored as strings (sometimes `"N/A"`). `rlhf_lite.sources` has one converter per
+# with ratings stored as strings (sometimes `"N/A"`). `rlhf_lite.data.sources` has one converter per
 # dataset. Each turns a native row into pairs of a single schema: a conversational `prompt` (the
 # history, ending with a user turn), one-turn `chosen` and `rejected` messages, which TRL's DPO and
 # reward trainers read as they are, plus the `source`, the scores where a dataset has them, and their

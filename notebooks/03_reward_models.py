@@ -41,15 +41,15 @@ from myst_nb import glue
 
 from rlhf_lite import world
 from rlhf_lite.config import Config
-from rlhf_lite.evaluate import mean_ci, wilson_interval
+from rlhf_lite.world import mean_ci, wilson_interval
 from rlhf_lite.io import save_results
-from rlhf_lite.lite_sources import GPT4, HUMAN
-from rlhf_lite.models import load_policy, num_parameters
-from rlhf_lite.pipeline import eval_prompts, prepare_pi0, prepare_preference_data, prepare_reward_models
-from rlhf_lite.preference import PreferenceModel, copeland_ranking
+from rlhf_lite.data import GPT4, HUMAN
+from rlhf_lite.policy import load_policy, num_parameters
+from rlhf_lite.stages import eval_prompts, prepare_pi0, prepare_preference_data, prepare_reward_models
+from rlhf_lite.reward import PreferenceModel, copeland_ranking
 from rlhf_lite.reward import RewardModel, bt_loss, load_reward_model, train_reward_model
-from rlhf_lite.rewardbench import LITE_MAPPING, evaluate, lite_benchmark
-from rlhf_lite.sampling import HFSampler, sample_responses
+from rlhf_lite.reward.rewardbench import LITE_MAPPING, evaluate, lite_benchmark
+from rlhf_lite.policy import HFSampler, sample_responses
 
 pd.set_option("display.precision", 3)
 pd.set_option("display.width", 160)
@@ -564,11 +564,11 @@ print("wrote", save_results("03_reward_models", results, profile=cfg.profile))
 # 4. Grid-search $\tau$ over `np.geomspace(0.1, 10, 41)`. Dividing every score difference by the same
 #    $\tau > 0$ does not change any ranking, so the best-of-n pick is exactly the same. Only
 #    probability-based uses (filtering unsure pairs, mixing judges) benefit.
-# 5. For both orders, build two records a pair with `rlhf_lite.preference.format_pair`:
+# 5. For both orders, build two records a pair with `rlhf_lite.reward.preference.format_pair`:
 #    `{"prompt": format_pair(x, w, l), "completion": " A"}` and `{"prompt": format_pair(x, l, w),
 #    "completion": " B"}`, where `w` and `l` are the chosen and rejected texts. Then train with
 #    `train_sft(pi0, records, out, dataclasses.replace(cfg.preference, epochs=3).to_sft())` (from
-#    `rlhf_lite.sft`). Judge every attempt on two numbers, chat accuracy and the padding preference.
+#    `rlhf_lite.policy.sft`). Judge every attempt on two numbers, chat accuracy and the padding preference.
 #    Learning that padding wins moves only the second. Checking answers is the only way to move the first.
 #    Each attempt costs minutes on a CPU, so change one thing at a time.
 # :::

@@ -29,15 +29,15 @@ from myst_nb import glue
 
 from rlhf_lite import world
 from rlhf_lite.config import Config
-from rlhf_lite.evaluate import mean_ci
+from rlhf_lite.world import mean_ci
 from rlhf_lite.io import save_results
-from rlhf_lite.lite_sources import GPT4
-from rlhf_lite.length_bias import length_bins, length_correlations, plot_heatmaps
-from rlhf_lite.models import load_policy
-from rlhf_lite.pipeline import prepare_preference_data, prepare_reward_models
+from rlhf_lite.data import GPT4
+from rlhf_lite.reward import length_bins, length_correlations, plot_heatmaps
+from rlhf_lite.policy import load_policy
+from rlhf_lite.stages import prepare_preference_data, prepare_reward_models
 from rlhf_lite.reward import RewardModel
-from rlhf_lite.sampling import HFSampler, sample_responses
-from rlhf_lite.truth import true_margin
+from rlhf_lite.policy import HFSampler, sample_responses
+from rlhf_lite.data import true_margin
 
 pd.set_option("display.precision", 3)
 cfg = Config.preset(profile, seed=seed)
@@ -253,7 +253,7 @@ print("wrote", save_results("04_length_bias", results, profile=cfg.profile))
 #
 # - The paper's length-bias measurement is a per-prompt Pearson correlation between reward and length
 #   over the policy's samples, shown as a heatmap over prompts grouped by mean length.
-#   `rlhf_lite.length_bias` computes and draws it for any reward model.
+#   `rlhf_lite.reward.length_bias` computes and draws it for any reward model.
 # - In the lite world the truth itself is measured, so a reward model's coefficient can be read against
 #   the part of the length correlation that is deserved.
 # - The bias enters through the labels: among equally good pairs, the length-liking judge picks the

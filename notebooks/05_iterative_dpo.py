@@ -39,15 +39,13 @@ import datasets
 import transformers
 
 from rlhf_lite.config import Config, with_overrides
-from rlhf_lite.evaluate import seed_interval
+from rlhf_lite.world import seed_interval
 from rlhf_lite.io import read_jsonl, save_results
-from rlhf_lite.judge import load_judge
-from rlhf_lite.length_bias import length_correlations
-from rlhf_lite.models import load_policy, num_parameters
-from rlhf_lite.online import loop_pair_passes, run_recipes
-from rlhf_lite.online_eval import (across_seeds, agreement_by_length, overoptimisation_points, pair_truth,
-                                   win_rate_ceiling)
-from rlhf_lite.pipeline import prepare_pi0
+from rlhf_lite.online import (across_seeds, agreement_by_length, load_judge, loop_pair_passes,
+                              overoptimisation_points, pair_truth, run_recipes, win_rate_ceiling)
+from rlhf_lite.policy import load_policy, num_parameters
+from rlhf_lite.reward import length_correlations
+from rlhf_lite.stages import prepare_pi0
 
 # One line per stage of the loop is enough; the per-model loading and tokenising bars are not.
 transformers.utils.logging.disable_progress_bar()

@@ -34,8 +34,8 @@ import transformers
 
 from rlhf_lite.config import Config, load_recipe
 from rlhf_lite.io import PACKAGE_DIR, project_root, results_dir, save_results
-from rlhf_lite.lora import LoraSettings
-from rlhf_lite.memory import GB, KNOWN_SHAPES, NF4_DQ_BITS, model_state_bytes, plan_config, plan_table, plan_training
+from rlhf_lite.policy import LoraSettings
+from rlhf_lite.scale import GB, KNOWN_SHAPES, NF4_DQ_BITS, model_state_bytes, plan_config, plan_table, plan_training
 
 transformers.utils.logging.disable_progress_bar()
 datasets.disable_progress_bars()
@@ -101,7 +101,7 @@ pd.DataFrame([{"field": k, "paper.yaml": str(full_fields[k]), "paper-qlora.yaml"
 # %% [markdown]
 # ## Memory: what each stage needs per GPU
 #
-# The planner (`rlhf_lite.memory`) adds up, per GPU, what a training stage holds at its peak:
+# The planner (`rlhf_lite.scale.memory`) adds up, per GPU, what a training stage holds at its peak:
 #
 # - **Model states.** Mixed-precision AdamW keeps 16 bytes per parameter: 16-bit weights and gradients
 #   (2 + 2) and float32 master weights, momentum and variance (12). This is the ZeRO paper's accounting
@@ -266,16 +266,16 @@ plt.show()
 # on preference pairs.
 
 # %%
-from rlhf_lite.dpo import DPOSettings, train_dpo
+from rlhf_lite.policy import DPOSettings, train_dpo
 from rlhf_lite.online import offline_pairs
-from rlhf_lite.pipeline import prepare_pi0
+from rlhf_lite.stages import prepare_pi0
 from rlhf_lite.reward import load_reward_model  # noqa: F401  (the same loader serves reward models)
 
 import bitsandbytes as bnb
 from transformers import AutoModelForCausalLM
 
 from rlhf_lite.io import cached_json, cached_model, code_fingerprint, fingerprint, runs_dir
-from rlhf_lite.lora import load_base
+from rlhf_lite.policy.lora import load_base
 
 pi0 = prepare_pi0(cfg, progress=False, log=lambda *a: None).pi0
 QLORA = LoraSettings(enabled=True, quantize_4bit=True, r=8, alpha=16, dropout=0.0)
@@ -315,8 +315,8 @@ glue("qlora_pairs", m1["train_pairs"], display=False)
 from peft import PeftModel
 from trl import DPOConfig, DPOTrainer
 
-from rlhf_lite.prefdata import trl_dataset
-from rlhf_lite.sft import quiet
+from rlhf_lite.data import trl_dataset
+from rlhf_lite.policy.trainers import quiet
 
 # 10 steps of 32 pairs (frozen: learning rate 0): TRL logs its metrics every 10 steps
 m2 = cached_model(work / "pi2", lambda out: train_dpo(work / "pi1", pi0, pairs[:320], out, frozen, seed=seed,

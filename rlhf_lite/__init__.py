@@ -1,12 +1,21 @@
-"""rlhf_lite: the helper package of the RLHF Workflow book.
+"""rlhf_lite: the helper package of the RLHF Workflow book, laid out as the paper's workflow.
 
-The pipeline reads in module order: world (prompts, r*) -> oracle (preferences) ->
-tokenizer/models (policies) -> sft (pi_0) -> sampling (responses) -> evaluate (true reward).
+    world/    the lite world: prompts and the true reward r*, annotators, tokenizer, scoring by r*
+    data/     preference data: one schema, the Table 5 loaders and lite twins, filters, MIX1/MIX2
+    reward/   Bradley-Terry reward models, the pairwise preference model, RewardBench, length bias
+    policy/   tiny models, SFT of pi_0, sampling (transformers, vLLM), DPO, LoRA/QLoRA
+    online/   Algorithm 2: pair rules, the proxy judge, the loop, offline DPO, evaluation against pi_0
+    theory/   the theory chapter's tabular bandit;  scale/  what fits on which GPUs
+    config.py every setting;  stages.py  the cached stages (pi_0, data, reward models)
+    cli.py, book.py  the command line and the book build;  io.py, parallel.py, devices.py  plumbing
+
+Imports only go down this list (world at the bottom, cli at the top): an import-linter contract in
+pyproject.toml says so, and tests/test_layout.py checks it.
 """
 
 import os as _os
 
-from .parallel import THREAD_ENV as _THREAD_ENV
+from rlhf_lite.parallel import THREAD_ENV as _THREAD_ENV
 
 # Idle OpenMP threads spin briefly, then sleep, so that the book beside another CPU-bound job slows down by
 # about its fair share instead of several times (rlhf_lite.parallel.THREAD_ENV, bench/bench_races.py). It

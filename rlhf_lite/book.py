@@ -78,8 +78,8 @@ def notebook_key(root: Path, nb: Path, profile: str, before: str = "") -> str:
     import importlib.metadata as md
     import platform
 
-    from .io import code_fingerprint, file_hash, fingerprint
-    from .parallel import job_threads
+    from rlhf_lite.io import code_fingerprint, file_hash, fingerprint
+    from rlhf_lite.parallel import job_threads
 
     files = [nb, root / "pyproject.toml", root / "constraints.txt", *sorted((root / "recipes").rglob("*.yaml")),
              *sorted((root / "figures").glob("*.py"))]
@@ -94,7 +94,7 @@ def notebook_key(root: Path, nb: Path, profile: str, before: str = "") -> str:
 def stage(root: Path, staging: Path, profile: str, only: str | None = None, cache: bool = True) -> list[tuple[str, float]]:
     """Copy the book's sources to ``staging`` and execute its notebooks there (or take them from the cache of
     executed notebooks, with the results each wrote, when ``cache`` and nothing they depend on changed)."""
-    from .io import copy_atomic, results_dir, runs_dir
+    from rlhf_lite.io import copy_atomic, results_dir, runs_dir
 
     if staging.exists():
         shutil.rmtree(staging)
@@ -166,7 +166,7 @@ def main(argv=None) -> None:
     t1 = time.time()
     render(staging, (args.output or root).resolve())
     t2 = time.time()
-    from .io import results_dir, write_json
+    from rlhf_lite.io import results_dir, write_json
 
     write_json(results_dir() / "book_timings.json", {
         "profile": args.profile, "execute_s": t1 - t0, "render_s": t2 - t1, "total_s": t2 - t0,

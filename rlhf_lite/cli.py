@@ -10,7 +10,7 @@ Every command reads a recipe (``--recipe FILE``, or ``--profile ci|book`` for a 
 ``--set key=value`` overrides (dotted config fields; values parsed as YAML), says what it will do, and
 writes its artifacts under ``runs/`` where the next stage looks for them. Stages that are already
 complete are reused, so a crashed command resumes when run again. Before a training or generation stage
-on a GPU (or with ``--gpu-gb``) the memory planner (rlhf_lite.memory) says whether the stage fits.
+on a GPU (or with ``--gpu-gb``) the memory planner (rlhf_lite.scale.memory) says whether the stage fits.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from typing import List, Optional
 import typer
 import yaml
 
-from .config import Config, load_recipe, with_overrides
+from rlhf_lite.config import Config, load_recipe, with_overrides
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help=__doc__.split("\n\n")[0])
 
@@ -58,7 +58,7 @@ def check_memory(cfg: Config, stages: tuple[str, ...], gpu_gb: float | None) -> 
     """Print the plan of ``stages`` on this GPU (or a ``--gpu-gb`` one) and warn about any that won't fit."""
     import torch
 
-    from .memory import plan_config, plan_table
+    from rlhf_lite.scale.memory import plan_config, plan_table
 
     if gpu_gb is None:
         if not torch.cuda.is_available():
@@ -77,8 +77,8 @@ def check_memory(cfg: Config, stages: tuple[str, ...], gpu_gb: float | None) -> 
 
 
 def _policy_for(cfg: Config, seed: int, t: int) -> Path:
-    from .online import iterate_path
-    from .pipeline import prepare_pi0
+    from rlhf_lite.online.loop import iterate_path
+    from rlhf_lite.stages import prepare_pi0
 
     try:
         return iterate_path(cfg, seed, t - 1, prepare_pi0(cfg).pi0 if t == 1 else None)
@@ -91,8 +91,8 @@ def _policy_for(cfg: Config, seed: int, t: int) -> Path:
 def plan(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Optional[List[str]] = SET,
          gpu_gb: float = typer.Option(24, "--gpu-gb"), gpus: int = typer.Option(1, "--gpus"),
          zero: int = typer.Option(0, "--zero", help="DeepSpeed ZeRO stage (0 = plain DDP).")):
-    """Estimate the peak GPU memory of every stage (rlhf_lite.memory) and whether it fits."""
-    from .memory import plan_config, plan_table
+    """Estimate the peak GPU memory of every stage (rlhf_lite.scale.memory) and whether it fits."""
+    from rlhf_lite.scale.memory import plan_config, plan_table
 
     cfg = load(recipe, profile, set_)
     say(f"memory plan of {recipe or profile} on {gpus} GPU(s) of {gpu_gb:g} GB, ZeRO-{zero}")
@@ -103,7 +103,7 @@ def plan(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Optional
 @app.command()
 def curate(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Optional[List[str]] = SET):
     """Chapter 2: MIX1 and MIX2 (Table 5's datasets, curated) and the per-iteration prompt splits."""
-    from .pipeline import prepare_preference_data
+    from rlhf_lite.stages import prepare_preference_data
 
     cfg = load(recipe, profile, set_)
     say(f"curate: MIX1 and MIX2 from the {cfg.data.source} sources, {cfg.data.iterations} prompt splits of "
@@ -117,7 +117,7 @@ def curate(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Option
 def sft(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Optional[List[str]] = SET,
         gpu_gb: Optional[float] = GPU_GB):
     """SFT of the initial policy pi_0 (TRL SFTTrainer)."""
-    from .pipeline import prepare_pi0
+    from rlhf_lite.stages import prepare_pi0
 
     cfg = load(recipe, profile, set_)
     say(f"sft: {cfg.policy} on {cfg.sft.dataset or 'the lite demonstrations'}"
@@ -128,7 +128,7 @@ def sft(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Optional[
 
 
 def _train_judges(cfg: Config, names: list[str], gpu_gb) -> None:
-    from .pipeline import prepare_reward_models
+    from rlhf_lite.stages import prepare_reward_models
 
     check_memory(cfg, ("reward model", "preference model"), gpu_gb)
     art = prepare_reward_models(cfg, names)
@@ -162,7 +162,8 @@ def train_pm(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Opti
 def generate(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Optional[List[str]] = SET,
              iteration: int = ITER, seed: int = SEED, gpu_gb: Optional[float] = GPU_GB):
     """Algorithm 2, line 4: n samples per prompt of iteration t from pi_{t-1} (hf or vllm backend)."""
-    from .online import generate as run, make_generator
+    from rlhf_lite.online.loop import generate as run
+    from rlhf_lite.online.loop import make_generator
 
     cfg = load(recipe, profile, set_)
     check_memory(cfg, ("generation (vLLM)",), gpu_gb)
@@ -173,8 +174,8 @@ def generate(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Opti
 def annotate(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Optional[List[str]] = SET,
              iteration: int = ITER, seed: int = SEED):
     """Line 5: score iteration t's samples with the proxy judge (online.judge)."""
-    from .judge import load_judge
-    from .online import annotate as run
+    from rlhf_lite.online.judge import load_judge
+    from rlhf_lite.online.loop import annotate as run
 
     cfg = load(recipe, profile, set_)
     typer.echo(str(run(cfg, seed, iteration, load_judge(cfg), log=say)))
@@ -184,7 +185,7 @@ def annotate(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Opti
 def pair(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Optional[List[str]] = SET,
          iteration: int = ITER, seed: int = SEED):
     """Line 6: best-vs-worst pairs (online.rule, with the length penalty of eq. 9)."""
-    from .online import pair as run
+    from rlhf_lite.online.loop import pair as run
 
     cfg = load(recipe, profile, set_)
     out = run(cfg, seed, iteration, log=say)
@@ -197,8 +198,9 @@ def dpo(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Optional[
         offline: bool = typer.Option(False, "--offline", help="the offline-DPO baseline instead (and its evaluation)."),
         gpu_gb: Optional[float] = GPU_GB):
     """Line 7: DPO from pi_{t-1} with pi_0 as the reference (TRL DPOTrainer), or --offline vanilla DPO."""
-    from .online import dpo as run, run_offline
-    from .pipeline import prepare_pi0
+    from rlhf_lite.online.loop import dpo as run
+    from rlhf_lite.online.offline import run_offline
+    from rlhf_lite.stages import prepare_pi0
 
     cfg = load(recipe, profile, set_)
     check_memory(cfg, ("DPO",), gpu_gb)
@@ -215,7 +217,7 @@ def dpo(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Optional[
 def loop(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Optional[List[str]] = SET,
          seed: int = SEED, gpu_gb: Optional[float] = GPU_GB):
     """Algorithm 2 end to end: every iteration's generate, annotate, pair, dpo and evaluation."""
-    from .online import run_online
+    from rlhf_lite.online.loop import run_online
 
     cfg = load(recipe, profile, set_)
     say(f"loop: {cfg.online.iterations} iterations of {cfg.data.prompts_per_iteration} prompts x {cfg.sampling.n}, "
@@ -230,10 +232,10 @@ def evaluate(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Opti
              seed: int = SEED):
     """Every trained iterate against pi_0 on the held-out prompts: win rate by r* (lite), the proxy's win
     rate, length and KL, as a table."""
-    from .judge import load_judge
-    from .online import iteration_dir, make_generator, online_root
-    from .online_eval import PolicyEvaluator, summarise
-    from .pipeline import prepare_pi0
+    from rlhf_lite.online.evaluate import PolicyEvaluator, summarise
+    from rlhf_lite.online.judge import load_judge
+    from rlhf_lite.online.loop import iteration_dir, make_generator, online_root
+    from rlhf_lite.stages import prepare_pi0
 
     cfg = load(recipe, profile, set_)
     pi0, judge = prepare_pi0(cfg).pi0, load_judge(cfg)
@@ -254,7 +256,7 @@ def evaluate(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Opti
 @app.command()
 def book(profile: str = PROFILE, only: Optional[str] = typer.Option(None, "--only")):
     """Execute every chapter with papermill (lite profile) and render the HTML book."""
-    from .book import main
+    from rlhf_lite.book import main
 
     main(["--profile", profile] + (["--only", only] if only else []))
 

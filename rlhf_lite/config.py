@@ -15,12 +15,12 @@ from typing import Any
 
 import yaml
 
-from .dpo import DPOSettings
-from .lora import LoraSettings
-from .models import TinyModelConfig
-from .reward import RewardSettings
-from .sft import SFTSettings
-from .world import WorldConfig
+from rlhf_lite.policy.dpo import DPOSettings
+from rlhf_lite.policy.lora import LoraSettings
+from rlhf_lite.policy.models import TinyModelConfig
+from rlhf_lite.policy.sft import SFTSettings
+from rlhf_lite.reward.bradley_terry import RewardSettings
+from rlhf_lite.world.tasks import WorldConfig
 
 
 @dataclass(frozen=True)
@@ -29,10 +29,10 @@ class SamplingSettings:
     temperatures: tuple[float, ...] = (1.0, 0.7)
     max_new_tokens: int = 24
     batch_size: int = 128  # prompts per model.generate call (the "hf" backend)
-    backend: str = "hf"  # "hf": batched transformers (CPU or GPU); "vllm": rlhf_lite.vllm_backend (GPUs)
+    backend: str = "hf"  # "hf": batched transformers (CPU or GPU); "vllm": rlhf_lite.policy.vllm_backend (GPUs)
     tensor_parallel: int = 1  # vllm: GPUs per model replica
     data_parallel: int = 1  # vllm: replicas, each given its own shard of the prompts
-    prompt_length: int = 16  # typical prompt tokens, for the memory plan (rlhf_lite.memory)
+    prompt_length: int = 16  # typical prompt tokens, for the memory plan (rlhf_lite.scale.memory)
 
 
 @dataclass(frozen=True)
@@ -81,7 +81,7 @@ class RewardEvalSettings:
 
 @dataclass(frozen=True)
 class TheorySettings:
-    """The theory chapter's tabular bandit and its online-vs-offline experiment (rlhf_lite.theory)."""
+    """The theory chapter's tabular bandit and its online-vs-offline experiment (rlhf_lite.theory.bandit)."""
 
     prompts: int = 8
     responses: int = 10
@@ -98,7 +98,7 @@ class TheorySettings:
 
 @dataclass(frozen=True)
 class OnlineSettings:
-    """The iterative DPO chapter's loop (rlhf_lite.online) and how it is evaluated."""
+    """The iterative DPO chapter's loop (rlhf_lite.online.loop) and how it is evaluated."""
 
     iterations: int = 3  # T (the paper: 3), at most data.iterations prompt subsets
     # A chapter-3 model ranking the samples (the paper: its BT reward model), the folder / hub id of a
@@ -106,7 +106,7 @@ class OnlineSettings:
     # world's true reward r* itself, the ceiling a perfect reward model would reach.
     judge: str = "bt-mix2"
     judge_kind: str = "bt"
-    rule: str = "best-worst"  # pair rule of rlhf_lite.pairs (the paper: best vs worst of n)
+    rule: str = "best-worst"  # pair rule of rlhf_lite.online.pairs (the paper: best vs worst of n)
     length_penalty: float = 0.0  # lambda per character of eq. 9 (the paper's concise model: 0.001)
     # What each DPO round trains on. "all": D_off U D_1..D_t, Algorithm 2 as written. "new": D_t alone,
     # from the last iterate, so pi_t has seen D_off, D_1, ..., D_t once each, in order: the shortcut of

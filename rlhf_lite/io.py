@@ -52,8 +52,8 @@ def code_fingerprint() -> str:
     are edited while a long notebook runs (otherwise its later stages would be cached under the new
     code's key, and an earlier stage rebuilt mid-run)."""
     h = hashlib.sha256()
-    for f in sorted(PACKAGE_DIR.glob("*.py")):
-        h.update(f.name.encode())
+    for f in sorted(PACKAGE_DIR.rglob("*.py")):  # every sub-package: the stages' code lives in all of them
+        h.update(f.relative_to(PACKAGE_DIR).as_posix().encode())
         h.update(f.read_bytes())
     return h.hexdigest()[:12]
 

@@ -34,7 +34,7 @@ def default_workers() -> int:
         if n < 1:
             raise ValueError(f"RLHF_LITE_WORKERS must be >= 1, got {n}.")
         return n
-    from .sft import has_accelerator
+    from rlhf_lite.devices import has_accelerator
 
     if has_accelerator() or _launched():
         return 1

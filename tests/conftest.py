@@ -30,6 +30,6 @@ def ci_cfg():
 @pytest.fixture(scope="session")
 def pi0_artifacts(ci_cfg):
     """pi_0 of the ci profile, trained once per test session (cached on disk like in the book)."""
-    from rlhf_lite.pipeline import prepare_pi0
+    from rlhf_lite.stages import prepare_pi0
 
     return prepare_pi0(ci_cfg, progress=False, log=lambda *a: None)

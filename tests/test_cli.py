@@ -7,12 +7,12 @@ import subprocess
 import sys
 
 import pytest
+from test_online import CFG  # the online tests' small loop: the stages below reuse their pi_0, data and judges
 from typer.testing import CliRunner
 
 from rlhf_lite.cli import app
 from rlhf_lite.config import Config
-from rlhf_lite.online import iteration_dir
-from test_online import CFG  # the online tests' small loop: the stages below reuse their pi_0, data and judges
+from rlhf_lite.online.loop import iteration_dir
 
 SETS = [x for k, v in CFG.items() for x in ("--set", f"{k}={v}")]
 
@@ -113,7 +113,7 @@ def test_two_processes_train_one_policy_and_write_it_once(tmp_path):
     metrics = json.load(open(os.path.join(stage, "sft_metrics.json")))
     # 2000 demonstrations, batch 64 per process: 16 steps each (one process alone would take 32)
     assert max(h["step"] for h in metrics["log_history"]) <= 16
-    from rlhf_lite.models import load_policy
+    from rlhf_lite.policy.models import load_policy
 
     load_policy(lines[0]["pi0"])
 
@@ -128,7 +128,7 @@ def test_book_command_is_the_book_build(monkeypatch):
 
 
 def test_stages_that_are_not_collective_refuse_a_multi_process_launch(cfg, monkeypatch):
-    from rlhf_lite.online import generate
+    from rlhf_lite.online.loop import generate
 
     monkeypatch.setenv("WORLD_SIZE", "2")
     with pytest.raises(RuntimeError, match="runs in one process"):

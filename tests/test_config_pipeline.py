@@ -4,7 +4,7 @@ import pytest
 
 from rlhf_lite import io
 from rlhf_lite.config import PRESETS, Config, load_recipe, with_overrides
-from rlhf_lite.pipeline import prepare_pi0, stage_dir
+from rlhf_lite.stages import prepare_pi0, stage_dir
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -22,7 +22,7 @@ def test_every_preset_has_a_recipe_that_loads_to_it(name):
 
 
 def test_every_recipe_loads():
-    from rlhf_lite.mixtures import MixtureRecipe, load_mixture_recipe
+    from rlhf_lite.data.mixtures import MixtureRecipe, load_mixture_recipe
 
     recipes = sorted((ROOT / "recipes").rglob("*.yaml"))
     assert recipes
@@ -145,3 +145,24 @@ def test_code_fingerprint_is_fixed_for_the_life_of_a_process(tmp_path, monkeypat
         assert io.code_fingerprint() != before  # a new process would see the new code
     finally:
         io.code_fingerprint.cache_clear()
+
+
+def test_code_fingerprint_sees_every_sub_package(tmp_path, monkeypatch):
+    """The stages' code lives in sub-packages (world/, policy/, ...): an edit there must change the key."""
+    (tmp_path / "policy").mkdir()
+    (tmp_path / "config.py").write_text("x = 1\n")
+    (tmp_path / "policy" / "dpo.py").write_text("beta = 0.1\n")
+    monkeypatch.setattr(io, "PACKAGE_DIR", tmp_path)
+    io.code_fingerprint.cache_clear()
+    try:
+        before = io.code_fingerprint()
+        (tmp_path / "policy" / "dpo.py").write_text("beta = 0.2\n")
+        io.code_fingerprint.cache_clear()
+        edited = io.code_fingerprint()
+        (tmp_path / "policy" / "dpo.py").rename(tmp_path / "dpo.py")  # the same file moved up a folder
+        (tmp_path / "dpo.py").write_text("beta = 0.1\n")
+        io.code_fingerprint.cache_clear()
+        moved = io.code_fingerprint()
+    finally:
+        io.code_fingerprint.cache_clear()
+    assert len({before, edited, moved}) == 3

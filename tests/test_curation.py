@@ -2,13 +2,13 @@
 
 import pytest
 
-from rlhf_lite.curation import curate, plot_report
-from rlhf_lite.filters import (CapPerPrompt, Conflicts, Contradicted, Dedup, EmptyTurns, Identical, MaxLength,
-                               MinMargin, ScoreRatio, Ties, normalise_text, paper_filters)
-from rlhf_lite.mixtures import (MIX1, MIX2, MixtureRecipe, load_mixture_recipe, prompt_pool, save_pairs,
-                                split_prompts, table5)
-from rlhf_lite.prefdata import make_pair, message
-from rlhf_lite.tokenizer import build_tokenizer
+from rlhf_lite.data.curation import curate, plot_report
+from rlhf_lite.data.filters import (CapPerPrompt, Conflicts, Contradicted, Dedup, EmptyTurns, Identical, MaxLength,
+                                    MinMargin, ScoreRatio, Ties, normalise_text, paper_filters)
+from rlhf_lite.data.mixtures import (MIX1, MIX2, MixtureRecipe, load_mixture_recipe, prompt_pool, save_pairs,
+                                     split_prompts, table5)
+from rlhf_lite.data.schema import make_pair, message
+from rlhf_lite.world.tokenizer import build_tokenizer
 
 
 def pair(x="copy 1 2 =", c="1 2", r="2 1", source="ultrafeedback", sc=None, sr=None, pid=None):

@@ -3,9 +3,9 @@
 import numpy as np
 import pytest
 import torch
-
-from rlhf_lite.dpo import DPOSettings, train_dpo
 from test_reward import oracle_pairs  # the cleanest pairs the world has: right answer vs near miss
+
+from rlhf_lite.policy.dpo import DPOSettings, train_dpo
 
 
 def margins(path, pairs):
@@ -54,7 +54,7 @@ def test_precomputed_reference_log_probs_give_the_same_loss_as_the_live_referenc
     import dataclasses
     import math
 
-    from rlhf_lite.dpo import batch_loss, dpo_trainer
+    from rlhf_lite.policy.dpo import batch_loss, dpo_trainer
 
     pairs, pi0 = oracle_pairs(96, seed=11), pi0_artifacts.pi0
     # the DPO loss alone: log 2 exactly when policy = reference, which the last check relies on
@@ -71,7 +71,7 @@ def test_precomputed_reference_log_probs_give_the_same_loss_as_the_live_referenc
     assert abs(a - math.log(2)) > 1e-3  # the iterate differs from its reference: the comparison means something
     assert abs(a - b) < 1e-5
     # values scored in an earlier round against the same reference are reused, and give the same loss
-    from rlhf_lite.dpo import _scored_logps
+    from rlhf_lite.policy.dpo import _scored_logps
 
     scored = _scored_logps(pre.train_dataset)
     half = dict(list(scored.items())[:48])

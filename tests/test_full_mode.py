@@ -7,9 +7,9 @@ import os
 import pytest
 
 from rlhf_lite.config import Config
+from rlhf_lite.data.sources import SOURCES
 from rlhf_lite.io import read_jsonl
-from rlhf_lite.sft import chat_sft_records
-from rlhf_lite.sources import SOURCES
+from rlhf_lite.policy.sft import chat_sft_records
 
 
 @pytest.fixture(scope="module")
@@ -35,10 +35,9 @@ def test_chat_sft_records_split_the_last_assistant_turn_and_skip_what_is_not_cha
 
 
 def test_hub_data_holds_out_evaluation_and_validation_prompts_from_every_split(full_cfg):
-    from rlhf_lite.filters import normalise_text
-    from rlhf_lite.online_eval import validation_prompts
-    from rlhf_lite.pipeline import eval_prompts, prepare_preference_data
-    from rlhf_lite.prefdata import prompt_text
+    from rlhf_lite.data.filters import normalise_text
+    from rlhf_lite.data.schema import prompt_text
+    from rlhf_lite.stages import eval_prompts, prepare_preference_data, validation_prompts
 
     data = prepare_preference_data(full_cfg, log=lambda *a: None)
     splits = [r["prompt"] for r in read_jsonl(data.prompt_splits)]
@@ -49,7 +48,7 @@ def test_hub_data_holds_out_evaluation_and_validation_prompts_from_every_split(f
 
 
 def test_the_loop_runs_in_full_mode_and_reports_the_proxy_not_a_truth_it_lacks(full_cfg):
-    from rlhf_lite.online import run_online
+    from rlhf_lite.online.loop import run_online
 
     run = run_online(full_cfg, seed=0, progress=False, log=lambda *a: None)
     last = run.evals[-1]
@@ -64,9 +63,9 @@ def test_the_loop_runs_in_full_mode_and_reports_the_proxy_not_a_truth_it_lacks(f
 def test_the_judge_never_trains_on_held_out_prompts_in_full_mode(full_cfg):
     from datasets import load_from_disk
 
-    from rlhf_lite.filters import normalise_text
-    from rlhf_lite.pipeline import held_out_prompts, prepare_preference_data, prepare_reward_models
-    from rlhf_lite.prefdata import prompt_text
+    from rlhf_lite.data.filters import normalise_text
+    from rlhf_lite.data.schema import prompt_text
+    from rlhf_lite.stages import held_out_prompts, prepare_preference_data, prepare_reward_models
 
     key = lambda p: normalise_text(prompt_text(p))  # noqa: E731
     held = {key(p) for w in ("eval", "validation") for p in held_out_prompts(full_cfg, w)}

@@ -2,12 +2,12 @@
 
 import pytest
 
-from rlhf_lite.lite_sources import GPT4, HUMAN, LITE_SOURCES, write_lite_source, write_lite_sources
-from rlhf_lite.truth import agreement_by_filter, true_margin, truth_agreement, world_prompt
-from rlhf_lite.mixtures import MIX1, MIX2, build_mixture
-from rlhf_lite.prefdata import make_pair, message
-from rlhf_lite.sources import SOURCES, load_source
-from rlhf_lite.world import has_filler, response_length
+from rlhf_lite.data.lite_sources import GPT4, HUMAN, LITE_SOURCES, write_lite_source, write_lite_sources
+from rlhf_lite.data.mixtures import MIX1, MIX2, build_mixture
+from rlhf_lite.data.schema import make_pair, message
+from rlhf_lite.data.sources import SOURCES, load_source
+from rlhf_lite.data.truth import agreement_by_filter, true_margin, truth_agreement, world_prompt
+from rlhf_lite.world.tasks import has_filler, response_length
 
 
 @pytest.fixture(scope="module")
@@ -110,7 +110,7 @@ def test_prepare_preference_data_is_cached_and_splits_are_disjoint_and_held_out(
     import datasets
 
     from rlhf_lite.io import read_jsonl
-    from rlhf_lite.pipeline import prepare_preference_data
+    from rlhf_lite.stages import prepare_preference_data
 
     logs = []
     a = prepare_preference_data(ci_cfg, log=logs.append)

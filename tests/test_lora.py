@@ -6,12 +6,12 @@ import json
 import numpy as np
 import pytest
 import torch
-
-from rlhf_lite.dpo import DPOSettings, train_dpo
-from rlhf_lite.lora import LoraSettings, adapter_of
-from rlhf_lite.reward import RewardModel, RewardSettings, load_reward_model, train_reward_model
 from test_dpo import margins
 from test_reward import oracle_pairs
+
+from rlhf_lite.policy.dpo import DPOSettings, train_dpo
+from rlhf_lite.policy.lora import LoraSettings, adapter_of
+from rlhf_lite.reward.bradley_terry import RewardModel, RewardSettings, load_reward_model, train_reward_model
 
 QLORA = LoraSettings(enabled=True, quantize_4bit=True, r=8, alpha=16, dropout=0.0)
 
@@ -20,7 +20,7 @@ def test_the_base_is_really_4_bit_and_only_adapters_and_the_head_train(pi0_artif
     import bitsandbytes as bnb
     from peft import get_peft_model
 
-    from rlhf_lite.lora import peft_config
+    from rlhf_lite.policy.lora import peft_config
 
     model, _ = load_reward_model(pi0_artifacts.pi0, QLORA)
     linear = [m for n, m in model.named_modules() if n.endswith("q_proj")]
@@ -40,7 +40,7 @@ def test_qlora_reward_model_learns_on_cpu_and_its_merged_checkpoint_scores(pi0_a
     losses = [h["loss"] for h in m["log_history"]]
     assert losses[-1] < losses[0]
     rm = RewardModel.from_pretrained(tmp_path / "rm")  # an ordinary checkpoint: the adapter merged in
-    from rlhf_lite.reward import as_messages  # noqa: F401  (scores go through the chat template)
+    from rlhf_lite.reward.bradley_terry import as_messages  # noqa: F401  (scores go through the chat template)
 
     xs = [p["prompt"] for p in held]
     acc = np.mean(rm.score(xs, [p["chosen"][-1]["content"] for p in held])
@@ -49,9 +49,9 @@ def test_qlora_reward_model_learns_on_cpu_and_its_merged_checkpoint_scores(pi0_a
 
 
 def test_qlora_sft_saves_a_loadable_merged_policy(pi0_artifacts, tmp_path):
-    from rlhf_lite.models import load_policy
     from rlhf_lite.io import read_jsonl
-    from rlhf_lite.sft import SFTSettings, train_sft
+    from rlhf_lite.policy.models import load_policy
+    from rlhf_lite.policy.sft import SFTSettings, train_sft
 
     recs = read_jsonl(pi0_artifacts.sft_train)[:256]
     m = train_sft(pi0_artifacts.init, recs, tmp_path / "sft", SFTSettings(epochs=1, batch_size=32,

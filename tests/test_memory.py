@@ -3,9 +3,9 @@
 import pytest
 
 from rlhf_lite.config import Config, load_recipe
-from rlhf_lite.lora import LoraSettings
-from rlhf_lite.memory import GB, KNOWN_SHAPES, NF4_DQ_BITS, model_state_bytes, plan_config, plan_generation, \
-    plan_table, plan_training
+from rlhf_lite.policy.lora import LoraSettings
+from rlhf_lite.scale.memory import (GB, KNOWN_SHAPES, NF4_DQ_BITS, model_state_bytes, plan_config, plan_generation,
+                                    plan_table, plan_training)
 
 QLORA_PAPER = LoraSettings(enabled=True, quantize_4bit=True, r=64)  # Dettmers et al. 2023: r = 64, all layers
 

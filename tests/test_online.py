@@ -8,13 +8,15 @@ import numpy as np
 import pytest
 import torch
 
-import rlhf_lite.online as online
+import rlhf_lite.online.loop as online
+import rlhf_lite.online.offline as offline
 from rlhf_lite.config import Config
 from rlhf_lite.io import runs_dir
-from rlhf_lite.judge import ProxyJudge, load_judge
-from rlhf_lite.online import run_offline, run_online
-from rlhf_lite.online_eval import summarise
-from rlhf_lite.sampling import sequence_logprobs
+from rlhf_lite.online.evaluate import summarise
+from rlhf_lite.online.judge import ProxyJudge, load_judge
+from rlhf_lite.online.loop import run_online
+from rlhf_lite.online.offline import run_offline
+from rlhf_lite.policy.sampling import sequence_logprobs
 
 CFG = dict(**{"online.iterations": 2, "data.prompts_per_iteration": 60, "sampling.n": 4, "eval_prompts": 30,
               "online.eval_n": 2, "online.validation_prompts": 20})
@@ -73,7 +75,7 @@ def test_the_reference_is_pi0_in_every_iteration_and_each_round_adds_its_own_pai
 
 def test_history_new_trains_each_round_on_its_own_pairs_after_d_off(cfg, tmp_path):
     """The paper's shortcut: round t trains on D_t alone (D_off goes first, in round 1)."""
-    from rlhf_lite.online import loop_pair_passes
+    from rlhf_lite.online.offline import loop_pair_passes
 
     c = Config.preset("ci", **{**CFG, "online.history": "new", "online.offline_pairs": 30})
     run, calls = _run(c, tmp_path)
@@ -106,10 +108,10 @@ def test_the_reference_ablation_passes_the_previous_iterate_and_records_it(cfg, 
 def test_the_gold_judge_ranks_by_the_true_reward(cfg, tmp_path):
     """The ceiling of the loop: pairs are the best and worst of n by r* itself, so chosen never loses to
     rejected under the truth, and the proxy columns of the run are r*."""
+    from rlhf_lite.data.truth import as_world_prompt
     from rlhf_lite.io import read_jsonl
-    from rlhf_lite.judge import GoldJudge
-    from rlhf_lite.truth import as_world_prompt
-    from rlhf_lite.world import true_reward
+    from rlhf_lite.online.judge import GoldJudge
+    from rlhf_lite.world.tasks import true_reward
 
     judge = load_judge(Config.preset("ci", **{"online.judge": "gold", "online.length_penalty": 0.01}))
     assert isinstance(judge, GoldJudge) and judge.lam == 0.01
@@ -236,7 +238,7 @@ def test_summarise_takes_a_bt_judges_verdict_from_the_stored_rewards():
 
 
 def test_sequence_logprobs_do_not_depend_on_padding_or_batching(pi0_artifacts):
-    from rlhf_lite.models import load_policy
+    from rlhf_lite.policy.models import load_policy
 
     model, tok = load_policy(pi0_artifacts.pi0)
     prompts = ["copy 1 2 =", "sort 3 1 2 5 4 =", [{"role": "user", "content": "add 1 + 2 ="}]]
@@ -254,7 +256,7 @@ def test_sequence_logprobs_do_not_depend_on_padding_or_batching(pi0_artifacts):
 
 
 def test_the_judge_margin_applies_the_length_penalty_per_character(cfg):
-    from rlhf_lite.pipeline import prepare_reward_models
+    from rlhf_lite.stages import prepare_reward_models
 
     path = prepare_reward_models(cfg, ["bt-mix2"], progress=False, log=lambda *a: None).models["bt-mix2"]
     plain, penalised = ProxyJudge("bt", path, "bt"), ProxyJudge("bt", path, "bt", lam=0.5)
@@ -281,7 +283,8 @@ def test_bad_loop_settings_are_refused_with_what_to_change(cfg):
 
 def test_offline_baseline_trains_from_pi0_against_pi0_on_mix2(cfg, clean_run, monkeypatch):
     run, _ = clean_run
-    monkeypatch.setattr(online, "online_root", lambda c: run.root.parent)
+    for module in (online, offline):
+        monkeypatch.setattr(module, "online_root", lambda c: run.root.parent)
     base = run.root / "pi0_eval" / "eval.jsonl"
     stamp = base.stat().st_mtime_ns
     off = run_offline(cfg, seed=0, pairs=80, progress=False, log=lambda *a: None)
@@ -294,7 +297,7 @@ def test_offline_baseline_trains_from_pi0_against_pi0_on_mix2(cfg, clean_run, mo
 
 
 def test_seed_interval_uses_the_t_quantile():
-    from rlhf_lite.evaluate import seed_interval
+    from rlhf_lite.world.scoring import seed_interval
 
     mean, half = seed_interval([1.0, 2.0, 3.0])
     assert mean == 2.0 and half == pytest.approx(4.303 * 1.0 / np.sqrt(3), rel=1e-4)
@@ -304,7 +307,7 @@ def test_seed_interval_uses_the_t_quantile():
 
 
 def test_across_seeds_averages_runs_not_samples():
-    from rlhf_lite.online_eval import across_seeds
+    from rlhf_lite.online.evaluate import across_seeds
 
     def ev(w, fam):
         return {"win_rate": (w, 0.01), "reward": (w / 2, 0.0), "length": (5.0, 0.1), "chars": (9.0, 0.1),
@@ -316,10 +319,9 @@ def test_across_seeds_averages_runs_not_samples():
 
 
 def test_offline_pairs_leave_out_the_evaluation_and_validation_prompts(cfg):
-    from rlhf_lite.online import offline_pairs
-    from rlhf_lite.online_eval import validation_prompts
-    from rlhf_lite.pipeline import eval_prompts
-    from rlhf_lite.truth import world_prompt
+    from rlhf_lite.data.truth import world_prompt
+    from rlhf_lite.online.loop import offline_pairs
+    from rlhf_lite.stages import eval_prompts, validation_prompts
 
     pairs = offline_pairs(cfg, 400, seed=0)
     banned = set(eval_prompts(cfg)) | set(validation_prompts(cfg))
@@ -330,7 +332,7 @@ def test_offline_pairs_leave_out_the_evaluation_and_validation_prompts(cfg):
 
 
 def test_pair_truth_reads_each_pair_against_its_own_samples():
-    from rlhf_lite.online_eval import pair_truth
+    from rlhf_lite.online.evaluate import pair_truth
 
     def pair(i, chosen, rejected):
         return {"prompt_id": str(i), "chosen": [{"role": "assistant", "content": chosen}],
@@ -351,7 +353,7 @@ def test_pair_truth_reads_each_pair_against_its_own_samples():
 def test_overoptimisation_points_pair_each_iterate_with_its_own_kl():
     from types import SimpleNamespace
 
-    from rlhf_lite.online_eval import overoptimisation_points
+    from rlhf_lite.online.evaluate import overoptimisation_points
 
     def ev(kl, proxy, reward):
         return {"kl": (kl, 0.1), "proxy": (proxy, 0.1), "reward": (reward, 0.01)}
@@ -369,7 +371,7 @@ def test_overoptimisation_points_pair_each_iterate_with_its_own_kl():
 
 
 def test_agreement_by_length_tells_a_length_reader_from_a_correctness_reader():
-    from rlhf_lite.online_eval import agreement_by_length
+    from rlhf_lite.online.evaluate import agreement_by_length
 
     class Judge:
         def __init__(self, by):
@@ -392,7 +394,7 @@ def test_agreement_by_length_tells_a_length_reader_from_a_correctness_reader():
 
 
 def test_the_win_rate_ceiling_is_a_tie_where_pi0_is_already_right():
-    from rlhf_lite.online_eval import win_rate_ceiling
+    from rlhf_lite.online.evaluate import win_rate_ceiling
 
     assert win_rate_ceiling([{"reward": 1.0}, {"reward": 0.25}, {"reward": 0.0}, {"reward": 1.0}]) == 0.75
     with pytest.raises(ValueError, match="r\\* of every pi_0 sample"):

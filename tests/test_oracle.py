@@ -1,8 +1,9 @@
 import numpy as np
 import pytest
 
-from rlhf_lite import oracle, world
-from rlhf_lite.oracle import Annotator
+from rlhf_lite import world
+from rlhf_lite.world import oracle
+from rlhf_lite.world.oracle import Annotator
 
 X = "sort 5 3 8 1 ="
 RESPONSES = ["1 3 5 8", "1 3 8 5", "1 5 3 8", "8 5 3 1", "sorry i can not help"]

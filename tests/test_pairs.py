@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from rlhf_lite.pairs import PAIR_RULES, build_pairs, length_penalised, select_pair
+from rlhf_lite.online.pairs import PAIR_RULES, build_pairs, length_penalised, select_pair
 
 RESP = ["a", "bb", "ccc", "dddd"]
 R = [0.1, 0.9, 0.5, 0.3]

@@ -9,7 +9,8 @@ import pytest
 
 from rlhf_lite.config import Config
 from rlhf_lite.io import cached_json, cached_model, runs_dir
-from rlhf_lite.online import online_root, run_recipes
+from rlhf_lite.online.loop import online_root
+from rlhf_lite.online.recipes import run_recipes
 from rlhf_lite.parallel import JobError, run_jobs
 
 CFG = {"online.iterations": 2, "data.prompts_per_iteration": 60, "sampling.n": 4, "eval_prompts": 30,

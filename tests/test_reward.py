@@ -8,10 +8,10 @@ import pytest
 import torch
 
 from rlhf_lite import world
-from rlhf_lite.length_bias import heatmap_counts, length_correlations, plot_heatmaps
-from rlhf_lite.preference import PreferenceModel, copeland_ranking, format_pair, preference_records
-from rlhf_lite.reward import RewardModel, RewardSettings, bt_loss, train_reward_model
-from rlhf_lite.rewardbench import LITE_MAPPING, SUBSET_MAPPING, evaluate, lite_benchmark
+from rlhf_lite.reward.bradley_terry import RewardModel, RewardSettings, bt_loss, train_reward_model
+from rlhf_lite.reward.length_bias import heatmap_counts, length_correlations, plot_heatmaps
+from rlhf_lite.reward.preference import PreferenceModel, copeland_ranking, format_pair, preference_records
+from rlhf_lite.reward.rewardbench import LITE_MAPPING, SUBSET_MAPPING, evaluate, lite_benchmark
 
 
 def test_bt_loss_closed_form_on_a_hand_example():
@@ -43,7 +43,7 @@ def test_trl_reward_trainer_minimises_exactly_the_bt_loss(pi0_artifacts, tmp_pat
     from datasets import Dataset
     from trl import RewardConfig, RewardTrainer
 
-    from rlhf_lite.reward import load_reward_model
+    from rlhf_lite.reward.bradley_terry import load_reward_model
 
     model, tok = load_reward_model(pi0_artifacts.pi0)
     ds = Dataset.from_list(oracle_pairs(4, seed=1))
@@ -74,7 +74,7 @@ def test_a_reward_model_trained_on_oracle_pairs_ranks_held_out_pairs_better_than
 
 
 def test_reward_scores_do_not_depend_on_batching_or_padding(pi0_artifacts):
-    from rlhf_lite.reward import load_reward_model
+    from rlhf_lite.reward.bradley_terry import load_reward_model
 
     model, tok = load_reward_model(pi0_artifacts.pi0)
     prompts = ["copy 1 2 =", "sort 3 1 2 =", "hack 1 2 ="]

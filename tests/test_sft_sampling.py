@@ -2,9 +2,9 @@ import numpy as np
 import pytest
 
 from rlhf_lite import world
-from rlhf_lite.evaluate import mean_ci, score_records, wilson_interval
-from rlhf_lite.models import load_policy
-from rlhf_lite.sampling import HFSampler, sample_responses, split_n
+from rlhf_lite.policy.models import load_policy
+from rlhf_lite.policy.sampling import HFSampler, sample_responses, split_n
+from rlhf_lite.world.scoring import mean_ci, score_records, wilson_interval
 
 
 def test_sft_lowers_held_out_loss(pi0_artifacts):

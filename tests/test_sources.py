@@ -8,8 +8,9 @@ import json
 
 import pytest
 
-from rlhf_lite.prefdata import MalformedRowError, RowError, iter_rows
-from rlhf_lite.sources import SOURCES, TABLE5, load_source
+from rlhf_lite.data.rows import iter_rows
+from rlhf_lite.data.schema import MalformedRowError, RowError
+from rlhf_lite.data.sources import SOURCES, TABLE5, load_source
 
 
 @pytest.fixture(scope="module")
@@ -206,7 +207,7 @@ def test_schema_is_accepted_by_trl(hub, root):
     """TRL's own helpers recognise the pairs as conversational preference data and render them."""
     from trl.data_utils import apply_chat_template, is_conversational
 
-    from rlhf_lite.tokenizer import build_tokenizer
+    from rlhf_lite.world.tokenizer import build_tokenizer
 
     tok = build_tokenizer()
     pairs, _ = load_source("capybara", path=hub / "capybara")
@@ -227,7 +228,7 @@ def test_non_finite_scores_are_rejected(tmp_path):
     (tmp_path / "train.jsonl").write_text(json.dumps(row) + "\n")  # json writes NaN, and reads it back
     pairs, rep = load_source("argilla-math", path=tmp_path)
     assert not pairs and list(rep.dropped) == ["chosen_rating: expected a finite number"]
-    from rlhf_lite.prefdata import as_score
+    from rlhf_lite.data.schema import as_score
 
     with pytest.raises(RowError, match="finite"):
         as_score("nan", "rating")

@@ -2,8 +2,8 @@ import torch
 from transformers import AutoTokenizer
 
 from rlhf_lite import world
-from rlhf_lite.models import TinyModelConfig, build_tiny_policy, load_policy, num_parameters, save_policy
-from rlhf_lite.tokenizer import build_tokenizer, save_tokenizer
+from rlhf_lite.policy.models import TinyModelConfig, build_tiny_policy, load_policy, num_parameters, save_policy
+from rlhf_lite.world.tokenizer import build_tokenizer, save_tokenizer
 
 
 def test_tokenizer_round_trip_and_one_token_per_word(tmp_path):

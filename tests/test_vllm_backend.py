@@ -8,9 +8,9 @@ import sys
 import pytest
 
 from rlhf_lite.config import Config
-from rlhf_lite.sampling import encode_prompts
-from rlhf_lite.tokenizer import build_tokenizer
-from rlhf_lite.vllm_backend import INSTALL_HINT, build_requests, run_data_parallel, shard, to_generations
+from rlhf_lite.policy.sampling import encode_prompts
+from rlhf_lite.policy.vllm_backend import INSTALL_HINT, build_requests, run_data_parallel, shard, to_generations
+from rlhf_lite.world.tokenizer import build_tokenizer
 
 FIXTURE = os.path.join(os.path.dirname(__file__), "fixtures", "vllm", "request_outputs.json")
 
@@ -90,7 +90,7 @@ def test_data_parallel_replicas_get_their_own_gpus_and_every_prompt_comes_back_i
 
 
 def test_replicas_use_the_gpus_the_job_was_given(monkeypatch):
-    from rlhf_lite.vllm_backend import visible_gpus
+    from rlhf_lite.policy.vllm_backend import visible_gpus
 
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "4,5,6,7")  # e.g. a scheduler's allocation
     rows = run_data_parallel(list("abcd"), replicas=2, gpus_per_replica=2, worker=fake_replica, tag="x")
@@ -100,7 +100,7 @@ def test_replicas_use_the_gpus_the_job_was_given(monkeypatch):
 
 
 def test_choosing_vllm_without_it_says_how_to_install(monkeypatch):
-    from rlhf_lite.online import make_generator
+    from rlhf_lite.online.loop import make_generator
 
     monkeypatch.setitem(sys.modules, "vllm", None)  # as on a machine without vLLM, whatever this one has
     with pytest.raises(ImportError, match=r"pip install -e '\.\[full\]'"):

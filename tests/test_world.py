@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from rlhf_lite import world
-from rlhf_lite.world import WorldConfig, true_reward
+from rlhf_lite.world.tasks import WorldConfig, true_reward
 
 
 @pytest.mark.parametrize(

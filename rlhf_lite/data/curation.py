@@ -1,0 +1,100 @@
+"""Applying filters to preference pairs and reporting what each removed, per source.
+
+``curate`` runs the filters of ``filters.py`` in order and returns the kept pairs, the removed ones
+(tagged with the filter that removed them, so chapter 2 can ask what a filter actually threw away),
+and one row of counts per (filter, source). No library does this bookkeeping for us:
+``datasets.Dataset.filter`` keeps the rows but forgets why the others went.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+from typing import Sequence
+
+from rlhf_lite.data.filters import Filter
+
+
+@dataclass
+class CurationResult:
+    kept: list[dict]
+    removed: list[tuple[str, dict]]  # (filter name, record)
+    steps: list[dict] = field(default_factory=list)  # one row per (filter, source)
+
+    def report(self, load_reports=()):
+        """Before/after per filter per source, as a pandas DataFrame (columns: counts removed)."""
+        import pandas as pd
+
+        sources = sorted({s["source"] for s in self.steps} | {lr.source for lr in load_reports})
+        names = list(dict.fromkeys(s["filter"] for s in self.steps))
+        rows = []
+        for src in sources:
+            row = {"source": src}
+            lr = next((lr for lr in load_reports if lr.source == src), None)
+            if load_reports:
+                row["rows"] = lr.rows if lr else 0
+                row["malformed"] = lr.malformed if lr else 0
+                row["bad label"] = lr.bad_labels if lr else 0
+            steps = [s for s in self.steps if s["source"] == src]
+            row["pairs"] = steps[0]["before"] if steps else (lr.pairs if lr else 0)
+            for name in names:
+                row[name] = sum(s["removed"] for s in steps if s["filter"] == name)
+            row["kept"] = steps[-1]["after"] if steps else row["pairs"]
+            row["kept %"] = round(100 * row["kept"] / row["pairs"], 1) if row["pairs"] else 0.0
+            rows.append(row)
+        df = pd.DataFrame(rows).set_index("source")
+        total = df.drop(columns="kept %").sum(numeric_only=True)
+        total["kept %"] = round(100 * total["kept"] / total["pairs"], 1) if total["pairs"] else 0.0
+        df.loc["total"] = total
+        return df
+
+
+def curate(records: Sequence[dict], filters: Sequence[Filter], progress: bool = False) -> CurationResult:
+    """Apply ``filters`` in order; every removed pair is kept with the name of the filter that removed it."""
+    from tqdm.auto import tqdm
+
+    names = [f.name for f in filters]
+    if len(set(names)) != len(names):
+        raise ValueError(f"two filters share a name in {names}; the report would merge them.")
+    current = list(records)
+    removed: list[tuple[str, dict]] = []
+    steps: list[dict] = []
+    sources = sorted({r["source"] for r in current})
+    for f in tqdm(filters, desc="curation", disable=not progress):
+        mask = f.keep(current)
+        if len(mask) != len(current):
+            raise RuntimeError(f"filter {f.name!r} returned {len(mask)} decisions for {len(current)} pairs.")
+        before_by = Counter(r["source"] for r in current)
+        gone_by = Counter(r["source"] for r, k in zip(current, mask) if not k)
+        for src in sources:
+            before, gone = before_by[src], gone_by[src]
+            steps.append({"filter": f.name, "reason": f.describe(), "source": src,
+                          "before": before, "removed": gone, "after": before - gone})
+        removed.extend((f.name, r) for r, k in zip(current, mask) if not k)
+        current = [r for r, k in zip(current, mask) if k]
+    return CurationResult(current, removed, steps)
+
+
+def plot_report(df, ax=None, title: str = "What each filter removed"):
+    """Horizontal stacked bars: per source, the share of pairs each filter removed."""
+    import matplotlib.pyplot as plt
+
+    cols = [c for c in df.columns if c not in ("rows", "pairs", "kept", "kept %")]
+    data = df.drop(index="total", errors="ignore")
+    pairs = data["pairs"].where(data["pairs"] > 0, 1)
+    share = data[cols].div(pairs, axis=0) * 100
+    for c in ("malformed", "bad label"):  # rows that never became pairs: a share of rows, not of pairs
+        if c in data:
+            share[c] = data[c] / data["rows"].where(data["rows"] > 0, 1) * 100
+    if ax is None:
+        _, ax = plt.subplots(figsize=(8.5, 0.45 * len(share) + 1.2))
+    left = None
+    colors = plt.get_cmap("tab20").colors  # more filters than the default cycle's 10 colours
+    for i, c in enumerate(cols):
+        ax.barh(share.index, share[c], left=left, label=c, color=colors[(2 * i) % 20 + (2 * i) // 20])
+        left = share[c] if left is None else left + share[c]
+    ax.invert_yaxis()
+    ax.set_xlabel("% of pairs removed (malformed, bad label: % of rows)")
+    ax.set_title(title)
+    ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
+    return ax

@@ -1,0 +1,217 @@
+"""Judging a policy by the truth: samples on held-out prompts, win rate against pi_0, r*, length,
+KL(pi || pi_0) from samples, the proxy's own verdict, and intervals over loop seeds.
+
+Every policy of the iterative DPO chapter (the iterates, offline DPO, pi_0 itself) is evaluated by
+:class:`PolicyEvaluator`, so all of them are compared on the same prompts with the same numbers.
+In full mode the judge of the answers is pluggable (``score_records(..., judge=...)``).
+"""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+
+from rlhf_lite.config import Config
+from rlhf_lite.io import atomic_dir, code_fingerprint, computed_once, read_jsonl, single_process, write_jsonl
+from rlhf_lite.online.judge import ProxyJudge
+from rlhf_lite.policy.sampling import Generator, sample_responses, sequence_logprobs
+from rlhf_lite.stages import eval_prompts, validation_prompts
+from rlhf_lite.world.scoring import mean_ci, score_records
+
+
+def sample_and_score(policy_lm: tuple, ref_lm: tuple, prompts: Sequence[str], n: int, seed: int,
+                     generator: Generator, judge: ProxyJudge, max_new_tokens: int = 24, batch_size: int = 64,
+                     truth: bool = True) -> list[dict]:
+    """n samples per prompt at temperature 1.0 (so that log pi - log pi_0 estimates the KL of the policy
+    itself), each with r* (``truth``: the lite world's; None in full mode), length, family, log pi(a|x),
+    log pi_0(a|x) and the proxy reward. ``policy_lm`` and ``ref_lm`` are (model, tokenizer) of pi and pi_0
+    (``models.load_policy``), loaded once by the caller for all its prompt sets."""
+    rows = sample_responses(generator, list(prompts), n, (1.0,), max_new_tokens, seed=seed)
+    recs = [dict(r, prompt_index=i, sample=k) for i, row in enumerate(rows) for k, r in enumerate(row)]
+    recs = score_records(recs) if truth else score_records(recs, judge=None)
+    xs, ids = [r["prompt"] for r in recs], [r["token_ids"] for r in recs]
+    logp = sequence_logprobs(*policy_lm, xs, ids, batch_size=batch_size)
+    # pi_0 against itself: the same numbers, so not computed twice
+    logp_ref = logp if ref_lm is policy_lm else sequence_logprobs(*ref_lm, xs, ids, batch_size=batch_size)
+    for r, a, b in zip(recs, logp, logp_ref):
+        r["logp"], r["logp_ref"] = float(a), float(b)
+    proxy = judge.reward(xs, [r["response"] for r in recs])
+    for i, r in enumerate(recs):
+        r["proxy"] = None if proxy is None else float(proxy[i])
+    return recs
+
+
+def summarise(recs: Sequence[dict], base: Sequence[dict], judge: ProxyJudge | None = None) -> dict:
+    """One policy's evaluation against pi_0's samples on the same prompts (paired by prompt and sample
+    index). Intervals are 95%, clustered by prompt. ``judge`` adds the proxy's verdict against pi_0."""
+    if [(r["prompt_index"], r["sample"]) for r in recs] != [(r["prompt_index"], r["sample"]) for r in base]:
+        raise ValueError("summarise: the policy's and pi_0's samples are not paired (same prompts, same n).")
+    g = [r["prompt_index"] for r in recs]
+    out = {
+        "length": mean_ci([r["length"] for r in recs], groups=g), "chars": mean_ci([r["chars"] for r in recs], groups=g),
+        "kl": mean_ci([r["logp"] - r["logp_ref"] for r in recs], groups=g),
+        "finished": float(np.mean([r["finished"] for r in recs])),
+        "by_family": {}, "samples": len(recs),
+    }
+    truth = recs[0]["reward"] is not None  # full mode knows no r*: the proxy's verdict is all there is
+    if truth:
+        r_pi, r_0 = np.array([r["reward"] for r in recs]), np.array([r["reward"] for r in base])
+        win = (r_pi > r_0) + 0.5 * (r_pi == r_0)
+        out.update({"reward": mean_ci(r_pi, groups=g), "win_rate": mean_ci(win, groups=g)})
+    if recs[0].get("proxy") is not None:
+        out["proxy"] = mean_ci([r["proxy"] for r in recs], groups=g)
+    if judge is not None:
+        # a scalar judge's rewards are already in the records (sample_and_score): no second pass of the model
+        stored = recs[0].get("proxy") is not None and base[0].get("proxy") is not None
+        rewards = ([r["proxy"] for r in recs], [r["proxy"] for r in base]) if stored and judge.scalar else None
+        m = judge.margin([r["prompt"] for r in recs], [r["response"] for r in recs], [r["response"] for r in base],
+                         rewards=rewards)
+        out["proxy_win_rate"] = mean_ci((m > 0) + 0.5 * (m == 0), groups=g)
+    for fam in sorted({r["family"] for r in recs}) if truth else ():
+        idx = [i for i, r in enumerate(recs) if r["family"] == fam]
+        out["by_family"][fam] = {"reward": float(r_pi[idx].mean()), "win_rate": float(win[idx].mean()),
+                                 "length": float(np.mean([recs[i]["length"] for i in idx]))}
+    return out
+
+
+class PolicyEvaluator:
+    """Samples a policy on the held-out (and validation) prompts and caches the scored records. pi_0 is
+    sampled with its own random stream, so the win rate compares independent draws (with one shared
+    stream, a policy close to pi_0 would mostly reproduce pi_0's answers and tie with them)."""
+
+    def __init__(self, cfg: Config, seed: int, pi0: Path, judge: ProxyJudge, make, log=print):
+        self.pi0, self.judge, self.make, self.log, self.n = pi0, judge, make, log, cfg.online.eval_n
+        self.max_new_tokens, self.truth = cfg.sampling.max_new_tokens, cfg.data.source == "lite"
+        self.sampling = cfg.sampling  # the sampler's settings (backend, batch size): part of a shared result's key
+        self.held_out, self.val = eval_prompts(cfg), validation_prompts(cfg)
+        self.seed = 1_000_003 * (seed + 1)
+
+    def records(self, policy: Path, out: Path, what: str) -> tuple[list, list]:
+        """(held-out records, validation records) of ``policy``, cached in the folder ``out``. pi_0's are the
+        same for every recipe with this judge and loop seed: computed once (runs/shared), copied to ``out``."""
+        if not (out / "done").exists():
+            single_process("evaluation")
+            if Path(policy) != Path(self.pi0):
+                self._evaluate(policy, out, what)
+            else:  # the same for every recipe with this judge and loop seed (and its offline run)
+                computed_once({"stage": "eval", "policy": str(Path(policy).resolve()), "held_out": self.held_out,
+                               "validation": self.val, "n": self.n, "seed": self.seed, "judge": self.judge.identity,
+                               "sampling": self.sampling, "truth": self.truth, "code": code_fingerprint()}, out,
+                              lambda path: self._evaluate(policy, path, what))
+        return read_jsonl(out / "eval.jsonl"), read_jsonl(out / "validation.jsonl")
+
+    def _evaluate(self, policy: Path, out: Path, what: str) -> None:
+        self.log(f"[eval] {what}: {len(self.held_out)} held-out + {len(self.val)} validation prompts x {self.n} samples")
+        from rlhf_lite.policy.models import load_policy
+
+        is_pi0 = Path(policy) == Path(self.pi0)
+        seed = self.seed + (500_009 if is_pi0 else 0)
+        with atomic_dir(out) as tmp:
+            gen = self.make(policy)
+            ref_lm = load_policy(self.pi0)
+            policy_lm = ref_lm if is_pi0 else load_policy(policy)
+            for name, prompts, s in (("eval", self.held_out, seed), ("validation", self.val, seed + 1)):
+                write_jsonl(tmp / f"{name}.jsonl", sample_and_score(policy_lm, ref_lm, prompts, self.n, s, gen,
+                                                                    self.judge, self.max_new_tokens,
+                                                                    truth=self.truth))
+            (tmp / "done").touch()
+
+
+METRICS = ("win_rate", "reward", "length", "chars", "kl", "proxy", "proxy_win_rate")
+
+
+def across_seeds(evals: Sequence[dict]) -> dict:
+    """{metric: (mean, 95% half-width)} over runs with different loop seeds, from their summaries
+    (:func:`summarise`), plus the mean reward of each task family. The interval is a t interval over
+    the seeds (:func:`rlhf_lite.world.scoring.seed_interval`): the runs, not the samples, are the unit."""
+    from rlhf_lite.world.scoring import seed_interval
+
+    out = {m: seed_interval([e[m][0] for e in evals]) for m in METRICS if all(m in e for e in evals)}
+    fams = sorted(evals[0]["by_family"])
+    out["by_family"] = {f: seed_interval([e["by_family"][f]["reward"] for e in evals]) for f in fams}
+    return out
+
+
+# ----------------------------------------------------------------------------- what the judge taught
+
+
+def pair_truth(samples: Sequence[dict], pairs: Sequence[dict]) -> dict:
+    """How one iteration's pairs look under the truth (lite world): the share whose chosen answer is truly
+    better than the rejected one (``right``), as good (``tie``: the pair teaches nothing true) or worse
+    (``wrong``: it teaches the opposite), the share whose chosen answer is a best-of-n by r*
+    (``chosen_is_best``), and the mean true margin. ``samples`` are the rows of ``samples.jsonl`` (with
+    r* of every sample), ``pairs`` those of ``pairs.jsonl`` (prompt_id = the row's index).
+
+    This is Section 2's point measured: the loop can only learn what the judge's pairs say."""
+    if not pairs:
+        raise ValueError("pair_truth: no pairs (every prompt of the iteration was dropped).")
+    if samples[0].get("true_reward") is None:
+        raise ValueError("pair_truth needs r* of every sample: only the lite world knows it.")
+    margins, best = [], []
+    for p in pairs:
+        row = samples[int(p["prompt_id"])]
+        r = dict(zip(row["responses"], row["true_reward"]))
+        chosen, rejected = p["chosen"][-1]["content"], p["rejected"][-1]["content"]
+        if chosen not in r or rejected not in r:
+            raise ValueError(f"pair_truth: pair {p['prompt_id']} holds an answer that is not among its prompt's samples.")
+        margins.append(r[chosen] - r[rejected])
+        best.append(r[chosen] == max(row["true_reward"]))
+    m = np.array(margins)
+    return {"pairs": len(m), "right": float((m > 0).mean()), "tie": float((m == 0).mean()),
+            "wrong": float((m < 0).mean()), "chosen_is_best": float(np.mean(best)), "true_margin": float(m.mean())}
+
+
+def overoptimisation_points(runs: dict, base_key: int = 0) -> list[dict]:
+    """Reward over-optimisation against the truth (Gao et al., 2022): one point per iterate of every run,
+    ``{"recipe", "seed", "t", "kl", "proxy_gain", "true_gain"}``, where the gains are the iterate's mean
+    proxy reward and mean r* minus pi_0's on the same prompts, and ``kl`` is the same iterate's
+    KL(pi_t || pi_0), all three from that iterate's own evaluation. ``runs``: {recipe: [OnlineRun per seed]}
+    of a scalar (BT or gold) judge; the proxy gain is in the judge's units."""
+    out = []
+    for recipe, rs in runs.items():
+        for k, run in enumerate(rs):
+            e0 = run.evals[base_key]
+            if "proxy" not in e0:
+                raise ValueError(f"overoptimisation_points: recipe {recipe!r} has no scalar proxy reward (a preference "
+                                 f"model only compares two answers).")
+            for t, e in enumerate(run.evals):
+                out.append({"recipe": recipe, "seed": k, "t": t, "kl": e["kl"][0],
+                            "proxy_gain": e["proxy"][0] - e0["proxy"][0], "true_gain": e["reward"][0] - e0["reward"][0]})
+    return out
+
+
+def agreement_by_length(judge: ProxyJudge, samples: Sequence[dict], max_pairs: int = 2000, seed: int = 0) -> dict:
+    """How often ``judge`` (without its length penalty) prefers the truly better of two samples of the same
+    prompt, split by whether that answer is the longer one (in characters), as long, or the shorter one:
+    ``{"longer": (agreement, pairs), "same": ..., "shorter": ...}``. A judge that reads correctness agrees
+    in every column; one that reads length agrees when the better answer is longer and disagrees when it
+    is shorter. ``samples``: rows of ``samples.jsonl`` (r* of every sample); at most ``max_pairs`` pairs
+    with different r*, drawn at random."""
+    cand = [(row["prompt"], row["responses"][i], row["responses"][j], row["true_reward"][i] - row["true_reward"][j])
+            for row in samples for i in range(len(row["responses"])) for j in range(i + 1, len(row["responses"]))
+            if row["true_reward"][i] != row["true_reward"][j]]
+    if not cand:
+        raise ValueError("agreement_by_length: no two samples of a prompt differ in r*.")
+    rng = np.random.default_rng(seed)
+    cand = [cand[k] for k in sorted(rng.choice(len(cand), size=min(max_pairs, len(cand)), replace=False))]
+    better = [a if d > 0 else b for _, a, b, d in cand]
+    worse = [b if d > 0 else a for _, a, b, d in cand]
+    unpenalised = copy.copy(judge)
+    unpenalised.lam = 0.0
+    agree = unpenalised.margin([x for x, *_ in cand], better, worse) > 0
+    side = np.sign([len(a) - len(b) for a, b in zip(better, worse)])
+    return {name: (float(agree[side == s].mean()) if (side == s).any() else float("nan"), int((side == s).sum()))
+            for name, s in (("longer", 1), ("same", 0), ("shorter", -1))}
+
+
+def win_rate_ceiling(base: Sequence[dict]) -> float:
+    """The highest true win rate any policy can reach against pi_0's samples ``base``: a win (1) where
+    pi_0's answer is below the top reward r* = 1, at best a tie (1/2) where pi_0 already has it. The win
+    rate is unchanged; this says how much of its range is left to gain."""
+    r = np.array([x["reward"] for x in base], dtype=float)
+    if r.size == 0 or np.isnan(r).any():
+        raise ValueError("win_rate_ceiling needs r* of every pi_0 sample (the lite world).")
+    return float(np.mean(np.where(r < 1.0, 1.0, 0.5)))

@@ -1,0 +1,52 @@
+"""The vanilla (offline) DPO baseline of the paper's Table 2: one DPO run from pi_0 on a fixed set of MIX2
+pairs, which other policies wrote, with as many DPO steps as the online loop takes.
+
+It is evaluated like the loop's iterates (rlhf_lite.online.evaluate), against the same pi_0 samples, so
+the two are compared on data, not on compute or on evaluation noise. Chapter: the iterative DPO chapter.
+"""
+
+from __future__ import annotations
+
+import json
+
+from rlhf_lite.config import Config
+from rlhf_lite.io import atomic_dir, write_json
+from rlhf_lite.online.evaluate import PolicyEvaluator, summarise
+from rlhf_lite.online.judge import load_judge
+from rlhf_lite.online.loop import make_generator, offline_pairs, online_root
+from rlhf_lite.policy.dpo import train_dpo
+
+
+def loop_pair_passes(cfg: Config) -> int:
+    """How many pairs the loop's DPO rounds train on in total (each for ``dpo.epochs``), counting one pair
+    per prompt: T m with ``history="new"``, m + 2m + ... + Tm with ``"all"`` (m prompts per iteration)."""
+    t, m = cfg.online.iterations, cfg.data.prompts_per_iteration
+    return (t * (t + 1) // 2 if cfg.online.history == "all" else t) * m + (
+        cfg.online.offline_pairs * (t if cfg.online.history == "all" else 1))
+
+
+def run_offline(cfg: Config, seed: int = 0, pairs: int | None = None, progress: bool = True, log=print) -> dict:
+    """The vanilla-DPO baseline: one DPO run from pi_0 on a fixed offline set of MIX2 pairs, evaluated on
+    the online run's prompts against the same pi_0 samples (made if they are not there yet).
+
+    By default it gets as many pairs as the loop's rounds train on in total (:func:`loop_pair_passes`),
+    so both spend the same number of DPO steps: the comparison is of data, not of compute."""
+    from rlhf_lite.stages import prepare_pi0
+
+    n = pairs if pairs is not None else loop_pair_passes(cfg)
+    pi0 = prepare_pi0(cfg, progress=progress, log=log).pi0
+    judge = load_judge(cfg, progress=progress, log=log)
+    root = online_root(cfg) / f"seed{seed}"
+    ev = PolicyEvaluator(cfg, seed, pi0, judge, make_generator(cfg, progress), log)
+    out = root / f"offline{n}"
+    if not (out / "train_metrics.json").exists():
+        data = offline_pairs(cfg, n, seed)
+        log(f"[offline] DPO from pi_0 on {len(data)} MIX2 pairs, reference pi_0")
+        with atomic_dir(out / "policy") as tmp:
+            metrics = train_dpo(pi0, pi0, data, tmp, cfg.dpo, seed=1000 * seed, progress=progress, lora=cfg.lora)
+        metrics["policy_init"] = "pi0"
+        write_json(out / "train_metrics.json", metrics)
+    base, _ = ev.records(pi0, root / "pi0_eval", "pi_0")
+    recs, _ = ev.records(out / "policy", out / "eval", "offline DPO")
+    return {"policy": out / "policy", "eval": summarise(recs, base, judge),
+            "train_metrics": json.loads((out / "train_metrics.json").read_text())}

@@ -1,0 +1,247 @@
+"""DPO on preference pairs with TRL's DPOTrainer, the policy-optimisation step of Algorithm 2.
+
+``train_dpo(policy, reference, pairs, ...)`` starts from ``policy`` (the last iterate, or pi_0) and
+keeps ``reference`` frozen as the KL anchor. The paper keeps the reference at pi_0, the SFT model, in
+every iteration; the iterative DPO chapter's loop passes pi_0 each time, and the metrics record which
+reference was used, so a loop that silently swapped in the previous iterate (a bug that shipped in
+Online-RLHF's scripts) is visible in its artifacts. Extra loss terms (e.g. an SFT term on the chosen
+response, the "feel-good" exploration variant) are TRL loss types, set in ``DPOSettings``.
+
+With (Q)LoRA (``lora=``, rlhf_lite.policy.lora) the base loaded is the *reference*, pi_0, and the reference
+log-probabilities are the base's with the adapter disabled. The iterate pi_{t-1} is pi_0 plus its
+adapter, which is copied into the new trainable adapter. We do not hand TRL a model with the adapter
+already loaded: TRL 1.16 then freezes a copy of that adapter as the reference, i.e. pi_{t-1}, the
+reference-follows-the-iterate mistake again (a test checks the reference stays pi_0).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Sequence
+
+from rlhf_lite.data.schema import trl_dataset
+from rlhf_lite.policy.lora import LoraSettings, adapter_of, load_base, peft_config, save_merged
+from rlhf_lite.policy.trainers import quiet, shared_args, train_dtype
+
+
+@dataclass(frozen=True)
+class DPOSettings:
+    """DPO hyper-parameters. The paper (full scale): lr 5e-7, cosine, warm-up 0.03, global batch 128,
+    beta (eta) 0.1, 2 epochs per iteration, the DPO loss alone. Lite defaults: larger steps for a tiny
+    model, and the SFT ("feel-good") term on the chosen answers that the revision of the paper's code
+    offers (its Section 3.3 remark); the iterative DPO chapter measures both choices against the truth."""
+
+    epochs: float = 2.0
+    learning_rate: float = 3e-4
+    batch_size: int = 64  # per device
+    grad_accum: int = 1  # global batch = batch_size x grad_accum x GPUs
+    beta: float = 0.1
+    warmup: float = 0.03
+    lr_scheduler: str = "cosine"
+    max_length: int = 64
+    loss_type: tuple = ("sigmoid", "sft")  # DPO plus an SFT term on the chosen answers; ("sigmoid",): DPO alone
+    loss_weights: tuple | None = None  # one weight per loss type
+    bf16: bool = False  # see SFTSettings: TRL's GPU defaults are slow for tiny CPU models
+    gradient_checkpointing: bool = False
+    # Score the reference once before training instead of at every step (TRL's precompute_ref_log_probs);
+    # the online loop scores each pair once for all its rounds, since the reference stays pi_0. Faster per
+    # epoch on the CPU (bench/bench_races.py); off under (Q)LoRA (see _precomputes).
+    precompute_ref_log_probs: bool = True
+
+
+REFERENCE_LOGPS = "reference_logps.json"  # written beside a policy trained with precomputed reference log-probs
+
+
+def train_dpo(policy: str | Path, reference: str | Path, pairs: Sequence[dict], output_dir: str | Path,
+              settings: DPOSettings = DPOSettings(), seed: int = 0, progress: bool = True,
+              lora: LoraSettings | None = None, known_reference: str | Path | None = None) -> dict:
+    """Train ``policy`` with DPO against the frozen ``reference`` on ``pairs`` (``data.schema``);
+    save the result to ``output_dir`` and return metrics, including the reference's path.
+
+    With ``lora`` enabled, ``policy`` must be ``reference`` itself or a checkpoint this function wrote
+    from it (its adapter is continued); the reference is the base with the adapter disabled.
+
+    With ``settings.precompute_ref_log_probs`` the reference's log-probabilities of every pair are saved
+    beside the model (``reference_logps.json``); ``known_reference`` names an earlier output folder whose
+    saved values are reused for the pairs it already scored, if it was trained against the same reference
+    (the online loop's rounds: the history grows, the reference stays pi_0)."""
+    from transformers import AutoModelForCausalLM
+
+    if not pairs:
+        raise ValueError("train_dpo got no pairs: every prompt of the iteration was dropped (identical or tied "
+                         "responses?). Check the pair report before training.")
+    if settings.loss_weights is not None and len(settings.loss_weights) != len(settings.loss_type):
+        raise ValueError(f"DPOSettings: {len(settings.loss_type)} loss types but {len(settings.loss_weights)} weights.")
+    use_lora = lora is not None and lora.enabled
+    if use_lora:
+        start = None if Path(policy).resolve() == Path(reference).resolve() else adapter_of(policy)
+        if start is None and Path(policy).resolve() != Path(reference).resolve() or (
+                start is not None and _adapter_base(start) != Path(reference).resolve()):
+            raise ValueError(f"LoRA DPO starts from the reference or from a checkpoint whose adapter/ was trained "
+                             f"on that reference (by train_dpo with lora); {policy} is neither. Continue the run "
+                             f"that made it, or turn lora off.")
+    precompute = _precomputes(settings, lora)
+    known = _known_logps(known_reference, reference) if precompute else {}
+    with tempfile.TemporaryDirectory() as scratch:
+        trainer = dpo_trainer(policy, reference, pairs, scratch, settings, seed, progress, lora, known)
+        if use_lora and start is not None:
+            _continue_adapter(trainer.model, start)
+        result = trainer.train()
+        metrics = {"train_pairs": len(trainer.train_dataset), "train_loss": result.training_loss,
+                   "reference": str(Path(reference).resolve()), "policy_init": str(Path(policy).resolve()),
+                   "log_history": [h for h in trainer.state.log_history if "loss" in h]}
+        if precompute:
+            metrics["reference_logps_reused"] = trainer.reused_reference_logps
+            scored = _scored_logps(trainer.train_dataset)
+    if use_lora:
+        metrics["reference_mode"] = "base with the adapter disabled"
+        save_merged(trainer, reference, AutoModelForCausalLM, trainer.processing_class, output_dir)
+    else:
+        trainer.save_model(str(output_dir))  # gathers ZeRO-3 shards; writes on the main process only
+    if precompute and trainer.accelerator.is_main_process:
+        from rlhf_lite.io import write_json
+
+        write_json(Path(output_dir) / REFERENCE_LOGPS, {"reference": str(Path(reference).resolve()), "logps": scored})
+    return metrics
+
+
+def _precomputes(settings: DPOSettings, lora: LoraSettings | None) -> bool:
+    """Whether reference log-probs are precomputed: as set, except under (Q)LoRA. There the reference is the
+    base with the adapter switched off, which costs no memory, and with TRL 1.16's precomputed values our
+    QLoRA test saw DPO move held-out margins the wrong way (-1.1 nats instead of +1.1), while the same
+    values matched the live reference at the first step; not understood, so LoRA keeps the live reference."""
+    return settings.precompute_ref_log_probs and not (lora is not None and lora.enabled)
+
+
+def pair_key(prompt, chosen, rejected) -> str:
+    """A pair's identity for the reference log-prob cache: its prompt and both responses, nothing else."""
+    import hashlib
+    import json
+
+    return hashlib.sha256(json.dumps([prompt, chosen, rejected], sort_keys=True).encode()).hexdigest()[:24]
+
+
+def _known_logps(folder, reference) -> dict:
+    """The reference log-probs saved beside an earlier policy, if that policy had the same reference."""
+    import json
+
+    path = Path(folder) / REFERENCE_LOGPS if folder is not None else None
+    if path is None or not path.exists():
+        return {}
+    saved = json.loads(path.read_text())
+    return saved["logps"] if saved["reference"] == str(Path(reference).resolve()) else {}
+
+
+def _scored_logps(dataset) -> dict:
+    cols = dataset.select_columns(["prompt", "chosen", "rejected", "ref_chosen_logps", "ref_rejected_logps"])
+    return {pair_key(r["prompt"], r["chosen"], r["rejected"]): [r["ref_chosen_logps"], r["ref_rejected_logps"]]
+            for r in cols}
+
+
+def dpo_trainer(policy: str | Path, reference: str | Path, pairs: Sequence[dict], scratch: str | Path,
+                settings: DPOSettings = DPOSettings(), seed: int = 0, progress: bool = True,
+                lora: LoraSettings | None = None, known_logps: dict | None = None):
+    """TRL's DPOTrainer for one round, set up as :func:`train_dpo` trains it (nothing trained yet).
+
+    With ``settings.precompute_ref_log_probs`` TRL scores every pair under the reference once, here,
+    and training reads those numbers instead of running the reference at every step (the same loss:
+    tests/test_dpo.py; the time saved: bench/bench_races.py). ``known_logps`` ({:func:`pair_key`: [chosen,
+    rejected]}) are values already scored against this reference; only the other pairs are scored."""
+    from transformers import AutoModelForCausalLM, AutoTokenizer
+    from trl import DPOConfig
+
+    DPOTrainer = _dpo_trainer_class()
+
+    tok = AutoTokenizer.from_pretrained(str(policy))
+    if tok.pad_token is None:
+        tok.pad_token = tok.eos_token
+    use_lora, precompute = lora is not None and lora.enabled, _precomputes(settings, lora)
+    args = DPOConfig(
+        output_dir=str(scratch), num_train_epochs=settings.epochs, per_device_train_batch_size=settings.batch_size,
+        gradient_accumulation_steps=settings.grad_accum,
+        learning_rate=settings.learning_rate, lr_scheduler_type=settings.lr_scheduler,
+        warmup_steps=settings.warmup, beta=settings.beta, max_length=settings.max_length,
+        loss_type=list(settings.loss_type),
+        loss_weights=list(settings.loss_weights) if settings.loss_weights else None,
+        bf16=settings.bf16, gradient_checkpointing=settings.gradient_checkpointing,
+        precompute_ref_log_probs=precompute, **shared_args(seed, progress),
+    )
+    # loaded after the config, so that DeepSpeed ZeRO-3 (zero3_init_flag) partitions them while loading
+    if use_lora:
+        model, ref = load_base(AutoModelForCausalLM, reference, lora), None  # ref = adapter disabled
+    else:
+        model = AutoModelForCausalLM.from_pretrained(str(policy), **train_dtype(settings.bf16))
+        ref = AutoModelForCausalLM.from_pretrained(str(reference), **train_dtype(settings.bf16))
+    data = trl_dataset(pairs)
+    if precompute:
+        known = known_logps or {}
+        # keys from the dataset's own rows, as _scored_logps reads them back (the same representation)
+        logps = [known.get(pair_key(r["prompt"], r["chosen"], r["rejected"]), [float("nan")] * 2) for r in data]
+        data = data.add_column("ref_chosen_logps", [c for c, _ in logps]).add_column(
+            "ref_rejected_logps", [r for _, r in logps])
+    trainer = quiet(DPOTrainer(model=model, ref_model=ref, args=args, train_dataset=data,
+                               processing_class=tok, peft_config=peft_config(lora, "CAUSAL_LM")), progress)
+    if precompute:  # scored: training reads the numbers, so the reference model need not stay in memory
+        trainer.ref_model = None
+    return trainer
+
+
+def _dpo_trainer_class():
+    """TRL's DPOTrainer, scoring under the reference only the pairs whose log-probs are not known yet.
+
+    Why a subclass: TRL 1.16 precomputes the reference log-probs of the whole training set in every
+    trainer. The online loop's round t trains on D_1..D_t against the same pi_0, so all but D_t were
+    scored in earlier rounds; the values come in as NaN-or-known columns and only the NaN rows go to
+    TRL's own precompute (``_precompute_ref_logps``, a private method: TRL is pinned, and
+    tests/test_dpo.py checks the reused values give TRL's loss)."""
+    import numpy as np
+    from trl import DPOTrainer
+
+    cols = ["ref_chosen_logps", "ref_rejected_logps"]
+
+    class ReusingDPOTrainer(DPOTrainer):
+        reused_reference_logps = 0
+
+        def _precompute_ref_logps(self, dataset, name, batch_size):
+            if name != "train" or cols[0] not in dataset.column_names:
+                return super()._precompute_ref_logps(dataset, name, batch_size)
+            chosen, rejected = np.array(dataset[cols[0]], float), np.array(dataset[cols[1]], float)
+            todo = np.flatnonzero(np.isnan(chosen) | np.isnan(rejected))
+            self.reused_reference_logps = len(dataset) - len(todo)
+            if len(todo):
+                scored = super()._precompute_ref_logps(dataset.select(todo).remove_columns(cols), name, batch_size)
+                chosen[todo], rejected[todo] = scored[cols[0]], scored[cols[1]]
+            return dataset.remove_columns(cols).add_column(cols[0], chosen.tolist()).add_column(cols[1], rejected.tolist())
+
+    return ReusingDPOTrainer
+
+
+def batch_loss(trainer, indices: Sequence[int]) -> float:
+    """The DPO loss the trainer computes on the pairs ``indices`` of its training set taken as one batch,
+    without a gradient (to compare a trainer with live reference log-probs against a precomputed one)."""
+    import torch
+
+    batch = trainer.data_collator([trainer.train_dataset[i] for i in indices])
+    batch = {k: v.to(trainer.model.device) if hasattr(v, "to") else v for k, v in batch.items()}
+    with torch.no_grad():
+        return float(trainer.compute_loss(trainer.model, batch))
+
+
+def _adapter_base(adapter_dir: Path) -> Path:
+    import json
+
+    return Path(json.loads((adapter_dir / "adapter_config.json").read_text())["base_model_name_or_path"]).resolve()
+
+
+def _continue_adapter(peft_model, adapter_dir: Path) -> None:
+    """Load pi_{t-1}'s adapter weights into the trainer's fresh adapter (same LoRA shape required)."""
+    from peft import load_peft_weights, set_peft_model_state_dict
+
+    result = set_peft_model_state_dict(peft_model, load_peft_weights(str(adapter_dir)))
+    lora_missing = [k for k in result.missing_keys if "lora_" in k]
+    if result.unexpected_keys or lora_missing:
+        raise ValueError(f"the adapter in {adapter_dir} does not fit this LoRA shape (unexpected "
+                         f"{list(result.unexpected_keys)[:3]}, missing {lora_missing[:3]}): keep lora.r and "
+                         f"lora.target_modules the same across iterations.")

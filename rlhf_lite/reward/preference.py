@@ -1,0 +1,99 @@
+"""The pairwise preference model (paper, Section 2): the LM itself answers "A" or "B".
+
+Training data are instruction-label pairs "[CONTEXT] x [RESPONSE A] a1 [RESPONSE B] a2" -> "A"
+(or "B" if the second response is preferred), with the order of the two responses randomised so the
+model cannot learn a position. We train it with TRL's SFTTrainer, loss on the label only (the same
+``sft.train_sft`` that makes pi_0). At inference P(a1 > a2) = p_A / (p_A + p_B); we also average over
+both orders, which makes P(a1 > a2) + P(a2 > a1) = 1 exactly and cancels any position bias.
+
+The untrained pi_0 asked the same question is the "prompting" baseline of the paper's Table 1.
+``copeland_ranking`` ranks n responses with any pairwise judge, so the online loop can use a
+preference model where it would use a reward. Chapter 3 (notebooks/03_reward_models) uses all of it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+from tqdm.auto import tqdm
+
+from rlhf_lite.data.schema import prompt_text
+
+
+def context_text(prompt) -> str:
+    """The [CONTEXT] part: the prompt string, or a conversation's turns joined."""
+    return prompt if isinstance(prompt, str) else prompt_text(prompt)
+
+
+def format_pair(prompt, a1: str, a2: str) -> str:
+    return f"[CONTEXT] {context_text(prompt)} [RESPONSE A] {a1} [RESPONSE B] {a2}"
+
+
+def preference_records(pairs: Sequence[dict], seed: int = 0) -> list[dict]:
+    """SFT records {prompt, completion} from preference pairs, the order of the two responses randomised."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for p in pairs:
+        a_w, a_l = p["chosen"][-1]["content"], p["rejected"][-1]["content"]
+        if rng.random() < 0.5:
+            out.append({"prompt": format_pair(p["prompt"], a_w, a_l), "completion": " A"})
+        else:
+            out.append({"prompt": format_pair(p["prompt"], a_l, a_w), "completion": " B"})
+    return out
+
+
+class PreferenceModel:
+    """P(a1 > a2 | x) from a causal LM's next-token probabilities of "A" and "B"."""
+
+    def __init__(self, model, tokenizer, batch_size: int = 256, progress: bool = False, symmetric: bool = True):
+        ids = [tokenizer.convert_tokens_to_ids(t) for t in ("A", "B")]
+        if any(i is None or i == tokenizer.unk_token_id for i in ids):
+            # A hub tokenizer may split differently; encode the labels as they follow a space.
+            ids = [tokenizer(" " + t, add_special_tokens=False)["input_ids"][-1] for t in ("A", "B")]
+        self.id_a, self.id_b = ids
+        self.model, self.tok = model.eval(), tokenizer
+        self.batch_size, self.progress, self.symmetric = batch_size, progress, symmetric
+
+    @classmethod
+    def from_pretrained(cls, path: str | Path, **kw) -> "PreferenceModel":
+        from rlhf_lite.policy.models import load_policy
+
+        model, tok = load_policy(path)
+        return cls(model, tok, **kw)
+
+    @torch.no_grad()
+    def prob_a(self, texts: Sequence[str]) -> np.ndarray:
+        """p_A / (p_A + p_B) at the position after each formatted pair (left padding)."""
+        out = []
+        starts = range(0, len(texts), self.batch_size)
+        for s in tqdm(starts, desc="preference", disable=not self.progress or len(starts) < 2):
+            enc = self.tok(list(texts[s:s + self.batch_size]), return_tensors="pt", padding=True).to(self.model.device)
+            logits = self.model(**enc).logits[:, -1, :].float()
+            two = torch.log_softmax(logits, dim=-1)[:, [self.id_a, self.id_b]]
+            out.append(torch.softmax(two, dim=-1)[:, 0].cpu().numpy())
+        return np.concatenate(out) if out else np.zeros(0)
+
+    def prob_first(self, prompts: Sequence, first: Sequence[str], second: Sequence[str]) -> np.ndarray:
+        """P(first > second); with ``symmetric`` the mean over both orders of presentation."""
+        ab = self.prob_a([format_pair(x, a, b) for x, a, b in zip(prompts, first, second)])
+        if not self.symmetric:
+            return ab
+        ba = self.prob_a([format_pair(x, b, a) for x, a, b in zip(prompts, first, second)])
+        return 0.5 * (ab + (1.0 - ba))
+
+
+def copeland_ranking(judge, prompt, responses: Sequence[str]) -> np.ndarray:
+    """Copeland score of each of n responses: wins minus losses over all n(n-1)/2 comparisons
+    (a probability of exactly 0.5 is a draw). Best-of-n is the argmax, worst-of-n the argmin."""
+    n = len(responses)
+    i, j = np.triu_indices(n, k=1)
+    if len(i) == 0:
+        return np.zeros(n)
+    p = judge.prob_first([prompt] * len(i), [responses[k] for k in i], [responses[k] for k in j])
+    score = np.zeros(n)
+    np.add.at(score, i, np.sign(p - 0.5))
+    np.add.at(score, j, -np.sign(p - 0.5))
+    return score
