@@ -29,7 +29,8 @@ book: $(STAMP)           ## run every chapter (book profile) with papermill, ren
 book-ci: $(STAMP)        ## the same, small and fast (ci profile)
 	$(BIN)/python -m rlhf_lite.book --profile ci
 
-test: $(STAMP)           ## unit tests + every notebook under papermill (ci) + nbval + book build -W
+test: $(STAMP)           ## unit tests + every notebook under papermill (ci) + nbval + book build -W + browser
+	bash tools/ensure_chromium.sh
 	$(BIN)/python -m pytest
 
 bench: $(STAMP)          ## timings and races on this machine; the races' table goes into bench/README.md

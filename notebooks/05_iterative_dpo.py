@@ -40,7 +40,7 @@ import transformers
 
 from rlhf_lite.config import Config, with_overrides
 from rlhf_lite.world import seed_interval
-from rlhf_lite.io import read_jsonl, save_results
+from rlhf_lite.io import PACKAGE_DIR, project_root, read_jsonl, save_results
 from rlhf_lite.online import (across_seeds, agreement_by_length, load_judge, loop_pair_passes,
                               overoptimisation_points, pair_truth, run_recipes, win_rate_ceiling)
 from rlhf_lite.policy import load_policy, num_parameters
@@ -84,10 +84,11 @@ print(cfg.dpo)
 # one earlier: its first policy is trained on an empty history and is $\pi_0$ (its Figure 4).
 
 # %% tags=remove-input
-sys.path.insert(0, str(Path("..") / "figures"))
+FIGURES = (project_root() or project_root(PACKAGE_DIR)) / "figures"  # wherever papermill was started
+sys.path.insert(0, str(FIGURES))
 import online_loop  # noqa: E402  (figures/online_loop.py draws the diagram)
 
-display(Image(filename=str(online_loop.draw(Path("..") / "figures" / "online_loop.png"))))
+display(Image(filename=str(online_loop.draw(FIGURES / "online_loop.png"))))
 
 # %% [markdown]
 # The paper's hyper-parameters are those of an 8B model. The lite ones are scaled to a policy of

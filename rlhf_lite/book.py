@@ -10,7 +10,9 @@ here, each into a staging copy of the book, and Jupyter Book only renders (execu
 Executed notebooks are cached too (``runs/book/``), keyed by everything their outputs depend on: the
 notebook, the package's code, the recipes and figure scripts, the pinned stack, the profile and the
 threads per job. A rebuild with nothing changed renders without executing; change any of those and the
-chapter runs again (``--rerun`` forces it). Each build writes its timings to results/book_timings.json.
+chapter runs again (``--rerun`` forces it). Each build writes its timings to
+results/book_timings_<profile>.json. Into the staged copies (never the committed notebooks) the build puts
+each chapter's "Run this chapter" box and the course guide's table of measured times (rlhf_lite.pages).
 """
 
 from __future__ import annotations
@@ -95,7 +97,10 @@ def stage(root: Path, staging: Path, profile: str, only: str | None = None, cach
     """Copy the book's sources to ``staging`` and execute its notebooks there (or take them from the cache of
     executed notebooks, with the results each wrote, when ``cache`` and nothing they depend on changed)."""
     from rlhf_lite.io import copy_atomic, results_dir, runs_dir
+    from rlhf_lite.pages import load_chapters, load_times, prepare_staged_notebook, run_box, write_generated
 
+    notebooks = toc_notebooks(root)
+    chapters, times = load_chapters(root, [nb.stem for nb in notebooks]), load_times(root)  # fail before running
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)
@@ -107,13 +112,15 @@ def stage(root: Path, staging: Path, profile: str, only: str | None = None, cach
     for script in sorted((staging / "figures").glob("*.py")):  # concept diagrams are drawn, not committed
         subprocess.run([sys.executable, script.name], cwd=script.parent, check=True, capture_output=True)
     timings, key = [], ""
-    for nb in toc_notebooks(root):
+    for nb in notebooks:
         rel = nb.relative_to(root)
+        box = run_box(nb.stem, str(rel), chapters[nb.stem], times)
         key = notebook_key(root, nb, profile, key)
         if only and only not in nb.name:
             shutil.copytree(nb.parent, staging / rel.parent, dirs_exist_ok=True,
                             ignore=shutil.ignore_patterns("*.ipynb"))
             shutil.copy2(nb, staging / rel)
+            prepare_staged_notebook(staging / rel, box)
             continue
         cached = runs_dir() / "book" / f"{profile}-{nb.stem}-{key}"
         result = results_dir() / f"{nb.stem}.json"
@@ -123,7 +130,9 @@ def stage(root: Path, staging: Path, profile: str, only: str | None = None, cach
             if (cached / "results.json").exists():
                 copy_atomic(cached / "results.json", result)
             print(f"[book] {rel}: unchanged since its last run, taken from {cached}", flush=True)
-            timings.append((str(rel), 0.0, True))
+            secs = float((cached / "seconds").read_text()) if (cached / "seconds").exists() else None
+            timings.append((str(rel), secs, True))
+            prepare_staged_notebook(staging / rel, box)
             continue
         print(f"[book] executing {rel} (profile={profile}) ...", flush=True)
         started = time.time()
@@ -135,7 +144,11 @@ def stage(root: Path, staging: Path, profile: str, only: str | None = None, cach
             shutil.copy2(staging / rel, cached / nb.name)
             if result.exists() and result.stat().st_mtime >= started - 1:  # written by this run, not an old one
                 shutil.copy2(result, cached / "results.json")
+            (cached / "seconds").write_text(f"{secs:.1f}")
             (cached / "done").touch()
+        prepare_staged_notebook(staging / rel, box)
+    write_generated(staging, chapters, times, {"profile": profile, "chapters": {
+        Path(r).stem: {"seconds": secs} for r, secs, _ in timings}})
     return timings
 
 
@@ -168,8 +181,9 @@ def main(argv=None) -> None:
     t2 = time.time()
     from rlhf_lite.io import results_dir, write_json
 
-    write_json(results_dir() / "book_timings.json", {
+    write_json(results_dir() / f"book_timings_{args.profile}.json", {
         "profile": args.profile, "execute_s": t1 - t0, "render_s": t2 - t1, "total_s": t2 - t0,
+        # a cached chapter's seconds are those of the run that made the cached copy
         "chapters": {Path(r).stem: {"seconds": secs, "cached": hit} for r, secs, hit in timings},
         "machine": machine(),
     })

@@ -9,20 +9,12 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rlhf_lite.book import render, stage, toc_notebooks
+from rlhf_lite.book import toc_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = toc_notebooks(ROOT)
 sys.path.insert(0, str(ROOT / "tools"))
 import nbsrc  # noqa: E402
-
-
-@pytest.fixture(scope="session")
-def staged(tmp_path_factory):
-    """The whole book staged and executed once in the ci profile (what `make book-ci` does)."""
-    staging = tmp_path_factory.mktemp("book")
-    stage(ROOT, staging, "ci", cache=False)  # every chapter really runs here, whatever runs/ holds
-    return staging
 
 
 def test_toc_lists_notebooks():
@@ -59,6 +51,8 @@ def test_notebook_runs_in_ci_profile(staged, nb):
     assert not errors
     injected = [c for c in out.cells if "injected-parameters" in c.metadata.get("tags", [])]
     assert injected and "profile = \"ci\"" in injected[0].source
+    assert "remove-cell" in injected[0].metadata.tags  # on the page the reader sees the chapter's own parameters
+    assert "Run this chapter" in out.cells[1].source  # right after the chapter's opening
 
 
 @pytest.fixture(scope="session")
@@ -97,9 +91,8 @@ def test_results_written(staged):
         assert res["profile"] == "ci"
 
 
-def test_book_renders_without_warnings(staged, tmp_path):
-    render(staged, tmp_path)  # raises CalledProcessError on any Sphinx warning (-W)
-    html = tmp_path / "_build" / "html"
+def test_book_renders_without_warnings(rendered):
+    html = rendered  # the fixture raised CalledProcessError on any Sphinx warning (-W)
     for nb in NOTEBOOKS:
         page = html / nb.relative_to(ROOT).with_suffix(".html")
         assert page.exists()
