@@ -114,7 +114,7 @@ def stage(root: Path, staging: Path, profile: str, only: str | None = None, cach
     timings, key = [], ""
     for nb in notebooks:
         rel = nb.relative_to(root)
-        box = run_box(nb.stem, str(rel), chapters[nb.stem], times)
+        box = run_box(nb.stem, str(rel), chapters[nb.stem], times, profile)
         key = notebook_key(root, nb, profile, key)
         if only and only not in nb.name:
             shutil.copytree(nb.parent, staging / rel.parent, dirs_exist_ok=True,

@@ -69,17 +69,18 @@ def minutes(seconds: float | None) -> str:
     return f"{m // 60} h" + (f" {m % 60} min" if m % 60 else "")
 
 
-def run_box(stem: str, rel: str, chapter: dict, times: dict) -> str:
+def run_box(stem: str, rel: str, chapter: dict, times: dict, profile: str = "book") -> str:
     """The markdown of one chapter's "Run this chapter" box: the papermill command for both profiles, the
-    measured run time of each, and what the chapter caches under runs/."""
+    measured run time of each, what the chapter caches under runs/, and the profile of the page itself."""
     secs = {p: times["seconds"].get(p, {}).get(stem) for p in PROFILES}
     lines = [":::{admonition} Run this chapter", ":class: tip", "",
              "From the repository's root, after `make env` and `source .venv/bin/activate`:", "", "```bash"]
     lines += [f"papermill {rel} out.ipynb -p profile {p}" for p in PROFILES]
     lines += ["```", "",
               f"It takes **{minutes(secs['ci'])}** in the `ci` profile, the small one the tests run, and "
-              f"**{minutes(secs['book'])}** in the `book` profile, the one this page shows ({_measured_on(times)}). "
-              f"It caches under `runs/`: {chapter['caches']} A rerun reuses what is still valid.", ":::"]
+              f"**{minutes(secs['book'])}** in the `book` profile, whose results the book quotes ({_measured_on(times)}). "
+              f"This page was built in the `{profile}` profile. It caches under `runs/`: {chapter['caches']} "
+              f"A rerun reuses what is still valid.", ":::"]
     return "\n".join(lines)
 
 

@@ -128,6 +128,7 @@ def test_each_staged_chapter_opens_with_its_run_box_and_without_papermills_injec
     assert "papermill notebooks/x.ipynb out.ipynb -p profile ci\n" in box
     assert "papermill notebooks/x.ipynb out.ipynb -p profile book\n" in box
     assert "**30 s** in the `ci` profile" in box and "**10 min** in the `book` profile" in box and "nothing." in box
+    assert "This page was built in the `book` profile" in box  # run_box's default; the build passes its own
     injected = next(c for c in cells if "injected-parameters" in c.metadata.get("tags", []))
     assert "remove-cell" in injected.metadata["tags"]  # hidden on the page, kept in the notebook
     committed = nbformat.read(str(root / "notebooks" / "x.ipynb"), 4)
@@ -169,3 +170,4 @@ def test_without_a_measured_table_the_pages_say_so_instead_of_guessing(tiny_book
     assert "| not measured | not measured | 1 s |" in table and "No measured times yet." in table
     box = nbformat.read(str(tmp / "s1" / "notebooks" / "x.ipynb"), 4).cells[1].source
     assert "**not measured** in the `ci` profile" in box and "no measured times yet" in box
+    assert "This page was built in the `ci` profile" in box
