@@ -251,3 +251,29 @@ def test_a_local_snapshot_reads_one_split_and_the_recipe_subsets(tmp_path):
         (tmp_path / sub / f"{split}.jsonl").write_text(row(answer) + "\n")
     pairs, _ = load_source("hh-rlhf", path=tmp_path)
     assert sorted(texts(p)[1] for p in pairs) == ["a", "d"]
+
+
+def test_codeultrafeedback_rows_that_match_no_model_or_rate_one_twice_are_counted_not_lost(hub, tmp_path):
+    """Such rows gave 0 pairs silently (neither kept nor counted) or let one rating overwrite another."""
+    good = json.loads((hub / "codeultrafeedback" / "train.jsonl").read_text().splitlines()[0])
+    unmatched = {**good, "annotations": [{**a, "model": a["model"] + "-v2"} for a in good["annotations"]]}
+    twice = {**good, "annotations": good["annotations"] + [{**good["annotations"][0], "rating": "1"}]}
+    (tmp_path / "train.jsonl").write_text("\n".join(json.dumps(r) for r in (good, unmatched, twice)) + "\n")
+    pairs, rep = load_source("codeultrafeedback", path=tmp_path)
+    assert rep.rows == 3 and {p["origin"] for p in pairs} == {"train.jsonl:1"}
+    assert rep.dropped == {"annotations: no annotation names a model among the responses": 1,
+                           "annotations: model 'gpt-4' is rated twice": 1}
+    assert rep.examples["annotations: model 'gpt-4' is rated twice"] == "train.jsonl:3"
+
+
+def test_origins_name_the_file_inside_the_dataset_folder(hub, tmp_path):
+    """HH-RLHF has a train.jsonl.gz in each sub-folder: an origin must say which one."""
+    import gzip
+
+    rows = (hub / "hh-rlhf" / "train.jsonl").read_bytes()
+    for sub in ("helpful-base", "helpful-online"):
+        (tmp_path / sub).mkdir()
+        (tmp_path / sub / "train.jsonl.gz").write_bytes(gzip.compress(rows))
+    pairs, _ = load_source("hh-rlhf", path=tmp_path)
+    origins = {p["origin"].rsplit(":", 1)[0] for p in pairs}
+    assert origins == {"helpful-base/train.jsonl.gz", "helpful-online/train.jsonl.gz"}

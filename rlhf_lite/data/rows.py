@@ -46,7 +46,7 @@ class LoadReport:
         return sum(self.dropped.values()) - self.bad_labels
 
 
-def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict | RowError]]:
+def _jsonl_rows(path: Path, label: str) -> Iterator[tuple[str, dict | RowError]]:
     # Our own JSON Lines reader, not datasets' json builder: pyarrow fails a whole file on one bad
     # line (undecodable bytes, broken JSON) without saying which, and we want that row counted.
     opener = gzip.open if path.suffix == ".gz" else open
@@ -54,7 +54,7 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict | RowError]]:
         for i, raw in enumerate(f, start=1):
             if not raw.strip():
                 continue
-            where = f"{path.name}:{i}"
+            where = f"{label}:{i}"
             try:
                 text = raw.decode("utf-8")
             except UnicodeDecodeError as e:
@@ -66,17 +66,20 @@ def _jsonl_rows(path: Path) -> Iterator[tuple[str, dict | RowError]]:
                 yield where, RowError(None, f"not valid JSON ({e.msg} at column {e.colno})")
 
 
-def _table_rows(path: Path, fmt: str) -> Iterator[tuple[str, dict]]:
+def _table_rows(path: Path, fmt: str, label: str) -> Iterator[tuple[str, dict]]:
     import datasets
 
     ds = datasets.load_dataset(fmt, data_files=str(path), split="train")
     for i, row in enumerate(ds):
-        yield f"{path.name}:{i + 1}", row
+        yield f"{label}:{i + 1}", row
 
 
-def iter_rows(path: str | Path, split: str = "train", subdirs: tuple[str, ...] = ()) -> Iterator[tuple[str, dict | RowError]]:
+def iter_rows(path: str | Path, split: str = "train", subdirs: tuple[str, ...] = (),
+              label: str | None = None) -> Iterator[tuple[str, dict | RowError]]:
     """(origin, row) for every row of a JSON Lines (optionally .gz), JSON array, or Parquet file, or
-    of the files of one split in a folder (``select_files``), in sorted order."""
+    of the files of one split in a folder (``select_files``), in sorted order. The origin is
+    ``file:line`` with the file's path inside the folder given (HH-RLHF has a ``train.jsonl.gz`` in each
+    of its sub-folders, so a bare file name would not say which), or its name when a file is given."""
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no preference data at {path}: give a .jsonl/.jsonl.gz/.json/.parquet file or a folder of them.")
@@ -85,24 +88,25 @@ def iter_rows(path: str | Path, split: str = "train", subdirs: tuple[str, ...] =
         if not files:
             raise FileNotFoundError(f"{path} has no .jsonl, .jsonl.gz, .json or .parquet files.")
         for p in files:
-            yield from iter_rows(p)
+            yield from iter_rows(p, label=p.relative_to(path).as_posix())
         return
+    label = label or path.name
     kind = _kind(path)
     if kind == "jsonl":
-        yield from _jsonl_rows(path)
+        yield from _jsonl_rows(path, label)
     elif kind == "json":
         text = path.read_bytes()
         try:
             data = json.loads(text.decode("utf-8"))
         except (UnicodeDecodeError, json.JSONDecodeError):
             # SHP ships JSON Lines under a .json name: fall back to reading it line by line.
-            yield from _jsonl_rows(path)
+            yield from _jsonl_rows(path, label)
             return
         rows = data if isinstance(data, list) else [data]
         for i, row in enumerate(rows, start=1):
-            yield f"{path.name}:{i}", row
+            yield f"{label}:{i}", row
     elif kind == "parquet":
-        yield from _table_rows(path, "parquet")
+        yield from _table_rows(path, "parquet", label)
     else:
         raise ValueError(f"{path}: unknown file type; use .jsonl, .jsonl.gz, .json or .parquet.")
 

@@ -180,6 +180,8 @@ def convert_codeultrafeedback(row):
     for k, a in enumerate(get_field(row, "annotations", list)):
         if not isinstance(a, dict) or "model" not in a:
             raise RowError("annotations", f"item {k} has no model")
+        if a["model"] in ratings:  # which of the two ratings is the response's? The row cannot say.
+            raise RowError("annotations", f"model {a['model']!r} is rated twice")
         ratings[a["model"]] = as_score(a.get("rating"), "annotations")
     texts, scores = [], []
     for k, r in enumerate(responses):
@@ -187,6 +189,9 @@ def convert_codeultrafeedback(row):
             raise RowError("responses", f"item {k} is a {type(r).__name__}, expected an object")
         texts.append(get_field(r, "response", str))
         scores.append(ratings.get(get_field(r, "model", str)))
+    if responses and ratings and not any(m in ratings for m in (r.get("model") for r in responses)):
+        # without this, such a row gave 0 pairs and was counted nowhere: neither kept nor dropped
+        raise RowError("annotations", "no annotation names a model among the responses")
     return pairs_from_scores(prompt, texts, scores, source="codeultrafeedback")
 
 
