@@ -23,6 +23,7 @@ from typing import Sequence
 
 from rlhf_lite.data.schema import trl_dataset
 from rlhf_lite.policy.lora import LoraSettings, adapter_of, load_base, peft_config, save_merged
+from rlhf_lite.policy.models import SAFE_WEIGHTS
 from rlhf_lite.policy.trainers import quiet, shared_args, train_dtype
 
 
@@ -172,8 +173,8 @@ def dpo_trainer(policy: str | Path, reference: str | Path, pairs: Sequence[dict]
     if use_lora:
         model, ref = load_base(AutoModelForCausalLM, reference, lora), None  # ref = adapter disabled
     else:
-        model = AutoModelForCausalLM.from_pretrained(str(policy), **train_dtype(settings.bf16))
-        ref = AutoModelForCausalLM.from_pretrained(str(reference), **train_dtype(settings.bf16))
+        model = AutoModelForCausalLM.from_pretrained(str(policy), **SAFE_WEIGHTS, **train_dtype(settings.bf16))
+        ref = AutoModelForCausalLM.from_pretrained(str(reference), **SAFE_WEIGHTS, **train_dtype(settings.bf16))
     data = trl_dataset(pairs)
     if precompute:
         known = known_logps or {}

@@ -24,6 +24,8 @@ from pathlib import Path
 
 import torch
 
+from rlhf_lite.policy.models import SAFE_WEIGHTS
+
 
 @dataclass(frozen=True)
 class LoraSettings:
@@ -81,9 +83,9 @@ def load_base(auto_cls, path: str | Path, lora: LoraSettings | None, **kwargs):
     casts norms to float32, and without autocast that breaks the bfloat16 score head.)"""
     q = quantization_config(lora)
     if q is None:
-        return auto_cls.from_pretrained(str(path), **kwargs)
+        return auto_cls.from_pretrained(str(path), **SAFE_WEIGHTS, **kwargs)
     kwargs.pop("dtype", None)  # QLoRA's compute dtype decides
-    return auto_cls.from_pretrained(str(path), quantization_config=q, dtype=lora.dtype, **kwargs)
+    return auto_cls.from_pretrained(str(path), quantization_config=q, dtype=lora.dtype, **SAFE_WEIGHTS, **kwargs)
 
 
 def save_merged(trainer, base: str | Path, auto_cls, tokenizer, output_dir: str | Path, **kwargs) -> Path:
@@ -97,7 +99,7 @@ def save_merged(trainer, base: str | Path, auto_cls, tokenizer, output_dir: str 
     trainer.save_model(str(out / "adapter"))  # collective under DeepSpeed; writes on the main process
     if not is_main_process():
         return out
-    full = auto_cls.from_pretrained(str(base), **kwargs)
+    full = auto_cls.from_pretrained(str(base), **SAFE_WEIGHTS, **kwargs)
     merged = PeftModel.from_pretrained(full, str(out / "adapter")).merge_and_unload()
     merged.save_pretrained(str(out))
     tokenizer.save_pretrained(str(out))

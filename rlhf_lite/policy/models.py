@@ -15,6 +15,11 @@ from transformers import AutoModelForCausalLM, AutoTokenizer, LlamaConfig, Llama
 
 from rlhf_lite.devices import inference_placement
 
+# Every model the book loads is read from safetensors only: a pickled .bin checkpoint (a hub repository's,
+# or one dropped into runs/) can run code when it is unpickled. Remote code stays off (transformers'
+# default; nothing here turns it on). tests/test_safe_loading.py checks both.
+SAFE_WEIGHTS = {"use_safetensors": True}
+
 
 @dataclass(frozen=True)
 class TinyModelConfig:
@@ -80,7 +85,7 @@ def load_policy(name_or_path: str | Path, dtype: torch.dtype | None = None):
         )
     tokenizer = load_tokenizer(name)
     device, default = inference_placement()
-    model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype or default).to(device)
+    model = AutoModelForCausalLM.from_pretrained(name, dtype=dtype or default, **SAFE_WEIGHTS).to(device)
     model.eval()
     return model, tokenizer
 
