@@ -69,10 +69,20 @@ def minutes(seconds: float | None) -> str:
     return f"{m // 60} h" + (f" {m % 60} min" if m % 60 else "")
 
 
+def _seconds(times: dict, stem: str) -> dict:
+    """{profile: the chapter's measured seconds, or None}."""
+    return {p: times["seconds"].get(p, {}).get(stem) for p in PROFILES}
+
+
+def _link(stem: str, chapter: dict) -> str:
+    """A link to the chapter from a page in book/, under its title."""
+    return f"{{doc}}`{chapter['title']} <../notebooks/{stem}>`"
+
+
 def run_box(stem: str, rel: str, chapter: dict, times: dict, profile: str = "book") -> str:
     """The markdown of one chapter's "Run this chapter" box: the papermill command for both profiles, the
     measured run time of each, what the chapter caches under runs/, and the profile of the page itself."""
-    secs = {p: times["seconds"].get(p, {}).get(stem) for p in PROFILES}
+    secs = _seconds(times, stem)
     lines = [":::{admonition} Run this chapter", ":class: tip", "",
              "From the repository's root, after `make env` and `source .venv/bin/activate`:", "", "```bash"]
     lines += [f"papermill {rel} out.ipynb -p profile {p}" for p in PROFILES]
@@ -110,10 +120,10 @@ def times_table(chapters: dict, times: dict, this_build: dict | None = None) -> 
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     total = {p: 0.0 for p in PROFILES}
     for stem, ch in chapters.items():
-        secs = {p: times["seconds"].get(p, {}).get(stem) for p in PROFILES}
+        secs = _seconds(times, stem)
         for p in PROFILES:
             total[p] += secs[p] or 0.0
-        row = [f"{{doc}}`{ch['title']} <../notebooks/{stem}>`", ch["teaches"]] + [minutes(secs[p]) for p in PROFILES]
+        row = [_link(stem, ch), ch["teaches"]] + [minutes(secs[p]) for p in PROFILES]
         if profile:
             row.append(minutes((this_build.get("chapters", {}).get(stem) or {}).get("seconds")))
         rows.append("| " + " | ".join(row) + " |")
@@ -130,5 +140,5 @@ def write_generated(staging: Path, chapters: dict, times: dict, this_build: dict
     out.mkdir(parents=True, exist_ok=True)
     (out / "chapter_times.md").write_text(times_table(chapters, times, this_build))
     (out / "exercises.md").write_text("".join(
-        f"- {{doc}}`{ch['title']} <../notebooks/{stem}>`: {ch['assign']}\n" for stem, ch in chapters.items()))
+        f"- {_link(stem, ch)}: {ch['assign']}\n" for stem, ch in chapters.items()))
     return out

@@ -183,16 +183,16 @@ def convert_codeultrafeedback(row):
         if a["model"] in ratings:  # which of the two ratings is the response's? The row cannot say.
             raise RowError("annotations", f"model {a['model']!r} is rated twice")
         ratings[a["model"]] = as_score(a.get("rating"), "annotations")
-    texts, scores = [], []
+    texts, models = [], []
     for k, r in enumerate(responses):
         if not isinstance(r, dict):
             raise RowError("responses", f"item {k} is a {type(r).__name__}, expected an object")
         texts.append(get_field(r, "response", str))
-        scores.append(ratings.get(get_field(r, "model", str)))
-    if responses and ratings and not any(m in ratings for m in (r.get("model") for r in responses)):
+        models.append(get_field(r, "model", str))
+    if models and ratings and not set(models) & set(ratings):
         # without this, such a row gave 0 pairs and was counted nowhere: neither kept nor dropped
         raise RowError("annotations", "no annotation names a model among the responses")
-    return pairs_from_scores(prompt, texts, scores, source="codeultrafeedback")
+    return pairs_from_scores(prompt, texts, [ratings.get(m) for m in models], source="codeultrafeedback")
 
 
 def convert_argilla_math(row):

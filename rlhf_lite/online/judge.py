@@ -14,6 +14,7 @@ from typing import Sequence
 import numpy as np
 
 from rlhf_lite.config import Config
+from rlhf_lite.stages import REWARD_MODELS, prepare_reward_models
 
 
 class ProxyJudge:
@@ -103,8 +104,6 @@ class _TrueReward:
 def load_judge(cfg: Config, progress: bool = True, log=print) -> ProxyJudge:
     """The judge named by ``cfg.online.judge``: "gold" (r* itself, lite world only), a chapter-3 model (trained, or reused from the cache), or
     the folder or hub id of a trained reward model (``online.judge_kind`` "bt") or preference model ("pm")."""
-    from rlhf_lite.stages import REWARD_MODELS, prepare_reward_models
-
     name = cfg.online.judge
     if name == "gold":
         if cfg.data.source != "lite":

@@ -48,7 +48,7 @@ from rlhf_lite.online.judge import load_judge
 from rlhf_lite.online.pairs import build_pairs
 from rlhf_lite.policy.dpo import train_dpo
 from rlhf_lite.policy.sampling import Generator, sample_responses
-from rlhf_lite.stages import without_held_out
+from rlhf_lite.stages import prepare_pi0, prepare_preference_data, without_held_out
 from rlhf_lite.world.tasks import true_reward
 
 GeneratorFactory = Callable[[Path], Generator]  # policy folder -> a sampler for it (HF, vLLM, ...)
@@ -116,8 +116,6 @@ def offline_pairs(cfg: Config, n: int, seed: int) -> list[dict]:
     """n pairs drawn without replacement from the curated MIX2 (responses from other behaviour policies),
     leaving out every pair whose task is an evaluation or validation prompt."""
     from datasets import load_from_disk
-
-    from rlhf_lite.stages import prepare_preference_data
 
     if n <= 0:
         return []
@@ -248,8 +246,6 @@ def dpo(cfg: Config, seed: int, t: int, pi0: Path, progress: bool = True, log=pr
 
 
 def prepare_data(cfg: Config, log=print):
-    from rlhf_lite.stages import prepare_preference_data
-
     return prepare_preference_data(cfg, log=log)
 
 
@@ -257,8 +253,6 @@ def run_online(cfg: Config, seed: int = 0, generator: GeneratorFactory | None = 
                log=print) -> OnlineRun:
     """Algorithm 2 for ``cfg.online.iterations`` iterations with loop seed ``seed`` (pi_0 and the judge
     are those of ``cfg.seed``; the loop seed drives sampling, pair tie-breaks and DPO's data order)."""
-    from rlhf_lite.stages import prepare_pi0
-
     s = cfg.online
     if s.iterations < 1:
         raise ValueError(f"online.iterations must be >= 1, got {s.iterations}.")

@@ -15,6 +15,7 @@ from rlhf_lite.online.evaluate import PolicyEvaluator, summarise
 from rlhf_lite.online.judge import load_judge
 from rlhf_lite.online.loop import make_generator, offline_pairs, online_root
 from rlhf_lite.policy.dpo import train_dpo
+from rlhf_lite.stages import prepare_pi0
 
 
 def loop_pair_passes(cfg: Config) -> int:
@@ -31,8 +32,6 @@ def run_offline(cfg: Config, seed: int = 0, pairs: int | None = None, progress: 
 
     By default it gets as many pairs as the loop's rounds train on in total (:func:`loop_pair_passes`),
     so both spend the same number of DPO steps: the comparison is of data, not of compute."""
-    from rlhf_lite.stages import prepare_pi0
-
     n = pairs if pairs is not None else loop_pair_passes(cfg)
     pi0 = prepare_pi0(cfg, progress=progress, log=log).pi0
     judge = load_judge(cfg, progress=progress, log=log)

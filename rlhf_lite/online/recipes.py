@@ -7,6 +7,8 @@ from __future__ import annotations
 from rlhf_lite.config import Config
 from rlhf_lite.online.loop import OnlineRun, online_root, prepare_data, run_online
 from rlhf_lite.online.offline import run_offline
+from rlhf_lite.parallel import run_jobs
+from rlhf_lite.stages import REWARD_MODELS, prepare_pi0, prepare_reward_models, reward_stage_dir
 
 
 def _loop_job(kind: str, cfg: Config, seed: int, progress: bool = False, log=print):
@@ -22,9 +24,6 @@ def run_recipes(variants: dict[str, Config], seeds, offline: Config | None = Non
     The loops are independent (their own folders, their own seeds), so they run ``workers`` at a time in
     worker processes (rlhf_lite.parallel), each with the same fixed number of torch threads: the artifacts
     are the same as one after another. What they share (pi_0, the data, the judges) is built first, here."""
-    from rlhf_lite.parallel import run_jobs
-    from rlhf_lite.stages import REWARD_MODELS, prepare_pi0, prepare_reward_models, reward_stage_dir
-
     seeds = list(seeds)
     cfgs = list(variants.values()) + ([offline] if offline is not None else [])
     quiet = lambda *a: None  # noqa: E731
