@@ -163,11 +163,13 @@ def generate(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Opti
              iteration: int = ITER, seed: int = SEED, gpu_gb: Optional[float] = GPU_GB):
     """Algorithm 2, line 4: n samples per prompt of iteration t from pi_{t-1} (hf or vllm backend)."""
     from rlhf_lite.online.loop import generate as run
-    from rlhf_lite.online.loop import make_generator
+    from rlhf_lite.online.loop import make_generator, seed_lock
 
     cfg = load(recipe, profile, set_)
     check_memory(cfg, ("generation (vLLM)",), gpu_gb)
-    typer.echo(str(run(cfg, seed, iteration, _policy_for(cfg, seed, iteration), make_generator(cfg), log=say)))
+    policy = _policy_for(cfg, seed, iteration)
+    with seed_lock(cfg, seed, say):
+        typer.echo(str(run(cfg, seed, iteration, policy, make_generator(cfg), log=say)))
 
 
 @app.command()
@@ -176,9 +178,12 @@ def annotate(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Opti
     """Line 5: score iteration t's samples with the proxy judge (online.judge)."""
     from rlhf_lite.online.judge import load_judge
     from rlhf_lite.online.loop import annotate as run
+    from rlhf_lite.online.loop import seed_lock
 
     cfg = load(recipe, profile, set_)
-    typer.echo(str(run(cfg, seed, iteration, load_judge(cfg), log=say)))
+    judge = load_judge(cfg)
+    with seed_lock(cfg, seed, say):
+        typer.echo(str(run(cfg, seed, iteration, judge, log=say)))
 
 
 @app.command()
@@ -186,9 +191,11 @@ def pair(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Optional
          iteration: int = ITER, seed: int = SEED):
     """Line 6: best-vs-worst pairs (online.rule, with the length penalty of eq. 9)."""
     from rlhf_lite.online.loop import pair as run
+    from rlhf_lite.online.loop import seed_lock
 
     cfg = load(recipe, profile, set_)
-    out = run(cfg, seed, iteration, log=say)
+    with seed_lock(cfg, seed, say):
+        out = run(cfg, seed, iteration, log=say)
     typer.echo(json.dumps({"pairs": str(out), "report": json.loads((out.parent / "pair_report.json").read_text())}))
 
 
@@ -199,6 +206,7 @@ def dpo(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Optional[
         gpu_gb: Optional[float] = GPU_GB):
     """Line 7: DPO from pi_{t-1} with pi_0 as the reference (TRL DPOTrainer), or --offline vanilla DPO."""
     from rlhf_lite.online.loop import dpo as run
+    from rlhf_lite.online.loop import seed_lock
     from rlhf_lite.online.offline import run_offline
     from rlhf_lite.stages import prepare_pi0
 
@@ -210,7 +218,9 @@ def dpo(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Optional[
         typer.echo(json.dumps({"policy": str(out["policy"]), "win_rate": out["eval"].get("win_rate"),
                                "proxy_win_rate": out["eval"].get("proxy_win_rate")}))
         return
-    typer.echo(str(run(cfg, seed, iteration, prepare_pi0(cfg).pi0, log=say)))
+    pi0 = prepare_pi0(cfg).pi0
+    with seed_lock(cfg, seed, say):
+        typer.echo(str(run(cfg, seed, iteration, pi0, log=say)))
 
 
 @app.command()
@@ -232,6 +242,7 @@ def evaluate(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Opti
              seed: int = SEED):
     """Every trained iterate against pi_0 on the held-out prompts: win rate by r* (lite), the proxy's win
     rate, length and KL, as a table."""
+    from rlhf_lite.io import intact
     from rlhf_lite.online.evaluate import PolicyEvaluator, summarise
     from rlhf_lite.online.judge import load_judge
     from rlhf_lite.online.loop import iteration_dir, make_generator, online_root
@@ -242,7 +253,7 @@ def evaluate(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Opti
     ev = PolicyEvaluator(cfg, seed, pi0, judge, make_generator(cfg), say)
     base, _ = ev.records(pi0, online_root(cfg) / f"seed{seed}" / "pi0_eval", "pi_0")
     trained = [t for t in range(1, cfg.online.iterations + 1)
-               if (iteration_dir(cfg, seed, t) / "train_metrics.json").exists()]
+               if intact(iteration_dir(cfg, seed, t) / "train_metrics.json")]
     if not trained:
         raise typer.BadParameter(f"no trained iterate for seed {seed} under {online_root(cfg)}: run `rlhf-lite loop` "
                                  f"or the dpo stage first.")

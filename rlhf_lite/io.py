@@ -2,6 +2,13 @@
 
 Every stage writes into a temporary sibling and renames it into place (atomic on POSIX),
 then the next run finds either the whole artifact or nothing, and redoes only what is missing.
+
+Everything written this way under ``runs/`` also carries a manifest of its files' sizes and sha256
+(``manifest.json`` inside a folder, ``.<name>.manifest.json`` beside a file), written before the rename.
+A stage is reused only when :func:`intact` finds its artifact matching its manifest; a truncated or
+altered one is moved to ``runs/damaged/`` with a warning that names it, and the stage is rebuilt.
+The manifests themselves, and the lock that keeps two processes out of one stage, are in
+:mod:`rlhf_lite.integrity`.
 """
 
 from __future__ import annotations
@@ -12,9 +19,13 @@ import json
 import os
 import shutil
 import tempfile
+import time
+import warnings
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
+
+from rlhf_lite.integrity import MANIFEST, damage, exclusive, file_hash, sidecar, write_manifest  # noqa: F401 (exclusive, file_hash: used through io)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -58,15 +69,6 @@ def code_fingerprint() -> str:
     return h.hexdigest()[:12]
 
 
-def file_hash(path: str | Path) -> str:
-    """sha256 of a file's bytes (the key of an artifact computed from that file)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            h.update(block)
-    return h.hexdigest()
-
-
 def fingerprint(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
 
@@ -99,8 +101,6 @@ def main_writes(done, write, what: str, wait_s: float = 6 * 3600) -> None:
 
 def _wait_for_main(done, what, wait_s: float) -> None:
     """Poll until ``done()``, for at most ``wait_s`` seconds from now."""
-    import time
-
     start = time.time()
     while not done():
         if time.time() - start > wait_s:
@@ -117,8 +117,6 @@ def atomic_dir(target: str | Path, wait_s: float = 6 * 3600) -> Iterator[Path]:
     until it is there, so the next stage of every process reads the same artifact. (Trainers'
     ``save_model`` writes only on the main process.) Non-collective stages use :func:`main_writes` or
     :func:`single_process` instead."""
-    import time
-
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
@@ -126,6 +124,8 @@ def atomic_dir(target: str | Path, wait_s: float = 6 * 3600) -> Iterator[Path]:
     try:
         yield tmp
         if is_main_process():
+            if _tracked(target):
+                write_manifest(tmp, tmp / MANIFEST)
             if target.exists():
                 shutil.rmtree(target)
             tmp.rename(target)
@@ -145,6 +145,8 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     os.close(fd)
     try:
         yield Path(tmp)
+        if _tracked(path):  # the manifest first: a crash between the two leaves a mismatch, never a silent half
+            write_manifest(Path(tmp), sidecar(path))
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
@@ -172,11 +174,11 @@ def computed_once(key, out: str | Path, compute, reused=lambda: None) -> Path:
     src = runs_dir() / "shared" / fingerprint(key) / out.name
     src.parent.mkdir(parents=True, exist_ok=True)
     with FileLock(str(src.parent / f".{src.name}.lock")):
-        if not src.exists():
+        if not intact(src):
             compute(src)
         else:
             reused()
-        if not out.exists():
+        if not intact(out):
             copy_atomic(src, out)
     return out
 
@@ -199,7 +201,7 @@ def cached_model(target: str | Path, train) -> dict:
     after a crash, finds them complete or absent, and reads the metrics instead of training again."""
     target = Path(target)
     metrics = target / "stage_metrics.json"
-    if not metrics.exists():
+    if not intact(target) or not metrics.exists():
         with atomic_dir(target) as tmp:
             write_json(tmp / "stage_metrics.json", train(tmp))
     return json.loads(metrics.read_text())
@@ -209,7 +211,7 @@ def cached_json(path: str | Path, compute) -> dict:
     """``compute()``'s JSON-able result, computed once: read from ``path`` if it is there, else computed and
     written atomically (for small results of slow steps that are not a model, such as a measured margin)."""
     path = Path(path)
-    if not path.exists():
+    if not intact(path):
         write_json(path, compute())
     return json.loads(path.read_text())
 
@@ -229,3 +231,37 @@ def write_jsonl(path: str | Path, records) -> Path:
 def save_results(chapter: str, data: dict, profile: str) -> Path:
     """Write a chapter's headline numbers to results/<chapter>.json (one file per profile run)."""
     return write_json(results_dir() / f"{chapter}.json", {"chapter": chapter, "profile": profile, **data})
+
+
+def _tracked(path: Path) -> bool:
+    """Artifacts under runs/ carry a manifest; files inside a scratch folder (".name.xxxx") are covered by the
+    folder's own manifest instead."""
+    try:
+        rel = Path(path).resolve().relative_to(runs_dir().resolve())
+    except ValueError:
+        return False
+    return not any(part.startswith(".") for part in rel.parts[:-1])
+
+
+def intact(path: str | Path, log=print) -> bool:
+    """True when the artifact at ``path`` exists and matches its manifest (the test every stage makes before it
+    reuses a cached artifact). A damaged one is moved to ``runs/damaged/`` with a warning, and False is
+    returned, so the stage that made it runs again. Outside runs/ there are no manifests: existence decides."""
+    path = Path(path)
+    if not path.exists():
+        return False
+    if not _tracked(path):
+        return True
+    problem = damage(path)
+    if problem is None:
+        return True
+    aside = runs_dir() / "damaged" / f"{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}" / \
+        path.resolve().relative_to(runs_dir().resolve())
+    aside.parent.mkdir(parents=True, exist_ok=True)
+    shutil.move(str(path), aside)
+    sidecar(path).unlink(missing_ok=True)
+    msg = (f"damaged cache: {problem}. Moved {path} to {aside} (delete it once you have looked) and rebuilding "
+           f"the stage that wrote it.")
+    warnings.warn(msg, stacklevel=2)
+    log(f"[cache] {msg}")
+    return False

@@ -15,7 +15,7 @@ from typing import Sequence
 
 from rlhf_lite import world
 from rlhf_lite.config import Config
-from rlhf_lite.io import (atomic_dir, code_fingerprint, fingerprint, main_writes, read_jsonl, runs_dir, single_process,
+from rlhf_lite.io import (atomic_dir, code_fingerprint, exclusive, fingerprint, intact, main_writes, read_jsonl, runs_dir, single_process,
                           write_json, write_jsonl)
 from rlhf_lite.policy.models import build_tiny_policy, save_policy
 from rlhf_lite.policy.sft import train_sft
@@ -39,6 +39,12 @@ def stage_dir(cfg: Config) -> Path:
 
 
 def prepare_pi0(cfg: Config, progress: bool = True, log=print) -> Pi0Artifacts:
+    """pi_0 and what it is made from, built once: a second process asking for it meanwhile waits and reuses it."""
+    with exclusive(stage_dir(cfg), "the SFT of pi_0", log):
+        return _prepare_pi0(cfg, progress, log)
+
+
+def _prepare_pi0(cfg: Config, progress: bool, log) -> Pi0Artifacts:
     root = stage_dir(cfg)
     init, pi0 = root / "pi_init", root / "pi0"
     train_path, eval_path = root / "data" / "sft_train.jsonl", root / "data" / "sft_eval.jsonl"
@@ -64,15 +70,15 @@ def prepare_pi0(cfg: Config, progress: bool = True, log=print) -> Pi0Artifacts:
             save_policy(build_tiny_policy(tok, cfg.model, seed=cfg.seed), tok, tmp)
 
     # under accelerate launch the main process writes these, and the others wait for them
-    main_writes(lambda: train_path.exists() and eval_path.exists(), write_sft_data, f"{train_path.parent}")
+    main_writes(lambda: intact(train_path, log) and intact(eval_path, log), write_sft_data, f"{train_path.parent}")
     if cfg.policy == "lite":
-        main_writes(lambda: (init / "config.json").exists(), write_init, str(init))
+        main_writes(lambda: intact(init, log), write_init, str(init))
         base = init
     else:
         base = Path(cfg.policy) if Path(cfg.policy).exists() else cfg.policy
 
     metrics_path = root / "sft_metrics.json"
-    if not (pi0 / "config.json").exists() or not metrics_path.exists():
+    if not intact(pi0, log) or not intact(metrics_path, log):
         log(f"[sft] TRL SFTTrainer on {cfg.sft.num_demos} demonstrations -> {pi0}")
         with atomic_dir(pi0) as tmp:
             metrics = train_sft(base, read_jsonl(train_path), tmp, cfg.sft, eval_records=read_jsonl(eval_path),
@@ -149,6 +155,11 @@ def without_held_out(cfg: Config, pairs: Sequence[dict]) -> list[dict]:
 def prepare_preference_data(cfg: Config, progress: bool = False, log=print) -> PreferenceArtifacts:
     """Chapter 2's outputs, cached: the lite sources in native formats, curated MIX1/MIX2 (saved with
     ``datasets``), and the online prompt set split into disjoint per-iteration subsets."""
+    with exclusive(data_stage_dir(cfg), "the preference-data curation", log):
+        return _prepare_preference_data(cfg, progress, log)
+
+
+def _prepare_preference_data(cfg: Config, progress: bool, log) -> PreferenceArtifacts:
     from rlhf_lite.data.lite_sources import write_lite_sources
     from rlhf_lite.data.mixtures import (MIX1, MIX2, PROMPT_SOURCES, build_mixture, prompt_pool, save_pairs,
                                          split_prompts)
@@ -159,23 +170,23 @@ def prepare_preference_data(cfg: Config, progress: bool = False, log=print) -> P
     root = data_stage_dir(cfg)
     src_root, mix_root, splits_path = root / "sources", root / "mixtures", root / "prompt_splits.jsonl"
     lite = cfg.data.source == "lite"
-    if not all((mix_root / r.name / "dataset_info.json").exists() for r in (MIX1, MIX2)):
+    if not all(intact(mix_root / r.name, log) for r in (MIX1, MIX2)):
         single_process("curating the preference data")
     if lite:
         held_out = eval_prompts(cfg)
-        if not (src_root / "done").exists():
-            log(f"[data] lite preference sources (scale {cfg.data.scale}) -> {src_root}")
-            write_lite_sources(src_root, seed=cfg.seed, scale=cfg.data.scale)
-            (src_root / "done").touch()
         from rlhf_lite.data.lite_sources import LITE_SOURCES
 
+        missing = [n for n in LITE_SOURCES if not intact(src_root / n, log)]
+        if missing:
+            log(f"[data] lite preference sources {missing} (scale {cfg.data.scale}) -> {src_root}")
+            write_lite_sources(src_root, seed=cfg.seed, scale=cfg.data.scale, names=missing)
         paths = {n: src_root / n for n in LITE_SOURCES}
     else:  # the real datasets, by hub id or from local copies in their native formats
         paths = {k: Path(v) for k, v in cfg.data.local_paths.items()} if cfg.data.local_paths else None
     mixtures = {}
     for recipe in (MIX1, MIX2):
         out = mix_root / recipe.name
-        if not (out / "dataset_info.json").exists():
+        if not intact(out, log):
             mix = build_mixture(recipe, paths, progress=progress, log=log if not lite else lambda *a: None)
             if recipe is MIX2:  # the prompt splits first: the saved mixture marks the stage complete
                 pool = prompt_pool(mix.raw, PROMPT_SOURCES, last_turn_only=lite)
@@ -239,19 +250,20 @@ def prepare_reward_models(cfg: Config, names=None, progress: bool = True, log=pr
     pi0 = prepare_pi0(cfg, progress=progress, log=log).pi0
     prepare_preference_data(cfg, log=log)
     root = reward_stage_dir(cfg)
-    missing = [n for n in names if not _reward_model_done(root, n)]
-    for name in names:
-        if name not in missing:
-            log(f"[{name}] cached: {root / name}")
-    run_jobs(train_reward_stage, [((cfg, name), {"progress": progress and len(missing) == 1}) for name in missing],
-             workers=workers, log=log, desc="reward models", progress=progress)
+    with exclusive(root, "reward-model training", log):  # the workers below write into root: they take no lock
+        missing = [n for n in names if not _reward_model_done(root, n)]
+        for name in names:
+            if name not in missing:
+                log(f"[{name}] cached: {root / name}")
+        run_jobs(train_reward_stage, [((cfg, name), {"progress": progress and len(missing) == 1}) for name in missing],
+                 workers=workers, log=log, desc="reward models", progress=progress)
     models = {name: root / name for name in names}
     metrics = {name: json.loads((root / f"{name}_metrics.json").read_text()) for name in names}
     return RewardArtifacts(root, pi0, models, metrics)
 
 
 def _reward_model_done(root: Path, name: str) -> bool:
-    return (root / name / "config.json").exists() and (root / f"{name}_metrics.json").exists()
+    return intact(root / name) and intact(root / f"{name}_metrics.json")
 
 
 def train_reward_stage(cfg: Config, name: str, progress: bool = True, log=print) -> Path:

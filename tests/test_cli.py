@@ -109,7 +109,10 @@ def test_two_processes_train_one_policy_and_write_it_once(tmp_path):
     lines = [json.loads(x) for x in out.stdout.splitlines() if x.startswith('{"')]
     assert len(lines) == 2 and lines[0] == lines[1]  # both processes ended with the same pi_0
     stage = os.path.dirname(lines[0]["pi0"])
-    assert sorted(os.listdir(stage)) == ["data", "pi0", "pi_init", "sft_metrics.json"]  # no scratch folders left
+    # no scratch folders left (a file's manifest, ".<name>.manifest.json", is not one)
+    assert sorted(n for n in os.listdir(stage) if not n.endswith(".manifest.json")) == \
+        ["data", "pi0", "pi_init", "sft_metrics.json"]
+    assert os.path.exists(os.path.join(stage, "pi0", "manifest.json"))  # written once, by the main process
     metrics = json.load(open(os.path.join(stage, "sft_metrics.json")))
     # 2000 demonstrations, batch 64 per process: 16 steps each (one process alone would take 32)
     assert max(h["step"] for h in metrics["log_history"]) <= 16

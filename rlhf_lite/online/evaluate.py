@@ -15,7 +15,7 @@ from typing import Sequence
 import numpy as np
 
 from rlhf_lite.config import Config
-from rlhf_lite.io import atomic_dir, code_fingerprint, computed_once, read_jsonl, single_process, write_jsonl
+from rlhf_lite.io import atomic_dir, code_fingerprint, computed_once, intact, read_jsonl, single_process, write_jsonl
 from rlhf_lite.online.judge import ProxyJudge
 from rlhf_lite.policy.sampling import Generator, sample_responses, sequence_logprobs
 from rlhf_lite.stages import eval_prompts, validation_prompts
@@ -92,7 +92,7 @@ class PolicyEvaluator:
     def records(self, policy: Path, out: Path, what: str) -> tuple[list, list]:
         """(held-out records, validation records) of ``policy``, cached in the folder ``out``. pi_0's are the
         same for every recipe with this judge and loop seed: computed once (runs/shared), copied to ``out``."""
-        if not (out / "done").exists():
+        if not intact(out, self.log):
             single_process("evaluation")
             if Path(policy) != Path(self.pi0):
                 self._evaluate(policy, out, what)

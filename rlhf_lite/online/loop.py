@@ -41,7 +41,8 @@ import numpy as np
 
 from rlhf_lite.config import Config
 from rlhf_lite.data.truth import as_world_prompt
-from rlhf_lite.io import (atomic_dir, code_fingerprint, computed_once, file_hash, fingerprint, read_jsonl, runs_dir,
+from rlhf_lite.io import (atomic_dir, code_fingerprint, computed_once, exclusive, file_hash, fingerprint, intact,
+                          read_jsonl, runs_dir,
                           single_process, write_json, write_jsonl)
 from rlhf_lite.online.evaluate import PolicyEvaluator, summarise
 from rlhf_lite.online.judge import load_judge
@@ -133,10 +134,16 @@ def iteration_dir(cfg: Config, seed: int, t: int) -> Path:
     return online_root(cfg) / f"seed{seed}" / f"iter{t}"
 
 
+def seed_lock(cfg: Config, seed: int, log=print):
+    """Held while a process works on loop seed ``seed`` of this recipe (the loop, or one of its stages from the
+    CLI): a second process on the same folder waits for the first, then reuses what it wrote."""
+    return exclusive(online_root(cfg) / f"seed{seed}", f"the loop of seed {seed}", log)
+
+
 def iterate_path(cfg: Config, seed: int, t: int, pi0: Path | None) -> Path:
     """pi_t: ``pi0`` for t = 0, else iteration t's DPO output, which must be trained already."""
     path = pi0 if t == 0 else iteration_dir(cfg, seed, t) / "policy"
-    if not path.exists():
+    if not intact(path):
         raise FileNotFoundError(f"pi_{t} is not trained yet ({path}): run the dpo stage of iteration {t} "
                                 f"(or the loop) first.")
     return path
@@ -146,7 +153,7 @@ def generate(cfg: Config, seed: int, t: int, policy: Path, make: GeneratorFactor
     """Algorithm 2, line 4: n responses per prompt of iteration t's subset, n/2 at T = 1.0 and n/2 at 0.7,
     from ``policy`` through the sampler ``make(policy)``. Writes ``generations.jsonl``."""
     out = iteration_dir(cfg, seed, t) / "generations.jsonl"
-    if not out.exists():
+    if not intact(out, log):
         single_process("generation")
         prompts = _iteration_prompts(cfg, prepare_data(cfg, log).prompt_splits, t)
 
@@ -174,7 +181,7 @@ def annotate(cfg: Config, seed: int, t: int, judge, log=print) -> Path:
     loop never reads). Writes ``samples.jsonl``."""
     it = iteration_dir(cfg, seed, t)
     out = it / "samples.jsonl"
-    if not out.exists():
+    if not intact(out, log):
         single_process("annotation")
 
         def score(path: Path) -> None:
@@ -198,7 +205,7 @@ def pair(cfg: Config, seed: int, t: int, log=print) -> Path:
     """Line 6: best against worst (or ``online.rule``) by the proxy minus the length penalty (eq. 9), as
     D_t. Writes ``pair_report.json`` and ``pairs.jsonl`` (last: its presence marks the stage complete)."""
     s, it = cfg.online, iteration_dir(cfg, seed, t)
-    if not (it / "pairs.jsonl").exists():
+    if not intact(it / "pairs.jsonl", log) or not intact(it / "pair_report.json", log):
         single_process("pairing")
         rows = read_jsonl(it / "samples.jsonl")
         pairs, report = build_pairs([r["prompt"] for r in rows], [r["responses"] for r in rows],
@@ -216,8 +223,8 @@ def dpo(cfg: Config, seed: int, t: int, pi0: Path, progress: bool = True, log=pr
     pi_{t-1}, the ablation), on D_t ("new") or on D_off U D_1..D_t ("all"). Needs the pairs of iterations
     1..t. Returns pi_t's folder."""
     s, it = cfg.online, iteration_dir(cfg, seed, t)
-    if not (it / "train_metrics.json").exists():
-        missing = [k for k in range(1, t + 1) if not (iteration_dir(cfg, seed, k) / "pairs.jsonl").exists()]
+    if not intact(it / "policy", log) or not intact(it / "train_metrics.json", log):
+        missing = [k for k in range(1, t + 1) if not intact(iteration_dir(cfg, seed, k) / "pairs.jsonl", log)]
         if missing:
             raise FileNotFoundError(f"DPO of iteration {t} needs the pairs of iterations {missing}; run the loop "
                                     f"(or generate, annotate, pair, dpo) for them first.")
@@ -265,7 +272,12 @@ def run_online(cfg: Config, seed: int = 0, generator: GeneratorFactory | None = 
     pi0 = prepare_pi0(cfg, progress=progress, log=log).pi0
     prepare_data(cfg, log)
     judge = load_judge(cfg, progress=progress, log=log)
-    make = generator or make_generator(cfg, progress)
+    with seed_lock(cfg, seed, log):
+        return _iterate(cfg, seed, pi0, judge, generator or make_generator(cfg, progress), progress, log)
+
+
+def _iterate(cfg: Config, seed: int, pi0: Path, judge, make: GeneratorFactory, progress: bool, log) -> OnlineRun:
+    s = cfg.online
     root = online_root(cfg) / f"seed{seed}"
     ev = PolicyEvaluator(cfg, seed, pi0, judge, make, log)
 
@@ -274,7 +286,8 @@ def run_online(cfg: Config, seed: int = 0, generator: GeneratorFactory | None = 
     policy = pi0
     for t in range(1, s.iterations + 1):
         it = iteration_dir(cfg, seed, t)
-        if not (it / "pairs.jsonl").exists():
+        # each stage below checks its own output again and redoes only what is missing or damaged
+        if not all(intact(it / f, log) for f in ("generations.jsonl", "samples.jsonl", "pair_report.json", "pairs.jsonl")):
             generate(cfg, seed, t, policy, make, log)
             annotate(cfg, seed, t, judge, log)
             pair(cfg, seed, t, log)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 
 from rlhf_lite.config import Config
-from rlhf_lite.io import atomic_dir, write_json
+from rlhf_lite.io import atomic_dir, exclusive, intact, write_json
 from rlhf_lite.online.evaluate import PolicyEvaluator, summarise
 from rlhf_lite.online.judge import load_judge
 from rlhf_lite.online.loop import make_generator, offline_pairs, online_root
@@ -38,7 +38,13 @@ def run_offline(cfg: Config, seed: int = 0, pairs: int | None = None, progress: 
     root = online_root(cfg) / f"seed{seed}"
     ev = PolicyEvaluator(cfg, seed, pi0, judge, make_generator(cfg, progress), log)
     out = root / f"offline{n}"
-    if not (out / "train_metrics.json").exists():
+    with exclusive(out, "the offline DPO baseline", log):
+        return _train_and_evaluate(cfg, seed, n, out, pi0, ev, judge, progress, log)
+
+
+def _train_and_evaluate(cfg: Config, seed: int, n: int, out, pi0, ev, judge, progress: bool, log) -> dict:
+    root = out.parent
+    if not intact(out / "policy", log) or not intact(out / "train_metrics.json", log):
         data = offline_pairs(cfg, n, seed)
         log(f"[offline] DPO from pi_0 on {len(data)} MIX2 pairs, reference pi_0")
         with atomic_dir(out / "policy") as tmp:
