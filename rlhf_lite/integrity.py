@@ -56,7 +56,9 @@ def _files(path: Path) -> dict:
 def write_manifest(artifact: Path, manifest: Path) -> None:
     """Record the size and sha256 of every file of ``artifact`` (a file or a folder) in ``manifest``."""
     entries = {name: {"bytes": f.stat().st_size, "sha256": _sha256(f)} for name, f in _files(artifact).items()}
-    fd, tmp = tempfile.mkstemp(prefix=f".{manifest.name}.", dir=manifest.parent)
+    for old in manifest.parent.glob(f".{manifest.name}.tmp-*"):  # left by a killed process
+        old.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{manifest.name}.tmp-", dir=manifest.parent)
     with os.fdopen(fd, "w") as out:
         json.dump({"files": entries}, out, indent=1, sort_keys=True)
     os.replace(tmp, manifest)

@@ -108,6 +108,19 @@ def _wait_for_main(done, what, wait_s: float) -> None:
         time.sleep(1)
 
 
+SCRATCH = ".tmp-"  # ".<name>.tmp-xxxx": where <name> is written before it is renamed into place
+
+
+def _remove_leftovers(target: Path) -> None:
+    """Scratch copies of ``target`` left by a process that was killed (SIGKILL runs no cleanup): a half-written
+    checkpoint can be gigabytes. Safe because one process at a time writes a target (the stages' locks, see
+    :func:`exclusive`); under a multi-process launch every process has its own scratch, so none is removed."""
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+        return
+    for old in target.parent.glob(f".{target.name}{SCRATCH}*"):
+        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
+
+
 @contextmanager
 def atomic_dir(target: str | Path, wait_s: float = 6 * 3600) -> Iterator[Path]:
     """Yield a scratch folder that replaces ``target`` only if the block finishes.
@@ -119,7 +132,8 @@ def atomic_dir(target: str | Path, wait_s: float = 6 * 3600) -> Iterator[Path]:
     :func:`single_process` instead."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}.", dir=target.parent))
+    _remove_leftovers(target)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{SCRATCH}", dir=target.parent))
     started = time.time()
     try:
         yield tmp
@@ -141,7 +155,8 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     """Yield a scratch file beside ``path`` that replaces it only if the block finishes (temp file + rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    _remove_leftovers(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{SCRATCH}", dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)

@@ -57,7 +57,7 @@ def _prepare_pi0(cfg: Config, progress: bool, log) -> Pi0Artifacts:
         else:
             from rlhf_lite.policy.sft import chat_sft_records
 
-            recs = chat_sft_records(cfg.sft.dataset, limit=cfg.sft.num_demos or None)
+            recs = chat_sft_records(cfg.sft.dataset, limit=cfg.sft.num_demos or None, log=log)
             held = min(1000, max(1, len(recs) // 50))  # 2% held out for the loss before/after
             log(f"[data] {len(recs)} chat demonstrations from {cfg.sft.dataset} ({held} held out) -> {train_path.parent}")
             write_jsonl(eval_path, recs[-held:])

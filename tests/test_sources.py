@@ -82,13 +82,13 @@ def test_pku_uses_the_chosen_label_and_drops_contradicted_safety_labels(hub):
 
 def test_ultrafeedback_ranks_by_fine_grained_score_and_skips_na(hub):
     pairs, rep = load_source("ultrafeedback", path=hub / "ultrafeedback")
-    assert len(pairs) == 6  # C(4, 2) for the first prompt; one completion gives none; third row malformed
+    assert len(pairs) == 6  # C(4, 2) for the first prompt; one completion gives none (counted); third row malformed
     green = [p for p in pairs if texts(p)[2] == "Green."]
     # fine-grained_score is missing for "Green.": recomputed from the non-"N/A" ratings (2 and 1)
     assert {p["score_rejected"] for p in green} == {1.5}
     ties = [p for p in pairs if p["margin"] == 0]
     assert len(ties) == 1 and ties[0]["score_chosen"] == 3.5
-    assert list(rep.dropped) == ["completions: expected list"]
+    assert rep.dropped == {"completions: expected list": 1, "completions: fewer than two responses have a score": 1}
 
 
 def test_ultrainteract_trajectory_becomes_the_multi_turn_prompt(hub):

@@ -94,14 +94,18 @@ def response_text(messages: list[dict]) -> str:
 
 
 def pairs_from_scores(prompt: list[dict], responses: list[str], scores: list[float | None], *,
-                      source: str, prompt_id: str | None = None) -> list[dict]:
+                      source: str, prompt_id: str | None = None, field: str | None = None) -> list[dict]:
     """All comparisons among k scored responses to one prompt, higher score as chosen.
 
     Ties are kept (in input order) so that the ``Ties`` filter can count them; responses
     without a score (e.g. UltraFeedback's "N/A") take no part. This is how the paper counts pairs
-    for datasets with several responses a prompt (Table 5 caption).
+    for datasets with several responses a prompt (Table 5 caption). When the responses are one row's
+    (``field`` names them), fewer than two scored is a ``RowError``: the row would otherwise give no pair
+    and be counted nowhere.
     """
     scored = [(a, s) for a, s in zip(responses, scores) if s is not None]
+    if field is not None and len(scored) < 2:
+        raise RowError(field, f"fewer than two responses have a score ({len(scored)} of {len(responses)}): no pair")
     out = []
     for i in range(len(scored)):
         for j in range(i + 1, len(scored)):

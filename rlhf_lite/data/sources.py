@@ -148,7 +148,7 @@ def convert_ultrafeedback(row):
             raise RowError("completions", f"item {k} is a {type(c).__name__}, expected an object")
         responses.append(get_field(c, "response", str))
         scores.append(_uf_score(c))
-    return pairs_from_scores(prompt, responses, scores, source="ultrafeedback")
+    return pairs_from_scores(prompt, responses, scores, source="ultrafeedback", field="completions")
 
 
 def sharegpt_to_messages(turns, field: str) -> list[dict]:
@@ -192,7 +192,8 @@ def convert_codeultrafeedback(row):
     if models and ratings and not set(models) & set(ratings):
         # without this, such a row gave 0 pairs and was counted nowhere: neither kept nor dropped
         raise RowError("annotations", "no annotation names a model among the responses")
-    return pairs_from_scores(prompt, texts, [ratings.get(m) for m in models], source="codeultrafeedback")
+    return pairs_from_scores(prompt, texts, [ratings.get(m) for m in models], source="codeultrafeedback",
+                             field="responses")
 
 
 def convert_argilla_math(row):

@@ -109,27 +109,34 @@ def train_sft(
     return metrics
 
 
-def chat_sft_records(dataset: str | Path, limit: int | None = None, split: str = "train") -> list[dict]:
+def convert_chat(row) -> list[dict]:
+    """One chat row ("messages": [{role, content}, ...]) as a prompt/completion record: the last assistant turn
+    is the completion, every turn before it the prompt. A row that cannot be one raises ``RowError``."""
+    from rlhf_lite.data.schema import RowError, get_field
+
+    msgs = get_field(row, "messages", list)
+    for k, m in enumerate(msgs):
+        if not isinstance(m, dict) or not isinstance(m.get("role"), str) or not isinstance(m.get("content"), str):
+            raise RowError("messages", f"turn {k} is not a {{role, content}} message with string values")
+    last = max((i for i, m in enumerate(msgs) if m["role"] == "assistant"), default=None)
+    if last is None or last == 0:
+        raise RowError("messages", "no assistant turn after a prompt")
+    return [{"prompt": [dict(m) for m in msgs[:last]], "completion": [dict(msgs[last])]}]
+
+
+def chat_sft_records(dataset: str | Path, limit: int | None = None, split: str = "train", log=print) -> list[dict]:
     """Prompt/completion records from chat data (a hub id, or a local .jsonl/.json/.parquet file or folder)
-    whose rows hold "messages": the last assistant turn is the completion, every turn before it the prompt.
-    Rows with no assistant turn are skipped; if none is usable, the error says what the rows hold."""
-    from rlhf_lite.data.rows import hub_rows, iter_rows
+    whose rows hold "messages" (:func:`convert_chat`). Rows that are not usable are counted and their
+    reasons logged; if none is usable, the error says what the rows hold."""
+    from rlhf_lite.data.rows import convert_rows, hub_rows, iter_rows
 
     local = Path(str(dataset)).exists()
     rows = iter_rows(dataset, split) if local else hub_rows(str(dataset), None, split)
-    out, seen = [], 0
-    for _, row in rows:
-        if limit is not None and len(out) >= limit:
-            break
-        seen += 1
-        msgs = row.get("messages") if isinstance(row, dict) else None
-        if not msgs:
-            continue
-        last = max((i for i, m in enumerate(msgs) if m.get("role") == "assistant"), default=None)
-        if last is None or last == 0:
-            continue
-        out.append({"prompt": [dict(m) for m in msgs[:last]], "completion": [dict(msgs[last])]})
+    out, report = convert_rows(rows, convert_chat, "sft", str(dataset), limit=limit)
+    if report.dropped:
+        log(f"[data] {dataset}: {sum(report.dropped.values())} of {report.rows} rows skipped: "
+            + "; ".join(f"{n} x {why} (e.g. {report.examples[why]})" for why, n in report.dropped.most_common()))
     if not out:
-        raise ValueError(f"sft.dataset {dataset}: none of {seen} rows has a 'messages' list ending in an assistant "
-                         f"turn after a prompt; convert it to that chat format first.")
+        raise ValueError(f"sft.dataset {dataset}: none of {report.rows} rows has a 'messages' list ending in an "
+                         f"assistant turn after a prompt; convert it to that chat format first.")
     return out

@@ -1,0 +1,45 @@
+"""Run the rlhf-lite CLI and kill this very process with SIGKILL at the moment it is about to rename NAME into
+place (a file or folder name, e.g. ``pairs.jsonl`` or ``policy``; ``NAME@K`` for the K-th such rename).
+
+    python tests/killed_at.py pairs.jsonl@2 -- loop --profile ci ...
+
+Used by tests/test_survival.py to kill the loop "while writing" at an exact point, which a kill from outside
+can only hit by luck. SIGKILL runs no ``finally`` block and no cleanup, as a kill -9 or the OOM killer would.
+"""
+
+import os
+import signal
+import sys
+from pathlib import Path
+
+
+def main() -> None:
+    spec, args = sys.argv[1], sys.argv[sys.argv.index("--") + 1:]
+    name, _, nth = spec.partition("@")
+    nth, seen = int(nth or 1), [0]
+    real_replace, real_rename = os.replace, Path.rename
+
+    def check(dst) -> None:
+        if Path(dst).name == name:
+            seen[0] += 1
+            if seen[0] == nth:
+                print(f"[killed_at] SIGKILL before renaming {dst} into place", flush=True)
+                os.kill(os.getpid(), signal.SIGKILL)
+
+    def replace(src, dst, *a, **k):
+        check(dst)
+        return real_replace(src, dst, *a, **k)
+
+    def rename(self, target):
+        check(target)
+        return real_rename(self, target)
+
+    os.replace, Path.rename = replace, rename
+    from rlhf_lite.cli import app
+
+    sys.argv = ["rlhf-lite", *args]
+    app()
+
+
+if __name__ == "__main__":
+    main()
