@@ -264,6 +264,19 @@ def evaluate(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Opti
                                                           if k in row}}))
 
 
+@app.command("gpu-smoke")
+def gpu_smoke(step: List[str] = typer.Option(None, "--step", help="only these steps (env, loop, qlora-dpo)")):
+    """After installing the full extra on a GPU machine: the ci loop with vLLM, QLoRA DPO on CUDA with its peak
+    memory against the planner's, and a report (runs/gpu-smoke/report.json). Exit code 1 if a step failed."""
+    from rlhf_lite.smoke import STEPS, main
+
+    bad = [s for s in step or [] if s not in STEPS]
+    if bad:
+        raise typer.BadParameter(f"unknown steps {bad}; choose from {', '.join(STEPS)}.")
+    report = main(tuple(step) if step else STEPS, log=say)
+    raise typer.Exit(0 if all(r["ok"] for r in report.values()) else 1)
+
+
 @app.command()
 def book(profile: str = PROFILE, only: Optional[str] = typer.Option(None, "--only")):
     """Execute every chapter with papermill (lite profile) and render the HTML book."""
