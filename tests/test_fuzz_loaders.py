@@ -115,7 +115,7 @@ def _check_pair(p: dict) -> None:
 
 @pytest.mark.parametrize("name", LOADERS)
 def test_every_row_is_kept_or_counted(name, tmp_path_factory):
-    @settings(max_examples=40, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
+    @settings(max_examples=100, deadline=None, derandomize=True, suppress_health_check=list(HealthCheck))
     @given(data=dataset_file(name))
     def check(data):
         folder, rel = _write(tmp_path_factory.mktemp(name), name, data)

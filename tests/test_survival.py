@@ -27,7 +27,8 @@ NOT_COMPARED = {"training_args.bin"}  # holds the scratch folder's random name: 
 
 
 def _env(runs: Path) -> dict:
-    return dict(os.environ, RLHF_LITE_RUNS=str(runs), PYTHONUNBUFFERED="1", GOMP_SPINCOUNT="5000")
+    # PYTHONPATH: tests/killed_at.py must import this checkout's package, as `python -m` from ROOT does
+    return dict(os.environ, RLHF_LITE_RUNS=str(runs), PYTHONUNBUFFERED="1", GOMP_SPINCOUNT="5000", PYTHONPATH=str(ROOT))
 
 
 def _cli(runs: Path, *args, killer: str | None = None) -> subprocess.CompletedProcess:
@@ -57,14 +58,17 @@ def _loop_dir(runs: Path) -> Path:
     return found
 
 
-def _artifacts(runs: Path) -> dict:
+def _artifacts(runs: Path, *copied_from: Path) -> dict:
     """{relative path: bytes} of the loop's folder, manifests excepted (they hash training_args.bin too), with
-    the runs/ folder's own path written as <runs>."""
+    the runs/ folder's own path (and that of any folder its files were copied from) written as <runs>."""
     loop = _loop_dir(runs)
     out = {}
     for f in sorted(loop.rglob("*")):
         if f.is_file() and f.name not in NOT_COMPARED and not f.name.endswith("manifest.json") and f.name != ".lock":
-            out[f.relative_to(loop).as_posix()] = f.read_bytes().replace(str(runs).encode(), b"<runs>")
+            data = f.read_bytes()
+            for folder in (runs, *copied_from):
+                data = data.replace(str(folder).encode(), b"<runs>")
+            out[f.relative_to(loop).as_posix()] = data
     return out
 
 
@@ -166,4 +170,4 @@ def test_a_damaged_cache_is_caught_and_rebuilt(reference, tmp_path):
     assert "[sft] TRL SFTTrainer" in out.stdout and "[iter 2] DPO on" in out.stdout  # rebuilt, not reused
     moved = sorted(p.name for p in (runs / "damaged").rglob("*") if p.is_file())
     assert "model.safetensors" in moved and "samples.jsonl" in moved
-    assert _artifacts(runs) == reference[1]
+    assert _artifacts(runs, reference[0]) == reference[1]

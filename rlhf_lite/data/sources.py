@@ -131,6 +131,8 @@ def _uf_score(c: dict) -> float | None:
     if isinstance(s, (int, float)) and not isinstance(s, bool) and not math.isnan(s):
         return float(s)
     ann = c.get("annotations") or {}
+    if not isinstance(ann, dict):
+        raise RowError("completions", f"annotations is a {type(ann).__name__}, expected an object")
     ratings = [as_score(a.get("Rating"), "annotations") for a in ann.values() if isinstance(a, dict)]
     ratings = [x for x in ratings if x is not None]
     return sum(ratings) / len(ratings) if ratings else None
@@ -155,7 +157,8 @@ def sharegpt_to_messages(turns, field: str) -> list[dict]:
     role = {"user": "user", "human": "user", "assistant": "assistant", "gpt": "assistant", "system": "system"}
     out = []
     for k, t in enumerate(turns):
-        if not isinstance(t, dict) or t.get("from") not in role or not isinstance(t.get("value"), str):
+        if not isinstance(t, dict) or not isinstance(t.get("from"), str) or t["from"] not in role \
+                or not isinstance(t.get("value"), str):
             raise RowError(field, f"turn {k} is not a {{from, value}} message")
         out.append(message(role[t["from"]], t["value"]))
     return out
@@ -178,8 +181,8 @@ def convert_codeultrafeedback(row):
     responses = get_field(row, "responses", list)
     ratings = {}
     for k, a in enumerate(get_field(row, "annotations", list)):
-        if not isinstance(a, dict) or "model" not in a:
-            raise RowError("annotations", f"item {k} has no model")
+        if not isinstance(a, dict) or not isinstance(a.get("model"), str):
+            raise RowError("annotations", f"item {k} has no model name")
         if a["model"] in ratings:  # which of the two ratings is the response's? The row cannot say.
             raise RowError("annotations", f"model {a['model']!r} is rated twice")
         ratings[a["model"]] = as_score(a.get("rating"), "annotations")
@@ -212,6 +215,9 @@ def convert_orca(row):
     chosen, rejected = get_field(row, "chosen", str), get_field(row, "rejected", str)
     gens = get_field(row, "generations", list, allow_none=True) or []
     rating = get_field(row, "rating", list, allow_none=True) or []
+    for k, g in enumerate(gens):
+        if not isinstance(g, str):
+            raise RowError("generations", f"item {k} is a {type(g).__name__}, expected a string")
     by_text = {g: as_score(s, "rating") for g, s in zip(gens, rating)}
     sc, sr = by_text.get(chosen), by_text.get(rejected)
     if get_field(row, "status", str) == "tie" and (sc is None or sr is None):
