@@ -104,7 +104,7 @@ def train_dpo(policy: str | Path, reference: str | Path, pairs: Sequence[dict], 
     if precompute and trainer.accelerator.is_main_process:
         from rlhf_lite.io import write_json
 
-        write_json(Path(output_dir) / REFERENCE_LOGPS, {"reference": str(Path(reference).resolve()), "logps": scored})
+        write_json(Path(output_dir) / REFERENCE_LOGPS, {"reference": _reference_id(reference), "logps": scored})
     return metrics
 
 
@@ -132,7 +132,19 @@ def _known_logps(folder, reference) -> dict:
     if path is None or not path.exists():
         return {}
     saved = json.loads(path.read_text())
-    return saved["logps"] if saved["reference"] == str(Path(reference).resolve()) else {}
+    return saved["logps"] if saved["reference"] == _reference_id(reference) else {}
+
+
+def _reference_id(reference) -> str:
+    """The reference model's name in ``reference_logps.json``: its path inside runs/ when it lives there, so a
+    runs/ folder moved or copied elsewhere keeps its saved log-probs usable; else its absolute path."""
+    from rlhf_lite.io import runs_dir
+
+    path = Path(reference).resolve()
+    try:
+        return "runs/" + path.relative_to(runs_dir().resolve()).as_posix()
+    except ValueError:
+        return str(path)
 
 
 def _scored_logps(dataset) -> dict:
