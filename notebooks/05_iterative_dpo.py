@@ -790,7 +790,7 @@ def pack(a):
 
 save_results("05_iterative_dpo", {
     "seeds": cfg.online.seeds, "iterations": T, "length_penalty": LAMBDA, "dpo_learning_rate": LR,
-    "main_recipe": PAPER, "gold_recipe": GOLD,
+    "main_recipe": PAPER, "gold_recipe": GOLD, "concise_recipe": CONCISE,
     "history": cfg.online.history, "offline_pairs": offline[0]["train_metrics"]["train_pairs"],
     "win_rate_ceiling": ceiling,
     "per_iteration": {name: [pack(x) for x in a] for name, a in agg.items()},

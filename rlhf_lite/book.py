@@ -98,6 +98,7 @@ def stage(root: Path, staging: Path, profile: str, only: str | None = None, cach
     executed notebooks, with the results each wrote, when ``cache`` and nothing they depend on changed)."""
     from rlhf_lite.io import copy_atomic, results_dir, runs_dir
     from rlhf_lite.pages import load_chapters, load_times, prepare_staged_notebook, run_box, write_generated
+    from rlhf_lite.scorecard import write_scorecard
 
     notebooks = toc_notebooks(root)
     chapters, times = load_chapters(root, [nb.stem for nb in notebooks]), load_times(root)  # fail before running
@@ -149,6 +150,8 @@ def stage(root: Path, staging: Path, profile: str, only: str | None = None, cach
         prepare_staged_notebook(staging / rel, box)
     write_generated(staging, chapters, times, {"profile": profile, "chapters": {
         Path(r).stem: {"seconds": secs} for r, secs, _ in timings}})
+    rows = write_scorecard(staging, results_dir(), chapters, profile, [Path(r).stem for r, _, _ in timings])
+    print("[book] scorecard: " + ", ".join(f"{r['key']} {r['verdict']}" for r in rows), flush=True)
     return timings
 
 

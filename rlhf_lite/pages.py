@@ -74,7 +74,7 @@ def _seconds(times: dict, stem: str) -> dict:
     return {p: times["seconds"].get(p, {}).get(stem) for p in PROFILES}
 
 
-def _link(stem: str, chapter: dict) -> str:
+def chapter_link(stem: str, chapter: dict) -> str:
     """A link to the chapter from a page in book/, under its title."""
     return f"{{doc}}`{chapter['title']} <../notebooks/{stem}>`"
 
@@ -123,7 +123,7 @@ def times_table(chapters: dict, times: dict, this_build: dict | None = None) -> 
         secs = _seconds(times, stem)
         for p in PROFILES:
             total[p] += secs[p] or 0.0
-        row = [_link(stem, ch), ch["teaches"]] + [minutes(secs[p]) for p in PROFILES]
+        row = [chapter_link(stem, ch), ch["teaches"]] + [minutes(secs[p]) for p in PROFILES]
         if profile:
             row.append(minutes((this_build.get("chapters", {}).get(stem) or {}).get("seconds")))
         rows.append("| " + " | ".join(row) + " |")
@@ -140,5 +140,5 @@ def write_generated(staging: Path, chapters: dict, times: dict, this_build: dict
     out.mkdir(parents=True, exist_ok=True)
     (out / "chapter_times.md").write_text(times_table(chapters, times, this_build))
     (out / "exercises.md").write_text("".join(
-        f"- {_link(stem, ch)}: {ch['assign']}\n" for stem, ch in chapters.items()))
+        f"- {chapter_link(stem, ch)}: {ch['assign']}\n" for stem, ch in chapters.items()))
     return out
