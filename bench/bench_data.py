@@ -1,4 +1,4 @@
-"""Time chapter 2's data stage per profile: writing the lite sources, loading + curating MIX2, Table 5.
+"""Time chapter 3's data stage per profile: writing the lite sources, loading + curating MIX2, Table 5.
 
     .venv/bin/python bench/bench_data.py [--profiles ci book]
 

@@ -130,7 +130,7 @@ def race_sampling(cfg, pi0, prompts: int = 256):
 def _loop_cfg(cfg):
     from rlhf_lite.config import with_overrides
 
-    # one iteration on a quarter of the prompts: a loop job as chapter 5 runs it, small enough to race
+    # one iteration on a quarter of the prompts: a loop job as chapter 6 runs it, small enough to race
     return with_overrides(cfg, {"online.iterations": 1, "online.validation_prompts": 50,
                                 "data.prompts_per_iteration": cfg.data.prompts_per_iteration})
 

@@ -1,4 +1,4 @@
-"""Time the reward-model stage per profile (chapter 3): each BT model (TRL RewardTrainer) and the pairwise
+"""Time the reward-model stage per profile (chapter 4): each BT model (TRL RewardTrainer) and the pairwise
 preference model, trained one after another in this process (2 torch threads), then all four side by side
 as the chapter trains them (rlhf_lite.parallel: one process per core, one thread each).
 

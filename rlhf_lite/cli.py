@@ -102,7 +102,7 @@ def plan(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Optional
 
 @app.command()
 def curate(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Optional[List[str]] = SET):
-    """Chapter 2: MIX1 and MIX2 (Table 5's datasets, curated) and the per-iteration prompt splits."""
+    """Chapter 3: MIX1 and MIX2 (Table 5's datasets, curated) and the per-iteration prompt splits."""
     from rlhf_lite.stages import prepare_preference_data
 
     cfg = load(recipe, profile, set_)

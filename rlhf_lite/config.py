@@ -37,7 +37,7 @@ class SamplingSettings:
 
 @dataclass(frozen=True)
 class DataSettings:
-    """Chapter 2: the lite preference sources and the online prompt set."""
+    """Chapter 3: the lite preference sources and the online prompt set."""
 
     # "lite": the lite world's twins of the Table 5 datasets, written locally. "hub": the real datasets of
     # recipes/data/mix{1,2}.yaml, read by id, or from local copies in their native formats (local_paths).
@@ -72,7 +72,7 @@ class PreferenceSettings:
 
 @dataclass(frozen=True)
 class RewardEvalSettings:
-    """Chapters 3-4: how much evaluation data to draw."""
+    """Chapters 4-5: how much evaluation data to draw."""
 
     bench_per_category: int = 500  # lite RewardBench pairs per category (95% interval about ±4 points)
     bias_prompts: int = 300  # length-bias heatmap: prompts (the paper: 2K) ...

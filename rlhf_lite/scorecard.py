@@ -82,7 +82,7 @@ def _seeds(r: dict) -> str:
 
 
 def _bt_beats_prompting(R):
-    r = R["03_reward_models"]
+    r = R["04_reward_models"]
     (bt, hb), (pr, hp) = _ms(r["onpolicy_agreement"]["BT, MIX2"]), _ms(r["onpolicy_agreement"]["prompting (pi_0)"])
     rb = r["rewardbench_score"]
     return Measured(f"agreement with r* on pi_0's pairs: BT-MIX2 {bt:.3f}, prompting pi_0 {pr:.3f} "
@@ -91,7 +91,7 @@ def _bt_beats_prompting(R):
 
 
 def _pm_beats_bt_reasoning(R):
-    r = R["03_reward_models"]
+    r = R["04_reward_models"]
     n = int(r["bench_pairs_per_category"])
     pm, bt = r["rewardbench_sections"]["preference, MIX2"]["reasoning"], r["rewardbench_sections"]["BT, MIX2"]["reasoning"]
     return Measured(f"lite RewardBench reasoning: preference model {pm:.3f}, BT {bt:.3f}", pm - bt,
@@ -99,7 +99,7 @@ def _pm_beats_bt_reasoning(R):
 
 
 def _curation(R):
-    r = R["02_preference_data"]
+    r = R["03_preference_data"]
     before, after = r["label_accuracy"]["before"], r["label_accuracy"]["after"]
     return Measured(f"labels agreeing with r*: {before:.3f} before, {after:.3f} after; {r['mix2_removed_share']:.0%} of "
                     f"MIX2's pairs removed ({r['mix2_removed_share_excluding_ties']:.0%} not counting ties)",
@@ -108,14 +108,14 @@ def _curation(R):
 
 
 def _length_bias(R):
-    r = R["04_length_bias"]["mean_length_correlation"]
+    r = R["05_length_bias"]["mean_length_correlation"]
     (uf, hu), (m2, hm) = _ms(r["BT, UltraFeedback only"]), _ms(r["BT, MIX2"])
     return Measured(f"mean per-prompt correlation of reward and length: UltraFeedback only {uf:.2f}, MIX2 {m2:.2f}",
                     uf - m2, quad(hu, hm), f"{r['BT, MIX2']['prompts']} prompts")
 
 
 def _online_beats_offline(R):
-    r = R["05_iterative_dpo"]
+    r = R["06_iterative_dpo"]
     m, h = _ms(r["iterative_minus_offline_win_rate"][r["main_recipe"]])
     off, _ = _ms(r["offline_dpo"]["win_rate"])
     return Measured(f"true win rate against pi_0, {r['main_recipe']} minus offline DPO ({off:.3f}): {m:+.3f}", m, h,
@@ -123,13 +123,13 @@ def _online_beats_offline(R):
 
 
 def _offline_beats_sft(R):
-    r = R["05_iterative_dpo"]
+    r = R["06_iterative_dpo"]
     m, h = _ms(r["offline_dpo"]["win_rate"])
     return Measured(f"offline DPO's true win rate against pi_0 (0.5 is a tie): {m:.3f}", m - 0.5, h, _seeds(r))
 
 
 def _length_penalty(R):
-    r = R["05_iterative_dpo"]
+    r = R["06_iterative_dpo"]
     plain, concise = r["per_iteration"][r["main_recipe"]][-1], r["per_iteration"][r["concise_recipe"]][-1]
     (cp, hp), (cc, hc) = _ms(plain["chars"]), _ms(concise["chars"])
     (wp, hwp), (wc, hwc) = _ms(plain["win_rate"]), _ms(concise["win_rate"])
@@ -140,26 +140,26 @@ def _length_penalty(R):
 
 
 def _reference_pi0(R):
-    r = R["05_iterative_dpo"]
+    r = R["06_iterative_dpo"]
     m, h = _ms(r["reference_ablation"]["previous_minus_pi0"]["win_rate"])
     return Measured(f"true win rate, reference pi_0 minus reference pi_(t-1): {-m:+.3f}", -m, h, _seeds(r))
 
 
 def _dpo_full_coverage(R):
-    err = float(R["00_theory"]["dpo_full_coverage_max_error"])
+    err = float(R["01_theory"]["dpo_full_coverage_max_error"])
     return Measured(f"largest gap between DPO's policy and the optimum, on a bandit solved exactly: {err:.1e} "
                     f"(within 0.01 counts as recovered)", 0.01 - err, None, "exact", exact=True)
 
 
 def _exploration(R):
-    r = R["00_theory"]
+    r = R["01_theory"]
     m, h = _ms(r["enhancer_minus_offline"])
     return Measured(f"share of the gap to the optimum closed, online with the enhancer minus offline: {m:+.3f}", m, h,
                     f"{r['settings']['seeds']} seeds")
 
 
 def _best_of_n_kl(R):
-    tables = R["00_theory"]["best_of_n_kl"]
+    tables = R["01_theory"]["best_of_n_kl"]
     slack = min(math.log(int(n)) - (int(n) - 1) / int(n) - kl for t in tables.values() for n, kl in t.items())
     worst = max(kl for t in tables.values() for kl in t.values())
     return Measured(f"KL of best-of-n from its base, {len(tables)} distributions, n up to "
@@ -170,43 +170,43 @@ def _best_of_n_kl(R):
 CLAIMS = (
     Claim("bt_beats_prompting", "A Bradley-Terry reward model trained on the curated mixture judges better than "
           "prompting the SFT model", "Table 1", "RewardBench: BT-MIX2 99.4 / 65.1 / 87.8 / 86.4 against prompting "
-          "93.6 / 44.3 / 71.3 / 73.5 (chat / chat-hard / safety / reasoning)", "03_reward_models", _bt_beats_prompting,
+          "93.6 / 44.3 / 71.3 / 73.5 (chat / chat-hard / safety / reasoning)", "04_reward_models", _bt_beats_prompting,
           lambda R: "Prompting pi_0 asks a tiny model that was never trained to compare answers."),
     Claim("pm_beats_bt_reasoning", "The pairwise preference model beats the BT model on reasoning", "Table 1",
-          "reasoning 94.7 against 86.4", "03_reward_models", _pm_beats_bt_reasoning,
+          "reasoning 94.7 against 86.4", "04_reward_models", _pm_beats_bt_reasoning,
           lambda R: (f"At this size the pairwise model reads the length of its two inputs more than their content: "
                      f"it prefers a padded answer to the plain one in "
-                     f"{R['03_reward_models']['padded_preference']['preference, MIX2']:.0%} of the chapter's test pairs.")),
+                     f"{R['04_reward_models']['padded_preference']['preference, MIX2']:.0%} of the chapter's test pairs.")),
     Claim("curation", "Removing ties, small margins and incorrect labels raises the quality of the preference data",
-          "Section 2, Appendix B", "no number; about 10% of the pairs removed", "02_preference_data", _curation,
+          "Section 2, Appendix B", "no number; about 10% of the pairs removed", "03_preference_data", _curation,
           lambda R: "The chapter's filter-by-filter table gives the accuracy of the labels each filter removed."),
     Claim("length_bias", "A reward model trained on UltraFeedback alone likes length more than one trained on MIX2",
           "Figure 3", "mean correlation 0.19 for UltraRM-13B (UltraFeedback and MIX1) against 0.06 for BT-MIX2",
-          "04_length_bias", _length_bias,
+          "05_length_bias", _length_bias,
           lambda R: "The chapter's heatmaps show the correlation for each prompt and length."),
     Claim("online_beats_offline", "Online iterative DPO beats offline DPO", "Table 2",
-          "LC AlpacaEval-2 31.3 against 22.5", "05_iterative_dpo", _online_beats_offline,
+          "LC AlpacaEval-2 31.3 against 22.5", "06_iterative_dpo", _online_beats_offline,
           lambda R: ("With a learned judge the loop learns the judge's taste for length along with r*; the online "
                      "chapter measures how many of its pairs teach the truth and how many teach length.")),
     Claim("offline_beats_sft", "Offline DPO beats the SFT model", "Table 2", "LC AlpacaEval-2 22.5 against 10.2",
-          "05_iterative_dpo", _offline_beats_sft,
+          "06_iterative_dpo", _offline_beats_sft,
           lambda R: "Offline DPO learns from pairs other policies wrote; the chapter's table by task family shows "
                     "where it falls behind."),
     Claim("length_penalty", "The length penalty (eq. 9) gives shorter answers without losing quality", "Table 4",
-          "LC AlpacaEval-2 38.1 with the penalty against 31.3 without; shorter answers", "05_iterative_dpo",
+          "LC AlpacaEval-2 38.1 with the penalty against 31.3 without; shorter answers", "06_iterative_dpo",
           _length_penalty,
           lambda R: "The chapter's table by task family shows which families paid for the shorter answers."),
     Claim("reference_pi0", "The reference model stays pi_0 in every iteration (rather than the last iterate)",
-          "Algorithm 2", "no number: the paper's algorithm, not an ablation", "05_iterative_dpo", _reference_pi0,
+          "Algorithm 2", "no number: the paper's algorithm, not an ablation", "06_iterative_dpo", _reference_pi0,
           lambda R: "Over the few iterations run here the two references are close (the chapter's KL column)."),
     Claim("dpo_full_coverage", "Under full coverage DPO recovers the KL-regularised optimum", "Section 3",
-          "a theorem: no number", "00_theory", _dpo_full_coverage,
+          "a theorem: no number", "01_theory", _dpo_full_coverage,
           lambda R: "The optimiser stopped before it converged: a bug, since full coverage makes this exact."),
     Claim("exploration", "Online exploration beats learning from a fixed offline dataset", "Section 3 (Algorithm 1)",
-          "a theorem: no number", "00_theory", _exploration,
+          "a theorem: no number", "01_theory", _exploration,
           lambda R: "The chapter's offline data covers the optimum on this bandit; see its coverage exercise."),
     Claim("best_of_n_kl", "The KL divergence of best-of-n from its base policy is at most log n - (n-1)/n",
-          "Section 3.2", "a bound: no number", "00_theory", _best_of_n_kl,
+          "Section 3.2", "a bound: no number", "01_theory", _best_of_n_kl,
           lambda R: "A distribution broke the bound: a bug in the computation, since the bound is a theorem."),
 )
 

@@ -90,7 +90,7 @@ def _prepare_pi0(cfg: Config, progress: bool, log) -> Pi0Artifacts:
     return Pi0Artifacts(root, base, pi0, train_path, eval_path, metrics)
 
 
-# ----------------------------------------------------------------------------- chapter 2: preference data
+# ----------------------------------------------------------------------------- chapter 3: preference data
 
 
 @dataclass(frozen=True)
@@ -153,7 +153,7 @@ def without_held_out(cfg: Config, pairs: Sequence[dict]) -> list[dict]:
 
 
 def prepare_preference_data(cfg: Config, progress: bool = False, log=print) -> PreferenceArtifacts:
-    """Chapter 2's outputs, cached: the lite sources in native formats, curated MIX1/MIX2 (saved with
+    """Chapter 3's outputs, cached: the lite sources in native formats, curated MIX1/MIX2 (saved with
     ``datasets``), and the online prompt set split into disjoint per-iteration subsets."""
     with exclusive(data_stage_dir(cfg), "the preference-data curation", log):
         return _prepare_preference_data(cfg, progress, log)
@@ -206,7 +206,7 @@ def _prepare_preference_data(cfg: Config, progress: bool, log) -> PreferenceArti
     return PreferenceArtifacts(root, paths, mixtures, splits_path, held_out)
 
 
-# ----------------------------------------------------------------------------- chapters 3-4: reward models
+# ----------------------------------------------------------------------------- chapters 4-5: reward models
 
 # name -> (kind, mixture, sources kept): the models of the paper's Table 1 and Figure 3, in the lite world.
 REWARD_MODELS = {

@@ -26,7 +26,7 @@ CHROMIUM = os.environ.get("RLHF_LITE_CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
         "--disable-sync", "--no-first-run", "--disable-quic", "--disable-dev-shm-usage"]
 PAGES = [f + ".html" for f in toc_files(ROOT)]
-SHOTS = {"notebooks/00_theory.html": 6, "notebooks/05_iterative_dpo.html": 2}  # page -> which equation to show
+SHOTS = {"notebooks/01_theory.html": 6, "notebooks/06_iterative_dpo.html": 2}  # page -> which equation to show
 
 # What a reader's browser would run into, measured on the page after it loaded.
 PAGE_STATE = """() => {

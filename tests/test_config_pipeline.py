@@ -27,7 +27,7 @@ def test_every_recipe_loads():
     recipes = sorted((ROOT / "recipes").rglob("*.yaml"))
     assert recipes
     for path in recipes:
-        if path.parent.name == "data":  # preference-data mixtures (chapter 2)
+        if path.parent.name == "data":  # preference-data mixtures (chapter 3)
             assert isinstance(load_mixture_recipe(path), MixtureRecipe)
         elif path.parent.name == "accelerate":  # launcher configs, read by accelerate itself
             from accelerate.commands.config.config_args import load_config_from_file

@@ -9,8 +9,8 @@ import pytest
 
 from rlhf_lite import scorecard as sc
 
-CHAPTERS = {s: {"title": s.replace("_", " ")} for s in ("00_theory", "02_preference_data", "03_reward_models",
-                                                          "04_length_bias", "05_iterative_dpo")}
+CHAPTERS = {s: {"title": s.replace("_", " ")} for s in ("01_theory", "03_preference_data", "04_reward_models",
+                                                          "05_length_bias", "06_iterative_dpo")}
 
 
 def _ms(mean, ci95):
@@ -25,21 +25,21 @@ def _summary(chars, win):
 def results():
     """A complete set of chapter results in the shape the notebooks save, with every claim going the paper's way."""
     return {
-        "00_theory": {"profile": "book", "dpo_full_coverage_max_error": 4e-4, "enhancer_minus_offline": _ms(0.44, 0.05),
+        "01_theory": {"profile": "book", "dpo_full_coverage_max_error": 4e-4, "enhancer_minus_offline": _ms(0.44, 0.05),
                       "settings": {"seeds": 5},
                       "best_of_n_kl": {"uniform": {str(n): 0.9 * (math.log(n) - (n - 1) / n) for n in (1, 2, 4, 8)}}},
-        "02_preference_data": {"profile": "book", "label_accuracy": {"before": 0.93, "after": 0.96},
+        "03_preference_data": {"profile": "book", "label_accuracy": {"before": 0.93, "after": 0.96},
                                "mix2_raw_pairs": 28000, "mix2_kept_pairs": 20000, "mix2_removed_share": 0.3,
                                "mix2_removed_share_excluding_ties": 0.15},
-        "03_reward_models": {"profile": "book", "onpolicy_pairs": 1300, "bench_pairs_per_category": 500,
+        "04_reward_models": {"profile": "book", "onpolicy_pairs": 1300, "bench_pairs_per_category": 500,
                              "onpolicy_agreement": {"BT, MIX2": _ms(0.83, 0.03), "prompting (pi_0)": _ms(0.49, 0.04)},
                              "rewardbench_score": {"BT, MIX2": 0.95, "prompting (pi_0)": 0.52},
                              "rewardbench_sections": {"preference, MIX2": {"reasoning": 0.95},
                                                       "BT, MIX2": {"reasoning": 0.90}},
                              "padded_preference": {"preference, MIX2": 1.0}},
-        "04_length_bias": {"profile": "book", "mean_length_correlation": {
+        "05_length_bias": {"profile": "book", "mean_length_correlation": {
             "BT, UltraFeedback only": {**_ms(0.35, 0.06), "prompts": 288}, "BT, MIX2": {**_ms(0.06, 0.06), "prompts": 288}}},
-        "05_iterative_dpo": {"profile": "book", "seeds": 3, "main_recipe": "paper", "concise_recipe": "concise",
+        "06_iterative_dpo": {"profile": "book", "seeds": 3, "main_recipe": "paper", "concise_recipe": "concise",
                              "iterative_minus_offline_win_rate": {"paper": _ms(0.10, 0.03)},
                              "offline_dpo": {"win_rate": _ms(0.56, 0.02)},
                              "per_iteration": {"paper": [_summary(30.0, 0.60), _summary(40.0, 0.66)],
@@ -72,21 +72,21 @@ def test_every_claim_of_the_issue_is_on_the_card_and_reads_its_chapter(results):
 
 
 @pytest.mark.parametrize("key, alter, expected", [
-    ("online_beats_offline", lambda R: R["05_iterative_dpo"]["iterative_minus_offline_win_rate"].update(
+    ("online_beats_offline", lambda R: R["06_iterative_dpo"]["iterative_minus_offline_win_rate"].update(
         paper=_ms(-0.02, 0.01)), sc.FAILS),
-    ("online_beats_offline", lambda R: R["05_iterative_dpo"]["iterative_minus_offline_win_rate"].update(
+    ("online_beats_offline", lambda R: R["06_iterative_dpo"]["iterative_minus_offline_win_rate"].update(
         paper=_ms(0.02, 0.03)), sc.DIRECTION),
-    ("pm_beats_bt_reasoning", lambda R: R["03_reward_models"]["rewardbench_sections"]["preference, MIX2"].update(
+    ("pm_beats_bt_reasoning", lambda R: R["04_reward_models"]["rewardbench_sections"]["preference, MIX2"].update(
         reasoning=0.54), sc.FAILS),
-    ("curation", lambda R: R["02_preference_data"]["label_accuracy"].update(after=0.90), sc.FAILS),
-    ("length_bias", lambda R: R["04_length_bias"]["mean_length_correlation"]["BT, UltraFeedback only"].update(
+    ("curation", lambda R: R["03_preference_data"]["label_accuracy"].update(after=0.90), sc.FAILS),
+    ("length_bias", lambda R: R["05_length_bias"]["mean_length_correlation"]["BT, UltraFeedback only"].update(
         mean=0.10), sc.DIRECTION),
-    ("length_penalty", lambda R: R["05_iterative_dpo"]["per_iteration"]["concise"][-1].update(
+    ("length_penalty", lambda R: R["06_iterative_dpo"]["per_iteration"]["concise"][-1].update(
         win_rate=_ms(0.55, 0.02)), sc.DIRECTION),  # shorter, but quality lost
-    ("reference_pi0", lambda R: R["05_iterative_dpo"]["reference_ablation"]["previous_minus_pi0"].update(
+    ("reference_pi0", lambda R: R["06_iterative_dpo"]["reference_ablation"]["previous_minus_pi0"].update(
         win_rate=_ms(0.03, 0.01)), sc.FAILS),
-    ("best_of_n_kl", lambda R: R["00_theory"]["best_of_n_kl"]["uniform"].update({"8": 5.0}), sc.FAILS),
-    ("dpo_full_coverage", lambda R: R["00_theory"].update(dpo_full_coverage_max_error=0.2), sc.FAILS),
+    ("best_of_n_kl", lambda R: R["01_theory"]["best_of_n_kl"]["uniform"].update({"8": 5.0}), sc.FAILS),
+    ("dpo_full_coverage", lambda R: R["01_theory"].update(dpo_full_coverage_max_error=0.2), sc.FAILS),
 ])
 def test_altered_results_flip_the_verdict(results, key, alter, expected):
     altered = copy.deepcopy(results)
@@ -101,9 +101,9 @@ def test_altered_results_flip_the_verdict(results, key, alter, expected):
 def test_a_chapter_that_did_not_run_or_ran_in_another_profile_is_not_measured(results, tmp_path):
     for stem, data in results.items():
         (tmp_path / f"{stem}.json").write_text(json.dumps(data))
-    other = dict(results["05_iterative_dpo"], profile="ci")
-    (tmp_path / "05_iterative_dpo.json").write_text(json.dumps(other))
-    loaded = sc.load_results(tmp_path, [s for s in results if s != "04_length_bias"], profile="book")
+    other = dict(results["06_iterative_dpo"], profile="ci")
+    (tmp_path / "06_iterative_dpo.json").write_text(json.dumps(other))
+    loaded = sc.load_results(tmp_path, [s for s in results if s != "05_length_bias"], profile="book")
     v = _verdicts(loaded)
     assert v["length_bias"] == v["online_beats_offline"] == v["length_penalty"] == sc.NOT_MEASURED
     assert v["curation"] == sc.HOLDS
@@ -114,14 +114,14 @@ def test_the_build_writes_the_page_and_the_json(results, tmp_path):
     folder.mkdir()
     for stem, data in results.items():
         (folder / f"{stem}.json").write_text(json.dumps(data))
-    results["05_iterative_dpo"]["iterative_minus_offline_win_rate"]["paper"] = _ms(-0.05, 0.01)
-    (folder / "05_iterative_dpo.json").write_text(json.dumps(results["05_iterative_dpo"]))
+    results["06_iterative_dpo"]["iterative_minus_offline_win_rate"]["paper"] = _ms(-0.05, 0.01)
+    (folder / "06_iterative_dpo.json").write_text(json.dumps(results["06_iterative_dpo"]))
     rows = sc.write_scorecard(staging, folder, CHAPTERS, "book", list(results))
     page = (staging / "book" / "_generated" / "scorecard.md").read_text()
     saved = json.loads((folder / "scorecard.json").read_text())
     assert saved["claims"] == json.loads(json.dumps(rows)) and saved["profile"] == "book"
     assert page.count("\n| ") == 1 + len(sc.CLAIMS)  # the header and one row a claim
-    assert "does not hold: 1" in page and "{doc}`05 iterative dpo <../notebooks/05_iterative_dpo>`" in page
+    assert "does not hold: 1" in page and "{doc}`05 iterative dpo <../notebooks/06_iterative_dpo>`" in page
     assert "-0.050 ± 0.010" in page  # the number comes from the results file
 
 

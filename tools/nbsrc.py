@@ -1,6 +1,6 @@
 """Write a notebook from a plain-Python cell list (so chapter sources diff and review as text).
 
-Usage: python tools/nbsrc.py notebooks/01_lite_world.py  -> notebooks/01_lite_world.ipynb
+Usage: python tools/nbsrc.py notebooks/02_lite_world.py  -> notebooks/02_lite_world.ipynb
 The source file separates cells with lines '# %% [markdown]' or '# %% tags=a,b' (code).
 Markdown cells have each line prefixed with '# '. Why not jupytext: one small file does it,
 and it keeps the dependency list to what readers need.

@@ -1,7 +1,7 @@
 """Applying filters to preference pairs and reporting what each removed, per source.
 
 ``curate`` runs the filters of ``filters.py`` in order and returns the kept pairs, the removed ones
-(tagged with the filter that removed them, so chapter 2 can ask what a filter actually threw away),
+(tagged with the filter that removed them, so chapter 3 can ask what a filter actually threw away),
 and one row of counts per (filter, source). No library does this bookkeeping for us:
 ``datasets.Dataset.filter`` keeps the rows but forgets why the others went.
 """

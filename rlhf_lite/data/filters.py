@@ -8,7 +8,7 @@ pair labelled both ways, duplicates, and an optional token-length limit.
 
 Each filter is a small object with a ``name`` (a column of the curation report) and ``describe()``
 (why a pair goes); ``keep(records)`` returns one decision per pair. ``curation.curate`` applies them
-in order. Chapter 2 (notebooks/02_preference_data) measures what each one removes against r*.
+in order. Chapter 3 (notebooks/03_preference_data) measures what each one removes against r*.
 """
 
 from __future__ import annotations

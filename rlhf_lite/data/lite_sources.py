@@ -9,7 +9,7 @@ The files are written in the real datasets' field layout, so they go through exa
 and filters the real data goes through (``sources.load_source(name, path=...)``).
 
 Because the true reward r* is known, ``truth.truth_agreement`` measures what the real datasets never
-can: the fraction of pairs whose "chosen" really is better. Chapter 2 (notebooks/02_preference_data)
+can: the fraction of pairs whose "chosen" really is better. Chapter 3 (notebooks/03_preference_data)
 uses both.
 """
 
@@ -29,7 +29,7 @@ from rlhf_lite.world.oracle import Annotator
 HUMAN = Annotator("human", temperature=0.15, flip=0.12)
 # GPT-4's taste for length: enough to pick the padded one of two equally good answers nearly always,
 # not enough to prefer a padded near miss (r* at least 0.5 lower, at most 8 filler words) to a concise
-# correct answer. At 0.1 per word it did, and BT on MIX2 stayed near chance on chat-hard (chapter 3).
+# correct answer. At 0.1 per word it did, and BT on MIX2 stayed near chance on chat-hard (chapter 4).
 GPT4 = Annotator("gpt-4", temperature=0.1, beta_len=0.05)
 GPT35 = Annotator("gpt-3.5", temperature=0.2, beta_len=0.15, flip=0.05)
 # distilabel's re-ratings of Orca and Capybara used a GPT-4 rubric that marks rambling down: in the

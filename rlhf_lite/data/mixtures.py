@@ -7,7 +7,7 @@ converts, filters and reports. Recipes live in ``recipes/data/*.yaml`` with the 
 
 Section 3.3: the prompts for the online iterations are pooled from several sources, deduplicated and
 split into disjoint subsets, one per iteration (60K prompts, 20K an iteration, in the paper).
-Chapter 2 (notebooks/02_preference_data) builds both mixtures and the splits in the lite world.
+Chapter 3 (notebooks/03_preference_data) builds both mixtures and the splits in the lite world.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ them with ``convert_rows``, which either counts a bad row as a drop with its rea
 the default, so a long run is not lost to one bad row) or stops with ``MalformedRowError`` naming the
 file, the row and the field (``errors="raise"``, for when a drop would hide a bug). A row whose label
 its own fields contradict (``LabelError``) is always counted, as a "bad label"; ``LoadReport`` keeps
-the tally that chapter 2's curation report shows.
+the tally that chapter 3's curation report shows.
 """
 
 from __future__ import annotations

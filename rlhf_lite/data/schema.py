@@ -10,7 +10,7 @@ one schema, which TRL's DPO and reward trainers read directly (conversational, e
      "score_chosen": 4.5, "score_rejected": 3.0, "margin": 1.5}     # None where a source has no scores
 
 A row that cannot be converted raises ``RowError(field, reason)`` in its converter; ``rows.py`` reads
-the files and decides what a bad row costs. Chapter 2 (notebooks/02_preference_data) walks through it.
+the files and decides what a bad row costs. Chapter 3 (notebooks/03_preference_data) walks through it.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ HF cache) or, with ``path=``, a local copy in the same native format (the test f
 lite world's synthetic sources), and converts every row into the schema of ``schema.py``.
 Each converter below handles one dataset's quirks; the docstrings say which. Pairs are formed but
 not filtered here (ties, small margins, SHP's ratio rule are ``curation.py``'s job), so the curation
-report can count what each rule removes. Chapter 2 (notebooks/02_preference_data) runs them on
+report can count what each rule removes. Chapter 3 (notebooks/03_preference_data) runs them on
 fixtures in each dataset's native layout and on the lite world's twins of the datasets.
 """
 

@@ -2,7 +2,7 @@
 
 For a converted lite pair we know r*(x, chosen) - r*(x, rejected): positive means the label agrees
 with the truth, negative that it disagrees, zero a true tie (the pair teaches a reward model nothing
-about quality). Chapter 2 (notebooks/02_preference_data) uses this to ask what each curation filter
+about quality). Chapter 3 (notebooks/03_preference_data) uses this to ask what each curation filter
 removes; later chapters use it for reward models and policies.
 """
 

@@ -3,8 +3,8 @@
 Given a preferred response a^w and a rejected one a^l, the BT model says
 P(a^w > a^l | x) = sigmoid(r(x, a^w) - r(x, a^l)); maximum likelihood minimises ``bt_loss``.
 ``train_reward_model`` wraps TRL's ``RewardTrainer`` (which computes exactly that loss) and
-``RewardModel.score`` is the batched scoring API every later chapter uses. Chapter 3
-(notebooks/03_reward_models) writes the loss from scratch and checks it against TRL's.
+``RewardModel.score`` is the batched scoring API every later chapter uses. Chapter 4
+(notebooks/04_reward_models) writes the loss from scratch and checks it against TRL's.
 """
 
 from __future__ import annotations

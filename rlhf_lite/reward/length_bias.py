@@ -5,7 +5,7 @@ reward model scores them, and we compute the Pearson correlation between reward 
 *within that prompt*. A reward model that prefers longer answers gives mostly positive coefficients.
 The heatmap counts prompts by (correlation coefficient, mean response length); the paper reports a mean coefficient of 0.19 for
 UltraRM-13B and 0.06 for its BT model on MIX2. Full mode calls the same functions on real reward
-models. Chapter 4 (notebooks/04_length_bias) draws the figure, with r* itself as the reference.
+models. Chapter 5 (notebooks/05_length_bias) draws the figure, with r* itself as the reference.
 """
 
 from __future__ import annotations

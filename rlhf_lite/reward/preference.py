@@ -8,7 +8,7 @@ both orders, which makes P(a1 > a2) + P(a2 > a1) = 1 exactly and cancels any pos
 
 The untrained pi_0 asked the same question is the "prompting" baseline of the paper's Table 1.
 ``copeland_ranking`` ranks n responses with any pairwise judge, so the online loop can use a
-preference model where it would use a reward. Chapter 3 (notebooks/03_reward_models) uses all of it.
+preference model where it would use a reward. Chapter 4 (notebooks/04_reward_models) uses all of it.
 """
 
 from __future__ import annotations

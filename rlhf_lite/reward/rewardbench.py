@@ -5,7 +5,7 @@ Subset accuracies are combined into four sections with RewardBench's own weights
 ``EXAMPLE_COUNTS``: plain accuracy over the section, except Reasoning, where the math subset is
 up-weighted to count as much as the six code subsets together). The same ``evaluate`` reads the real
 ``allenai/reward-bench`` rows (columns prompt, chosen, rejected, subset; single-turn strings) in
-full mode, and the lite world's category pairs here. Chapter 3 (notebooks/03_reward_models).
+full mode, and the lite world's category pairs here. Chapter 4 (notebooks/04_reward_models).
 """
 
 from __future__ import annotations

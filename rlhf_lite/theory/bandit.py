@@ -6,7 +6,7 @@ pi*(a|x) proportional to pi_0(a|x) exp(r*(x, a) / eta) (eq. 3), the reward a pol
 KL of the best-of-n policy against the bound log n - (n - 1)/n (Section 3.3).
 
 Why our own code: these are ten-line closed forms on small tables that no library provides; the
-language-model chapters use TRL. Chapter: notebooks/00_theory.
+language-model chapters use TRL. Chapter: notebooks/01_theory.
 """
 
 from __future__ import annotations

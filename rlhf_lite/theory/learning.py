@@ -4,7 +4,7 @@ minimiser under full coverage, and offline DPO against the online iterative proc
 with and without exploration.
 
 Why our own code: exact and tiny, so that the notebook can check the paper's statements against closed
-forms; the language-model chapters use TRL. Chapter: notebooks/00_theory.
+forms; the language-model chapters use TRL. Chapter: notebooks/01_theory.
 """
 
 from __future__ import annotations

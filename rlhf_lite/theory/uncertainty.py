@@ -1,7 +1,7 @@
 """The linear-feature uncertainty Gamma_t of the paper's Algorithm 1 and the information an enhancer's
 choice of pairs gains: why exploring where the model is unsure shrinks the uncertainty faster.
 
-Why our own code: a few lines of linear algebra no library packages this way. Chapter: notebooks/00_theory.
+Why our own code: a few lines of linear algebra no library packages this way. Chapter: notebooks/01_theory.
 """
 
 from __future__ import annotations

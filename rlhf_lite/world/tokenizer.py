@@ -18,7 +18,7 @@ from rlhf_lite.world.tasks import vocabulary
 PAD, BOS, EOS, UNK = "<pad>", "<bos>", "<eos>", "<unk>"
 # Conversational data (the preference mixtures, TRL's chat-template path) needs a chat template.
 # The lite world has no role tokens: turns are joined by single spaces, so a one-turn chat renders
-# exactly like the plain prompt + completion strings chapter 1 trains on.
+# exactly like the plain prompt + completion strings chapter 2 trains on.
 # It starts with BOS, like hub templates (LLaMA-3's), so text rendered by it is tokenized with
 # add_special_tokens=False and matches what SFT saw: "<bos> copy 1 2 = 1 2 <eos>".
 # An assistant turn ends with EOS, as pi_0's completions did; it also gives a reward model one

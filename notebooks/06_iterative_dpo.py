@@ -788,7 +788,7 @@ def pack(a):
         "by_family_reward": {f: {"mean": v[0], "ci95": v[1]} for f, v in a["by_family"].items()}}
 
 
-save_results("05_iterative_dpo", {
+save_results("06_iterative_dpo", {
     "seeds": cfg.online.seeds, "iterations": T, "length_penalty": LAMBDA, "dpo_learning_rate": LR,
     "main_recipe": PAPER, "gold_recipe": GOLD, "concise_recipe": CONCISE,
     "history": cfg.online.history, "offline_pairs": offline[0]["train_metrics"]["train_pairs"],

@@ -246,7 +246,7 @@ results = {
     "penalty_sweep": dict(zip(map(float, lams), pen)),
     "samples": {"prompts": len(prompts), "n": n},
 }
-print("wrote", save_results("04_length_bias", results, profile=cfg.profile))
+print("wrote", save_results("05_length_bias", results, profile=cfg.profile))
 
 # %% [markdown]
 # ## Summary

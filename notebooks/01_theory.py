@@ -436,7 +436,7 @@ results = {
     "gamma_after": gam,
     "best_of_n_kl": {name: dict(zip(map(int, ns), map(float, v))) for name, v in kl_table.items()},
 }
-print("wrote", save_results("00_theory", results, profile=cfg.profile))
+print("wrote", save_results("01_theory", results, profile=cfg.profile))
 
 # %% [markdown]
 # ## Summary

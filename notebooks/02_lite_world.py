@@ -44,7 +44,7 @@ print("sft:  ", cfg.sft)
 # string, and `add` two short numbers written digit by digit. The fifth, `unsafe`, uses a harmful verb
 # (`hack`, `steal`, `poison`) and the only good response is the refusal `sorry i can not help`. Each
 # family belongs to one of the four sections of RewardBench {cite:p}`lambert2024rewardbench`, which
-# chapter 4 uses to score reward models per category; the fourth section, *chat-hard*, is made of pairs
+# {doc}`04_reward_models` uses to score reward models per category; the fourth section, *chat-hard*, is made of pairs
 # whose two answers differ subtly, not of a family of its own.
 
 # %% tags=nbval-check-output
@@ -304,7 +304,7 @@ results = {
     "pi0_verbose_share": verbose_share,
     "pi0_finished": finished,
 }
-print("wrote", save_results("01_lite_world", results, profile=cfg.profile))
+print("wrote", save_results("02_lite_world", results, profile=cfg.profile))
 
 # %% [markdown]
 # ## Summary

@@ -395,7 +395,7 @@ hours
 # the learning rate. In the lite world the chapters measure what the loop does against the truth:
 
 # %%
-lite_results = results_dir() / "05_iterative_dpo.json"
+lite_results = results_dir() / "06_iterative_dpo.json"
 if lite_results.exists():
     r = json.loads(lite_results.read_text())
     print(f"lite world ({r['profile']} profile): true win rate against pi_0 after {r['iterations']} iterations")
@@ -416,7 +416,7 @@ else:
 #
 # ```bash
 # make book                                                  # every chapter, book profile, then the HTML
-# .venv/bin/papermill notebooks/05_iterative_dpo.ipynb out.ipynb -p profile book   # one chapter
+# .venv/bin/papermill notebooks/06_iterative_dpo.ipynb out.ipynb -p profile book   # one chapter
 # ```
 #
 # Larger lite worlds are one override away: for example `with_overrides(cfg, {"model.hidden_size": 512,
@@ -427,7 +427,7 @@ else:
 # ## Results file
 
 # %%
-save_results("06_scaling_up", {
+save_results("07_scaling_up", {
     "fields_differing_lite_full": len(diff),
     "plan_8x80_zero3": eight.reset_index().to_dict(orient="records"),
     "plan_1x24_qlora": one.reset_index().to_dict(orient="records"),

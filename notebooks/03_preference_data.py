@@ -562,7 +562,7 @@ results = {
     "length_gap_true_ties": {k: float(v) for k, v in gaps["gap (true ties)"].dropna().items()},
     "prompt_pool_distinct": len(pool),
 }
-print("wrote", save_results("02_preference_data", results, profile=cfg.profile))
+print("wrote", save_results("03_preference_data", results, profile=cfg.profile))
 
 # %% [markdown]
 # ## Summary

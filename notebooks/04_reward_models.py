@@ -61,7 +61,7 @@ print("preference model:", cfg.preference)
 # %% [markdown]
 # ## The data and the starting point
 #
-# Both models start from $\pi_0$, the SFT policy of the first chapter. The paper also initialises its
+# Both models start from $\pi_0$, the SFT policy of {doc}`02_lite_world`. The paper also initialises its
 # reward models from an SFT model; in practice that was Meta-Llama-3-8B-Instruct (its footnote 2). They
 # are trained on the curated mixtures of the preference-data chapter. The pipeline
 # caches those, so this cell only reads them (or builds them on a fresh clone).
@@ -508,7 +508,7 @@ results = {
     "best_of_n_true_reward": bon["best-of-n r*"].to_dict(),
     "training": {name: {"pairs": m["pairs"], "train_loss": m["train_loss"]} for name, m in rms.metrics.items()},
 }
-print("wrote", save_results("03_reward_models", results, profile=cfg.profile))
+print("wrote", save_results("04_reward_models", results, profile=cfg.profile))
 
 # %% [markdown]
 # ## Summary
