@@ -25,7 +25,7 @@ from myst_nb import glue
 
 from rlhf_lite import theory as T
 from rlhf_lite.config import Config
-from rlhf_lite.world import mean_ci
+from rlhf_lite.world import compare, mean_ci
 from rlhf_lite.io import save_results
 
 pd.set_option("display.precision", 4)
@@ -194,24 +194,28 @@ glue("dpo_reward_err", float(np.abs(T.implied_reward(pi_dpo, bandit.pi0, bandit.
 # ## Offline data is not enough: online iterative RLHF
 #
 # Real preference data is finite and does not cover every pair. Offline DPO (Section 1.1) learns from
-# pairs that other policies wrote. If those policies never wrote the best response, no amount of their
-# data tells DPO anything about it: a response that appears in no pair gets no signal to rise above its
-# $\pi_0$ probability.
+# pairs that other policies wrote. If those policies rarely write the best response, their data says
+# little about it: a response that appears in no pair gets no signal to rise above its $\pi_0$
+# probability.
 # The paper's answer is to collect data *online*, from the policy being trained (Algorithm 1, and its
 # practical version Algorithm 2). Each iteration it draws a batch of $m$ prompts, forms pairs, asks the
-# oracle, and refits on all data so far. We compare five ways to spend the same number of oracle
+# oracle, and refits on all data so far. We compare six ways to spend the same number of oracle
 # queries ({glue:text}`batch` per iteration, {glue:text}`iterations` iterations,
 # {glue:text}`seeds` random bandits). Each query is one Bernoulli label from the oracle (eq. 1):
 #
-# - **offline DPO**: all pairs drawn from a behaviour policy that never writes the best responses, one
-#   fit (shown with as many pairs as the online methods have used up to each iteration);
-# - **online, no exploration**: both responses sampled from the current policy (the main agent alone);
+# - **offline DPO, behaviour $\pi_0$**: all pairs drawn from $\pi_0$ itself, one fit (shown with as many
+#   pairs as the online methods have used up to each iteration). This is the fair baseline: the same
+#   policy the online methods start from writes the data.
+# - **offline DPO, coverage-starved**: the same, from a behaviour policy that *never* writes the best
+#   response of any prompt. It shows the trap in its purest form, not a typical offline dataset.
+# - **online, no exploration**: both responses sampled from the current policy (the main agent alone).
 # - **online, best-of-n vs worst-of-n**: the paper's practical choice. It takes the best and the worst
 #   of {glue:text}`best_of` samples of the main agent and drops a pair when both are the same response.
-#   The paper ranks the samples with its reward model, trained beforehand on a large offline mixture.
-#   We show two rankers that bracket it: $r^*$ itself (an ideal reward model, and free extra
-#   information, so this curve is optimistic), and the main agent's own estimate
-#   $\eta\log(\pi_t/\pi_0)$ (no information beyond the queries);
+#   The ranker decides what this can find, so we show three. The paper's situation is a **BT reward
+#   model fitted beforehand on offline data**: here, the BT MLE on as many pairs from $\pi_0$ as the
+#   whole run queries. The other two bracket it: $r^*$ itself (an ideal reward model, and free extra
+#   information, so this curve is optimistic) and the main agent's own estimate
+#   $\eta\log(\pi_t/\pi_0)$ (no information beyond the queries).
 # - **online, enhancer**: one response from the main agent, one from an optimistic enhancer that adds
 #   a bonus $\propto 1/\sqrt{1 + N(x, a)}$ to rarely compared responses. This is a tabular stand-in for
 #   Algorithm 1's uncertainty-seeking enhancer.
@@ -221,77 +225,106 @@ glue("dpo_reward_err", float(np.abs(T.implied_reward(pi_dpo, bandit.pi0, bandit.
 # $J(\pi^*) - J(\pi_0)$ that each method closes.
 
 # %%
-methods = {
-    "online, no exploration": dict(explore="none"),
-    "online, best/worst of n, ranked by r*": dict(explore="best-worst", rank_by="oracle"),
-    "online, best/worst of n, ranked by the model": dict(explore="best-worst", rank_by="model"),
-    "online, enhancer": dict(explore="enhancer"),
-}
-curves = {k: [] for k in ["offline DPO", *methods]}
+OFF, STARVED = "offline DPO, behaviour pi_0", "offline DPO, coverage-starved"
+NONE, BW_R, BW_BT, BW_M, ENH = ("online, no exploration", "online, best/worst of n, ranked by r*",
+                                "online, best/worst of n, ranked by a BT fit on offline data",
+                                "online, best/worst of n, ranked by the model", "online, enhancer")
+curves = {k: [] for k in (OFF, STARVED, NONE, BW_R, BW_BT, BW_M, ENH)}
 for s in range(th.seeds):
     b = bandit_for(cfg.seed + s)
     j0, js = T.value(b.pi0, b), T.optimal_value(b)
+    rm = T.offline_reward_model(b, th.iterations * th.batch, np.random.default_rng(3000 + s))
+    methods = {NONE: dict(explore="none"), BW_R: dict(explore="best-worst", rank_by="oracle"),
+               BW_BT: dict(explore="best-worst", rank_by=rm), BW_M: dict(explore="best-worst", rank_by="model"),
+               ENH: dict(explore="enhancer")}
     for name, how in methods.items():
         hist = T.run_online(b, th.iterations, th.batch, np.random.default_rng(1000 + s), n=th.best_of,
                             bonus=th.bonus, l2=th.l2, **how)
         curves[name].append((np.array(hist) - j0) / (js - j0))
-    off = [j0] + [T.run_offline(b, t * th.batch, np.random.default_rng(2000 + s), l2=th.l2) for t in range(1, th.iterations + 1)]
-    curves["offline DPO"].append((np.array(off) - j0) / (js - j0))
+    for name, behaviour in ((OFF, b.pi0), (STARVED, None)):
+        off = [j0] + [T.run_offline(b, t * th.batch, np.random.default_rng(2000 + s), behaviour=behaviour, l2=th.l2)
+                      for t in range(1, th.iterations + 1)]
+        curves[name].append((np.array(off) - j0) / (js - j0))
 
-fig, ax = plt.subplots(figsize=(6.5, 3.6))
+fig, ax = plt.subplots(figsize=(6.5, 3.8))
 t_axis = np.arange(th.iterations + 1)
 final = {}
 for name, runs in curves.items():
     runs = np.array(runs)
     m = runs.mean(0)
     h = np.array([mean_ci(runs[:, t])[1] if len(runs) > 1 else 0.0 for t in t_axis])
-    ax.plot(t_axis, m, marker="o", ms=3, label=name)
+    ax.plot(t_axis, m, marker="o", ms=3, label=name, ls="--" if name == STARVED else "-")
     ax.fill_between(t_axis, m - h, m + h, alpha=0.2)
     final[name] = mean_ci(runs[:, -1])
 ax.axhline(1.0, color="k", ls=":", lw=1)
 ax.set_xlabel(f"iteration ({th.batch} oracle queries each)")
 ax.set_ylabel(r"$(J(\pi_t) - J(\pi_0)) / (J(\pi^*) - J(\pi_0))$")
 ax.set_ylim(-0.1, 1.05)
-ax.legend(fontsize=8, loc="lower right")
+ax.legend(fontsize=7, loc="lower right")
 ax.set_title(f"Share of the gap to $\\pi^*$ closed (mean, 95% interval over {th.seeds} bandits)")
 plt.tight_layout()
 plt.show()
 final_table = pd.DataFrame({k: {"share of gap closed": v[0], "±95%": v[1]} for k, v in final.items()}).T
 display(final_table)
 ends = {k: np.array(v)[:, -1] for k, v in curves.items()}
-diff, diff_h = mean_ci(ends["online, enhancer"] - ends["offline DPO"])  # paired over the same bandits
-gain, gain_h = mean_ci(ends["online, enhancer"] - ends["online, no exploration"])
-for key, name in (("off", "offline DPO"), ("none", "online, no exploration"), ("bwo", "online, best/worst of n, ranked by r*"),
-                  ("bwm", "online, best/worst of n, ranked by the model"), ("enh", "online, enhancer")):
+
+
+def paired(a, b):
+    """End-of-run difference a - b, paired over the same bandits: (mean, 95% half-width)."""
+    return mean_ci(ends[a] - ends[b])
+
+
+diff, diff_h = paired(ENH, OFF)
+gain, gain_h = paired(ENH, NONE)
+bt_gain, bt_gain_h = paired(BW_BT, NONE)
+model_gain, model_gain_h = paired(BW_M, NONE)
+for key, name in (("off", OFF), ("starved", STARVED), ("none", NONE), ("bwo", BW_R), ("bwbt", BW_BT), ("bwm", BW_M),
+                  ("enh", ENH)):
     glue(f"final_{key}", float(final[name][0]), display=False)
     glue(f"final_{key}_h", float(final[name][1]), display=False)
-glue("enh_minus_off", float(diff), display=False)
-glue("enh_minus_off_h", float(diff_h), display=False)
-glue("enh_vs_off", "significantly closer to" if diff - diff_h > 0 else "not significantly closer to", display=False)
-glue("explore_gain", "Exploration helps: the enhancer ends ahead of the main agent alone by" if gain - gain_h > 0 else
-     "Here exploration is not clearly better than the main agent alone: the enhancer's lead is", display=False)
-glue("gain", float(gain), display=False)
-glue("gain_h", float(gain_h), display=False)
+for key, (m, h) in {"enh_minus_off": (diff, diff_h), "gain": (gain, gain_h), "bt_gain": (bt_gain, bt_gain_h),
+                    "model_gain": (model_gain, model_gain_h)}.items():
+    glue(key, float(m), display=False)
+    glue(f"{key}_h", float(h), display=False)
+# the summary's words, chosen by the numbers (rlhf_lite.world.compare)
+glue("enh_vs_off", compare(diff, diff_h, "significantly closer to", "further from", "not significantly closer to"),
+     display=False)
+glue("explore_gain", compare(gain, gain_h, "ends ahead of", "ends behind", "ends level, within the noise, with"),
+     display=False)
+glue("bt_vs_none", compare(bt_gain, bt_gain_h, "does better than", "does worse than", "does no better than"),
+     display=False)
+glue("model_vs_none", compare(model_gain, model_gain_h, "does better than", "does worse than", "does no better than"),
+     display=False)
 for k in ("batch", "iterations", "seeds", "best_of"):
     glue(k, getattr(th, k), display=False)
 
 # %% [markdown]
-# After {glue:text}`iterations` iterations, offline DPO closes {glue:text}`final_off:.0%` ±
-# {glue:text}`final_off_h:.0%` of the gap and online learning without exploration
-# {glue:text}`final_none:.0%` ± {glue:text}`final_none_h:.0%`. Best-of-n vs worst-of-n closes
-# {glue:text}`final_bwo:.0%` ± {glue:text}`final_bwo_h:.0%` when ranked by $r^*$ and
-# {glue:text}`final_bwm:.0%` ± {glue:text}`final_bwm_h:.0%` when ranked by the model's own estimate,
-# and the enhancer closes {glue:text}`final_enh:.0%` ± {glue:text}`final_enh_h:.0%`. Paired over the
-# same bandits, the enhancer ends {glue:text}`enh_minus_off:.2f` ± {glue:text}`enh_minus_off_h:.2f`
-# above offline DPO, so it is {glue:text}`enh_vs_off` $J(\pi^*)$. {glue:text}`explore_gain`
-# {glue:text}`gain:.2f` ± {glue:text}`gain_h:.2f`.
+# After {glue:text}`iterations` iterations, offline DPO from $\pi_0$'s own samples closes
+# {glue:text}`final_off:.0%` ± {glue:text}`final_off_h:.0%` of the gap, and the coverage-starved one
+# {glue:text}`final_starved:.0%` ± {glue:text}`final_starved_h:.0%`. Online learning without exploration
+# closes {glue:text}`final_none:.0%` ± {glue:text}`final_none_h:.0%`. Best-of-n vs worst-of-n closes
+# {glue:text}`final_bwo:.0%` ± {glue:text}`final_bwo_h:.0%` ranked by $r^*$,
+# {glue:text}`final_bwbt:.0%` ± {glue:text}`final_bwbt_h:.0%` ranked by the BT fit on offline data, and
+# {glue:text}`final_bwm:.0%` ± {glue:text}`final_bwm_h:.0%` ranked by the model's own estimate. The
+# enhancer closes {glue:text}`final_enh:.0%` ± {glue:text}`final_enh_h:.0%`.
 #
-# Offline DPO stalls because its data never contains the best response. Fitting the pairs it does have
-# more precisely cannot fix that. The online methods can find the best response once their own samples
-# contain it. The main agent alone concentrates on what already looks good, so it keeps sampling the
-# rare best response rarely. The enhancer seeks out responses that have seldom been compared. Best-of-n
-# vs worst-of-n enlarges the margin of each pair, but it explores only as well as its ranker: ranked by
-# the main agent's own estimate, it learns nothing that the main agent does not already believe.
+# Paired over the same bandits, the enhancer ends {glue:text}`enh_minus_off:.2f` ±
+# {glue:text}`enh_minus_off_h:.2f` above offline DPO from $\pi_0$, so it is {glue:text}`enh_vs_off`
+# $J(\pi^*)$, and it {glue:text}`explore_gain` the main agent alone ({glue:text}`gain:+.2f` ±
+# {glue:text}`gain_h:.2f`). Best-of-n vs worst-of-n ranked by the offline BT fit
+# {glue:text}`bt_vs_none` no exploration ({glue:text}`bt_gain:+.2f` ± {glue:text}`bt_gain_h:.2f`), and
+# ranked by the model's own estimate it {glue:text}`model_vs_none` no exploration
+# ({glue:text}`model_gain:+.2f` ± {glue:text}`model_gain_h:.2f`).
+#
+# Offline DPO is limited by what its behaviour policy wrote. From $\pi_0$, the best responses appear
+# in few pairs, because $\pi_0$ rarely writes them; from the coverage-starved policy they appear in
+# none, and no amount of data helps. The online methods can find the best response once their own
+# samples contain it. The main agent alone concentrates on what already looks good, so it samples the
+# rare best response rarely. The enhancer seeks out responses that have seldom been compared.
+# Best-of-n vs worst-of-n enlarges the margin of each pair, but it explores only as well as its ranker
+# tells it where to look. Ranked by the main agent's own estimate, it adds no information and spends
+# its queries on the pairs the main agent is already sure of. Ranked by a reward model fitted on
+# offline data, it adds what that data knew, which is what the paper relies on.
 #
 # ## Uncertainty in the linear case
 #
@@ -432,6 +465,9 @@ results = {
     "share_of_gap_closed": {k: {"mean": float(v[0]), "ci95": float(v[1])} for k, v in final.items()},
     "enhancer_minus_offline": {"mean": float(diff), "ci95": float(diff_h)},
     "enhancer_minus_no_exploration": {"mean": float(gain), "ci95": float(gain_h)},
+    "offline_behaviour": "pi_0 (the coverage-starved run is listed in share_of_gap_closed)",
+    "bt_ranked_minus_no_exploration": {"mean": float(bt_gain), "ci95": float(bt_gain_h)},
+    "model_ranked_minus_no_exploration": {"mean": float(model_gain), "ci95": float(model_gain_h)},
     "settings": {k: getattr(th, k) for k in ("seeds", "iterations", "batch", "best_of", "eta", "l2", "bonus")},
     "gamma_after": gam,
     "best_of_n_kl": {name: dict(zip(map(int, ns), map(float, v))) for name, v in kl_table.items()},
@@ -446,17 +482,22 @@ print("wrote", save_results("01_theory", results, profile=cfg.profile))
 # - The KL-regularised objective has the Gibbs policy as its unique maximiser. Gradient ascent from
 #   anywhere finds the same value, and $\eta$ trades reward against distance from $\pi_0$.
 # - DPO is exact when the data covers every pair. When it does not, responses that never appear are
-#   never learnt, which is the offline trap.
-# - Online iterative learning escapes the trap by sampling from the policy being trained, and exploration
-#   (best-of-n vs worst-of-n, or an uncertainty-seeking enhancer) speeds it up.
+#   never learnt, which is the offline trap: offline DPO from $\pi_0$'s samples closes
+#   {glue:text}`final_off:.0%` of the gap, and from a policy that never writes the best response
+#   {glue:text}`final_starved:.0%`.
+# - Online iterative learning, sampling from the policy being trained, gets further: the enhancer is
+#   {glue:text}`enh_vs_off` $J(\pi^*)$ than offline DPO from $\pi_0$, and {glue:text}`explore_gain` the
+#   main agent alone. Best-of-n vs worst-of-n is only as good as its ranker: ranked by a BT fit on offline
+#   data it {glue:text}`bt_vs_none` no exploration, ranked by the model's own estimate it
+#   {glue:text}`model_vs_none` no exploration.
 # - In the linear case the enhancer's question is the most informative one, and batching trades
 #   information for fewer training runs.
 # - Best-of-$n$ moves at most $\log n - (n-1)/n$ nats from the policy, and often much less.
 #
 # ## Exercises
 #
-# 1. Make the offline behaviour policy cover the best responses (`run_offline(..., behaviour=b.pi0)`).
-#    How much of the gap does offline DPO close now, with the same number of pairs?
+# 1. Give offline DPO from $\pi_0$ ten times as many pairs (`T.run_offline(b, 10 * n, rng, behaviour=b.pi0)`).
+#    How much more of the gap does it close? What would a behaviour policy need to close all of it?
 # 2. Set the ridge to zero (`run_online(..., l2=0.0)`) and watch $J$ over iterations. What happens to
 #    $D_{\rm KL}(\pi_t \| \pi_0)$, and why?
 # 3. Compute the KL of the *worst*-of-$n$ policy (`best_of_n_policy(p, -r, n)`) for the peaked policy.
@@ -467,10 +508,11 @@ print("wrote", save_results("01_theory", results, profile=cfg.profile))
 # :::{admonition} Solutions
 # :class: dropdown
 #
-# 1. Barely more. $\pi_0$ writes the best responses less than 1% of the time, so they appear in a handful
-#    of pairs at most. What matters is not whether the data *can* contain the best response but how well it
-#    covers it relative to $\pi^*$, which puts most of its mass there (the density-ratio argument of the
-#    paper's Section 1.1).
+# 1. Little. $\pi_0$ writes the best responses rarely, so even ten times the data holds few pairs with
+#    them, and DPO's estimate of their reward stays uncertain and close to the ridge's prior. What matters
+#    is how well the data covers the responses $\pi^*$ puts its mass on, relative to $\pi^*$ (the
+#    density-ratio argument of the paper's Section 1.1): a behaviour policy close to $\pi^*$, which is
+#    what online sampling builds up to.
 # 2. Without the ridge, pairs that one response always wins push the log-ratio gap without bound. The
 #    policy collapses onto an early winner with a KL of several nats. Its best and worst samples are then
 #    the same response, those pairs are dropped, and learning freezes well short of $\pi^*$. Print

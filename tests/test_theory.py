@@ -163,3 +163,26 @@ def test_the_enhancer_shrinks_uncertainty_faster_than_random_pairs_and_batching_
     assert enh[-1] < rnd[-1] and enh[-1] < batched[-1]
     with pytest.raises(ValueError, match="rule"):
         T.uncertainty_curve(phi, main, 10, 1, rng, rule="greedy")
+
+
+def test_a_reward_model_fitted_offline_ranks_like_r_star_and_the_loop_takes_it_as_a_table(bandit):
+    rm = T.offline_reward_model(bandit, 4000, np.random.default_rng(0))
+    assert rm.shape == bandit.shape
+    centred = bandit.r - bandit.r.mean(1, keepdims=True)
+    agree = np.mean([np.corrcoef(rm[x], centred[x])[0, 1] for x in range(bandit.shape[0])])
+    assert agree > 0.8  # pairs from pi_0, labelled by the oracle: the BT fit orders responses like r*
+    hist = T.run_online(bandit, 3, 64, np.random.default_rng(1), explore="best-worst", rank_by=rm)
+    assert len(hist) == 4 and hist[-1] > hist[0]
+    with pytest.raises(ValueError, match="bandit's shape"):
+        T.run_online(bandit, 1, 8, np.random.default_rng(1), rank_by=rm[:, :2])
+
+
+def test_the_summaries_words_follow_the_numbers_and_flip_when_they_are_swapped():
+    from rlhf_lite.world import compare
+
+    words = dict(above="closer to", below="further from", level="no closer to")
+    assert compare(0.3, 0.1, **words) == "closer to"
+    assert compare(-0.3, 0.1, **words) == "further from"  # the same comparison, the arms swapped
+    assert compare(0.05, 0.1, **words) == compare(-0.05, 0.1, **words) == "no closer to"
+    with pytest.raises(ValueError, match="finite"):
+        compare(float("nan"), 0.1, **words)

@@ -143,21 +143,25 @@ def enhancer_policy(pi: np.ndarray, counts: np.ndarray, eta: float, bonus: float
 
 
 def run_online(bandit: Bandit, iterations: int, batch: int, rng: np.random.Generator, explore: str = "best-worst",
-               n: int = 8, bonus: float = 1.0, l2: float = 1.0, rank_by: str = "model") -> list[float]:
+               n: int = 8, bonus: float = 1.0, l2: float = 1.0, rank_by: str | np.ndarray = "model") -> list[float]:
     """Online iterative DPO (Algorithm 2 in tabular form). Each iteration: draw ``batch`` prompts, form
     pairs from the current policy, ask the oracle, add them to all data so far, refit DPO (reference
     pi_0, warm start from the current policy, ridge ``l2``). ``explore``: "none" (both responses sampled
     from the main agent), "best-worst" (best-of-n and worst-of-n of the main agent's samples, the paper's
     practical choice) or "enhancer" (one response from the main agent, one from ``enhancer_policy``).
     Best-worst ranks the n samples with ``rank_by``: "model", the main agent's own reward estimate
-    eta log(pi/pi_0) (the paper ranks with its reward model, which is fitted to the same kind of data),
-    or "oracle", r* itself (extra information no practitioner has). Either way the pair's label is one
-    draw from the oracle, so every method spends ``batch`` queries an iteration.
+    eta log(pi/pi_0); "oracle", r* itself (extra information no practitioner has); or a fixed reward
+    table, such as :func:`offline_reward_model`'s BT fit on offline data (the paper's situation: a reward
+    model trained beforehand on an offline mixture). Either way the pair's label is one draw from the
+    oracle, so every method spends ``batch`` queries an iteration.
     Returns J after every iteration, starting with J(pi_0)."""
     if explore not in EXPLORATION:
         raise ValueError(f"explore must be one of {EXPLORATION}, got {explore!r}.")
-    if rank_by not in ("model", "oracle"):
-        raise ValueError(f"rank_by must be 'model' or 'oracle', got {rank_by!r}.")
+    fixed = isinstance(rank_by, np.ndarray)
+    if fixed and rank_by.shape != bandit.shape:
+        raise ValueError(f"a reward table to rank by must have the bandit's shape {bandit.shape}, got {rank_by.shape}.")
+    if not fixed and rank_by not in ("model", "oracle"):
+        raise ValueError(f"rank_by must be 'model', 'oracle' or a reward table, got {rank_by!r}.")
     pi = bandit.pi0.copy()
     counts = np.zeros(bandit.shape)  # how often each response has been compared
     data = ([], [], [], [])
@@ -165,7 +169,8 @@ def run_online(bandit: Bandit, iterations: int, batch: int, rng: np.random.Gener
     for _ in range(iterations):
         x = rng.choice(bandit.shape[0], size=batch, p=bandit.d0)
         if explore == "best-worst":
-            ranker = bandit.r if rank_by == "oracle" else bandit.eta * (np.log(pi) - np.log(bandit.pi0))
+            ranker = rank_by if fixed else bandit.r if rank_by == "oracle" else \
+                bandit.eta * (np.log(pi) - np.log(bandit.pi0))
             a1, a2 = best_worst_of_n(pi, ranker, x, n, rng)
         else:
             a1 = np.array([rng.choice(pi.shape[1], p=pi[i]) for i in x])
@@ -182,10 +187,20 @@ def run_online(bandit: Bandit, iterations: int, batch: int, rng: np.random.Gener
     return hist
 
 
+def offline_reward_model(bandit: Bandit, n_pairs: int, rng: np.random.Generator,
+                         behaviour: np.ndarray | None = None) -> np.ndarray:
+    """A reward model as the paper builds one: the BT MLE on ``n_pairs`` oracle-labelled pairs drawn
+    beforehand from a behaviour policy (pi_0 by default). Responses the data never compares get 0."""
+    beh = bandit.pi0 if behaviour is None else behaviour
+    x, a1, a2 = sample_pairs(beh, beh, bandit.d0, n_pairs, rng)
+    return bt_mle(*winners_losers(x, a1, a2, bt_labels(bandit.r, x, a1, a2, rng)), bandit.shape)
+
+
 def run_offline(bandit: Bandit, n_pairs: int, rng: np.random.Generator, behaviour: np.ndarray | None = None,
                 l2: float = 1.0) -> float:
-    """Offline DPO: all n_pairs pairs drawn once from a behaviour policy (by default one that never writes
-    the best responses), labelled by the oracle, one DPO fit from pi_0. Returns J of the result."""
+    """Offline DPO: all n_pairs pairs drawn once from a behaviour policy, labelled by the oracle, one DPO fit
+    from pi_0. Returns J of the result. The default behaviour never writes the best responses (a
+    coverage-starved case, :func:`behaviour_without_best`); pass ``bandit.pi0`` for the fair baseline."""
     beh = behaviour_without_best(bandit) if behaviour is None else behaviour
     x, a1, a2 = sample_pairs(beh, beh, bandit.d0, n_pairs, rng)
     y = bt_labels(bandit.r, x, a1, a2, rng)

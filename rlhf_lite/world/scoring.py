@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 import numpy as np
@@ -80,3 +81,12 @@ def seed_interval(values) -> tuple[float, float]:
         raise ValueError(f"seed_interval needs at least 2 runs to estimate a spread, got {v.size}.")
     q = T975[v.size - 2] if v.size - 1 <= len(T975) else 1.96
     return float(v.mean()), float(q * v.std(ddof=1) / np.sqrt(v.size))
+
+
+def compare(diff: float, half: float, above: str, below: str, level: str) -> str:
+    """The words a summary uses for a difference, chosen by its numbers so the prose cannot contradict the
+    table: ``above`` when the 95% interval ``diff`` ± ``half`` lies above zero, ``below`` when it lies below,
+    ``level`` when it includes zero. Chapters glue the result (e.g. "closes more of the gap than")."""
+    if not (math.isfinite(diff) and math.isfinite(half)) or half < 0:
+        raise ValueError(f"compare needs a finite difference and a half-width >= 0, got {diff} and {half}.")
+    return above if diff - half > 0 else below if diff + half < 0 else level
