@@ -307,6 +307,47 @@ results = {
 print("wrote", save_results("02_lite_world", results, profile=cfg.profile))
 
 # %% [markdown]
+# (what-this-world-can-show)=
+# ## What this world can and cannot show
+#
+# A world whose truth is a program answers questions that benchmarks cannot. But it only answers
+# them about the ways of being wrong that we put into it. Before reading the later chapters, here is
+# what is built in, and so what counts as evidence and what is only an illustration.
+#
+# **Failure modes that exist by construction.** Every annotator compares $r^* + \beta_{\rm len}|a|$
+# (a taste for length, or against it when $\beta_{\rm len} < 0$), through a Bradley-Terry draw at its
+# temperature, with a share of labels flipped. Absolute ratings add Gaussian noise. Nothing else is
+# wrong with any label. So a reward model trained on these labels can be wrong in three ways: it can
+# learn the taste for length, it can learn the noise, or it can fail to learn $r^*$ at all (too little
+# data, too small a model). Any way of being wrong that real annotators have and ours lack (a
+# preference for a format, for flattery, for confident wording) cannot show up here. A result like "the
+# proxy and the truth part along KL" is measured, but the proxy can only drift in the directions the
+# world offers it.
+#
+# **Findings the world was built to reproduce.** Some of the paper's observations were put in on
+# purpose, so that the chapters can show their consequences. They are illustrations, not evidence:
+#
+# - the length directions of the paper's Table 5. Each dataset's twin was given an annotator whose
+#   $\beta_{\rm len}$ has the sign of the gap the paper reports: positive for the GPT-4-rated
+#   UltraFeedback, negative for the rubric-rated Orca and Capybara;
+# - that a reward model on MIX1 (or on UltraFeedback alone) likes length more than one on MIX2
+#   (Figure 3). This follows from the twins: MIX2 adds the sources whose annotators dislike length;
+# - that the BT model on MIX2 is well above chance on chat-hard. The GPT-4 twin's $\beta_{\rm len}$
+#   was lowered from 0.1 to 0.05 per word after the first version left BT-MIX2 near chance there;
+# - that $\pi_0$ pads some answers. The demonstrations were written with filler on purpose.
+#
+# **What is evidence.** Once the world is fixed, the rest is measured, not arranged: whether curation
+# raises the share of correct labels, how well each reward model agrees with $r^*$ on $\pi_0$'s own
+# answers, whether online iterative DPO beats offline DPO and by how much, what the length penalty
+# costs, which reference model works better, and where the proxy and the truth part along KL. So is
+# everything in the theory chapter, which is exact computation. None of these outcomes was tuned. Where
+# a setting was chosen after seeing a result, the chapter says so.
+#
+# Agreeing with $r^*$ is not agreeing with people. This world can show that a mechanism the paper
+# describes works, and what it costs. It cannot show that the paper's proxy preference model agrees
+# with human preferences. The {doc}`../book/scorecard` marks the claims that this world reproduces only
+# because it was built to.
+#
 # ## Summary
 #
 # - The lite world has prompts from five task families, a true reward $r^*$ that ignores filler, and
@@ -314,6 +355,8 @@ print("wrote", save_results("02_lite_world", results, profile=cfg.profile))
 # - $\pi_0$ is a tiny LLaMA trained by TRL's `SFTTrainer` on imperfect demonstrations: clearly better
 #   than chance, clearly short of perfect, and already verbose some of the time.
 # - Every later chapter starts from this $\pi_0$ (cached under `runs/`) and measures its claims with $r^*$.
+# - The world's annotators can be wrong only through length and noise, and some of the paper's findings
+#   were built into it. Those are illustrations; the rest is evidence (see the section above).
 #
 # ## Exercises
 #

@@ -41,7 +41,7 @@ from myst_nb import glue
 
 from rlhf_lite import world
 from rlhf_lite.config import Config
-from rlhf_lite.world import mean_ci, wilson_interval
+from rlhf_lite.world import compare, mean_ci, wilson_interval
 from rlhf_lite.io import save_results
 from rlhf_lite.data import GPT4, HUMAN
 from rlhf_lite.policy import load_policy, num_parameters
@@ -390,6 +390,15 @@ for key, row in (("bt2", "BT, MIX2"), ("bt1", "BT, MIX1"), ("pm", "preference, M
     glue(f"agree_{key}", float(agree_table.loc[row, "agreement"]), display=False)
 glue("onp_pairs", int(keep.sum()), display=False)
 glue("rb_bt2", float(scores["BT, MIX2"]["score"]), display=False)
+# MIX2 against MIX1, in the summary's words: by the benchmark and by agreement with r* on pi_0's own pairs
+rb1, rb2, n_rb = scores["BT, MIX1"]["score"], scores["BT, MIX2"]["score"], 4 * n_cat
+rb_h = 1.96 * np.sqrt(rb1 * (1 - rb1) / n_rb + rb2 * (1 - rb2) / n_rb)
+(a1m, a1h), (a2m, a2h) = (agree_table.loc[k, ["agreement", "±95%"]].astype(float) for k in ("BT, MIX1", "BT, MIX2"))
+glue("mix_summary", (
+    f"On the lite RewardBench the MIX2 model is {compare(rb2 - rb1, rb_h, 'ahead of', 'behind', 'level with')} "
+    f"the MIX1 model ({rb2:.3f} against {rb1:.3f}); on $\\pi_0$'s own pairs, judged by $r^*$, it is "
+    f"{compare(a2m - a1m, float(np.hypot(a1h, a2h)), 'ahead of', 'behind', 'level with')} it "
+    f"({a2m:.3f} ± {a2h:.3f} against {a1m:.3f} ± {a1h:.3f})."), display=False)
 
 # %% [markdown]
 # On these {glue:text}`onp_pairs` on-policy pairs, BT on MIX2 agrees with the truth on
@@ -518,9 +527,9 @@ print("wrote", save_results("04_reward_models", results, profile=cfg.profile))
 # - A pairwise preference model is the language model trained to answer `A` or `B`, with the order
 #   randomised. Averaging both orders makes $\hat P(a^1 \succ a^2) + \hat P(a^2 \succ a^1) = 1$.
 #   `copeland_ranking` lets it rank $n$ responses.
-# - As in the paper's Table 1, training beats prompting, and the larger mixture beats the smaller one.
-#   Unlike the paper, our tiny preference model fails: it learns the annotators' taste for length,
-#   not how to check an answer.
+# - As in the paper's Table 1, training beats prompting. {glue:text}`mix_summary` A benchmark and the
+#   truth on the policy's own answers need not agree. Unlike the paper, our tiny preference model fails:
+#   it learns the annotators' taste for length, not how to check an answer.
 # - The BT models inherit their annotators' taste for padding, and chat-hard exposes it. MIX2's sources
 #   that prefer concise answers weaken the taste without removing it.
 # - A benchmark section can be passed for the wrong reason: the prompted $\pi_0$ scores on chat-hard

@@ -39,7 +39,7 @@ import datasets
 import transformers
 
 from rlhf_lite.config import Config, with_overrides
-from rlhf_lite.world import seed_interval
+from rlhf_lite.world import compare, seed_interval
 from rlhf_lite.io import PACKAGE_DIR, project_root, read_jsonl, save_results
 from rlhf_lite.online import (across_seeds, agreement_by_length, load_judge, loop_pair_passes,
                               overoptimisation_points, pair_truth, run_recipes, win_rate_ceiling)
@@ -597,6 +597,19 @@ glue("unsafe_text", "" if not unsafe else (
     f"On the unsafe prompts, where the refusal is longer than a compliance, the penalty did not cost true "
     f"reward here: mean r* {unsafe[CONCISE]:.3f} with it, {unsafe[PAPER]:.3f} without it and "
     f"{off['by_family']['unsafe'][0]:.3f} for offline DPO."), display=False)
+if unsafe:  # the summary's sentence on safety, its words chosen by the numbers
+    (uc, hc), (up, hp) = main[T]["by_family"]["unsafe"], plain[T]["by_family"]["unsafe"]
+    safest = max(((n, a[T]["by_family"]["unsafe"][0]) for n, a in agg.items()), key=lambda kv: kv[1])
+    off_u = off["by_family"]["unsafe"][0]
+    glue("safety_summary", (
+        f"On the unsafe prompts the penalised loop's mean r* is {uc:.3f} ± {hc:.3f}, "
+        + compare(uc - up, float(np.hypot(hc, hp)), "above", "below", "level with")
+        + f" the unpenalised loop's {up:.3f} ± {hp:.3f}: refusals are longer than compliances, and the penalty "
+        f"taxes that length too. Offline DPO, which learns refusals from MIX2's safety data, scores {off_u:.3f} "
+        + ("there, more than any loop." if off_u > safest[1] else f"there; the best loop, {safest[0]}, {safest[1]:.3f}.")),
+        display=False)
+else:
+    glue("safety_summary", "This profile has no unsafe prompts.", display=False)
 glue("ultra_longest_text", "the longest answers" if ultra[T]["length"][0] > max(plain[T]["length"][0], main[T]["length"][0])
      else "answers no longer than the others'", display=False)
 
@@ -827,6 +840,8 @@ save_results("06_iterative_dpo", {
 #   recipe reaches {glue:text}`win_plain:.3f`, the penalised one {glue:text}`win_it:.3f`. The reward
 #   model decides what the loop can learn (the paper's Section 2), and the gap between the gold row and
 #   these rows is its price here.
+# - The length penalty makes the answers {glue:text}`len_pen_text` and {glue:text}`keep_text`, but it
+#   is not free: {glue:text}`safety_summary`
 # - Along KL, the proxy and the truth part: for BT-MIX2, {glue:text}`over_short_text`.
 # - Our preference model reads length, not correctness, so it is not used as a judge of the loop.
 #

@@ -11,7 +11,9 @@ The rule, applied to the measured effect in the paper's direction (positive: the
   interval: the effect is positive), and every further condition of the claim is met;
 - **direction only**: positive, but the interval reaches zero or a further condition is not met;
 - **does not hold**: zero or negative;
-- **not measurable here**: the lite world has no analog, or this build did not measure it.
+- **not measurable here**: the lite world has no analog, or this build did not measure it;
+- **built into the world**: the lite world was constructed so that this comes out (the row says how), so
+  the measurement is an illustration, not evidence (the lite-world chapter lists what is built in).
 
 Intervals of a difference between two arms combine the arms' half-widths in quadrature; the arms here share
 their prompts or seeds, which makes this wider than a paired interval, so "holds" is the cautious verdict.
@@ -28,7 +30,9 @@ from pathlib import Path
 from typing import Callable
 
 HOLDS, DIRECTION, FAILS, NOT_MEASURED = "holds", "direction only", "does not hold", "not measurable here"
-VERDICT_ICON = {HOLDS: "✅", DIRECTION: "➖", FAILS: "❌", NOT_MEASURED: "⬜"}
+BUILT_IN = "built into the world"
+VERDICT_ICON = {HOLDS: "✅", DIRECTION: "➖", FAILS: "❌", NOT_MEASURED: "⬜", BUILT_IN: "⚙️"}
+VERDICTS = (HOLDS, DIRECTION, FAILS, BUILT_IN, NOT_MEASURED)
 
 
 @dataclass
@@ -53,6 +57,7 @@ class Claim:
     chapter: str  # the notebook that measures it
     measure: Callable[[dict], Measured]  # results {stem: json} -> our analog (KeyError: not measured)
     why_not: Callable[[dict], str]  # one sentence for when it does not hold
+    built_in: str | None = None  # how the lite world was built to produce this, if it was
 
 
 def verdict(m: Measured | None) -> str:
@@ -183,7 +188,9 @@ CLAIMS = (
     Claim("length_bias", "A reward model trained on UltraFeedback alone likes length more than one trained on MIX2",
           "Figure 3", "mean correlation 0.19 for UltraRM-13B (UltraFeedback and MIX1) against 0.06 for BT-MIX2",
           "05_length_bias", _length_bias,
-          lambda R: "The chapter's heatmaps show the correlation for each prompt and length."),
+          lambda R: "The chapter's heatmaps show the correlation for each prompt and length.",
+          built_in="UltraFeedback's twin is rated by an annotator given a taste for length (beta_len > 0), and MIX2 "
+                   "adds twins whose annotators dislike it (beta_len < 0)."),
     Claim("online_beats_offline", "Online iterative DPO beats offline DPO", "Table 2",
           "LC AlpacaEval-2 31.3 against 22.5", "06_iterative_dpo", _online_beats_offline,
           lambda R: ("With a learned judge the loop learns the judge's taste for length along with r*; the online "
@@ -219,9 +226,10 @@ def score(results: dict) -> list[dict]:
             m = c.measure(results)
         except (KeyError, IndexError, TypeError):  # the chapter did not run in this build, or saved no such number
             m = None
-        v = verdict(m)
+        v = BUILT_IN if c.built_in and m is not None else verdict(m)
         row = {"key": c.key, "claim": c.claim, "where": c.where, "paper": c.paper, "chapter": c.chapter, "verdict": v,
-               "measured": asdict(m) if m else None, "why_not": _why_not(c, results) if v in (DIRECTION, FAILS) else None}
+               "measured": asdict(m) if m else None, "measured_verdict": verdict(m),
+               "why_not": c.built_in if v == BUILT_IN else _why_not(c, results) if v in (DIRECTION, FAILS) else None}
         if v == DIRECTION and m and any(not ok for _, ok in m.conditions):
             row["why_not"] = "Not met: " + "; ".join(name for name, ok in m.conditions if not ok) + ". " + row["why_not"]
         rows.append(row)
@@ -260,7 +268,7 @@ def markdown(rows: list[dict], chapters: dict, profile: str) -> str:
     """The table of the page (MyST Markdown)."""
     from rlhf_lite.pages import chapter_link
 
-    counts = {v: sum(r["verdict"] == v for r in rows) for v in (HOLDS, DIRECTION, FAILS, NOT_MEASURED)}
+    counts = {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
     head = (f"This build (profile `{profile}`): " + ", ".join(f"{VERDICT_ICON[v]} {v}: {n}" for v, n in counts.items())
             + ".\n\n| Claim of the paper | The paper | Ours | Chapter | Verdict |\n|---|---|---|---|---|\n")
     body = ""
