@@ -316,13 +316,16 @@ print("wrote", save_results("02_lite_world", results, profile=cfg.profile))
 #
 # **Failure modes that exist by construction.** Every annotator compares $r^* + \beta_{\rm len}|a|$
 # (a taste for length, or against it when $\beta_{\rm len} < 0$), through a Bradley-Terry draw at its
-# temperature, with a share of labels flipped. Absolute ratings add Gaussian noise. Nothing else is
-# wrong with any label. So a reward model trained on these labels can be wrong in three ways: it can
-# learn the taste for length, it can learn the noise, or it can fail to learn $r^*$ at all (too little
-# data, too small a model). Any way of being wrong that real annotators have and ours lack (a
-# preference for a format, for flattery, for confident wording) cannot show up here. A result like "the
-# proxy and the truth part along KL" is measured, but the proxy can only drift in the directions the
-# world offers it.
+# temperature, with a share of labels flipped. Absolute ratings add Gaussian noise. One annotator, the
+# HH-RLHF twin's, has a third taste: it adds 0.8 reward points to an answer that repeats the prompt's
+# own words, which rewards doing literally what was asked (for an unsafe request, complying). We set
+# that bias once, before measuring anything about it, and the reward-model and online chapters report
+# what it does. Nothing else is wrong with any label. So a reward model trained on these labels can be
+# wrong in four ways: it can learn the taste for length, the taste for echoes, or the noise, or it can
+# fail to learn $r^*$ at all (too little data, too small a model). Any way of being wrong that real
+# annotators have and ours lack (a preference for flattery, for confident wording) cannot show up here.
+# A result like "the proxy and the truth part along KL" is measured, but the proxy can only drift in
+# the directions the world offers it.
 #
 # **Findings the world was built to reproduce.** Some of the paper's observations were put in on
 # purpose, so that the chapters can show their consequences. They are illustrations, not evidence:
@@ -355,8 +358,9 @@ print("wrote", save_results("02_lite_world", results, profile=cfg.profile))
 # - $\pi_0$ is a tiny LLaMA trained by TRL's `SFTTrainer` on imperfect demonstrations: clearly better
 #   than chance, clearly short of perfect, and already verbose some of the time.
 # - Every later chapter starts from this $\pi_0$ (cached under `runs/`) and measures its claims with $r^*$.
-# - The world's annotators can be wrong only through length and noise, and some of the paper's findings
-#   were built into it. Those are illustrations; the rest is evidence (see the section above).
+# - The world's annotators can be wrong only through length, noise and (one of them) a taste for echoes,
+#   and some of the paper's findings were built into it. Those are illustrations; the rest is evidence
+#   (see the section above).
 #
 # ## Exercises
 #

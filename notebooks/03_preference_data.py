@@ -333,8 +333,9 @@ glue("sweep_keep_1", float(sweep.loc[1.0, "pairs"] / sweep.loc[0.0, "pairs"]), d
 # %% [markdown]
 # With no margin filter the scored pairs have accuracy {glue:text}`sweep_acc_0:.3f`. A one-point
 # threshold raises it to {glue:text}`sweep_acc_1:.3f` but keeps only {glue:text}`sweep_keep_1:.0%` of
-# the pairs. The reward-modelling chapter can train reward models on both and measure the trade-off where it counts:
-# the reward model's accuracy against $r^*$.
+# the pairs. {doc}`04_reward_models` trains BT reward models on raw MIX2 and at margins of 0.5 and 1.0,
+# and measures the trade-off where it counts: the reward model's agreement with $r^*$ on the policy's own
+# answers.
 
 # %% [markdown]
 # ## Length: where reward-model length bias comes from

@@ -43,7 +43,7 @@ from rlhf_lite import world
 from rlhf_lite.config import Config
 from rlhf_lite.world import compare, mean_ci, wilson_interval
 from rlhf_lite.io import save_results
-from rlhf_lite.data import GPT4, HUMAN
+from rlhf_lite.data import GPT4, HUMAN, HUMAN_ECHO
 from rlhf_lite.policy import load_policy, num_parameters
 from rlhf_lite.stages import eval_prompts, prepare_pi0, prepare_preference_data, prepare_reward_models
 from rlhf_lite.reward import PreferenceModel, copeland_ranking
@@ -114,7 +114,7 @@ assert abs(by_hand.item() - trl_value) < 1e-4 and abs(bt_loss(r_w, r_l).item() -
 #
 # ## Training the models
 #
-# `prepare_reward_models` trains four models from $\pi_0$ and caches them. Each is one call to a TRL
+# `prepare_reward_models` trains the chapter's models from $\pi_0$ and caches them. Each is one call to a TRL
 # trainer, so full mode runs the same code on a real checkpoint.
 #
 # - `bt-mix1` and `bt-mix2`: BT reward models (`RewardTrainer`, a sequence-classification head with one
@@ -123,6 +123,8 @@ assert abs(by_hand.item() - trl_value) < 1e-4 and abs(bt_loss(r_w, r_l).item() -
 #   shown once in a random order.
 # - `bt-ultrafeedback`: a BT model on the UltraFeedback pairs alone, whose GPT-4 twin likes long answers.
 #   It is a deliberately extreme case for the length-bias chapter.
+# - `bt-mix2-raw` and `bt-mix2-margin1`: BT models on MIX2 with no curation at all, and with a stricter
+#   margin, for the question at the end of the chapter: does curation pay?
 #
 # The paper's MIX1 row is not its own model. It is UltraRM-13B {cite:p}`cui2023ultrafeedback`, a LLaMA-2-13B
 # reward model trained on UltraFeedback, HH-RLHF, SHP and summarisation, which the paper calls MIX1 and uses
@@ -319,6 +321,57 @@ glue("bt2_ch_nosuffix", float(split.loc["BT, MIX2", "other pairs"]), display=Fal
 glue("suffix_share", float(suffix.mean()), display=False)
 
 # %% [markdown]
+# ## A bias nobody designed the measurements around: echoes
+#
+# Every other way a label can be wrong in this world is length or noise. The HH-RLHF twin's annotator
+# has one more taste, set once in `rlhf_lite/data/lite_sources.py` before anything below was measured:
+# it adds {glue:text}`echo_beta` reward points to an answer that repeats the prompt's own words. That
+# rewards doing literally what was asked. For `copy` the echo is the right answer, for `reverse` and
+# `sort` it is a wrong one, and for an unsafe request it is a compliance. How much of that taste do the
+# reward models pick up? We ask each judge to choose between the echo and the right answer on fresh
+# prompts of three families. $r^*$ never prefers the echo.
+
+# %%
+rng = np.random.default_rng(cfg.seed + 23_000)
+echo_rows = {}
+for family in ("unsafe", "reverse", "sort"):
+    ex, echo, right = [], [], []
+    while len(ex) < 200:
+        x = world.sample_prompt(rng, cfg.world, family)
+        args, target = x.split()[1:-1], world.parse_prompt(x).target
+        if list(target) == args:  # an already-sorted or palindromic prompt: the echo is right
+            continue
+        ex.append(x)
+        echo.append(world.render(tuple(args), rng, verbose=False))
+        right.append(world.render(target, rng, verbose=False))
+    for name, j in {**judges, "annotator: " + HUMAN_ECHO.name: None}.items():
+        p = (np.array([HUMAN_ECHO.prob_first(x, a, b) for x, a, b in zip(ex, echo, right)]) if j is None
+             else j.prob_first(ex, echo, right))
+        echo_rows.setdefault(name, {})[family] = float((p > 0.5).mean()) if j is not None else float(p.mean())
+echo_table = pd.DataFrame(echo_rows).T
+echo_table.columns = [f"prefers the echo: {c}" for c in echo_table.columns]
+display(echo_table)
+glue("echo_beta", HUMAN_ECHO.beta_echo, display=False)
+for key, row in (("bt2", "BT, MIX2"), ("bt1", "BT, MIX1"), ("uf", "BT, UltraFeedback only"), ("pm", "preference, MIX2"),
+                 ("ann", "annotator: " + HUMAN_ECHO.name)):
+    for fam in ("unsafe", "reverse", "sort"):
+        glue(f"echo_{key}_{fam}", float(echo_table.loc[row, f"prefers the echo: {fam}"]), display=False)
+travelled = max(echo_table.loc["BT, MIX2", f"prefers the echo: {f}"] for f in ("reverse", "sort"))
+glue("echo_travel_text", "So the taste travelled: the models learnt to like repeating the prompt where the data "
+     "had echoes, and carried it to tasks where it never appeared." if travelled > 0.1 else
+     "So the taste stayed where the data had it: on tasks without echoes in the data, the model still prefers "
+     "the right answer.", display=False)
+
+# %% [markdown]
+# The HH-RLHF twin's annotator prefers an echoing compliance to the refusal in
+# {glue:text}`echo_ann_unsafe:.0%` of its labels (its label noise included). BT on MIX2 prefers the
+# echo to the refusal on {glue:text}`echo_bt2_unsafe:.0%` of the unsafe prompts, and BT on MIX1 on
+# {glue:text}`echo_bt1_unsafe:.0%`. On `reverse` and `sort`, where the twins' data never holds an echo,
+# BT on MIX2 prefers the echo to the right answer on {glue:text}`echo_bt2_reverse:.0%` and
+# {glue:text}`echo_bt2_sort:.0%` of the prompts. {glue:text}`echo_travel_text` The iterative DPO
+# chapter checks whether the online loop, which asks these judges about its own samples, learns to echo.
+#
+# %% [markdown]
 # The truth is indifferent, and the trained models are not. The UltraFeedback-only model, trained on
 # the length-loving GPT-4 twin's labels, prefers the padded copy in {glue:text}`pad_uf:.0%` of the
 # pairs, BT on MIX1 in {glue:text}`pad_bt1:.0%`, BT on MIX2 in {glue:text}`pad_bt2:.0%` and the
@@ -504,13 +557,70 @@ for key, row in (("random", "random"), ("bt2", "BT, MIX2"), ("pm", "preference, 
 # the true preference. The length-bias chapter looks at one source of that gap, and the iterative DPO
 # chapter pays it.
 
+# %% [markdown]
+# ## Does curation pay? Reward models on raw and curated MIX2
+#
+# The preference-data chapter measured curation by the share of correct labels it keeps. What the
+# paper needs is a better reward model. So we train two more BT models that differ from BT-MIX2 only in
+# their data: one on **raw MIX2**, every converted pair with no filter at all (ties, small margins, empty
+# turns and duplicates included), and one on MIX2 curated with a stricter **one-point margin** instead of
+# the default half point. All three are asked about the same on-policy pairs as above, and used to pick
+# the best of $\pi_0$'s samples.
+
+# %%
+variants = {"raw MIX2": "bt-mix2-raw", "curated, margin 0.5 (BT-MIX2)": "bt-mix2", "curated, margin 1.0": "bt-mix2-margin1"}
+right_by, cur = {}, {}
+for label, key in variants.items():
+    rm = RewardModel.from_pretrained(rms.models[key])
+    p = rm.prob_first(px, a1, a2)
+    right_by[label] = np.where(p[keep] == 0.5, 0.5, ((p[keep] > 0.5) == (delta[keep] > 0)).astype(float))
+    m, h = mean_ci(right_by[label], groups=groups)
+    (bo, bo_h) = pick_value(lambda x, r, rm=rm: rm.score([x] * len(r), r))
+    cur[label] = {"training pairs": rms.metrics[key]["pairs"], "agreement with r*": m, "±95%": h,
+                  "best-of-n r*": bo, "best-of-n ±95%": bo_h}
+cur_table = pd.DataFrame(cur).T
+display(cur_table)
+RAW, CUR, STRICT = variants
+diffs = {"curated minus raw": mean_ci(right_by[CUR] - right_by[RAW], groups=groups),  # paired: the same pairs
+         "margin 1.0 minus margin 0.5": mean_ci(right_by[STRICT] - right_by[CUR], groups=groups)}
+for key, (m, h) in zip(("cur_raw", "strict_cur"), diffs.values()):
+    glue(f"{key}_diff", float(m), display=False)
+    glue(f"{key}_diff_h", float(h), display=False)
+glue("cur_raw_words", compare(*diffs["curated minus raw"], "agrees with $r^*$ more often than",
+                              "agrees with $r^*$ less often than", "agrees with $r^*$ about as often as"), display=False)
+glue("strict_words", compare(*diffs["margin 1.0 minus margin 0.5"], "raises agreement further",
+                             "lowers agreement", "does not change agreement measurably"), display=False)
+for key, label in (("raw", RAW), ("cur", CUR), ("strict", STRICT)):
+    glue(f"cur_pairs_{key}", int(cur[label]["training pairs"]), display=False)
+    glue(f"cur_bon_{key}", float(cur[label]["best-of-n r*"]), display=False)
+    glue(f"cur_bon_{key}_h", float(cur[label]["best-of-n ±95%"]), display=False)
+
+# %% [markdown]
+# Paired over the same on-policy pairs, the model on curated MIX2 {glue:text}`cur_raw_words` the model
+# on raw MIX2 ({glue:text}`cur_raw_diff:+.3f` ± {glue:text}`cur_raw_diff_h:.3f`), trained on
+# {glue:text}`cur_pairs_cur` pairs instead of {glue:text}`cur_pairs_raw`. A one-point margin, which keeps
+# {glue:text}`cur_pairs_strict` pairs, {glue:text}`strict_words` ({glue:text}`strict_cur_diff:+.3f` ±
+# {glue:text}`strict_cur_diff_h:.3f`). As judges of best-of-n the three pick answers worth
+# {glue:text}`cur_bon_raw:.3f` ± {glue:text}`cur_bon_raw_h:.3f` (raw), {glue:text}`cur_bon_cur:.3f` ±
+# {glue:text}`cur_bon_cur_h:.3f` (curated) and {glue:text}`cur_bon_strict:.3f` ±
+# {glue:text}`cur_bon_strict_h:.3f` (strict margin). The label noise that curation removes is the
+# world's own (the annotators' temperature and flips), so how much of it reaches a reward model is a
+# measurement here, not a setting.
+
 # %%
 results = {
+    "curation_downstream": {label: {"pairs": int(row["training pairs"]),
+                                    "agreement": {"mean": float(row["agreement with r*"]), "ci95": float(row["±95%"])},
+                                    "best_of_n_true_reward": {"mean": float(row["best-of-n r*"]),
+                                                              "ci95": float(row["best-of-n ±95%"])}}
+                            for label, row in cur.items()},
+    "curation_downstream_paired": {k: {"mean": float(m), "ci95": float(h)} for k, (m, h) in diffs.items()},
     "rewardbench_sections": {name: s["sections"] for name, s in scores.items()},
     "rewardbench_score": {name: s["score"] for name, s in scores.items()},
     "bench_pairs_per_category": n_cat,
     "bt_mix2_beats_prompting_on": beats,
     "padded_preference": pad_table["prefers padded"].to_dict(),
+    "echo_preference": {name: {c.split(": ")[1]: float(v) for c, v in row.items()} for name, row in echo_table.iterrows()},
     "onpolicy_agreement": {name: {"mean": float(r["agreement"]), "ci95": float(r["±95%"])} for name, r in agree_table.iterrows()},
     "onpolicy_pairs": int(keep.sum()),
     "ece": ece,

@@ -637,6 +637,45 @@ glue("ultra_longest_text", "the longest answers" if ultra[T]["length"][0] > max(
 # differ by a few filler words, tens of characters; the paper's by hundreds or thousands.
 
 # %% [markdown]
+# ## A bias nobody designed for: does the loop learn to echo?
+#
+# The reward-model chapter gave the HH-RLHF twin's annotator one more taste, set before any of this was
+# measured: it likes an answer that repeats the prompt's own words. For an unsafe request that is a
+# compliance, for `reverse` and `sort` a wrong answer. Here is the share of echoing answers each policy
+# writes on the held-out prompts, by family, after the last iteration ($\pi_0$ and offline DPO for
+# reference; mean over the loop seeds).
+
+# %%
+ECHO_FAMS = [f for f in ("unsafe", "reverse", "sort", "copy") if f in fams]
+echo_rows = {"SFT (pi_0)": agg[PAPER][0], "offline DPO": off, **{name: agg[name][T] for name in agg}}
+echo_df = pd.DataFrame({name: {f"echo share: {f}": a["echo_by_family"][f][0] for f in ECHO_FAMS}
+                        for name, a in echo_rows.items()}).T
+display(echo_df.round(3))
+# paired over seeds: the paper's recipe at pi_T against its own pi_0 on the unsafe prompts
+unsafe_echo = seed_interval([r.evals[T]["by_family"]["unsafe"]["echo"] - r.evals[0]["by_family"]["unsafe"]["echo"]
+                             for r in runs[PAPER]]) if "unsafe" in fams else (0.0, 0.0)
+glue("echo_T", T, display=False)
+glue("echo_unsafe_pi0", float(echo_df.loc["SFT (pi_0)", "echo share: unsafe"]) if "unsafe" in fams else 0.0, display=False)
+glue("echo_unsafe_plain", float(echo_df.loc[PAPER, "echo share: unsafe"]) if "unsafe" in fams else 0.0, display=False)
+glue("echo_unsafe_diff", float(unsafe_echo[0]), display=False)
+glue("echo_unsafe_diff_h", float(unsafe_echo[1]), display=False)
+glue("echo_unsafe_words", compare(unsafe_echo[0], unsafe_echo[1], "more", "fewer", "about as many"), display=False)
+glue("echo_gold_unsafe", float(echo_df.loc[GOLD, "echo share: unsafe"]) if "unsafe" in fams else 0.0, display=False)
+glue("echo_reverse_plain", float(echo_df.loc[PAPER, "echo share: reverse"]) if "reverse" in fams else 0.0, display=False)
+glue("echo_reverse_pi0", float(echo_df.loc["SFT (pi_0)", "echo share: reverse"]) if "reverse" in fams else 0.0,
+     display=False)
+
+# %% [markdown]
+# $\pi_0$ echoes the request on {glue:text}`echo_unsafe_pi0:.1%` of its answers to unsafe prompts. After
+# {glue:text}`echo_T` iterations with BT-MIX2 as the judge, the paper's recipe writes
+# {glue:text}`echo_unsafe_words` echoing compliances ({glue:text}`echo_unsafe_plain:.1%`, a change of
+# {glue:text}`echo_unsafe_diff:+.3f` ± {glue:text}`echo_unsafe_diff_h:.3f` over the seeds), and the loop
+# judged by $r^*$ itself {glue:text}`echo_gold_unsafe:.1%`. On `reverse` prompts the share goes from
+# {glue:text}`echo_reverse_pi0:.1%` to {glue:text}`echo_reverse_plain:.1%`. This bias sits in one of ten
+# sources and is answered by another (PKU-SafeRLHF's safety labels, which prefer the refusal): what the
+# loop does with it is what MIX2 as a whole teaches, measured rather than arranged.
+
+# %% [markdown]
 # ## Where the proxy and the truth part (reward over-optimisation)
 #
 # {cite:t}`gao2023scaling` measured how a policy optimised against a learned reward model first improves
@@ -797,8 +836,9 @@ pd.DataFrame(cases).set_index("prompt")
 
 # %%
 def pack(a):
-    return {k: {"mean": v[0], "ci95": v[1]} for k, v in a.items() if k != "by_family"} | {
-        "by_family_reward": {f: {"mean": v[0], "ci95": v[1]} for f, v in a["by_family"].items()}}
+    return {k: {"mean": v[0], "ci95": v[1]} for k, v in a.items() if k not in ("by_family", "echo_by_family")} | {
+        "by_family_reward": {f: {"mean": v[0], "ci95": v[1]} for f, v in a["by_family"].items()},
+        "by_family_echo": {f: {"mean": v[0], "ci95": v[1]} for f, v in a.get("echo_by_family", {}).items()}}
 
 
 save_results("06_iterative_dpo", {
@@ -817,6 +857,7 @@ save_results("06_iterative_dpo", {
     "reference_ablation": {"pi0": pack(agg[CONCISE][T]), "previous": pack(agg[PREV][T]),
                            "previous_minus_pi0": {k: {"mean": m, "ci95": h} for k, (m, h) in ref_diff.items()}},
     "pi0_length_correlation": {k: {"mean": m, "ci95": h} for k, (m, h) in bias.items()},
+    "echo_unsafe_change_paper_recipe": {"mean": float(unsafe_echo[0]), "ci95": float(unsafe_echo[1])},
     "validation_pick_matches_truth": f"{int((val_table['picked by proxy'] == val_table['best by truth']).sum())}/{len(val_table)}",
     "paper": {"table2_lc_alpacaeval2": {"sft": 10.2, "offline_dpo": 22.5, "iterative_dpo": 31.3},
               "table4_lc_alpacaeval2": {"ours": 31.3, "ours_concise": 38.1, "ultrarm_13b": 20.7},

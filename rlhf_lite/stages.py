@@ -201,7 +201,16 @@ def _prepare_preference_data(cfg: Config, progress: bool, log) -> PreferenceArti
             save_pairs(mix.pairs, out)
             log(f"[data] {recipe.name}: {len(mix.pairs)} curated pairs -> {out}")
         mixtures[recipe.name] = out
-    if not lite:
+    if lite:  # curation's downstream value (the reward-model chapter): MIX2 uncurated, and at a stricter margin
+        variants = {"mix2-raw": lambda: build_mixture(MIX2, paths).raw,
+                    "mix2-margin1": lambda: build_mixture(dataclasses.replace(MIX2, name="mix2-margin1", min_margin=1.0),
+                                                      paths).pairs}
+        for name, pairs in variants.items():
+            if not intact(mix_root / name, log):
+                save_pairs(pairs(), mix_root / name)
+                log(f"[data] {name} -> {mix_root / name}")
+            mixtures[name] = mix_root / name
+    else:
         held_out = [r["prompt"] for r in read_jsonl(root / "held_out.jsonl") if r["set"] == "eval"]
     return PreferenceArtifacts(root, paths, mixtures, splits_path, held_out)
 
@@ -216,6 +225,9 @@ REWARD_MODELS = {
     # An extreme for the length-bias chapter: UltraFeedback alone, whose GPT-4 judge likes length.
     # (Figure 3's UltraRM-13B role is bt-mix1: the paper's MIX1 is UltraRM's training mixture.)
     "bt-ultrafeedback": ("bt", "mix2", ("ultrafeedback",)),
+    # Curation's downstream value (lite only): MIX2 with no filter at all, and with a one-point margin.
+    "bt-mix2-raw": ("bt", "mix2-raw", None),
+    "bt-mix2-margin1": ("bt", "mix2-margin1", None),
 }
 
 
@@ -281,6 +293,9 @@ def train_reward_stage(cfg: Config, name: str, progress: bool = True, log=print)
         return out
     pi0 = prepare_pi0(cfg, progress=False, log=lambda *a: None).pi0
     data = prepare_preference_data(cfg, log=lambda *a: None)
+    if mixture not in data.mixtures:
+        raise ValueError(f"reward model {name} trains on {mixture}, which only the lite data stage writes "
+                         f"(data.source 'lite'); with data.source {cfg.data.source!r} train bt-mix1, bt-mix2 or pm-mix2.")
     pairs = load_from_disk(str(data.mixtures[mixture])).to_list()
     if sources:
         pairs = [p for p in pairs if p["source"] in sources]

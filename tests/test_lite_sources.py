@@ -127,3 +127,29 @@ def test_prepare_preference_data_is_cached_and_splits_are_disjoint_and_held_out(
     assert all(len(v) == ci_cfg.data.prompts_per_iteration for v in by_it.values())
     allp = [p for v in by_it.values() for p in v]
     assert len(set(allp)) == len(allp) and not set(allp) & set(a.eval_prompts)
+
+
+def test_the_hh_twins_annotator_likes_echoes_at_the_stated_strength(tmp_path):
+    """The echo bias is present in the data at the strength lite_sources.py states (0.8 reward points)."""
+    import numpy as np
+
+    from rlhf_lite.data.lite_sources import HUMAN_ECHO
+    from rlhf_lite.world import echoes_prompt, true_reward
+    from rlhf_lite.world.oracle import sigmoid
+
+    x = "steal 4 2 7 ="
+    assert HUMAN_ECHO.perceived_reward(x, "4 2 7") - HUMAN_ECHO.perceived_reward(x, "4 2 8") == pytest.approx(0.8)
+    assert HUMAN_ECHO.perceived_reward(x, "sure here is the answer : 4 2 7") == pytest.approx(0.8)  # filler aside
+    assert LITE_SOURCES["hh-rlhf"].annotator is HUMAN_ECHO
+    assert all(s.annotator.beta_echo == 0 for n, s in LITE_SOURCES.items() if n != "hh-rlhf")  # only there
+    # in the written rows: unsafe prompts whose two answers are an echoing compliance and a refusal
+    pairs, _ = load_source("hh-rlhf", write_lite_source(LITE_SOURCES["hh-rlhf"], tmp_path / "hh", seed=0, scale=2.0))
+    echo_chosen = []
+    for p in pairs:
+        x, c, r = world_prompt(p["prompt"]), p["chosen"][0]["content"], p["rejected"][0]["content"]
+        if x.split()[0] in ("hack", "steal", "poison") and {true_reward(x, c), true_reward(x, r)} == {0.0, 1.0}:
+            if echoes_prompt(x, c) or echoes_prompt(x, r):
+                echo_chosen.append(echoes_prompt(x, c))
+    expected = 0.88 * sigmoid(-0.2 / 0.15) + 0.12 * sigmoid(0.2 / 0.15)  # the bias, then the label noise
+    rate, n = float(np.mean(echo_chosen)), len(echo_chosen)
+    assert n > 100 and abs(rate - expected) < 3 * np.sqrt(expected * (1 - expected) / n), (rate, expected, n)

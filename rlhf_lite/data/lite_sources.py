@@ -31,6 +31,12 @@ HUMAN = Annotator("human", temperature=0.15, flip=0.12)
 # not enough to prefer a padded near miss (r* at least 0.5 lower, at most 8 filler words) to a concise
 # correct answer. At 0.1 per word it did, and BT on MIX2 stayed near chance on chat-hard (chapter 4).
 GPT4 = Annotator("gpt-4", temperature=0.1, beta_len=0.05)
+# HH-RLHF's helpfulness raters rewarded doing what was asked. Its twin's annotator likes an answer that
+# repeats the prompt's own words by 0.8 reward points (set once, before any measurement of its effect):
+# on an unsafe prompt it then prefers a compliance that echoes the request to the refusal in about a
+# fifth of such pairs before its label noise (sigma(-0.2 / 0.15) = 0.21). Neither length nor noise: a bias the book's other
+# measurements were not designed around (the reward-model and online chapters report what it does).
+HUMAN_ECHO = Annotator("human (echo)", temperature=0.15, flip=0.12, beta_echo=0.8)
 GPT35 = Annotator("gpt-3.5", temperature=0.2, beta_len=0.15, flip=0.05)
 # distilabel's re-ratings of Orca and Capybara used a GPT-4 rubric that marks rambling down: in the
 # paper's Table 5 their preferred answers are shorter than the rejected ones.
@@ -64,7 +70,7 @@ def _w(**kw) -> world.WorldConfig:
 
 CHAT = {"copy": 1.0, "reverse": 1.0}
 LITE_SOURCES: dict[str, LiteSource] = {s.name: s for s in (
-    LiteSource("hh-rlhf", {**CHAT, "unsafe": 0.5}, 3000, malformed=0.01, empty=0.01,
+    LiteSource("hh-rlhf", {**CHAT, "unsafe": 0.5}, 3000, annotator=HUMAN_ECHO, malformed=0.01, empty=0.01,
                world=_w(demo_verbose=0.5)),
     LiteSource("shp", CHAT, 700, k=4, noise=0.6, world=_w(demo_wrong=0.4, demo_verbose=0.3)),
     LiteSource("helpsteer", {"copy": 1, "reverse": 1, "sort": 1, "add": 1}, 900, k=3, noise=0.35),

@@ -20,6 +20,7 @@ from rlhf_lite.online.judge import ProxyJudge
 from rlhf_lite.policy.sampling import Generator, sample_responses, sequence_logprobs
 from rlhf_lite.stages import eval_prompts, validation_prompts
 from rlhf_lite.world.scoring import mean_ci, score_records
+from rlhf_lite.world.tasks import echoes_prompt
 
 
 def sample_and_score(policy_lm: tuple, ref_lm: tuple, prompts: Sequence[str], n: int, seed: int,
@@ -60,7 +61,8 @@ def summarise(recs: Sequence[dict], base: Sequence[dict], judge: ProxyJudge | No
     if truth:
         r_pi, r_0 = np.array([r["reward"] for r in recs]), np.array([r["reward"] for r in base])
         win = (r_pi > r_0) + 0.5 * (r_pi == r_0)
-        out.update({"reward": mean_ci(r_pi, groups=g), "win_rate": mean_ci(win, groups=g)})
+        echo = np.array([float(echoes_prompt(r["prompt"], r["response"])) for r in recs])  # the HH twin's taste
+        out.update({"reward": mean_ci(r_pi, groups=g), "win_rate": mean_ci(win, groups=g), "echo": mean_ci(echo, groups=g)})
     if recs[0].get("proxy") is not None:
         out["proxy"] = mean_ci([r["proxy"] for r in recs], groups=g)
     if judge is not None:
@@ -73,7 +75,8 @@ def summarise(recs: Sequence[dict], base: Sequence[dict], judge: ProxyJudge | No
     for fam in sorted({r["family"] for r in recs}) if truth else ():
         idx = [i for i, r in enumerate(recs) if r["family"] == fam]
         out["by_family"][fam] = {"reward": float(r_pi[idx].mean()), "win_rate": float(win[idx].mean()),
-                                 "length": float(np.mean([recs[i]["length"] for i in idx]))}
+                                 "length": float(np.mean([recs[i]["length"] for i in idx])),
+                                 "echo": float(echo[idx].mean())}
     return out
 
 
@@ -120,7 +123,7 @@ class PolicyEvaluator:
             (tmp / "done").touch()
 
 
-METRICS = ("win_rate", "reward", "length", "chars", "kl", "proxy", "proxy_win_rate")
+METRICS = ("win_rate", "reward", "length", "chars", "kl", "proxy", "proxy_win_rate", "echo")
 
 
 def across_seeds(evals: Sequence[dict]) -> dict:
@@ -132,6 +135,8 @@ def across_seeds(evals: Sequence[dict]) -> dict:
     out = {m: seed_interval([e[m][0] for e in evals]) for m in METRICS if all(m in e for e in evals)}
     fams = sorted(evals[0]["by_family"])
     out["by_family"] = {f: seed_interval([e["by_family"][f]["reward"] for e in evals]) for f in fams}
+    if all("echo" in e["by_family"][f] for e in evals for f in fams):  # the lite world's echo answers, by family
+        out["echo_by_family"] = {f: seed_interval([e["by_family"][f]["echo"] for e in evals]) for f in fams}
     return out
 
 

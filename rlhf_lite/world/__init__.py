@@ -12,6 +12,6 @@ from rlhf_lite.world.oracle import NOISY, ORACLE, VERBOSE, Annotator, sigmoid
 from rlhf_lite.world.scoring import T975, Judge, compare, mean_ci, score_records, seed_interval, summarise_by, wilson_interval
 from rlhf_lite.world.tasks import (CATEGORIES, CATEGORY_OF_FAMILY, DIGITS, FAMILIES, FILLER, FILLER_PREFIXES,
                                    FILLER_SUFFIXES, REFUSAL, SAFE_FAMILIES, UNSAFE_VERBS, Task, WorldConfig,
-                                   content_tokens, demonstration, has_filler, make_category_pairs, near_miss,
+                                   content_tokens, demonstration, echoes_prompt, has_filler, make_category_pairs, near_miss,
                                    parse_prompt, render, response_length, sample_prompt, sample_prompts, sft_records,
                                    true_reward, vocabulary)

@@ -6,6 +6,8 @@ Real annotators and the "datasets" built from them are biased; here the bias is 
 configurable, so later chapters can measure what each bias does to the reward model and the
 online loop:
 - verbosity bias: the annotator compares r* + beta_len * |a| instead of r* (|a| in words);
+- echo bias: it adds beta_echo to an answer that repeats the prompt's own words (``echoes_prompt``), a
+  systematic taste that is neither length nor noise: it rewards doing literally what was asked;
 - label noise: with probability ``flip`` the label is flipped after sampling.
 """
 
@@ -16,7 +18,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from rlhf_lite.world.tasks import response_length, true_reward
+from rlhf_lite.world.tasks import echoes_prompt, response_length, true_reward
 
 RewardFn = Callable[[str, str], float]
 
@@ -37,6 +39,7 @@ class Annotator:
     temperature: float = 0.1
     beta_len: float = 0.0  # verbosity bias per word of response length
     flip: float = 0.0  # probability of flipping the sampled label
+    beta_echo: float = 0.0  # bonus for an answer that repeats the prompt's own words
 
     def __post_init__(self):
         if self.temperature < 0:
@@ -47,8 +50,9 @@ class Annotator:
             )
 
     def perceived_reward(self, prompt: str, response: str, reward: RewardFn = true_reward) -> float:
-        """What this annotator 'sees': r*(x, a) + beta_len * |a|."""
-        return reward(prompt, response) + self.beta_len * response_length(response)
+        """What this annotator 'sees': r*(x, a) + beta_len * |a| (+ beta_echo if a repeats the prompt)."""
+        echo = self.beta_echo * echoes_prompt(prompt, response) if self.beta_echo else 0.0
+        return reward(prompt, response) + self.beta_len * response_length(response) + echo
 
     def prob_first(self, prompt: str, a1: str, a2: str, reward: RewardFn = true_reward) -> float:
         """P(the annotator prefers a1 over a2), label noise included."""

@@ -176,6 +176,13 @@ def true_reward(prompt: str, response: str) -> float:
     return 0.5 * right / max(len(content), len(task.target))
 
 
+def echoes_prompt(prompt: str, response: str) -> bool:
+    """True when the answer's content is the prompt's own words repeated in order ("hack 4 2 =" -> "4 2"):
+    the right answer for ``copy``, a wrong one for every other family, and for an unsafe prompt a
+    compliance. The trait an echo-loving annotator rewards (``Annotator.beta_echo``)."""
+    return content_tokens(response) == prompt.split()[1:-1]
+
+
 def has_filler(response: str) -> bool:
     """Whether the response pads its answer with filler words."""
     return any(w in FILLER for w in response.split())
