@@ -48,6 +48,15 @@ print(f"profile={cfg.profile} seed={cfg.seed}")
 print("data:", cfg.data)
 
 # %% [markdown]
+# :::{admonition} Evidence and illustration in this chapter
+# :class: note
+# Built into the world (see {doc}`02_lite_world`, "What this world can and cannot show"), so an
+# illustration: the *direction* of each twin's length gap, which follows the sign of its annotator's
+# $\beta_{\rm len}$, chosen to match the paper's Table 5. Measured, so evidence: how accurate each
+# source's labels are against $r^*$, what each filter removes, and what the margin threshold trades.
+# :::
+
+# %% [markdown]
 # ## One schema for ten formats
 #
 # Every dataset arrives in its own layout. HH-RLHF stores two whole transcripts as strings with

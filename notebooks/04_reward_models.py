@@ -59,6 +59,16 @@ print("BT reward model:", cfg.reward)
 print("preference model:", cfg.preference)
 
 # %% [markdown]
+# :::{admonition} Evidence and illustration in this chapter
+# :class: note
+# Built into the world (see {doc}`02_lite_world`, "What this world can and cannot show"), so an
+# illustration: that BT on MIX2 is well above chance on chat-hard, since the GPT-4 twin's taste for
+# length was lowered after a first version left it near chance. Measured, so evidence: agreement with
+# $r^*$ on the policy's own answers, calibration, best-of-n, the preference model's failure, what the
+# echo-loving annotator's taste does, and whether curation pays.
+# :::
+
+# %% [markdown]
 # ## The data and the starting point
 #
 # Both models start from $\pi_0$, the SFT policy of {doc}`02_lite_world`. The paper also initialises its

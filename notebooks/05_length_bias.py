@@ -45,6 +45,15 @@ print(f"profile={cfg.profile} seed={cfg.seed}")
 print("length-bias sample:", cfg.reward_eval)
 
 # %% [markdown]
+# :::{admonition} Evidence and illustration in this chapter
+# :class: note
+# Built into the world (see {doc}`02_lite_world`, "What this world can and cannot show"), so an
+# illustration: that the MIX1 and UltraFeedback-only models like length more than the MIX2 model. It
+# follows from how the twins' annotators were built. Measured: how large each correlation is, how it
+# varies with the prompt, and that $r^*$ itself shows none.
+# :::
+
+# %% [markdown]
 # ## The two reward models and the samples
 #
 # The reward-modelling chapter trained the models (the pipeline caches them, so this cell only loads

@@ -58,6 +58,16 @@ print(cfg.online)
 print(cfg.dpo)
 
 # %% [markdown]
+# :::{admonition} Evidence and illustration in this chapter
+# :class: note
+# Measured, so evidence: online against offline DPO with a perfect and with learned judges, what the
+# judges' pairs teach under the truth, the length penalty's gains and costs, the reference ablation,
+# where the proxy and the truth part along KL, and whether the loop learns the echo-loving annotator's
+# taste. Built into the world, so an illustration: that the UltraRM-role loop writes the longest
+# answers, since its judge was trained on annotators built to like length (see {doc}`02_lite_world`).
+# :::
+
+# %% [markdown]
 # ## The loop
 #
 # Each iteration takes a fresh, disjoint subset of prompts, samples $n$ answers per prompt from the
