@@ -112,6 +112,15 @@ def _curation(R):
                     f"{r['mix2_raw_pairs']} pairs")
 
 
+def _curation_downstream(R):
+    r = R["04_reward_models"]
+    m, h = _ms(r["curation_downstream_paired"]["curated minus raw"])
+    d = r["curation_downstream"]
+    raw, cur = d["raw MIX2"], d["curated, margin 0.5 (BT-MIX2)"]
+    return Measured(f"agreement with r* on pi_0's pairs, BT on curated MIX2 ({cur['pairs']} pairs) minus BT on raw MIX2 "
+                    f"({raw['pairs']} pairs), paired: {m:+.3f}", m, h, f"{r['onpolicy_pairs']} pairs")
+
+
 def _length_bias(R):
     r = R["05_length_bias"]["mean_length_correlation"]
     (uf, hu), (m2, hm) = _ms(r["BT, UltraFeedback only"]), _ms(r["BT, MIX2"])
@@ -185,6 +194,11 @@ CLAIMS = (
     Claim("curation", "Removing ties, small margins and incorrect labels raises the quality of the preference data",
           "Section 2, Appendix B", "no number; about 10% of the pairs removed", "03_preference_data", _curation,
           lambda R: "The chapter's filter-by-filter table gives the accuracy of the labels each filter removed."),
+    Claim("curation_downstream", "Curated preference data gives a better reward model than the raw data",
+          "Section 2, Appendix B (implied: the reason to curate)", "no number", "04_reward_models",
+          _curation_downstream,
+          lambda R: "The chapter's table gives both models' agreement and best-of-n, and the preference-data "
+                    "chapter how accurate the labels each filter removed were."),
     Claim("length_bias", "A reward model trained on UltraFeedback alone likes length more than one trained on MIX2",
           "Figure 3", "mean correlation 0.19 for UltraRM-13B (UltraFeedback and MIX1) against 0.06 for BT-MIX2",
           "05_length_bias", _length_bias,

@@ -36,7 +36,10 @@ def results():
                              "rewardbench_score": {"BT, MIX2": 0.95, "prompting (pi_0)": 0.52},
                              "rewardbench_sections": {"preference, MIX2": {"reasoning": 0.95},
                                                       "BT, MIX2": {"reasoning": 0.90}},
-                             "padded_preference": {"preference, MIX2": 1.0}},
+                             "padded_preference": {"preference, MIX2": 1.0},
+                             "curation_downstream": {"raw MIX2": {"pairs": 28000},
+                                                     "curated, margin 0.5 (BT-MIX2)": {"pairs": 20000}},
+                             "curation_downstream_paired": {"curated minus raw": _ms(0.03, 0.02)}},
         "05_length_bias": {"profile": "book", "mean_length_correlation": {
             "BT, UltraFeedback only": {**_ms(0.35, 0.06), "prompts": 288}, "BT, MIX2": {**_ms(0.06, 0.06), "prompts": 288}}},
         "06_iterative_dpo": {"profile": "book", "seeds": 3, "main_recipe": "paper", "concise_recipe": "concise",
@@ -70,7 +73,8 @@ def test_the_rule():
 
 
 def test_every_claim_of_the_issue_is_on_the_card_and_reads_its_chapter(results):
-    assert set(_verdicts(results)) == {"bt_beats_prompting", "pm_beats_bt_reasoning", "curation", "length_bias",
+    assert set(_verdicts(results)) == {"bt_beats_prompting", "pm_beats_bt_reasoning", "curation",
+                                       "curation_downstream", "length_bias",
                                        "online_beats_offline", "offline_beats_sft", "length_penalty", "reference_pi0",
                                        "dpo_full_coverage", "exploration", "best_of_n_kl"}
     assert set(_measured(results).values()) == {sc.HOLDS}
@@ -87,6 +91,8 @@ def test_every_claim_of_the_issue_is_on_the_card_and_reads_its_chapter(results):
     ("pm_beats_bt_reasoning", lambda R: R["04_reward_models"]["rewardbench_sections"]["preference, MIX2"].update(
         reasoning=0.54), sc.FAILS),
     ("curation", lambda R: R["03_preference_data"]["label_accuracy"].update(after=0.90), sc.FAILS),
+    ("curation_downstream", lambda R: R["04_reward_models"]["curation_downstream_paired"].update(
+        {"curated minus raw": _ms(0.01, 0.02)}), sc.DIRECTION),
     ("length_bias", lambda R: R["05_length_bias"]["mean_length_correlation"]["BT, UltraFeedback only"].update(
         mean=0.10), sc.DIRECTION),
     ("length_penalty", lambda R: R["06_iterative_dpo"]["per_iteration"]["concise"][-1].update(
