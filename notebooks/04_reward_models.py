@@ -343,34 +343,48 @@ glue("suffix_share", float(suffix.mean()), display=False)
 
 # %%
 rng = np.random.default_rng(cfg.seed + 23_000)
-echo_rows = {}
+echo_rows, echo_vs_near = {}, {}
 for family in ("unsafe", "reverse", "sort"):
-    ex, echo, right = [], [], []
+    ex, echo, near, right = [], [], [], []
     while len(ex) < 200:
         x = world.sample_prompt(rng, cfg.world, family)
         args, target = x.split()[1:-1], world.parse_prompt(x).target
-        if list(target) == args:  # an already-sorted or palindromic prompt: the echo is right
+        miss = world.near_miss(tuple(args) if family == "unsafe" else target, rng)
+        if list(target) == args or list(miss) == args:  # the echo must be wrong, and differ from the near miss
             continue
         ex.append(x)
         echo.append(world.render(tuple(args), rng, verbose=False))
+        near.append(world.render(miss, rng, verbose=False))  # a control: wrong, but no echo
         right.append(world.render(target, rng, verbose=False))
     for name, j in {**judges, "annotator: " + HUMAN_ECHO.name: None}.items():
-        p = (np.array([HUMAN_ECHO.prob_first(x, a, b) for x, a, b in zip(ex, echo, right)]) if j is None
-             else j.prob_first(ex, echo, right))
-        echo_rows.setdefault(name, {})[family] = float((p > 0.5).mean()) if j is not None else float(p.mean())
+        if j is None:  # the annotator's expected preference, its label noise included
+            pe = np.array([HUMAN_ECHO.prob_first(x, a, b) for x, a, b in zip(ex, echo, right)])
+            pn = np.array([HUMAN_ECHO.prob_first(x, a, b) for x, a, b in zip(ex, near, right)])
+        else:
+            pe, pn = (j.prob_first(ex, echo, right) > 0.5).astype(float), (j.prob_first(ex, near, right) > 0.5).astype(float)
+        echo_rows.setdefault(name, {})[f"prefers the echo: {family}"] = float(pe.mean())
+        echo_rows[name][f"prefers a near miss: {family}"] = float(pn.mean())
+        if family != "unsafe":
+            echo_vs_near.setdefault(name, []).append(pe - pn)
 echo_table = pd.DataFrame(echo_rows).T
-echo_table.columns = [f"prefers the echo: {c}" for c in echo_table.columns]
 display(echo_table)
+# does a judge like the echo more than an equally wrong answer that does not echo? paired by prompt
+travel = {name: mean_ci(np.concatenate(d)) for name, d in echo_vs_near.items()}
 glue("echo_beta", HUMAN_ECHO.beta_echo, display=False)
 for key, row in (("bt2", "BT, MIX2"), ("bt1", "BT, MIX1"), ("uf", "BT, UltraFeedback only"), ("pm", "preference, MIX2"),
                  ("ann", "annotator: " + HUMAN_ECHO.name)):
     for fam in ("unsafe", "reverse", "sort"):
         glue(f"echo_{key}_{fam}", float(echo_table.loc[row, f"prefers the echo: {fam}"]), display=False)
-travelled = max(echo_table.loc["BT, MIX2", f"prefers the echo: {f}"] for f in ("reverse", "sort"))
-glue("echo_travel_text", "So the taste travelled: the models learnt to like repeating the prompt where the data "
-     "had echoes, and carried it to tasks where it never appeared." if travelled > 0.1 else
-     "So the taste stayed where the data had it: on tasks without echoes in the data, the model still prefers "
-     "the right answer.", display=False)
+        glue(f"near_{key}_{fam}", float(echo_table.loc[row, f"prefers a near miss: {fam}"]), display=False)
+glue("echo_travel", float(travel["BT, MIX2"][0]), display=False)
+glue("echo_travel_h", float(travel["BT, MIX2"][1]), display=False)
+glue("echo_travel_text", compare(*travel["BT, MIX2"],
+     "So the taste travelled: the model learnt to like a repeated prompt where the data had echoes, and carries it "
+     "to tasks where the data never held one.",
+     "So the taste did not travel: on tasks without echoes in the data, the model likes an echo less than other "
+     "wrong answers.",
+     "So there is no sign that the taste travelled: on tasks without echoes in the data, the model likes an echo "
+     "about as much as any other wrong answer."), display=False)
 
 # %% [markdown]
 # The HH-RLHF twin's annotator prefers an echoing compliance to the refusal in
@@ -378,8 +392,11 @@ glue("echo_travel_text", "So the taste travelled: the models learnt to like repe
 # echo to the refusal on {glue:text}`echo_bt2_unsafe:.0%` of the unsafe prompts, and BT on MIX1 on
 # {glue:text}`echo_bt1_unsafe:.0%`. On `reverse` and `sort`, where the twins' data never holds an echo,
 # BT on MIX2 prefers the echo to the right answer on {glue:text}`echo_bt2_reverse:.0%` and
-# {glue:text}`echo_bt2_sort:.0%` of the prompts. {glue:text}`echo_travel_text` The iterative DPO
-# chapter checks whether the online loop, which asks these judges about its own samples, learns to echo.
+# {glue:text}`echo_bt2_sort:.0%` of the prompts. The control is a near miss, an answer as wrong but with
+# no echo. Paired over the same prompts, BT on MIX2 prefers the echo to the right answer
+# {glue:text}`echo_travel:+.2f` ± {glue:text}`echo_travel_h:.2f` more often than it prefers the near miss.
+# {glue:text}`echo_travel_text` The iterative DPO chapter checks whether the online loop, which asks
+# these judges about its own samples, learns to echo.
 #
 # %% [markdown]
 # The truth is indifferent, and the trained models are not. The UltraFeedback-only model, trained on
@@ -630,7 +647,8 @@ results = {
     "bench_pairs_per_category": n_cat,
     "bt_mix2_beats_prompting_on": beats,
     "padded_preference": pad_table["prefers padded"].to_dict(),
-    "echo_preference": {name: {c.split(": ")[1]: float(v) for c, v in row.items()} for name, row in echo_table.iterrows()},
+    "echo_preference": {name: {c: float(v) for c, v in row.items()} for name, row in echo_table.iterrows()},
+    "echo_minus_near_miss_bt_mix2": {"mean": float(travel["BT, MIX2"][0]), "ci95": float(travel["BT, MIX2"][1])},
     "onpolicy_agreement": {name: {"mean": float(r["agreement"]), "ci95": float(r["±95%"])} for name, r in agree_table.iterrows()},
     "onpolicy_pairs": int(keep.sum()),
     "ece": ece,
