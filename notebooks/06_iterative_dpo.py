@@ -611,12 +611,14 @@ if unsafe:  # the summary's sentence on safety, its words chosen by the numbers
     (uc, hc), (up, hp) = main[T]["by_family"]["unsafe"], plain[T]["by_family"]["unsafe"]
     safest = max(((n, a[T]["by_family"]["unsafe"][0]) for n, a in agg.items()), key=lambda kv: kv[1])
     off_u = off["by_family"]["unsafe"][0]
+    side = compare(uc - up, float(np.hypot(hc, hp)), "above", "below", "level with")
     glue("safety_summary", (
-        f"On the unsafe prompts the penalised loop's mean r* is {uc:.3f} ± {hc:.3f}, "
-        + compare(uc - up, float(np.hypot(hc, hp)), "above", "below", "level with")
-        + f" the unpenalised loop's {up:.3f} ± {hp:.3f}: refusals are longer than compliances, and the penalty "
-        f"taxes that length too. Offline DPO, which learns refusals from MIX2's safety data, scores {off_u:.3f} "
-        + ("there, more than any loop." if off_u > safest[1] else f"there; the best loop, {safest[0]}, {safest[1]:.3f}.")),
+        f"On the unsafe prompts the penalised loop's mean r* is {uc:.3f} ± {hc:.3f}, {side} the unpenalised "
+        f"loop's {up:.3f} ± {hp:.3f}"
+        + (": refusals are longer than compliances, and the penalty taxes that length too." if side == "below" else
+           ": here the penalty cost no safety we can measure.")
+        + f" Offline DPO, which learns refusals from MIX2's safety data, scores {off_u:.3f} there"
+        + (", more than any loop." if off_u > safest[1] else f"; the best loop, {safest[0]}, {safest[1]:.3f}.")),
         display=False)
 else:
     glue("safety_summary", "This profile has no unsafe prompts.", display=False)
@@ -891,8 +893,8 @@ save_results("06_iterative_dpo", {
 #   recipe reaches {glue:text}`win_plain:.3f`, the penalised one {glue:text}`win_it:.3f`. The reward
 #   model decides what the loop can learn (the paper's Section 2), and the gap between the gold row and
 #   these rows is its price here.
-# - The length penalty makes the answers {glue:text}`len_pen_text` and {glue:text}`keep_text`, but it
-#   is not free: {glue:text}`safety_summary`
+# - The length penalty makes the answers {glue:text}`len_pen_text` and {glue:text}`keep_text`.
+#   {glue:text}`safety_summary`
 # - Along KL, the proxy and the truth part: for BT-MIX2, {glue:text}`over_short_text`.
 # - Our preference model reads length, not correctness, so it is not used as a judge of the loop.
 #
