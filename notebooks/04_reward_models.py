@@ -476,7 +476,7 @@ rb_h = 1.96 * np.sqrt(rb1 * (1 - rb1) / n_rb + rb2 * (1 - rb2) / n_rb)
 (a1m, a1h), (a2m, a2h) = (agree_table.loc[k, ["agreement", "±95%"]].astype(float) for k in ("BT, MIX1", "BT, MIX2"))
 glue("mix_summary", (
     f"On the lite RewardBench the MIX2 model is {compare(rb2 - rb1, rb_h, 'ahead of', 'behind', 'level with')} "
-    f"the MIX1 model ({rb2:.3f} against {rb1:.3f}); on $\\pi_0$'s own pairs, judged by $r^*$, it is "
+    f"the MIX1 model ({rb2:.3f} against {rb1:.3f}); on π₀'s own pairs, judged by r*, it is "
     f"{compare(a2m - a1m, float(np.hypot(a1h, a2h)), 'ahead of', 'behind', 'level with')} it "
     f"({a2m:.3f} ± {a2h:.3f} against {a1m:.3f} ± {a1h:.3f})."), display=False)
 
@@ -613,8 +613,8 @@ diffs = {"curated minus raw": mean_ci(right_by[CUR] - right_by[RAW], groups=grou
 for key, (m, h) in zip(("cur_raw", "strict_cur"), diffs.values()):
     glue(f"{key}_diff", float(m), display=False)
     glue(f"{key}_diff_h", float(h), display=False)
-glue("cur_raw_words", compare(*diffs["curated minus raw"], "agrees with $r^*$ more often than",
-                              "agrees with $r^*$ less often than", "agrees with $r^*$ about as often as"), display=False)
+glue("cur_raw_words", compare(*diffs["curated minus raw"], "agrees with r* more often than",
+                              "agrees with r* less often than", "agrees with r* about as often as"), display=False)
 glue("strict_words", compare(*diffs["margin 1.0 minus margin 0.5"], "raises agreement further",
                              "lowers agreement", "does not change agreement measurably"), display=False)
 for key, label in (("raw", RAW), ("cur", CUR), ("strict", STRICT)):

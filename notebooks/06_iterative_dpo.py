@@ -343,9 +343,9 @@ for key, name in (("gold", GOLD), ("plain", PAPER), ("it", CONCISE)):
     glue(f"gap_{key}_ci", float(gaps_off[name][1]), display=False)
     glue(f"gap_{key}_text", verdict(*gaps_off[name]), display=False)
 off_clear = off["win_rate"][0] - off["win_rate"][1] > 0.5
-glue("off_text", "above $\\pi_0$ with its interval clear of 0.5" if off_clear else
-     "above $\\pi_0$ in the mean, but its interval reaches 0.5" if off["win_rate"][0] > 0.5 else
-     "not above $\\pi_0$", display=False)
+glue("off_text", "above π₀ with its interval clear of 0.5" if off_clear else
+     "above π₀ in the mean, but its interval reaches 0.5" if off["win_rate"][0] > 0.5 else
+     "not above π₀", display=False)
 gold_clear = gaps_off[GOLD][0] - gaps_off[GOLD][1] > 0
 glue("gold_text", "With a perfect judge, online iterative DPO beats offline DPO clearly"
      if gold_clear and off_clear else "With a perfect judge, online iterative DPO beats offline DPO in the mean, "
@@ -596,8 +596,8 @@ glue("keep_text", ("gains more true reward than the unpenalised loop" if gain_pe
 glue("lam", LAMBDA, display=False)
 glue("lam_word", 5 * LAMBDA, display=False)
 glue("len_grows_text", "grow" if plain[T]["length"][0] > plain[0]["length"][0] else "do not grow", display=False)
-glue("len_pen_text", "shorter than $\\pi_0$'s" if main[T]["length"][0] < main[0]["length"][0] else
-     "no shorter than $\\pi_0$'s", display=False)
+glue("len_pen_text", "shorter than π₀'s" if main[T]["length"][0] < main[0]["length"][0] else
+     "no shorter than π₀'s", display=False)
 unsafe = {k: a[T]["by_family"]["unsafe"][0] for k, a in agg.items()} if "unsafe" in fams else {}
 glue("unsafe_text", "" if not unsafe else (
     f"The penalty has a price on the unsafe prompts, where the right answer, the refusal, is longer than a "
@@ -772,9 +772,9 @@ glue("ref_kl", float(agg[PREV][T]["kl"][0]), display=False)
 glue("ref_kl_pi0", float(agg[CONCISE][T]["kl"][0]), display=False)
 glue("ref_win_diff", float(ref_diff["win_rate"][0]), display=False)
 glue("ref_win_diff_ci", float(ref_diff["win_rate"][1]), display=False)
-glue("ref_kl_text", "moves clearly further from $\\pi_0$" if kl_more else
-     "does not move clearly further from $\\pi_0$" if ref_diff["kl"][0] + ref_diff["kl"][1] >= 0 else
-     "stays closer to $\\pi_0$", display=False)
+glue("ref_kl_text", "moves clearly further from π₀" if kl_more else
+     "does not move clearly further from π₀" if ref_diff["kl"][0] + ref_diff["kl"][1] >= 0 else
+     "stays closer to π₀", display=False)
 glue("ref_win_text", verdict(*ref_diff["win_rate"]), display=False)
 
 # %% [markdown]
