@@ -31,7 +31,6 @@ from typing import Callable
 
 HOLDS, DIRECTION, FAILS, NOT_MEASURED = "holds", "direction only", "does not hold", "not measurable here"
 BUILT_IN = "built into the world"
-VERDICT_ICON = {HOLDS: "✅", DIRECTION: "➖", FAILS: "❌", NOT_MEASURED: "⬜", BUILT_IN: "⚙️"}
 VERDICTS = (HOLDS, DIRECTION, FAILS, BUILT_IN, NOT_MEASURED)
 
 
@@ -283,14 +282,14 @@ def markdown(rows: list[dict], chapters: dict, profile: str) -> str:
     from rlhf_lite.pages import chapter_link
 
     counts = {v: sum(r["verdict"] == v for r in rows) for v in VERDICTS}
-    head = (f"This build (profile `{profile}`): " + ", ".join(f"{VERDICT_ICON[v]} {v}: {n}" for v, n in counts.items())
+    head = (f"This build (profile `{profile}`): " + ", ".join(f"{v}: {n}" for v, n in counts.items())
             + ".\n\n| Claim of the paper | The paper | Ours | Chapter | Verdict |\n|---|---|---|---|---|\n")
     body = ""
     for r in rows:
         link = chapter_link(r["chapter"], chapters[r["chapter"]]) if r["chapter"] in chapters else r["chapter"]
         why = f" {r['why_not']}" if r["why_not"] else ""
         body += (f"| {r['claim']} ({r['where']}) | {r['paper']} | {_ours(r['measured'])} | {link} | "
-                 f"{VERDICT_ICON[r['verdict']]} **{r['verdict']}**{why} |\n")
+                 f"**{r['verdict']}**.{why} |\n")
     return head + body
 
 
