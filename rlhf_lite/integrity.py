@@ -14,6 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import shutil
 import tempfile
 from contextlib import contextmanager
 from pathlib import Path
@@ -27,6 +28,24 @@ def file_hash(path: str | Path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             h.update(block)
     return h.hexdigest()
+
+
+SCRATCH = ".tmp-"  # ".<name>.tmp-xxxx": where <name> is written before it is renamed into place
+
+
+def launched_together() -> bool:
+    """True under ``accelerate launch`` / torchrun, whose processes enter a stage together on purpose."""
+    return int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def remove_leftovers(target: Path) -> None:
+    """Scratch copies of ``target`` left by a process that was killed (SIGKILL runs no cleanup): a half-written
+    checkpoint can be gigabytes. Safe because one process at a time writes a target (the stages' locks, see
+    :func:`exclusive`); under a multi-process launch every process has its own scratch, so none is removed."""
+    if launched_together():
+        return
+    for old in target.parent.glob(f".{target.name}{SCRATCH}*"):
+        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
 
 
 MANIFEST = "manifest.json"
@@ -56,9 +75,8 @@ def _files(path: Path) -> dict:
 def write_manifest(artifact: Path, manifest: Path) -> None:
     """Record the size and sha256 of every file of ``artifact`` (a file or a folder) in ``manifest``."""
     entries = {name: {"bytes": f.stat().st_size, "sha256": _sha256(f)} for name, f in _files(artifact).items()}
-    for old in manifest.parent.glob(f".{manifest.name}.tmp-*"):  # left by a killed process
-        old.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{manifest.name}.tmp-", dir=manifest.parent)
+    remove_leftovers(manifest)
+    fd, tmp = tempfile.mkstemp(prefix=f".{manifest.name}{SCRATCH}", dir=manifest.parent)
     with os.fdopen(fd, "w") as out:
         json.dump({"files": entries}, out, indent=1, sort_keys=True)
     os.replace(tmp, manifest)
@@ -98,7 +116,7 @@ def exclusive(folder: str | Path, what: str, log=print, patience_s: float = 2.0)
     whose processes enter a stage together on purpose (training is collective)."""
     from filelock import FileLock, Timeout
 
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if launched_together():
         yield
         return
     folder = Path(folder)

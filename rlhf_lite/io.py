@@ -25,7 +25,8 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from rlhf_lite.integrity import MANIFEST, damage, exclusive, file_hash, sidecar, write_manifest  # noqa: F401 (exclusive, file_hash: used through io)
+from rlhf_lite.integrity import (MANIFEST, SCRATCH, damage, exclusive, file_hash, launched_together,  # noqa: F401
+                                 remove_leftovers, sidecar, write_manifest)  # (exclusive, file_hash: used through io)
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 
@@ -82,7 +83,7 @@ def is_main_process() -> bool:
 def single_process(what: str) -> None:
     """Refuse to run a stage that is not collective (data, sampling, scoring) under a multi-process launch,
     where every process would redo it and race to write it."""
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
+    if launched_together():
         raise RuntimeError(f"{what} runs in one process: run that command without accelerate launch / torchrun "
                            f"first (rlhf-lite curate, generate, annotate, pair, evaluate), then launch the training "
                            f"stage (sft, train-rm, train-pm, dpo).")
@@ -108,19 +109,6 @@ def _wait_for_main(done, what, wait_s: float) -> None:
         time.sleep(1)
 
 
-SCRATCH = ".tmp-"  # ".<name>.tmp-xxxx": where <name> is written before it is renamed into place
-
-
-def _remove_leftovers(target: Path) -> None:
-    """Scratch copies of ``target`` left by a process that was killed (SIGKILL runs no cleanup): a half-written
-    checkpoint can be gigabytes. Safe because one process at a time writes a target (the stages' locks, see
-    :func:`exclusive`); under a multi-process launch every process has its own scratch, so none is removed."""
-    if int(os.environ.get("WORLD_SIZE", "1")) > 1:
-        return
-    for old in target.parent.glob(f".{target.name}{SCRATCH}*"):
-        shutil.rmtree(old, ignore_errors=True) if old.is_dir() else old.unlink(missing_ok=True)
-
-
 @contextmanager
 def atomic_dir(target: str | Path, wait_s: float = 6 * 3600) -> Iterator[Path]:
     """Yield a scratch folder that replaces ``target`` only if the block finishes.
@@ -132,7 +120,7 @@ def atomic_dir(target: str | Path, wait_s: float = 6 * 3600) -> Iterator[Path]:
     :func:`single_process` instead."""
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(target)
+    remove_leftovers(target)
     tmp = Path(tempfile.mkdtemp(prefix=f".{target.name}{SCRATCH}", dir=target.parent))
     started = time.time()
     try:
@@ -155,7 +143,7 @@ def atomic_file(path: str | Path) -> Iterator[Path]:
     """Yield a scratch file beside ``path`` that replaces it only if the block finishes (temp file + rename)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    _remove_leftovers(path)
+    remove_leftovers(path)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{SCRATCH}", dir=path.parent)
     os.close(fd)
     try:

@@ -18,6 +18,8 @@ from concurrent.futures import ProcessPoolExecutor, as_completed
 from contextlib import contextmanager
 from typing import Any, Callable, Iterator, Sequence
 
+from rlhf_lite.integrity import launched_together
+
 # OpenMP threads with nothing to do spin before they sleep: GNU OpenMP (which Linux torch wheels bundle)
 # spins 300,000 times by default. Beside another CPU-bound job the spinning threads steal the cores the
 # other job's threads wait for: a DPO epoch took 10x its time alone. Spinning 5,000 times costs nothing
@@ -36,13 +38,9 @@ def default_workers() -> int:
         return n
     from rlhf_lite.devices import has_accelerator
 
-    if has_accelerator() or _launched():
+    if has_accelerator() or launched_together():
         return 1
     return max(1, len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1))
-
-
-def _launched() -> bool:
-    return int(os.environ.get("WORLD_SIZE", "1")) > 1
 
 
 def job_threads() -> int:
@@ -117,7 +115,7 @@ def run_jobs(fn: Callable, jobs: Sequence[tuple[tuple, dict]], workers: int | No
 
     jobs = list(jobs)
     # under accelerate launch / torchrun every process is already one rank of a collective job
-    workers = 1 if _launched() else min(workers or default_workers(), max(1, len(jobs)))
+    workers = 1 if launched_together() else min(workers or default_workers(), max(1, len(jobs)))
     threads = threads or job_threads()
     if workers == 1:
         out = []
