@@ -160,6 +160,8 @@ def prepare_preference_data(cfg: Config, progress: bool = False, log=print) -> P
 
 
 def _prepare_preference_data(cfg: Config, progress: bool, log) -> PreferenceArtifacts:
+    from rlhf_lite.data.curation import curate
+    from rlhf_lite.data.filters import paper_filters
     from rlhf_lite.data.lite_sources import write_lite_sources
     from rlhf_lite.data.mixtures import (MIX1, MIX2, PROMPT_SOURCES, build_mixture, prompt_pool, save_pairs,
                                          split_prompts)
@@ -183,11 +185,12 @@ def _prepare_preference_data(cfg: Config, progress: bool, log) -> PreferenceArti
         paths = {n: src_root / n for n in LITE_SOURCES}
     else:  # the real datasets, by hub id or from local copies in their native formats
         paths = {k: Path(v) for k, v in cfg.data.local_paths.items()} if cfg.data.local_paths else None
-    mixtures = {}
+    mixtures, built = {}, {}  # built: the mixtures loaded in this call, which MIX2's variants reuse
     for recipe in (MIX1, MIX2):
         out = mix_root / recipe.name
         if not intact(out, log):
-            mix = build_mixture(recipe, paths, progress=progress, log=log if not lite else lambda *a: None)
+            mix = built[recipe.name] = build_mixture(recipe, paths, progress=progress,
+                                                     log=log if not lite else lambda *a: None)
             if recipe is MIX2:  # the prompt splits first: the saved mixture marks the stage complete
                 pool = prompt_pool(mix.raw, PROMPT_SOURCES, last_turn_only=lite)
                 if not lite:  # hold out evaluation and validation prompts from the pool itself
@@ -202,9 +205,13 @@ def _prepare_preference_data(cfg: Config, progress: bool, log) -> PreferenceArti
             log(f"[data] {recipe.name}: {len(mix.pairs)} curated pairs -> {out}")
         mixtures[recipe.name] = out
     if lite:  # curation's downstream value (the reward-model chapter): MIX2 uncurated, and at a stricter margin
-        variants = {"mix2-raw": lambda: build_mixture(MIX2, paths).raw,
-                    "mix2-margin1": lambda: build_mixture(dataclasses.replace(MIX2, name="mix2-margin1", min_margin=1.0),
-                                                      paths).pairs}
+        def mix2():  # MIX2's sources are loaded once per call, not once per variant
+            if "mix2" not in built:
+                built["mix2"] = build_mixture(MIX2, paths, log=lambda *a: None)
+            return built["mix2"]
+
+        strict = paper_filters(None, MIX2.max_length, 1.0, MIX2.shp_min_ratio, MIX2.shp_max_pairs)
+        variants = {"mix2-raw": lambda: mix2().raw, "mix2-margin1": lambda: curate(mix2().raw, strict).kept}
         for name, pairs in variants.items():
             if not intact(mix_root / name, log):
                 save_pairs(pairs(), mix_root / name)
