@@ -120,7 +120,6 @@ class PolicyEvaluator:
                 write_jsonl(tmp / f"{name}.jsonl", sample_and_score(policy_lm, ref_lm, prompts, self.n, s, gen,
                                                                     self.judge, self.max_new_tokens,
                                                                     truth=self.truth))
-            (tmp / "done").touch()
 
 
 METRICS = ("win_rate", "reward", "length", "chars", "kl", "proxy", "proxy_win_rate", "echo")
