@@ -92,22 +92,26 @@ class PolicyEvaluator:
         self.held_out, self.val = eval_prompts(cfg), validation_prompts(cfg)
         self.seed = 1_000_003 * (seed + 1)
 
-    def records(self, policy: Path, out: Path, what: str) -> tuple[list, list]:
+    def records(self, policy: Path, out: Path, what: str, validation: bool = True) -> tuple[list, list | None]:
         """(held-out records, validation records) of ``policy``, cached in the folder ``out``. pi_0's are the
-        same for every recipe with this judge and loop seed: computed once (runs/shared), copied to ``out``."""
+        same for every recipe with this judge and loop seed: computed once (runs/shared), copied to ``out``.
+        ``validation=False`` skips the validation prompts (None in their place): a policy that is not a
+        candidate for the loop's output (an offline arm's checkpoint) needs only the held-out ones."""
         if not intact(out, self.log):
             single_process("evaluation")
             if Path(policy) != Path(self.pi0):
-                self._evaluate(policy, out, what)
+                self._evaluate(policy, out, what, validation)
             else:  # the same for every recipe with this judge and loop seed (and its offline run)
                 computed_once({"stage": "eval", "policy": str(Path(policy).resolve()), "held_out": self.held_out,
                                "validation": self.val, "n": self.n, "seed": self.seed, "judge": self.judge.identity,
                                "sampling": self.sampling, "truth": self.truth, "code": code_fingerprint()}, out,
                               lambda path: self._evaluate(policy, path, what))
-        return read_jsonl(out / "eval.jsonl"), read_jsonl(out / "validation.jsonl")
+        val = out / "validation.jsonl"
+        return read_jsonl(out / "eval.jsonl"), read_jsonl(val) if val.exists() else None
 
-    def _evaluate(self, policy: Path, out: Path, what: str) -> None:
-        self.log(f"[eval] {what}: {len(self.held_out)} held-out + {len(self.val)} validation prompts x {self.n} samples")
+    def _evaluate(self, policy: Path, out: Path, what: str, validation: bool = True) -> None:
+        self.log(f"[eval] {what}: {len(self.held_out)} held-out" + (f" + {len(self.val)} validation" if validation
+                                                                     else "") + f" prompts x {self.n} samples")
         from rlhf_lite.policy.models import load_policy
 
         is_pi0 = Path(policy) == Path(self.pi0)
@@ -116,7 +120,8 @@ class PolicyEvaluator:
             gen = self.make(policy)
             ref_lm = load_policy(self.pi0)
             policy_lm = ref_lm if is_pi0 else load_policy(policy)
-            for name, prompts, s in (("eval", self.held_out, seed), ("validation", self.val, seed + 1)):
+            sets = (("eval", self.held_out, seed), ("validation", self.val, seed + 1))
+            for name, prompts, s in sets if validation else sets[:1]:
                 write_jsonl(tmp / f"{name}.jsonl", sample_and_score(policy_lm, ref_lm, prompts, self.n, s, gen,
                                                                     self.judge, self.max_new_tokens,
                                                                     truth=self.truth))

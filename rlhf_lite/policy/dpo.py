@@ -57,9 +57,15 @@ REFERENCE_LOGPS = "reference_logps.json"  # written beside a policy trained with
 
 def train_dpo(policy: str | Path, reference: str | Path, pairs: Sequence[dict], output_dir: str | Path,
               settings: DPOSettings = DPOSettings(), seed: int = 0, progress: bool = True,
-              lora: LoraSettings | None = None, known_reference: str | Path | None = None) -> dict:
+              lora: LoraSettings | None = None, known_reference: str | Path | None = None,
+              checkpoints: Sequence[float] = (), sequential: bool = False) -> dict:
     """Train ``policy`` with DPO against the frozen ``reference`` on ``pairs`` (``data.schema``);
     save the result to ``output_dir`` and return metrics, including the reference's path.
+
+    ``checkpoints``: fractions of the run's optimizer steps (each in (0, 1)) after which the policy is also
+    saved, as ``output_dir/checkpoints/step-<N>`` (loadable like the final policy), so one run gives several
+    points of win rate against KL (the chapter on why online beats offline). ``sequential`` feeds the pairs
+    in the order given instead of shuffled (a replayed stream in the order it was collected).
 
     With ``lora`` enabled, ``policy`` must be ``reference`` itself or a checkpoint this function wrote
     from it (its adapter is continued); the reference is the base with the adapter disabled.
@@ -83,16 +89,23 @@ def train_dpo(policy: str | Path, reference: str | Path, pairs: Sequence[dict], 
             raise ValueError(f"LoRA DPO starts from the reference or from a checkpoint whose adapter/ was trained "
                              f"on that reference (by train_dpo with lora); {policy} is neither. Continue the run "
                              f"that made it, or turn lora off.")
+    if checkpoints and (use_lora or not all(0 < f < 1 for f in checkpoints)):
+        raise ValueError(f"train_dpo: checkpoints are fractions of the run strictly between 0 and 1, without LoRA "
+                         f"(got {list(checkpoints)}, lora {'on' if use_lora else 'off'}).")
     precompute = _precomputes(settings, lora)
     known = _known_logps(known_reference, reference) if precompute else {}
     with tempfile.TemporaryDirectory() as scratch:
-        trainer = dpo_trainer(policy, reference, pairs, scratch, settings, seed, progress, lora, known)
+        trainer = dpo_trainer(policy, reference, pairs, scratch, settings, seed, progress, lora, known, sequential)
         if use_lora and start is not None:
             _continue_adapter(trainer.model, start)
+        saved = _save_at(trainer, checkpoints, Path(output_dir) / "checkpoints") if checkpoints else None
         result = trainer.train()
         metrics = {"train_pairs": len(trainer.train_dataset), "train_loss": result.training_loss,
                    "reference": str(Path(reference).resolve()), "policy_init": str(Path(policy).resolve()),
-                   "log_history": [h for h in trainer.state.log_history if "loss" in h]}
+                   "log_history": [h for h in trainer.state.log_history if "loss" in h],
+                   "steps": trainer.state.global_step}
+        if saved is not None:
+            metrics["checkpoints"] = sorted(saved.done)
         if precompute:
             metrics["reference_logps_reused"] = trainer.reused_reference_logps
             scored = _scored_logps(trainer.train_dataset)
@@ -106,6 +119,31 @@ def train_dpo(policy: str | Path, reference: str | Path, pairs: Sequence[dict], 
 
         write_json(Path(output_dir) / REFERENCE_LOGPS, {"reference": _reference_id(reference), "logps": scored})
     return metrics
+
+
+def _save_at(trainer, fractions: Sequence[float], folder: Path):
+    """A callback that saves the policy (weights and tokenizer) after the optimizer steps nearest to
+    ``fractions`` of the run. Why our own: TRL's checkpoints (save_steps) carry the optimizer state and
+    trainer files, several times the model's size; a point of the KL frontier needs the weights only."""
+    from transformers import TrainerCallback
+
+    class SaveAt(TrainerCallback):
+        done: list[int] = []
+
+        def on_train_begin(self, args, state, control, **kwargs):
+            self.steps = {max(1, round(state.max_steps * f)) for f in fractions} - {state.max_steps}
+            self.done = []
+
+        def on_step_end(self, args, state, control, model=None, **kwargs):
+            if state.global_step in self.steps and trainer.accelerator.is_main_process:
+                out = folder / f"step-{state.global_step}"
+                trainer.accelerator.unwrap_model(model).save_pretrained(str(out), safe_serialization=True)
+                trainer.processing_class.save_pretrained(str(out))
+                self.done.append(state.global_step)
+
+    cb = SaveAt()
+    trainer.add_callback(cb)
+    return cb
 
 
 def _precomputes(settings: DPOSettings, lora: LoraSettings | None) -> bool:
@@ -155,7 +193,7 @@ def _scored_logps(dataset) -> dict:
 
 def dpo_trainer(policy: str | Path, reference: str | Path, pairs: Sequence[dict], scratch: str | Path,
                 settings: DPOSettings = DPOSettings(), seed: int = 0, progress: bool = True,
-                lora: LoraSettings | None = None, known_logps: dict | None = None):
+                lora: LoraSettings | None = None, known_logps: dict | None = None, sequential: bool = False):
     """TRL's DPOTrainer for one round, set up as :func:`train_dpo` trains it (nothing trained yet).
 
     With ``settings.precompute_ref_log_probs`` TRL scores every pair under the reference once, here,
@@ -179,7 +217,8 @@ def dpo_trainer(policy: str | Path, reference: str | Path, pairs: Sequence[dict]
         loss_type=list(settings.loss_type),
         loss_weights=list(settings.loss_weights) if settings.loss_weights else None,
         bf16=settings.bf16, gradient_checkpointing=settings.gradient_checkpointing,
-        precompute_ref_log_probs=precompute, **shared_args(seed, progress),
+        precompute_ref_log_probs=precompute, train_sampling_strategy="sequential" if sequential else "random",
+        **shared_args(seed, progress),
     )
     # loaded after the config, so that DeepSpeed ZeRO-3 (zero3_init_flag) partitions them while loading
     if use_lora:
