@@ -4,7 +4,8 @@
     data/     preference data: one schema, the Table 5 loaders and lite twins, filters, MIX1/MIX2
     reward/   Bradley-Terry reward models, the pairwise preference model, RewardBench, length bias
     policy/   tiny models, SFT of pi_0, sampling (transformers, vLLM), DPO, LoRA/QLoRA
-    online/   Algorithm 2: pair rules, the proxy judge, the loop, offline DPO, evaluation against pi_0
+    online/   Algorithm 2: pair rules, the proxy judge, the loop, offline DPO, evaluation against pi_0;
+              writers far from pi_0, offline arms, the win-rate-against-KL frontier
     theory/   the theory chapter's tabular bandit;  scale/  what fits on which GPUs
     config.py every setting;  stages.py  the cached stages (pi_0, data, reward models)
     cli.py, book.py  the command line and the book build;  io.py, parallel.py, devices.py  plumbing

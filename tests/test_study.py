@@ -1,0 +1,205 @@
+"""Why online beats offline: the writers' distance dial, the frontier of win rate against KL, the replayed
+stream, and offline arms whose checkpoints are each judged on their own samples."""
+
+import numpy as np
+import pytest
+
+import rlhf_lite.online.study as study
+from rlhf_lite import world
+from rlhf_lite.config import Config
+from rlhf_lite.io import read_jsonl, write_jsonl
+from rlhf_lite.online.frontier import common_reach, front, matched, peak, peaks, win_at_kl
+from rlhf_lite.online.offpolicy import (Writer, _poisson_quantile, calibrate, per_token, response_logliks,
+                                        write_samples)
+from rlhf_lite.policy.models import load_policy
+from rlhf_lite.policy.sampling import HFSampler, sample_responses, sequence_logprobs
+
+CFG = {"online.iterations": 2, "data.prompts_per_iteration": 60, "sampling.n": 4, "eval_prompts": 30,
+       "online.eval_n": 2, "online.validation_prompts": 20, "online.judge": "gold"}
+
+
+def pts(*xy):
+    return [{"kl": k, "win": w} for k, w in xy]
+
+
+# ----------------------------------------------------------------------------- the frontier
+
+
+def test_the_front_keeps_the_points_no_lower_kl_point_beats():
+    k, w = front(pts((0, 0.5), (1.0, 0.6), (0.5, 0.62), (2.0, 0.61), (3.0, 0.7), (0.5, 0.55)))
+    assert k.tolist() == [0, 0.5, 3.0] and w.tolist() == [0.5, 0.62, 0.7]
+    assert peak(pts((0, 0.5), (1.0, 0.6), (2.0, 0.6))) == {"kl": 1.0, "win": 0.6}
+
+
+def test_the_win_rate_at_a_kl_interpolates_between_measured_points_and_never_extrapolates():
+    p = pts((0, 0.5), (1.0, 0.6), (2.0, 0.7))
+    assert win_at_kl(p, 1.5) == pytest.approx(0.65) and win_at_kl(p, 0) == 0.5
+    assert np.isnan(win_at_kl(p, 2.01)) and np.isnan(win_at_kl(p, -0.01))
+
+
+def test_a_matched_kl_comparison_pairs_by_seed_and_refuses_a_kl_an_arm_did_not_reach():
+    arms = {"online": [pts((0, 0.5), (1.0, 0.64)), pts((0, 0.5), (1.0, 0.66)), pts((0, 0.5), (2.0, 0.7))],
+            "offline": [pts((0, 0.5), (2.0, 0.6)), pts((0, 0.5), (2.0, 0.62)), pts((0, 0.5), (2.0, 0.58))]}
+    m = matched(arms, "online", "offline", 1.0)
+    assert m["per_seed"] == pytest.approx([0.64 - 0.55, 0.66 - 0.56, 0.6 - 0.54])
+    assert m["diff"][0] == pytest.approx(np.mean(m["per_seed"])) and m["diff"][1] > 0
+    swapped = matched(arms, "offline", "online", 1.0)
+    assert swapped["diff"][0] == pytest.approx(-m["diff"][0])
+    assert common_reach(arms, ["online", "offline"]) == 1.0
+    with pytest.raises(ValueError, match="beyond what"):
+        matched(arms, "online", "offline", 1.5)
+    assert peaks(arms, "online", "offline")["per_seed"] == pytest.approx([0.04, 0.04, 0.12])
+
+
+# ----------------------------------------------------------------------------- the writers
+
+
+def test_a_writer_changes_the_style_not_the_answers():
+    cfg = world.WorldConfig()
+    prompts = world.sample_prompts(60, cfg, seed=3)
+    near, far = (write_samples(Writer(n, f), prompts, 3, cfg, seed=1) for n, f in (("near", 0.0), ("far", 2.0)))
+    for x, a, b in zip(prompts, near, far):
+        assert [world.true_reward(x, s) for s in a] == [world.true_reward(x, s) for s in b]
+        assert [world.content_tokens(s) for s in a] == [world.content_tokens(s) for s in b]
+    extra = np.mean([len(b.split()) - len(a.split()) for ra, rb in zip(near, far) for a, b in zip(ra, rb)])
+    assert 1.6 < extra < 2.4  # about ``foreign`` woven words a response
+    assert near == write_samples(Writer("again", 0.0), prompts, 3, cfg, seed=1)
+
+
+def test_the_poisson_count_grows_with_the_rate_for_the_same_uniform():
+    u = np.random.default_rng(0).random(4000)
+    for lo, hi in ((0.2, 0.5), (0.5, 1.5), (1.5, 4.0)):
+        assert all(_poisson_quantile(x, lo) <= _poisson_quantile(x, hi) for x in u[:300])
+    assert np.mean([_poisson_quantile(x, 1.3) for x in u]) == pytest.approx(1.3, abs=0.08)
+    with pytest.raises(ValueError, match="foreign"):
+        Writer("bad", -1.0)
+
+
+def test_a_calibrated_writer_sits_at_the_distance_the_dial_asks_for(pi0_artifacts):
+    """The dial's promise: the writer calibrated on some prompts is that many nats per token below pi_0's own
+    samples, and stays there on other prompts it was not calibrated on."""
+    model, tok = load_policy(pi0_artifacts.pi0)
+    cfg = world.WorldConfig()
+
+    def own_per_token(prompts, seed):
+        rows = sample_responses(HFSampler(model, tok, progress=False), prompts, 2, (1.0,), 24, seed=seed)
+        flat = [r for row in rows for r in row]
+        return per_token(*response_logliks(model, tok, [r["prompt"] for r in flat], [r["response"] for r in flat]))
+
+    calib, fresh = world.sample_prompts(400, cfg, seed=11), world.sample_prompts(400, cfg, seed=12)
+    foreign, measured = calibrate(-1.0, model, tok, calib, own_per_token(calib, 1), cfg, tol=0.03)
+    assert foreign > 0 and measured == pytest.approx(-1.0, abs=0.03)
+    rows = write_samples(Writer("far", foreign), fresh, 2, cfg, seed=5)
+    flat = [(x, a) for x, row in zip(fresh, rows) for a in row]
+    elsewhere = per_token(*response_logliks(model, tok, [x for x, _ in flat], [a for _, a in flat])) - own_per_token(fresh, 2)
+    assert elsewhere == pytest.approx(-1.0, abs=0.25)
+    with pytest.raises(ValueError, match="outside what this writer family reaches"):
+        calibrate(+3.0, model, tok, calib, own_per_token(calib, 1), cfg)
+
+
+# ----------------------------------------------------------------------------- the replayed stream
+
+
+def _fake_loop(cfg, tmp_path, monkeypatch, sizes):
+    rounds = []
+    for t, m in enumerate(sizes, start=1):
+        pairs = [{"prompt": [{"role": "user", "content": f"copy {t} {i} ="}], "chosen": [], "rejected": [],
+                  "prompt_id": f"{t}-{i}"} for i in range(m)]
+        (tmp_path / f"iter{t}").mkdir()
+        write_jsonl(tmp_path / f"iter{t}" / "pairs.jsonl", pairs)
+        rounds.append([p["prompt_id"] for p in pairs])
+    monkeypatch.setattr(study, "iteration_dir", lambda c, s, t: tmp_path / f"iter{t}")
+    return rounds
+
+
+@pytest.mark.parametrize("history", ["all", "new"])
+def test_the_replayed_stream_holds_exactly_the_loops_pairs_in_order_and_shuffled(tmp_path, monkeypatch, history):
+    cfg = Config.preset("ci", **{"online.iterations": 3, "online.history": history, "dpo.epochs": 2.0})
+    rounds = _fake_loop(cfg, tmp_path, monkeypatch, [5, 7, 6])
+    ids = [p["prompt_id"] for p in study.replay_stream(cfg, 0, "in order")]
+    k = 0
+    for t in range(1, 4):  # round t: its data once per epoch, each pass a permutation of it, rounds in order
+        block = rounds[t - 1] if history == "new" else [i for r in rounds[:t] for i in r]
+        for _ in range(2):
+            assert sorted(ids[k:k + len(block)]) == sorted(block)
+            k += len(block)
+    assert k == len(ids)
+    assert ids[:5] != sorted(ids[:5]) or ids[5:10] != sorted(ids[5:10])  # each pass in its own random order
+    shuffled = [p["prompt_id"] for p in study.replay_stream(cfg, 0, "shuffled")]
+    assert sorted(shuffled) == sorted(ids) and shuffled != ids
+    with pytest.raises(ValueError, match="order"):
+        study.replay_stream(cfg, 0, "backwards")
+
+
+def test_a_replay_needs_the_loop_to_have_run(tmp_path, monkeypatch):
+    monkeypatch.setattr(study, "iteration_dir", lambda c, s, t: tmp_path / f"iter{t}")
+    with pytest.raises(FileNotFoundError, match="run the loop"):
+        study.replay_stream(Config.preset("ci"), 0, "in order")
+
+
+# ----------------------------------------------------------------------------- an offline arm
+
+
+@pytest.fixture(scope="module")
+def writer_arm(tmp_path_factory):
+    import rlhf_lite.online.loop as loop
+
+    cfg = Config.preset("ci", **CFG)
+    root = tmp_path_factory.mktemp("study")
+    mp = pytest.MonkeyPatch()
+    mp.setattr(study, "online_root", lambda c: root)
+    mp.setattr(loop, "online_root", lambda c: root)
+    try:
+        res = study.arm(cfg, 0, {"kind": "writer", "name": "near", "foreign": 0.0}, log=lambda *a: None)
+    finally:
+        mp.undo()
+    return cfg, res
+
+
+def test_an_offline_arm_spends_the_loops_pair_passes_and_judges_every_checkpoint_on_its_own_samples(writer_arm):
+    cfg, res = writer_arm
+    m = res["train_metrics"]
+    assert m["reference"] == str(study.prepare_pi0(cfg, log=lambda *a: None).pi0.resolve()) and m["policy_init"] == "pi0"
+    assert m["pair_passes"] == 60 * (1 + 2) * 2  # history "all": 60 + 120 pairs, 2 epochs each
+    assert len(res["points"]) == 2 + len(m["checkpoints"]) and res["points"][0] == {**res["points"][0], "kl": 0.0}
+    assert len(m["checkpoints"]) >= 3 and m["checkpoints"] == sorted(m["checkpoints"])
+    folder = res["policy"].parent
+    final_lm = load_policy(res["policy"])
+    for point in res["points"][1:]:
+        step = point["step"]
+        recs = read_jsonl(folder / f"eval-step{step}" / "eval.jsonl")
+        assert not (folder / f"eval-step{step}" / "validation.jsonl").exists()  # not a candidate output: held-out only
+        policy = res["policy"] if step == m["steps"] else res["policy"] / "checkpoints" / f"step-{step}"
+        lm = load_policy(policy)
+        ids = [r["token_ids"] for r in recs]
+        mine = sequence_logprobs(*lm, [r["prompt"] for r in recs], ids)
+        assert np.allclose(mine, [r["logp"] for r in recs], atol=1e-4)  # scored by this checkpoint
+        assert point["kl"] == pytest.approx(np.mean([r["logp"] - r["logp_ref"] for r in recs]))
+        if step != m["steps"]:  # ... and not by the final policy
+            assert not np.allclose(sequence_logprobs(*final_lm, [r["prompt"] for r in recs], ids), mine, atol=1e-3)
+
+
+def test_an_unknown_kind_of_arm_is_refused():
+    cfg = Config.preset("ci", **CFG)
+    with pytest.raises(ValueError, match="kind must be"):
+        study.arm(cfg, 0, {"kind": "nearby", "name": "x"})
+
+
+def test_train_dpo_refuses_checkpoints_outside_the_run(pi0_artifacts, tmp_path):
+    from rlhf_lite.policy.dpo import train_dpo
+
+    pair = {"prompt": [{"role": "user", "content": "copy 1 2 ="}], "chosen": [{"role": "assistant", "content": "1 2"}],
+            "rejected": [{"role": "assistant", "content": "2 1"}]}
+    with pytest.raises(ValueError, match="strictly between 0 and 1"):
+        train_dpo(pi0_artifacts.pi0, pi0_artifacts.pi0, [pair], tmp_path, checkpoints=(0.5, 1.0))
+
+
+def test_implicit_accuracy_reads_the_implicit_reward_against_r_star(writer_arm):
+    cfg, res = writer_arm
+    base = read_jsonl(res["policy"].parent.parent.parent / "pi0_eval" / "eval.jsonl")
+    acc, n = study.implicit_accuracy(res["policy"], base)
+    assert n == sum(len({r["reward"] for r in base if r["prompt_index"] == i}) == 2 for i in {r["prompt_index"] for r in base})
+    assert acc != 0.5
+    # pi_0 against itself: every implicit reward is 0, so every pair is a tie
+    acc0, _ = study.implicit_accuracy(study.prepare_pi0(cfg, log=lambda *a: None).pi0, base)
+    assert acc0 == 0.5
