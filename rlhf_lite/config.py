@@ -116,6 +116,11 @@ class OnlineSettings:
     # issue #18), or "previous": the last iterate, what the repository's loop scripts actually pass.
     reference: str = "pi0"
     offline_pairs: int = 0  # |D_off|, curated MIX2 pairs trained on before D_1 (the paper: none, Figure 4)
+    # After the last of the data.iterations prompt subsets, iteration t takes subset ((t - 1) mod data.iterations) + 1
+    # again, with fresh samples from the current policy (a finite prompt pool run for more rounds). Off: the loop
+    # refuses more iterations than subsets. Iterations 1..T do not depend on T or on this setting, so a longer
+    # loop continues a shorter one in the same folder (rlhf_lite.online.loop.online_root).
+    reuse_prompts: bool = False
     seeds: int = 3  # loop seeds per variant in the chapter, for the error bars
     eval_n: int = 2  # samples per held-out prompt for the evaluation (the seeds, not the samples, set the intervals)
     validation_prompts: int = 200  # for choosing the output iterate

@@ -399,3 +399,26 @@ def test_the_win_rate_ceiling_is_a_tie_where_pi0_is_already_right():
     assert win_rate_ceiling([{"reward": 1.0}, {"reward": 0.25}, {"reward": 0.0}, {"reward": 1.0}]) == 0.75
     with pytest.raises(ValueError, match="r\\* of every pi_0 sample"):
         win_rate_ceiling([{"reward": float("nan")}])
+
+
+def test_a_longer_loop_continues_a_shorter_one_and_reuses_the_prompt_subsets(clean_run, cfg, monkeypatch):
+    """online.iterations and online.reuse_prompts are not part of the recipe's folder: T = 4 continues the T = 2 run,
+    and with reuse iteration 4 samples iteration 1's prompts again (data.iterations = 3), from pi_3."""
+    from rlhf_lite.config import with_overrides
+    from rlhf_lite.io import read_jsonl
+
+    run, _ = clean_run
+    assert online.online_root(with_overrides(cfg, {"online.iterations": 4, "online.reuse_prompts": True})) == \
+        online.online_root(cfg)
+    with pytest.raises(ValueError, match="reuse_prompts"):
+        online._iteration_prompts(with_overrides(cfg, {"online.iterations": 4}), online.prepare_data(cfg).prompt_splits, 4)
+    stamps = {f: (run.root / f).stat().st_mtime_ns for f in ("iter1/generations.jsonl", "iter2/policy/model.safetensors")}
+    longer = with_overrides(cfg, {"online.iterations": 4, "online.reuse_prompts": True})
+    monkeypatch.setattr(online, "online_root", lambda c: run.root.parent)
+    run4 = run_online(longer, seed=0, progress=False, log=lambda *a: None)
+    assert len(run4.policies) == 4 and run4.evals[:3] == run.evals[:3]
+    assert {f: (run.root / f).stat().st_mtime_ns for f in stamps} == stamps  # iterations 1-2 reused, not redone
+    prompts = {t: [r["prompt"] for r in read_jsonl(run.root / f"iter{t}" / "generations.jsonl")] for t in (1, 3, 4)}
+    assert prompts[4] == prompts[1] and prompts[3] != prompts[1]
+    responses = [read_jsonl(run.root / f"iter{t}" / "generations.jsonl")[0]["responses"] for t in (1, 4)]
+    assert responses[0] != responses[1]  # fresh samples from the current policy

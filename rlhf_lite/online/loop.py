@@ -32,6 +32,7 @@ evaluation by a known reward) is the part no library does.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -82,8 +83,12 @@ def hf_generator(batch_size: int = 128, progress: bool = True) -> GeneratorFacto
 
 
 def online_root(cfg: Config) -> Path:
+    """The recipe's folder. Its key leaves out the number of iterations and prompt reuse: iteration t's work does
+    not depend on them, so a loop run for more iterations continues a shorter one (everything after the first T
+    is what the longer run adds)."""
+    online = {**dataclasses.asdict(cfg.online), "iterations": None, "reuse_prompts": None}
     key = fingerprint({"world": cfg.world, "data": cfg.data, "model": cfg.model, "sft": cfg.sft, "reward": cfg.reward,
-                       "preference": cfg.preference, "sampling": cfg.sampling, "dpo": cfg.dpo, "online": cfg.online,
+                       "preference": cfg.preference, "sampling": cfg.sampling, "dpo": cfg.dpo, "online": online,
                        "eval": cfg.eval_prompts, "seed": cfg.seed, "policy": cfg.policy, "lora": cfg.lora,
                        "code": code_fingerprint()})
     return runs_dir() / f"{cfg.profile}-online-{key}"
@@ -105,11 +110,18 @@ class OnlineRun:
         return self.policies[self.best - 1]
 
 
+def prompt_subset(cfg: Config, t: int) -> int:
+    """Which prompt subset iteration t samples on: its own, or with ``online.reuse_prompts`` after the last
+    subset, subset ((t - 1) mod data.iterations) + 1 again."""
+    return (t - 1) % cfg.data.iterations + 1 if cfg.online.reuse_prompts else t
+
+
 def _iteration_prompts(cfg: Config, splits_path: Path, t: int) -> list:
-    prompts = [r["prompt"] for r in read_jsonl(splits_path) if r["iteration"] == t]
+    prompts = [r["prompt"] for r in read_jsonl(splits_path) if r["iteration"] == prompt_subset(cfg, t)]
     if not prompts:
         raise ValueError(f"no prompts for iteration {t} in {splits_path}: online.iterations ({cfg.online.iterations}) "
-                         f"must be at most data.iterations ({cfg.data.iterations}).")
+                         f"must be at most data.iterations ({cfg.data.iterations}), or set online.reuse_prompts to "
+                         f"sample the subsets again.")
     return prompts
 
 
@@ -299,6 +311,7 @@ def _iterate(cfg: Config, seed: int, pi0: Path, judge, make: GeneratorFactory, p
         run.evals.append(summarise(recs, base, judge))
         run.validation.append(summarise(val_recs, base_val, judge)["proxy_win_rate"][0])
     run.best = int(np.argmax(run.validation)) + 1
-    write_json(root / "summary.json", {"evals": run.evals, "validation": run.validation, "best": run.best,
+    write_json(root / "summary.json", {"iterations": s.iterations, "evals": run.evals, "validation": run.validation,
+                                       "best": run.best,
                                        "pair_reports": run.pair_reports})
     return run
