@@ -55,3 +55,14 @@ def test_bad_input_is_named():
     with pytest.raises(ValueError, match="one of each per prompt"):
         build_pairs(["p"], [RESP], [R, R])
     assert set(PAIR_RULES) == {"best-worst", "best-random", "best-second", "random"}
+
+
+def test_the_repositorys_orientation_differs_only_where_the_penalty_turns_the_raw_order():
+    from rlhf_lite.online.pairs import orientation_flips
+
+    samples = [["a", "bbbbbbbbbb"], ["a", "bbbbbbbbbb"], ["aa", "b"]]
+    rewards = [[1.0, 1.2], [1.0, 2.0], [0.5, 0.1]]
+    # prompt 1: raw prefers the long answer, the penalty (0.05/char) the short one -> the repository flips it;
+    # prompt 2: the long answer wins under both; prompt 3: the penalty does not change the order
+    assert orientation_flips(rewards, samples, 0.05) == (1, 3)
+    assert orientation_flips(rewards, samples, 0.0) == (0, 3)

@@ -102,3 +102,21 @@ def build_pairs(prompts: Sequence, samples: Sequence[Sequence[str]], rewards: Se
                              score_chosen=float(score[c]), score_rejected=float(score[rj])))
     report.pairs = len(out)
     return out, report
+
+
+def orientation_flips(rewards: Sequence, samples: Sequence[Sequence[str]], lam: float) -> tuple[int, int]:
+    """How many prompts the public repository's pair selection would train on the other way round: its
+    ``prepare_data`` (choose_type "max_min_p") picks the two samples with the highest and lowest *penalised*
+    reward but makes the one with the higher *raw* reward the chosen answer. Eq. 9 penalises the reward
+    itself, so both the pick and the orientation follow the penalised reward (:func:`build_pairs`). Returns
+    (prompts where the two orientations differ, prompts whose pick gives a pair): without a penalty, none."""
+    flips = kept = 0
+    for r, resp in zip(rewards, samples):
+        raw = np.asarray(r, dtype=float)
+        pen = length_penalised(raw, resp, lam)
+        best, worst = int(np.argmax(pen)), int(np.argmin(pen))
+        if resp[best] == resp[worst] or pen[best] == pen[worst]:
+            continue
+        kept += 1
+        flips += bool(raw[best] < raw[worst])
+    return flips, kept
