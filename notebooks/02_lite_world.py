@@ -339,6 +339,13 @@ print("wrote", save_results("02_lite_world", results, profile=cfg.profile))
 #   was lowered from 0.1 to 0.05 per word after the first version left BT-MIX2 near chance there;
 # - that $\pi_0$ pads some answers. The demonstrations were written with filler on purpose.
 #
+# **A property of the data that decides a comparison.** Every lite dataset's responses are written by the
+# same demonstration maker that wrote $\pi_0$'s SFT data. So the offline data is about as likely under
+# $\pi_0$ as $\pi_0$'s own answers, while the paper's offline data was written by
+# other models (GPT-4, GPT-3.5, LLaMA-2, ...), far from its SFT model. Whether online beats offline depends
+# on that distance; {doc}`07_why_online` measures it for every dataset the book trains on and builds
+# offline data at chosen distances, and the scorecard reports the comparison in both regimes.
+#
 # **What is evidence.** Once the world is fixed, the rest is measured, not arranged: whether curation
 # raises the share of correct labels, how well each reward model agrees with $r^*$ on $\pi_0$'s own
 # answers, whether online iterative DPO beats offline DPO and by how much, what the length penalty

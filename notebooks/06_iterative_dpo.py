@@ -41,7 +41,7 @@ import transformers
 from rlhf_lite.config import Config, with_overrides
 from rlhf_lite.world import compare, seed_interval
 from rlhf_lite.io import PACKAGE_DIR, project_root, read_jsonl, save_results
-from rlhf_lite.online import (across_seeds, agreement_by_length, load_judge, loop_pair_passes,
+from rlhf_lite.online import (across_seeds, agreement_by_length, load_judge, loop_pair_passes, orientation_flips,
                               overoptimisation_points, pair_truth, run_recipes, win_rate_ceiling)
 from rlhf_lite.policy import load_policy, num_parameters
 from rlhf_lite.reward import length_correlations
@@ -155,9 +155,11 @@ hyper
 # - **reference = previous iterate**: BT-MIX2 with the penalty, but each round's DPO reference is the
 #   last iterate instead of $\pi_0$ (the ablation of the reference, below).
 #
-# and **offline DPO**: one DPO run from $\pi_0$ on curated MIX2 pairs. Their responses come from the
-# lite sources' behaviour policies, not from $\pi_0$, and none of their prompts is an evaluation
-# prompt. It gets as many pairs as the loop's DPO rounds train on in total ({glue:text}`pair_passes`),
+# and **offline DPO**: one DPO run from $\pi_0$ on curated MIX2 pairs, none of whose prompts is an
+# evaluation prompt. Their responses were not sampled from $\pi_0$, but the lite twins write them with the
+# same demonstration maker that trained $\pi_0$, so they are about as likely under $\pi_0$ as its own
+# answers; the paper's offline data was written by other models. {doc}`07_why_online` measures that
+# distance and runs the comparison at several. It gets as many pairs as the loop's DPO rounds train on in total ({glue:text}`pair_passes`),
 # so both spend the same number of DPO steps. The paper's baseline is DPO on Nectar.
 #
 # Every DPO run, in the loop and offline, uses the same settings (the table above): the lite learning
@@ -184,6 +186,7 @@ STEPS = {  # the sweep, loop seed 0 only; the recipes above are "lr, DPO + SFT t
 }
 SWEEP = {(name, k): {**VARIANTS[name], **o} for name in (GOLD, PAPER) for k, o in STEPS.items()}
 seeds = range(cfg.online.seeds)
+T_LOOP = cfg.online.iterations
 
 
 def stage_log(msg):
@@ -232,6 +235,28 @@ for k, r in enumerate(rows):
 same = sum(by_hand.get(p["prompt_id"]) == (p["chosen"][0]["content"], p["rejected"][0]["content"]) for p in saved)
 print(f"pairs kept: by hand {len(by_hand)}, by the loop {len(saved)}; identical pairs: {same}")
 print("the loop's pairs are exactly the hand-made ones:", same == len(saved) == len(by_hand))
+
+# %% [markdown]
+# The paper's public repository does one thing differently here, beside the reference quirk below. Its
+# `prepare_data` (choose_type `max_min_p`) picks the two samples with the highest and the lowest *penalised*
+# reward, as we do, but makes the one with the higher *raw* reward the chosen answer. Eq. 9 penalises the
+# reward itself, $\tilde r = \hat r - \lambda |a|$, so by the paper's text both the pick and the orientation
+# follow $\tilde r$, which is what our loop does. The two rules differ only where the penalty turns the raw
+# order round: on the penalised recipe's own samples (every iteration and seed) that is
+# {glue:text}`flip_share:.1%` of its pairs (between {glue:text}`flip_min:.1%` and {glue:text}`flip_max:.1%`
+# by run). Without a penalty they agree pair for pair.
+
+# %%
+flip_counts = [orientation_flips([r["proxy"] for r in rows_], [r["responses"] for r in rows_], LAMBDA)
+               for run_ in runs[CONCISE] for t in range(1, T_LOOP + 1)
+               for rows_ in [read_jsonl(run_.root / f"iter{t}" / "samples.jsonl")]]
+flip_share = sum(f for f, _ in flip_counts) / sum(k for _, k in flip_counts)
+by_run = [f / k for f, k in flip_counts]
+glue("flip_share", flip_share, display=False)
+glue("flip_min", min(by_run), display=False)
+glue("flip_max", max(by_run), display=False)
+print(f"pairs the repository's rule would orient the other way: {flip_share:.1%} "
+      f"(by run and iteration: {min(by_run):.1%} to {max(by_run):.1%})")
 
 # %% [markdown]
 # ## What each iteration does (the paper's Figure 8)
@@ -367,8 +392,10 @@ glue("plain_text", "The paper's recipe also beats offline DPO here, as in the pa
 # is {glue:text}`gap_gold:.3f` ± {glue:text}`gap_gold_ci:.3f` above offline DPO, {glue:text}`gap_gold_text`.
 # The mean true reward moves from {glue:text}`r_sft:.3f` ($\pi_0$) to {glue:text}`r_off:.3f` (offline) and
 # {glue:text}`r_gold:.3f` (gold loop). Both spend the same number of DPO steps; what differs is the data:
-# pairs of the policy's own answers, ranked by what is right, against pairs of other policies' answers
-# ranked by noisy annotators. This is the paper's claim with the judge taken out of the question.
+# pairs of the policy's own answers, ranked by what is right, against pairs of the demonstration maker's
+# answers ranked by noisy annotators. So the sampling and the labels both differ here, and the offline data
+# is near $\pi_0$; {doc}`07_why_online` takes these apart (offline pairs ranked by $r^*$ too, written at
+# several distances from $\pi_0$, and the loop's own pairs replayed offline).
 #
 # {glue:text}`plain_text` Its true win rate is {glue:text}`win_plain:.3f` ± {glue:text}`win_plain_ci:.3f`,
 # paired against offline {glue:text}`gap_plain:.3f` ± {glue:text}`gap_plain_ci:.3f`
@@ -857,7 +884,7 @@ save_results("06_iterative_dpo", {
     "seeds": cfg.online.seeds, "iterations": T, "length_penalty": LAMBDA, "dpo_learning_rate": LR,
     "main_recipe": PAPER, "gold_recipe": GOLD, "concise_recipe": CONCISE,
     "history": cfg.online.history, "offline_pairs": offline[0]["train_metrics"]["train_pairs"],
-    "win_rate_ceiling": ceiling,
+    "win_rate_ceiling": ceiling, "repository_orientation_flip_share": flip_share,
     "per_iteration": {name: [pack(x) for x in a] for name, a in agg.items()},
     "offline_dpo": pack(off),
     "iterative_minus_offline_win_rate": {name: {"mean": m, "ci95": h} for name, (m, h) in gaps_off.items()},
@@ -886,8 +913,9 @@ save_results("06_iterative_dpo", {
 #   is the reference ablation.
 # - With a perfect judge the loop reaches a true win rate of {glue:text}`win_gold:.3f` against
 #   {glue:text}`win_off:.3f` for offline DPO at the same number of DPO steps, {glue:text}`head_gold` of
-#   the possible gain against {glue:text}`head_off`: the paper's claim, measured with the judge taken
-#   out of the question.
+#   the possible gain against {glue:text}`head_off`. Here the offline data is near $\pi_0$ and its labels
+#   are noisier than $r^*$; {doc}`07_why_online` separates the two and measures the comparison at several
+#   distances of the offline data from $\pi_0$, the property that decides it.
 # - With a learned judge the loop learns what the judge's pairs say. Against the truth, a share of the
 #   BT judges' pairs are ties that teach their taste for length, and the loop follows it: the paper's
 #   recipe reaches {glue:text}`win_plain:.3f`, the penalised one {glue:text}`win_it:.3f`. The reward

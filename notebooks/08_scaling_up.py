@@ -427,7 +427,7 @@ else:
 # ## Results file
 
 # %%
-save_results("07_scaling_up", {
+save_results("08_scaling_up", {
     "fields_differing_lite_full": len(diff),
     "plan_8x80_zero3": eight.reset_index().to_dict(orient="records"),
     "plan_1x24_qlora": one.reset_index().to_dict(orient="records"),

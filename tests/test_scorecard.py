@@ -10,7 +10,7 @@ import pytest
 from rlhf_lite import scorecard as sc
 
 CHAPTERS = {s: {"title": s.replace("_", " ")} for s in ("01_theory", "03_preference_data", "04_reward_models",
-                                                          "05_length_bias", "06_iterative_dpo")}
+                                                          "05_length_bias", "06_iterative_dpo", "07_why_online")}
 
 
 def _ms(mean, ci95):
@@ -48,6 +48,10 @@ def results():
                              "per_iteration": {"paper": [_summary(30.0, 0.60), _summary(40.0, 0.66)],
                                                "concise": [_summary(30.0, 0.60), _summary(20.0, 0.67)]},
                              "reference_ablation": {"previous_minus_pi0": {"win_rate": _ms(-0.05, 0.02)}}},
+        "07_why_online": {"profile": "book", "seeds": 3, "distances_by_writer": {"near": 0.1, "far": -1.2},
+                          "matched_kl": {"gold judge (r*)": {
+                              "far": {"matched KL": 1.5, "online - offline": 0.08, "± (95%)": 0.03},
+                              "near": {"matched KL": 1.5, "online - offline": -0.02, "± (95%)": 0.03}}}},
     }
 
 
@@ -75,7 +79,7 @@ def test_the_rule():
 def test_every_claim_of_the_issue_is_on_the_card_and_reads_its_chapter(results):
     assert set(_verdicts(results)) == {"bt_beats_prompting", "pm_beats_bt_reasoning", "curation",
                                        "curation_downstream", "length_bias",
-                                       "online_beats_offline", "offline_beats_sft", "length_penalty", "reference_pi0",
+                                       "online_beats_offline", "online_beats_far_offline", "offline_beats_sft", "length_penalty", "reference_pi0",
                                        "dpo_full_coverage", "exploration", "best_of_n_kl"}
     assert set(_measured(results).values()) == {sc.HOLDS}
     # Figure 3's order of length bias follows from how the twins' annotators were built: not evidence
@@ -88,6 +92,10 @@ def test_every_claim_of_the_issue_is_on_the_card_and_reads_its_chapter(results):
         paper=_ms(-0.02, 0.01)), sc.FAILS),
     ("online_beats_offline", lambda R: R["06_iterative_dpo"]["iterative_minus_offline_win_rate"].update(
         paper=_ms(0.02, 0.03)), sc.DIRECTION),
+    ("online_beats_far_offline", lambda R: R["07_why_online"]["matched_kl"]["gold judge (r*)"]["far"].update(
+        {"online - offline": -0.05}), sc.FAILS),
+    ("online_beats_far_offline", lambda R: R["07_why_online"]["matched_kl"]["gold judge (r*)"]["far"].update(
+        {"online - offline": 0.02}), sc.DIRECTION),
     ("pm_beats_bt_reasoning", lambda R: R["04_reward_models"]["rewardbench_sections"]["preference, MIX2"].update(
         reasoning=0.54), sc.FAILS),
     ("curation", lambda R: R["03_preference_data"]["label_accuracy"].update(after=0.90), sc.FAILS),
