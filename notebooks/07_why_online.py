@@ -2,8 +2,8 @@
 # # Why online beats offline, measured
 #
 # The paper's reason to exist is that online iterative DPO beats offline DPO {cite:p}`dong2024rlhf`
-# (Table 2: 31.3 against 22.5 on LC AlpacaEval-2). In {doc}`06_iterative_dpo` the lite world did not show
-# it with a learned judge. This chapter asks why, with the one property of the data that controlled studies
+# (Table 2: 31.3 against 22.5 on LC AlpacaEval-2). {doc}`06_iterative_dpo` compared the two in the lite world
+# as the earlier chapters built it. This chapter varies the one property of the data that controlled studies
 # of the question single out {cite:p}`tang2024understanding`: **how far the offline data is from $\pi_0$**.
 #
 # **What we found** (this run, {glue:text}`n_seeds` seeds, 95% intervals paired by seed):
@@ -204,9 +204,10 @@ distances
 # offline baseline trains on Nectar, and its reward models on MIX2, whose responses were written by GPT-4,
 # GPT-3.5, LLaMA-2, Mistral and other models (its Table 5 lists the sources). We cannot run the paper's
 # SFT model here, so we have no number for its distance; but text written by other models, in their own
-# styles and lengths, is far less likely under an 8B SFT model than its own samples, and the studies of
-# this question measure exactly that gap (Tang et al., 2024, Figure 5; Tajwar et al., 2024). The next
-# section builds that regime in the lite world.
+# styles and lengths, is far less likely under an 8B SFT model than its own samples: the regime that the
+# controlled studies of this question set against on-policy data {cite:p}`tang2024understanding,tajwar2024preference`.
+# This is an argument from who wrote the data, not a measurement. The next section builds that regime in the
+# lite world, where it can be measured.
 #
 # ## Writers that are not $\pi_0$: a dial of distance, at the same quality
 #
@@ -372,6 +373,30 @@ glue("far_gap_abs", abs(far_gap), display=False)
 # and 2, and so on); "shuffled" is the same list in one random order. If the replayed stream does as well as
 # the loop, the loop's advantage lies in *what* it collected, pairs drawn from where the policy was going;
 # if it falls short, in the interaction itself. Tang et al. found that shuffling lost most of the gain.
+#
+# The replayed streams are the loop's own pairs, checked here for seed 0: the in-order stream is every round's
+# data once per DPO epoch, rounds in order, and the shuffled one is a permutation of the same list.
+
+# %% tags=nbval-check-output
+from rlhf_lite.online import replay_stream  # noqa: E402
+
+key = lambda p: (str(p["prompt"]), str(p["chosen"]), str(p["rejected"]))  # noqa: E731
+rounds_ = [[key(p) for p in read_jsonl(runs[GOLD][0].root / f"iter{t}" / "pairs.jsonl")]
+           for t in range(1, cfg.online.iterations + 1)]
+in_order = [key(p) for p in replay_stream(RECIPES[GOLD], 0, "in order")]
+shuffled = [key(p) for p in replay_stream(RECIPES[GOLD], 0, "shuffled")]
+expected = [x for t in range(1, len(rounds_) + 1) for _ in range(int(cfg.dpo.epochs))
+            for x in sorted(y for r in rounds_[:t] for y in r)]
+blocks, k = [], 0
+for t in range(1, len(rounds_) + 1):
+    size = sum(len(r) for r in rounds_[:t])
+    for _ in range(int(cfg.dpo.epochs)):
+        blocks.append(sorted(in_order[k:k + size]))
+        k += size
+print("in order: each pass is one round's data, rounds in order:", [x for b in blocks for x in b] == expected)
+print("shuffled: a permutation of the in-order stream:", sorted(shuffled) == sorted(in_order) and shuffled != in_order)
+print("the arms trained on these streams:", [res[0]["pairs"] == len(in_order) for (_, sp), res in zip(specs, results)
+                                             if sp["kind"] == "replay"])
 
 # %% [markdown]
 # ## Discrimination against generation
@@ -379,27 +404,29 @@ glue("far_gap_abs", abs(far_gap), display=False)
 # A DPO policy is also a reward model: its implicit reward $\beta \log \pi(a|x)/\pi_0(a|x)$ ranks any two
 # answers. Tang et al. asked whether offline policies fail because they rank badly, and found the opposite:
 # offline policies can rank held-out pairs well and still generate badly. Here is each arm's final policy
-# (seed 0) on held-out pairs of $\pi_0$'s answers whose $r^*$ differ, beside its true win rate.
+# on held-out pairs of $\pi_0$'s answers whose $r^*$ differ, beside its true win rate, with 95% intervals over
+# seeds. (An arm's last point is its final policy, the one ranked here; the loop's is its last iterate.)
 
 # %%
-base = read_jsonl(runs[GOLD][0].root / "pi0_eval" / "eval.jsonl")
+bases = [read_jsonl(r.root / "pi0_eval" / "eval.jsonl") for r in runs[GOLD]]  # pi_0's held-out answers, per seed
+finals = {f"online [{j}]": [r.policies[-1] for r in (longer if j == GOLD else runs[j])] for j in RECIPES}
+finals.update({spec["name"]: [res["policy"] for res in out] for (_, spec), out in zip(specs, results)})
 disc = []
-finals = {f"online [{j}]": (longer if j == GOLD else runs[j])[0].policies[-1] for j in RECIPES}
-finals.update({spec["name"]: out[0]["policy"] for (_, spec), out in zip(specs, results)})
-for name, path in finals.items():
-    acc, n_pairs = implicit_accuracy(path, base)
-    disc.append({"arm": name, "implicit-reward accuracy": acc, "held-out pairs": n_pairs,
-                 "true win rate": arms[name][0][-1]["win"], "KL": arms[name][0][-1]["kl"]})
+for name, paths in finals.items():
+    acc = [implicit_accuracy(path, base) for path, base in zip(paths, bases)]
+    (a, ha), (w, hw) = seed_interval([x for x, _ in acc]), seed_interval([p[-1]["win"] for p in arms[name]])
+    disc.append({"arm": name, "implicit-reward accuracy": a, "±": ha, "true win rate (final)": w, "± ": hw,
+                 "KL (final)": float(np.mean([p[-1]["kl"] for p in arms[name]])), "held-out pairs": acc[0][1]})
 disc = pd.DataFrame(disc).set_index("arm")
 glue("best_disc_arm", disc["implicit-reward accuracy"].idxmax(), display=False)
-glue("best_win_arm", disc["true win rate"].idxmax(), display=False)
+glue("best_win_arm", disc["true win rate (final)"].idxmax(), display=False)
 glue("disc_pairs", int(disc["held-out pairs"].iloc[0]), display=False)
 disc
 
 # %% [markdown]
-# Ranking and generating: the final policy that ranks held-out pairs best is {glue:text}`best_disc_arm`, the
-# one with the highest true win rate {glue:text}`best_win_arm` (one seed each; the ranking accuracies rest on
-# {glue:text}`disc_pairs` pairs, so differences of a few points are noise).
+# Ranking and generating: the final policies that rank held-out pairs best are those of
+# {glue:text}`best_disc_arm`, the ones with the highest true win rate those of {glue:text}`best_win_arm`
+# (means over seeds; each seed's accuracy rests on about {glue:text}`disc_pairs` pairs).
 #
 # ## What this says about the paper's claim
 #

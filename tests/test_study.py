@@ -203,3 +203,18 @@ def test_implicit_accuracy_reads_the_implicit_reward_against_r_star(writer_arm):
     # pi_0 against itself: every implicit reward is 0, so every pair is a tie
     acc0, _ = study.implicit_accuracy(study.prepare_pi0(cfg, log=lambda *a: None).pi0, base)
     assert acc0 == 0.5
+
+
+def test_a_sequential_dpo_run_feeds_the_pairs_in_the_order_given(pi0_artifacts, tmp_path):
+    from torch.utils.data import RandomSampler, SequentialSampler
+
+    from rlhf_lite.policy.dpo import dpo_trainer
+
+    pairs = [{"prompt": [{"role": "user", "content": f"copy {i} 2 ="}], "chosen": [{"role": "assistant", "content": f"{i} 2"}],
+              "rejected": [{"role": "assistant", "content": f"2 {i}"}]} for i in range(6)]
+    for sequential, kind in ((True, SequentialSampler), (False, RandomSampler)):
+        tr = dpo_trainer(pi0_artifacts.pi0, pi0_artifacts.pi0, pairs, tmp_path / str(sequential), sequential=sequential,
+                         progress=False)
+        assert isinstance(tr._get_train_sampler(tr.train_dataset), kind)
+        # the data set keeps the order given (the reference's precomputed log-probs too); the sampler decides
+        assert [r[-1]["content"] for r in tr.train_dataset["chosen"]] == [f"{i} 2" for i in range(6)]
