@@ -265,8 +265,9 @@ dial[["foreign", "target", "distance (all samples), nats/token", "distance (chos
 # rule (best against worst). Online and offline arms therefore learn from the same preference source, the
 # same prompts and the same number of DPO pair passes; they differ only in who wrote the samples. Every
 # offline run saves its policy at {glue:text}`n_ckpt` points along the way, and every saved policy is
-# evaluated like the loop's iterates: true win rate against $\pi_0$'s samples and KL($\pi \| \pi_0$) per
-# response from its **own** samples. An arm's frontier is the upper-left edge of its points; a straight line
+# evaluated like the loop's iterates: true win rate against $\pi_0$'s samples, and KL($\pi \| \pi_0$) per
+# token from its **own** samples (summed over them, divided by their tokens, so that a policy is not further
+# from $\pi_0$ only because it writes longer answers). An arm's frontier is the upper-left edge of its points; a straight line
 # between two points is reachable (mixing the two policies), and no frontier is extended beyond the largest
 # KL it measured.
 #
@@ -295,7 +296,7 @@ for ax, j in zip(axes, RECIPES):
             ax.plot(k, w, color=colour(n), lw=2 if n.startswith("online") else 1.2, alpha=0.8,
                     marker="o" if n.startswith("online") else ".", label=n.split(" [")[0] if s == 0 else None)
     ax.axhline(0.5, color="gray", lw=0.8, ls=":")
-    ax.set_xlabel("KL(π || π₀), nats per response")
+    ax.set_xlabel("KL(π || π₀), nats per token")
     ax.set_title(f"judge: {j}", fontsize=11)
 axes[0].set_ylabel("true win rate against π₀")
 axes[1].legend(fontsize=8, loc="lower right")
@@ -416,7 +417,8 @@ for name, paths in finals.items():
     acc = [implicit_accuracy(path, base) for path, base in zip(paths, bases)]
     (a, ha), (w, hw) = seed_interval([x for x, _ in acc]), seed_interval([p[-1]["win"] for p in arms[name]])
     disc.append({"arm": name, "implicit-reward accuracy": a, "±": ha, "true win rate (final)": w, "± ": hw,
-                 "KL (final)": float(np.mean([p[-1]["kl"] for p in arms[name]])), "held-out pairs": acc[0][1]})
+                 "KL per token (final)": float(np.mean([p[-1]["kl"] for p in arms[name]])),
+                 "held-out pairs": acc[0][1]})
 disc = pd.DataFrame(disc).set_index("arm")
 glue("best_disc_arm", disc["implicit-reward accuracy"].idxmax(), display=False)
 glue("best_win_arm", disc["true win rate (final)"].idxmax(), display=False)

@@ -142,8 +142,8 @@ def _online_beats_far_offline(R):
     far = r["matched_kl"]["gold judge (r*)"]["far"]
     near = r["matched_kl"]["gold judge (r*)"]["near"]
     gap = r["distances_by_writer"]["far"]
-    return Measured(f"true win rate at matched KL {far['matched KL']:.2f}, gold-judge loop minus offline DPO on data "
-                    f"{gap:+.2f} nats per token from pi_0: {far['online - offline']:+.3f} (near pi_0: "
+    return Measured(f"true win rate at matched KL ({far['matched KL']:.2f} nats per token), gold-judge loop minus "
+                    f"offline DPO on data {gap:+.2f} nats per token from pi_0: {far['online - offline']:+.3f} (near pi_0: "
                     f"{near['online - offline']:+.3f} ± {near['± (95%)']:.3f})", far["online - offline"], far["± (95%)"],
                     f"{r['seeds']} seeds, paired")
 

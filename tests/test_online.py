@@ -212,6 +212,10 @@ def test_summarise_counts_ties_as_half_and_refuses_unpaired_samples():
     s = summarise(pol, base)
     assert s["win_rate"][0] == pytest.approx((1 + 0.5 + 0 + 0.5) / 4)
     assert s["kl"][0] == pytest.approx(1.0) and s["reward"][0] == pytest.approx(0.375)
+    assert "kl_token" not in s  # no token counts, no KL per token
+    tokens = [1, 3, 2, 2]  # KL 1 nat per response, over 8 tokens in all
+    s = summarise([dict(r, num_tokens=n) for r, n in zip(pol, tokens)], base)
+    assert s["kl_token"][0] == pytest.approx(4 / 8)
     with pytest.raises(ValueError, match="not paired"):
         summarise(pol[:3], base[:2] + base[3:])
 

@@ -174,7 +174,8 @@ def test_an_offline_arm_spends_the_loops_pair_passes_and_judges_every_checkpoint
         ids = [r["token_ids"] for r in recs]
         mine = sequence_logprobs(*lm, [r["prompt"] for r in recs], ids)
         assert np.allclose(mine, [r["logp"] for r in recs], atol=1e-4)  # scored by this checkpoint
-        assert point["kl"] == pytest.approx(np.mean([r["logp"] - r["logp_ref"] for r in recs]))
+        kl = sum(r["logp"] - r["logp_ref"] for r in recs) / sum(r["num_tokens"] for r in recs)  # per token
+        assert point["kl"] == pytest.approx(kl)
         if step != m["steps"]:  # ... and not by the final policy
             assert not np.allclose(sequence_logprobs(*final_lm, [r["prompt"] for r in recs], ids), mine, atol=1e-3)
 

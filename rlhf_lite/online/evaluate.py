@@ -57,6 +57,11 @@ def summarise(recs: Sequence[dict], base: Sequence[dict], judge: ProxyJudge | No
         "finished": float(np.mean([r["finished"] for r in recs])),
         "by_family": {}, "samples": len(recs),
     }
+    if all("num_tokens" in r for r in recs):
+        # per generated token: the KL summed over all samples over their tokens (EOS included), so policies that
+        # write longer answers are not further from pi_0 for that alone; the interval holds the mean length fixed
+        per = float(np.mean([r["num_tokens"] for r in recs]))
+        out["kl_token"] = mean_ci([(r["logp"] - r["logp_ref"]) / per for r in recs], groups=g)
     truth = recs[0]["reward"] is not None  # full mode knows no r*: the proxy's verdict is all there is
     if truth:
         r_pi, r_0 = np.array([r["reward"] for r in recs]), np.array([r["reward"] for r in base])

@@ -1,6 +1,6 @@
 """True win rate against KL(pi || pi_0): each arm's frontier, and arms compared at matched KL and at their peaks.
 
-A policy's place is a point (KL to pi_0 per response, true win rate against pi_0), both from its own samples
+A policy's place is a point (KL to pi_0 per token, true win rate against pi_0), both from its own samples
 (:func:`rlhf_lite.online.evaluate.summarise`). An arm (a recipe, with one seed) gives several points: pi_0
 itself (0, 1/2), the loop's iterates, an offline run's checkpoints. Its frontier is the upper-left edge of its
 points: the points that no point of lower KL beats, joined by straight lines. A straight line between two

@@ -96,8 +96,9 @@ def replay_stream(cfg: Config, seed: int, order: str) -> list[dict]:
 
 
 def iterate_points(run: OnlineRun) -> list[dict]:
-    """A loop's points: pi_0 and each iterate pi_1..pi_T, (KL, true win rate) from their evaluations."""
-    return [{"kl": e["kl"][0], "win": e["win_rate"][0], "reward": e["reward"][0], "t": t} for t, e in enumerate(run.evals)]
+    """A loop's points: pi_0 and each iterate pi_1..pi_T, (KL per token, true win rate) from their evaluations."""
+    return [{"kl": e["kl_token"][0], "win": e["win_rate"][0], "reward": e["reward"][0], "t": t}
+            for t, e in enumerate(run.evals)]
 
 
 def run_arm(cfg: Config, seed: int, name: str, make_pairs: Callable[[], list[dict]], *, sequential: bool = False,
@@ -108,7 +109,8 @@ def run_arm(cfg: Config, seed: int, name: str, make_pairs: Callable[[], list[dic
     pairs are a stream already holding its passes (:func:`replay_stream`), trained once, in order.
 
     Cached under the recipe's run folder by ``name`` (which must say what the pairs are). Returns {"points":
-    pi_0, the checkpoints and the final policy, "pairs", "policy", "train_metrics"}."""
+    pi_0, the checkpoints and the final policy, each with its KL per token and true win rate, "pairs", "policy",
+    "train_metrics"}."""
     pi0 = prepare_pi0(cfg, progress=progress, log=log).pi0
     judge = load_judge(cfg, progress=progress, log=log)
     root = online_root(cfg) / f"seed{seed}"
@@ -135,7 +137,7 @@ def run_arm(cfg: Config, seed: int, name: str, make_pairs: Callable[[], list[dic
             policy = out / "policy" / "checkpoints" / f"step-{step}" if step != metrics["steps"] else out / "policy"
             recs, _ = ev.records(policy, out / f"eval-step{step}", f"{name} step {step}", validation=False)
             s = summarise(recs, base)
-            points.append({"kl": s["kl"][0], "win": s["win_rate"][0], "reward": s["reward"][0], "step": step})
+            points.append({"kl": s["kl_token"][0], "win": s["win_rate"][0], "reward": s["reward"][0], "step": step})
     return {"name": name, "points": points, "pairs": metrics["train_pairs"], "policy": out / "policy",
             "train_metrics": metrics}
 
