@@ -201,9 +201,20 @@ distances
 # construction. In this world, "offline" has meant "on-policy, but fixed".
 #
 # The paper's setting is another regime. Its SFT model is LLaMA-3-8B fine-tuned on its own SFT mixture; its
-# offline baseline trains on Nectar, and its reward models on MIX2, whose responses were written by GPT-4,
-# GPT-3.5, LLaMA-2, Mistral and other models (its Table 5 lists the sources). We cannot run the paper's
-# SFT model here, so we have no number for its distance; but text written by other models, in their own
+# offline baseline trains on Nectar, and its reward models on MIX2. Who wrote their responses, by the paper's
+# Table 5 and its descriptions of the datasets (Nectar, which the paper does not describe, by its dataset card):
+#
+# | data | written by | used for |
+# | --- | --- | --- |
+# | Nectar | seven answers a prompt, mostly by GPT-4, GPT-3.5-turbo(-instruct) and LLaMA-2-7B-chat, among other models | the offline DPO baseline |
+# | HH-RLHF | an early 52B Claude model | MIX1, MIX2 |
+# | SHP | Reddit users | MIX1, MIX2 |
+# | UltraFeedback, CodeUltraFeedback | four of a pool of open and proprietary LLMs per prompt | MIX1, MIX2 |
+# | HelpSteer | an in-house LLM | MIX2 |
+# | PKU-SafeRLHF, Capybara, Orca, UltraInteract | open-source chat models ("LLM" in Table 5) | MIX2 |
+#
+# None of it was written by the SFT model being aligned. We cannot run the paper's SFT model here, so we have
+# no number for its distance; but text written by other models, in their own
 # styles and lengths, is far less likely under an 8B SFT model than its own samples: the regime that the
 # controlled studies of this question set against on-policy data {cite:p}`tang2024understanding,tajwar2024preference`.
 # This is an argument from who wrote the data, not a measurement. The next section builds that regime in the
