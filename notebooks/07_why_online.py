@@ -304,6 +304,7 @@ for ax, j in zip(axes, RECIPES):
     for n in names:
         for s, p in enumerate(arms[n]):
             k, w = front(p)
+            k, w = np.append(k, max(q["kl"] for q in p)), np.append(w, w[-1])  # level after the best point
             ax.plot(k, w, color=colour(n), lw=2 if n.startswith("online") else 1.2, alpha=0.8,
                     marker="o" if n.startswith("online") else ".", label=n.split(" [")[0] if s == 0 else None)
     ax.axhline(0.5, color="gray", lw=0.8, ls=":")
@@ -315,8 +316,9 @@ fig.tight_layout()
 plt.show()
 
 # %% [markdown]
-# Each line is one seed's frontier. Read them left to right: an arm that reaches a higher win rate at the
-# same KL buys more truth per nat of distance from $\pi_0$.
+# Each line is one seed's frontier: the best win rate the arm reached within each budget of KL, level after
+# its best point up to the largest KL it measured. Read them left to right: an arm that reaches a higher win
+# rate at the same KL buys more truth per nat of distance from $\pi_0$.
 #
 # The comparison, paired by seed, at the largest KL both arms reached in every seed (so that neither is
 # extrapolated), and at each arm's peak:

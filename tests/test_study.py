@@ -35,6 +35,14 @@ def test_the_win_rate_at_a_kl_interpolates_between_measured_points_and_never_ext
     p = pts((0, 0.5), (1.0, 0.6), (2.0, 0.7))
     assert win_at_kl(p, 1.5) == pytest.approx(0.65) and win_at_kl(p, 0) == 0.5
     assert np.isnan(win_at_kl(p, 2.01)) and np.isnan(win_at_kl(p, -0.01))
+    # past its best point the frontier stays at the best win rate (that policy is within the budget), up to the
+    # largest KL measured and no further
+    q = pts((0, 0.5), (1.0, 0.6), (3.0, 0.55))
+    assert win_at_kl(q, 2.5) == pytest.approx(0.6) and win_at_kl(q, 3.0) == pytest.approx(0.6)
+    assert np.isnan(win_at_kl(q, 3.01))
+    # an arm that never beat pi_0: pi_0 is its best policy at every budget it measured
+    never = pts((0, 0.5), (2.0, 0.45))
+    assert win_at_kl(never, 1.0) == 0.5 and np.isnan(win_at_kl(never, 2.5))
 
 
 def test_a_matched_kl_comparison_pairs_by_seed_and_refuses_a_kl_an_arm_did_not_reach():
@@ -47,7 +55,7 @@ def test_a_matched_kl_comparison_pairs_by_seed_and_refuses_a_kl_an_arm_did_not_r
     assert swapped["diff"][0] == pytest.approx(-m["diff"][0])
     assert common_reach(arms, ["online", "offline"]) == 1.0
     with pytest.raises(ValueError, match="beyond what"):
-        matched(arms, "online", "offline", 1.5)
+        matched(arms, "online", "offline", 1.5)  # the first two online seeds measured KL up to 1.0 only
     assert peaks(arms, "online", "offline")["per_seed"] == pytest.approx([0.04, 0.04, 0.12])
 
 

@@ -3,10 +3,12 @@
 A policy's place is a point (KL to pi_0 per token, true win rate against pi_0), both from its own samples
 (:func:`rlhf_lite.online.evaluate.summarise`). An arm (a recipe, with one seed) gives several points: pi_0
 itself (0, 1/2), the loop's iterates, an offline run's checkpoints. Its frontier is the upper-left edge of its
-points: the points that no point of lower KL beats, joined by straight lines. A straight line between two
-measured policies is reachable: the mixture that answers with the first policy with probability p and the
-second otherwise has the interpolated win rate and, KL being convex, at most the interpolated KL. Beyond the
-largest KL an arm measured, its frontier is not defined: comparisons there would be extrapolation.
+points: the points that no point of lower KL beats, joined by straight lines, and level after the best one.
+It reads as a budget: the highest win rate the arm reached with at most that much KL. A straight line between
+two measured policies is reachable: the mixture that answers with the first policy with probability p and the
+second otherwise has the interpolated win rate and, KL being convex, at most the interpolated KL; the level
+part is the best policy itself, whose KL is lower. Beyond the largest KL an arm measured, its frontier is not
+defined: comparisons there would be extrapolation.
 
 Tang et al. (2024) compare online and offline alignment this way, so that an arm cannot look better by just
 moving further from the reference; giving the offline arm several checkpoints (and settings) gives it its
@@ -42,17 +44,18 @@ def front(points: Sequence[dict]) -> tuple[np.ndarray, np.ndarray]:
 
 
 def win_at_kl(points: Sequence[dict], kl: float) -> float:
-    """The frontier's win rate at ``kl``, interpolated between the two measured corners around it. NaN when
-    ``kl`` lies outside the measured range (below the smallest KL or above the largest): no extrapolation."""
+    """The frontier's win rate at ``kl``: interpolated between the two corners around it, or the best corner's
+    beyond it. NaN when ``kl`` lies outside the KLs the arm measured (below the smallest or above the largest):
+    no extrapolation."""
     k, w = front(points)
-    if kl < k[0] or kl > k[-1]:
+    if kl < k[0] or kl > reach(points):
         return float("nan")
-    return float(np.interp(kl, k, w))
+    return float(np.interp(kl, k, w))  # np.interp holds the last corner's value to its right
 
 
 def reach(points: Sequence[dict]) -> float:
-    """The largest KL at which the arm's frontier is defined."""
-    return float(front(points)[0][-1])
+    """The largest KL the arm measured: where its frontier ends."""
+    return float(max(p["kl"] for p in points))
 
 
 def peak(points: Sequence[dict]) -> dict:
