@@ -227,3 +227,19 @@ def test_a_sequential_dpo_run_feeds_the_pairs_in_the_order_given(pi0_artifacts, 
         assert isinstance(tr._get_train_sampler(tr.train_dataset), kind)
         # the data set keeps the order given (the reference's precomputed log-probs too); the sampler decides
         assert [r[-1]["content"] for r in tr.train_dataset["chosen"]] == [f"{i} 2" for i in range(6)]
+
+
+def test_the_mix2_arm_trains_on_the_baselines_pairs_with_the_loops_pair_passes(tmp_path, monkeypatch):
+    """Today's offline baseline as an arm: MIX2 pairs (none of them on a held-out prompt), as many as the loop's
+    pair passes, so the DPO epochs stay those of the loop."""
+    import rlhf_lite.online.loop as loop
+    from rlhf_lite.online.offline import loop_pair_passes
+
+    cfg = Config.preset("ci", **CFG)
+    monkeypatch.setattr(study, "online_root", lambda c: tmp_path)
+    monkeypatch.setattr(loop, "online_root", lambda c: tmp_path)
+    res = study.arm(cfg, 0, {"kind": "mix2", "name": "mix2"}, log=lambda *a: None)
+    pairs = read_jsonl(res["policy"].parent / "pairs.jsonl")
+    assert len(pairs) == loop_pair_passes(cfg) == res["train_metrics"]["train_pairs"]
+    assert res["train_metrics"]["epochs"] == cfg.dpo.epochs and not any(p["source"].startswith("writer") for p in pairs)
+    assert pairs == loop.offline_pairs(cfg, loop_pair_passes(cfg), 0)
