@@ -9,7 +9,7 @@
 # **What we found** (this run, {glue:text}`n_seeds` seeds, 95% intervals paired by seed):
 #
 # - The lite datasets' responses are {glue:text}`mix2_gap_words` pi_0's own answers: MIX2's chosen
-#   responses sit at {glue:text}`mix2_gap:+.2f` nats per token from pi_0's own samples. The paper's
+#   responses sit at {glue:text}`mix2_gap:+.2f` nats per token from pi_0's own samples (positive: more likely). The paper's
 #   offline data was written by GPT-4, GPT-3.5, LLaMA-2 and other models, not by its SFT model.
 # - With the gold judge, offline DPO on data written like pi_0's demonstrations (distance
 #   {glue:text}`near_gap:+.2f`) {glue:text}`near_words` the online loop at matched KL
@@ -70,7 +70,8 @@ glue("n_seeds", len(seeds), display=False)
 
 
 def quiet(msg):
-    if "cached" not in msg:
+    """One line per stage that really runs: a DPO round of the loop or an offline arm, not each evaluation."""
+    if msg.startswith(("[study]", "[iter")) and " DPO " in msg:
         print(msg)
 
 
@@ -88,7 +89,7 @@ runs, _ = run_recipes(RECIPES, seeds, log=quiet)
 # with fresh answers from the current policy (`online.reuse_prompts`). A longer loop continues the shorter
 # one: its first iterations are the same artifacts.
 
-# %%
+# %% tags=hide-input
 MAX_ROUNDS = 8 if profile == "book" else cfg.online.iterations + 1
 ceiling = float(np.mean([win_rate_ceiling(read_jsonl(r.root / "pi0_eval" / "eval.jsonl")) for r in runs[GOLD]]))
 longer, rounds = runs[GOLD], cfg.online.iterations
@@ -147,7 +148,7 @@ plt.show()
 # This is what DPO's gradient sees: it raises and lowers log-probabilities of the responses in its data,
 # and a response $\pi_0$ would never write moves probability mass that $\pi_0$'s samples never visit.
 
-# %%
+# %% tags=hide-input
 pi0 = prepare_pi0(cfg, log=lambda *a: None).pi0
 model, tok = load_policy(pi0)
 sampler = HFSampler(model, tok, batch_size=cfg.sampling.batch_size, progress=False)
@@ -190,15 +191,20 @@ for name, rs in runs.items():
     dist_rows.append(distance_row([stream[i] for i in rng.permutation(len(stream))], f"online pairs, {name} (seed 0)"))
 distances = pd.DataFrame(dist_rows).set_index("data set")
 glue("mix2_gap", float(distances.loc["MIX2", "distance (chosen), nats/token"]), display=False)
-glue("mix2_gap_words", "as likely under π₀ as" if abs(distances.loc["MIX2", "distance (chosen), nats/token"]) < 0.25
+glue("mix2_rej_gap", float(distances.loc["MIX2", "distance (rejected), nats/token"]), display=False)
+glue("mix2_gap_words", "more likely under π₀ than" if distances.loc["MIX2", "distance (chosen), nats/token"] > 0
      else "less likely under π₀ than", display=False)
-distances
+SHOW = ["distance (chosen), nats/token", "distance (rejected), nats/token", "chosen: mean r*", "rejected: mean r*",
+        "pi_0's own: mean r*", "pairs right under r*", "pairs tied under r*"]
+distances[SHOW].round(2)
 
 # %% [markdown]
-# MIX2 is as close to $\pi_0$ as $\pi_0$'s own samples, and its chosen responses are *more* likely than
-# them: the lite twins write with the demonstration maker that trained $\pi_0$, and a demonstration is more
-# typical than a temperature-1 sample. The loop's own pairs are $\pi_0$'s and its iterates' samples by
-# construction. In this world, "offline" has meant "on-policy, but fixed".
+# MIX2's chosen responses sit at {glue:text}`mix2_gap:+.2f` and its rejected ones at
+# {glue:text}`mix2_rej_gap:+.2f` nats per token from $\pi_0$'s own samples (the writers below show where data
+# written unlike $\pi_0$ sits on this scale): the lite twins write with the demonstration maker that trained
+# $\pi_0$.
+# The loop's own pairs are $\pi_0$'s and its iterates' samples by construction. In this world, "offline" has
+# meant "written like $\pi_0$, but fixed".
 #
 # The paper's setting is another regime. Its SFT model is LLaMA-3-8B fine-tuned on its own SFT mixture; its
 # offline baseline trains on Nectar, and its reward models on MIX2. Who wrote their responses, by the paper's
@@ -229,7 +235,7 @@ distances
 # the others we calibrate `foreign` on a few hundred of the loop's prompts so that the writer's samples sit at
 # a target distance below $\pi_0$'s own, and the table measures them again on other prompts.
 
-# %%
+# %% tags=hide-input
 # target nats per token from pi_0's own samples; "near" is the demonstration maker itself (foreign 0), not calibrated
 DIAL = {"near": np.nan, "mid": -0.5, "far": -1.3}
 calib = [as_world_prompt(p) for p in loop_prompts(cfg)[:200]]
@@ -261,8 +267,7 @@ for (c, spec), out in zip(specs, results):
                       "all samples: mean r*": float(np.mean([true_reward(x, a) for x, a in flat])), "pairs": len(pairs)})
 dial = pd.DataFrame(dial_rows).set_index("data set")
 dial[["foreign", "target", "distance (all samples), nats/token", "distance (chosen), nats/token",
-      "all samples: mean r*", "pi_0's own: mean r*", "chosen: mean r*", "rejected: mean r*", "pairs right under r*",
-      "pairs tied under r*", "pairs"]]
+      "all samples: mean r*", "pi_0's own: mean r*", "pairs right under r*", "pairs tied under r*", "pairs"]].round(2)
 
 # %% [markdown]
 # Each writer's samples have the same mean $r^*$, above $\pi_0$'s own: the offline data at every distance
@@ -285,7 +290,7 @@ dial[["foreign", "target", "distance (all samples), nats/token", "distance (chos
 # The checkpoints are the offline arms' sweep over the number of steps (Tang et al.'s protocol gives the
 # offline arm the sweep): an offline arm can stop wherever along its run it does best.
 
-# %%
+# %% tags=hide-input
 arms = {f"online [{j}]": [iterate_points(r) for r in (longer if j == GOLD else runs[j])] for j in RECIPES}
 arms.update({spec["name"]: [res["points"] for res in out] for (_, spec), out in zip(specs, results)})
 glue("n_samples", cfg.sampling.n, display=False)
@@ -323,7 +328,7 @@ plt.show()
 # The comparison, paired by seed, at the largest KL both arms reached in every seed (so that neither is
 # extrapolated), and at each arm's peak:
 
-# %%
+# %% tags=hide-input
 def versus(online, offline):
     """Online minus offline at the largest KL both reached in every seed, and at their peaks. Where some seed of
     an arm never beat pi_0, its frontier is pi_0 alone and the two cannot be compared along KL (NaN)."""
@@ -340,9 +345,9 @@ comparisons = {j: pd.DataFrame([versus(f"online [{j}]", n) for n in arms if n.en
                                 not n.startswith("online")]).set_index("offline arm") for j in RECIPES}
 for j, tab in comparisons.items():
     print(f"judge: {j}")
-    display(tab)
+    display(tab.drop(columns="online").round(3))
 
-# %%
+# %% tags=hide-input
 fig, ax = plt.subplots(figsize=(7, 0.45 * sum(len(t) for t in comparisons.values()) + 1))
 ylabels, y = [], 0
 for j, tab in comparisons.items():
@@ -391,7 +396,7 @@ glue("far_gap_abs", abs(far_gap), display=False)
 # The replayed streams are the loop's own pairs, checked here for seed 0: the in-order stream is every round's
 # data once per DPO epoch, rounds in order, and the shuffled one is a permutation of the same list.
 
-# %% tags=nbval-check-output
+# %% tags=nbval-check-output,hide-input
 from rlhf_lite.online import replay_stream  # noqa: E402
 
 key = lambda p: (str(p["prompt"]), str(p["chosen"]), str(p["rejected"]))  # noqa: E731
@@ -421,7 +426,7 @@ print("the arms trained on these streams:", [res[0]["pairs"] == len(in_order) fo
 # on held-out pairs of $\pi_0$'s answers whose $r^*$ differ, beside its true win rate, with 95% intervals over
 # seeds. (An arm's last point is its final policy, the one ranked here; the loop's is its last iterate.)
 
-# %%
+# %% tags=hide-input
 bases = [read_jsonl(r.root / "pi0_eval" / "eval.jsonl") for r in runs[GOLD]]  # pi_0's held-out answers, per seed
 finals = {f"online [{j}]": [r.policies[-1] for r in (longer if j == GOLD else runs[j])] for j in RECIPES}
 finals.update({spec["name"]: [res["policy"] for res in out] for (_, spec), out in zip(specs, results)})
@@ -432,7 +437,7 @@ for name, paths in finals.items():
     disc.append({"arm": name, "implicit-reward accuracy": a, "±": ha, "true win rate (final)": w, "± ": hw,
                  "KL per token (final)": float(np.mean([p[-1]["kl"] for p in arms[name]])),
                  "held-out pairs": acc[0][1]})
-disc = pd.DataFrame(disc).set_index("arm")
+disc = pd.DataFrame(disc).set_index("arm").round(3)
 glue("best_disc_arm", disc["implicit-reward accuracy"].idxmax(), display=False)
 glue("best_win_arm", disc["true win rate (final)"].idxmax(), display=False)
 glue("disc_pairs", int(disc["held-out pairs"].iloc[0]), display=False)
@@ -451,7 +456,7 @@ disc
 # {glue:text}`far_words` offline. The {doc}`../book/scorecard` reports the claim in both regimes, and the
 # earlier chapters' online-against-offline verdicts belong to the near one.
 
-# %%
+# %% tags=hide-input
 def pack(tab):
     return {n: {k: (float(v) if isinstance(v, (int, float, np.floating, np.integer)) else v) for k, v in r.items()}
             for n, r in tab.iterrows()}
