@@ -128,8 +128,6 @@ def _save_at(trainer, fractions: Sequence[float], folder: Path):
     from transformers import TrainerCallback
 
     class SaveAt(TrainerCallback):
-        done: list[int] = []
-
         def on_train_begin(self, args, state, control, **kwargs):
             self.steps = {max(1, round(state.max_steps * f)) for f in fractions} - {state.max_steps}
             self.done = []
