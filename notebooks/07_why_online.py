@@ -321,8 +321,12 @@ for ax, j in zip(axes, RECIPES):
     ax.set_xlabel("KL(π || π₀), nats per token")
     ax.set_title(f"judge: {j}", fontsize=11)
 axes[0].set_ylabel("true win rate against π₀")
-axes[1].legend(fontsize=8, loc="lower right")
-fig.tight_layout()
+handles = {}  # one legend for both panels: the replays are in the gold panel only
+for ax in axes:
+    for h, lab in zip(*ax.get_legend_handles_labels()):
+        handles.setdefault(lab, h)
+fig.legend(handles.values(), handles.keys(), fontsize=8, loc="lower center", ncol=len(handles), frameon=False)
+fig.tight_layout(rect=(0, 0.07, 1, 1))
 plt.show()
 
 # %% [markdown]
