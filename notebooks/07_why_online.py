@@ -16,8 +16,8 @@
 #   ({glue:text}`near_diff:+.3f` ± {glue:text}`near_diff_ci:.3f`, online minus offline). On data
 #   {glue:text}`far_gap_abs:.2f` nats per token further from pi_0 than pi_0's own samples, online
 #   {glue:text}`far_words` it ({glue:text}`far_diff:+.3f` ± {glue:text}`far_diff_ci:.3f`).
-# - The loop's own pairs, replayed offline from pi_0 in the order collected, {glue:text}`replay_words`
-#   the loop ({glue:text}`replay_diff:+.3f` ± {glue:text}`replay_diff_ci:.3f`); shuffled,
+# - The loop's own stream of pairs, replayed offline from pi_0 in the order collected, {glue:text}`replay_words`
+#   the loop ({glue:text}`replay_diff:+.3f` ± {glue:text}`replay_diff_ci:.3f`); shuffled, the same stream
 #   {glue:text}`shuffle_words` it ({glue:text}`shuffle_diff:+.3f` ± {glue:text}`shuffle_diff_ci:.3f`).
 #
 # - With the learned BT-MIX2 judge ranking both arms' samples, online minus offline at matched KL is
@@ -436,9 +436,9 @@ print("the arms trained on these streams:", [res[0]["pairs"] == len(in_order) fo
                                              if sp["kind"] == "replay"])
 
 # %% [markdown]
-# Replayed in the order collected, the loop's pairs {glue:text}`replay_words` the loop at a KL of
+# Replayed in the order collected, the loop's stream of pairs {glue:text}`replay_words` the loop at a KL of
 # {glue:text}`replay_kl:.2f` nats per token ({glue:text}`replay_diff:+.3f` ± {glue:text}`replay_diff_ci:.3f`,
-# online minus replay); shuffled, they {glue:text}`shuffle_words` it ({glue:text}`shuffle_diff:+.3f` ±
+# online minus replay); shuffled, the same stream {glue:text}`shuffle_words` it ({glue:text}`shuffle_diff:+.3f` ±
 # {glue:text}`shuffle_diff_ci:.3f` at {glue:text}`shuffle_kl:.2f`). The replays stop at a smaller KL than the
 # writers' arms, so this is the comparison at the start of the frontier, where the loop's first round is.
 # Where a replay matches the loop, the pairs carry the loop's advantage and the interaction adds nothing
