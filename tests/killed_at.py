@@ -1,7 +1,10 @@
 """Run the rlhf-lite CLI and kill this very process with SIGKILL at the moment it is about to rename NAME into
-place (a file or folder name, e.g. ``pairs.jsonl`` or ``policy``; ``NAME@K`` for the K-th such rename).
+place (a file or folder name, e.g. ``pairs.jsonl`` or ``policy``; ``NAME@K`` for the K-th such rename), or,
+with ``call:MODULE:FUNCTION@K``, as the K-th call of that module's FUNCTION begins (a stage killed while it
+works, before it has written anything).
 
     python tests/killed_at.py pairs.jsonl@2 -- loop --profile ci ...
+    python tests/killed_at.py call:rlhf_lite.online.loop:sample_responses@2 -- loop --profile ci ...
 
 Used by tests/test_survival.py to kill the loop "while writing" at an exact point, which a kill from outside
 can only hit by luck. SIGKILL runs no ``finally`` block and no cleanup, as a kill -9 or the OOM killer would.
@@ -34,7 +37,23 @@ def main() -> None:
         check(target)
         return real_rename(self, target)
 
-    os.replace, Path.rename = replace, rename
+    if name.startswith("call:"):
+        import importlib
+
+        module_name, function_name = name[len("call:"):].split(":")
+        module = importlib.import_module(module_name)
+        real = getattr(module, function_name)
+
+        def wrapped(*a, **k):
+            seen[0] += 1
+            if seen[0] == nth:
+                print(f"[killed_at] SIGKILL as call {nth} of {module_name}.{function_name} begins", flush=True)
+                os.kill(os.getpid(), signal.SIGKILL)
+            return real(*a, **k)
+
+        setattr(module, function_name, wrapped)
+    else:
+        os.replace, Path.rename = replace, rename
     from rlhf_lite.cli import app
 
     sys.argv = ["rlhf-lite", *args]

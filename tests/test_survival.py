@@ -107,8 +107,12 @@ def _resume_and_compare(runs: Path, reference) -> str:
 
 
 def test_killed_during_sampling_resumes_to_the_same_artifacts(reference, tmp_path):
+    """Killed inside iteration 2's sampling (the second call of the loop's sampler; the first is iteration 1's).
+    A kill from outside, 0.1 s after the stage's log line, once came after a fast sampler had already written
+    generations.jsonl; the kill from inside the process cannot miss."""
     runs = _foundation(reference, tmp_path)
-    _kill_on(runs, "[iter 2] generate:", delay_s=0.1)
+    out = _cli(runs, *LOOP, killer="call:rlhf_lite.online.loop:sample_responses@2")
+    assert out.returncode == -signal.SIGKILL and "[iter 2] generate:" in out.stdout, out.stderr[-2000:]
     it2 = _loop_dir(runs) / "iter2"
     assert (it2.parent / "iter1" / "policy").exists() and not (it2 / "generations.jsonl").exists()
     log = _resume_and_compare(runs, reference)
