@@ -38,8 +38,8 @@ from rlhf_lite.policy.dpo import train_dpo
 from rlhf_lite.stages import prepare_pi0
 
 # fractions of an offline run saved as frontier points. Chapter 7 compares arms at KL 0.15-0.25 per token, which
-# the offline arms reach between 1/8 and 1/2 of their run; 1/16 and 3/4 added two evaluations per arm (a
-# quarter of the chapter's arm time) and no point the comparisons used, so they were dropped.
+# the offline arms reach between 1/8 and 1/2 of their run; 1/16 and 3/4 added two of an arm's six evaluations
+# and no point the comparisons used, so they were dropped.
 CHECKPOINTS = (1 / 8, 1 / 4, 1 / 2)
 
 
