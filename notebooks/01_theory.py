@@ -25,7 +25,7 @@ from myst_nb import glue
 
 from rlhf_lite import theory as T
 from rlhf_lite.config import Config
-from rlhf_lite.world import compare, mean_ci
+from rlhf_lite.world import compare, seed_interval
 from rlhf_lite.io import save_results
 
 pd.set_option("display.precision", 4)
@@ -252,16 +252,16 @@ final = {}
 for name, runs in curves.items():
     runs = np.array(runs)
     m = runs.mean(0)
-    h = np.array([mean_ci(runs[:, t])[1] if len(runs) > 1 else 0.0 for t in t_axis])
+    h = np.array([seed_interval(runs[:, t])[1] for t in t_axis])  # t intervals: a few bandits
     ax.plot(t_axis, m, marker="o", ms=3, label=name, ls="--" if name == STARVED else "-")
     ax.fill_between(t_axis, m - h, m + h, alpha=0.2)
-    final[name] = mean_ci(runs[:, -1])
+    final[name] = seed_interval(runs[:, -1])
 ax.axhline(1.0, color="k", ls=":", lw=1)
 ax.set_xlabel(f"iteration ({th.batch} oracle queries each)")
 ax.set_ylabel(r"$(J(\pi_t) - J(\pi_0)) / (J(\pi^*) - J(\pi_0))$")
 ax.set_ylim(-0.1, 1.05)
 ax.legend(fontsize=7, loc="lower right")
-ax.set_title(f"Share of the gap to $\\pi^*$ closed (mean, 95% interval over {th.seeds} bandits)")
+ax.set_title(f"Share of the gap to $\\pi^*$ closed (mean, 95% t interval over {th.seeds} bandits)")
 plt.tight_layout()
 plt.show()
 final_table = pd.DataFrame({k: {"share of gap closed": v[0], "±95%": v[1]} for k, v in final.items()}).T
@@ -270,8 +270,8 @@ ends = {k: np.array(v)[:, -1] for k, v in curves.items()}
 
 
 def paired(a, b):
-    """End-of-run difference a - b, paired over the same bandits: (mean, 95% half-width)."""
-    return mean_ci(ends[a] - ends[b])
+    """End-of-run difference a - b, paired over the same bandits: (mean, 95% t half-width)."""
+    return seed_interval(ends[a] - ends[b])
 
 
 diff, diff_h = paired(ENH, OFF)

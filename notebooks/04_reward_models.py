@@ -452,9 +452,9 @@ groups = np.array(pid)[keep]  # pairs from one prompt share samples: intervals a
 print(f"{len(delta)} on-policy pairs, {keep.mean():.0%} not tied under r*")
 
 probs = {name: j.prob_first(px, a1, a2) for name, j in judges.items()}
-agree = {}
+agree, right_of = {}, {}
 for name, p in probs.items():
-    right = np.where(p[keep] == 0.5, 0.5, ((p[keep] > 0.5) == (delta[keep] > 0)).astype(float))
+    right = right_of[name] = np.where(p[keep] == 0.5, 0.5, ((p[keep] > 0.5) == (delta[keep] > 0)).astype(float))
     m, h = mean_ci(right, groups=groups)
     agree[name] = {"agreement": m, "±95%": h}
 for ann in (HUMAN, GPT4):
@@ -635,7 +635,22 @@ for key, label in (("raw", RAW), ("cur", CUR), ("strict", STRICT)):
 # measurement here, not a setting.
 
 # %%
+# Paired differences for the scorecard: two judges asked about the same pairs differ pair by pair, so the
+# interval is that of the per-pair difference (clustered by prompt on pi_0's pairs), not two intervals combined.
+on_reasoning = np.array([r["subset"] == "lite-reasoning" for r in bench])
+
+
+def bench_credit(name):
+    p = scores[name]["p"][on_reasoning]
+    return np.where(p > 0.5, 1.0, np.where(p == 0.5, 0.5, 0.0))
+
+
+paired = {"onpolicy: BT, MIX2 minus prompting (pi_0)": mean_ci(right_of["BT, MIX2"] - right_of["prompting (pi_0)"],
+                                                              groups=groups),
+          "reasoning: preference, MIX2 minus BT, MIX2": mean_ci(bench_credit("preference, MIX2")
+                                                                - bench_credit("BT, MIX2"))}
 results = {
+    "paired_differences": {k: {"mean": float(m), "ci95": float(h)} for k, (m, h) in paired.items()},
     "curation_downstream": {label: {"pairs": int(row["training pairs"]),
                                     "agreement": {"mean": float(row["agreement with r*"]), "ci95": float(row["±95%"])},
                                     "best_of_n_true_reward": {"mean": float(row["best-of-n r*"]),

@@ -350,6 +350,9 @@ def verdict(mean, half):
 
 
 gaps_off = {name: paired_gap(runs[name]) for name in (GOLD, PAPER, CONCISE, ULTRA)}
+# The penalty's effect, seed by seed (both recipes start each seed from the same pi_0 and prompts)
+concise_minus_main = {key: seed_interval([c.evals[T][key][0] - p.evals[T][key][0]
+                                          for p, c in zip(runs[PAPER], runs[CONCISE])]) for key in ("chars", "win_rate")}
 glue("eval_n", cfg.online.eval_n, display=False)
 glue("eval_prompts", cfg.eval_prompts, display=False)
 glue("n_seeds", cfg.online.seeds, display=False)
@@ -888,6 +891,7 @@ save_results("06_iterative_dpo", {
     "per_iteration": {name: [pack(x) for x in a] for name, a in agg.items()},
     "offline_dpo": pack(off),
     "iterative_minus_offline_win_rate": {name: {"mean": m, "ci95": h} for name, (m, h) in gaps_off.items()},
+    "concise_minus_main": {key: {"mean": m, "ci95": h} for key, (m, h) in concise_minus_main.items()},
     "pairs_under_truth": taught,
     "judge_agreement_by_length": {name: {side: {"agreement": v[0], "pairs": v[1]} for side, v in d.items()}
                                   for name, d in by_length.items()},

@@ -87,7 +87,7 @@ def notebook_key(root: Path, nb: Path, profile: str, before: str = "") -> str:
              *sorted((root / "figures").glob("*.py"))]
     return fingerprint({
         "files": {str(f.relative_to(root)): file_hash(f) for f in files if f.exists()},
-        "before": before, "code": code_fingerprint(), "profile": profile, "threads": job_threads(),
+        "before": before, "code": code_fingerprint(pages=True), "profile": profile, "threads": job_threads(),
         "python": platform.python_version(),
         "stack": {p: md.version(p) for p in ("torch", "transformers", "trl", "datasets", "peft", "numpy")},
     })

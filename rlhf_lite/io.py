@@ -56,16 +56,26 @@ def results_dir() -> Path:
     return root / "results" if root else Path.home() / ".cache" / "rlhf_lite" / "results"
 
 
-@functools.lru_cache(maxsize=1)
-def code_fingerprint() -> str:
-    """A hash of the package's source, so cached artifacts are rebuilt when the code changes.
+# Modules that write the book's pages, not the stages' artifacts: an edit to the scorecard's wording or the
+# course guide's table must re-run the chapters (their pages show it), not retrain every model of the book.
+PRESENTATION_MODULES = ("book.py", "pages.py", "scorecard.py")
+
+
+@functools.lru_cache(maxsize=2)
+def code_fingerprint(pages: bool = False) -> str:
+    """A hash of the package's source, so cached artifacts are rebuilt when the code changes. The stages'
+    keys hash the code that computes (everything but ``PRESENTATION_MODULES``); ``pages=True`` hashes all
+    of it, for the key of an executed chapter, whose page shows what those modules write.
 
     Computed once per process: the key describes the code this process imported, even if the files
     are edited while a long notebook runs (otherwise its later stages would be cached under the new
     code's key, and an earlier stage rebuilt mid-run)."""
     h = hashlib.sha256()
     for f in sorted(PACKAGE_DIR.rglob("*.py")):  # every sub-package: the stages' code lives in all of them
-        h.update(f.relative_to(PACKAGE_DIR).as_posix().encode())
+        rel = f.relative_to(PACKAGE_DIR).as_posix()
+        if rel in PRESENTATION_MODULES and not pages:
+            continue
+        h.update(rel.encode())
         h.update(f.read_bytes())
     return h.hexdigest()[:12]
 

@@ -82,7 +82,7 @@ def test_the_package_code_is_part_of_the_key(tiny_book, monkeypatch):
     before = book.notebook_key(root, nb, "ci")
     import rlhf_lite.io as io
 
-    monkeypatch.setattr(io, "code_fingerprint", lambda: "edited")
+    monkeypatch.setattr(io, "code_fingerprint", lambda pages=False: "edited")
     assert book.notebook_key(root, nb, "ci") != before
 
 

@@ -4,6 +4,7 @@ numbers (altered results flip them), and the page and JSON the build writes."""
 import copy
 import json
 import math
+from dataclasses import asdict
 
 import pytest
 
@@ -39,11 +40,16 @@ def results():
                              "padded_preference": {"preference, MIX2": 1.0},
                              "curation_downstream": {"raw MIX2": {"pairs": 28000},
                                                      "curated, margin 0.5 (BT-MIX2)": {"pairs": 20000}},
-                             "curation_downstream_paired": {"curated minus raw": _ms(0.03, 0.02)}},
+                             "curation_downstream_paired": {"curated minus raw": _ms(0.03, 0.02)},
+                             "paired_differences": {"onpolicy: BT, MIX2 minus prompting (pi_0)": _ms(0.34, 0.03),
+                                                    "reasoning: preference, MIX2 minus BT, MIX2": _ms(0.05, 0.03)}},
         "05_length_bias": {"profile": "book", "mean_length_correlation": {
-            "BT, UltraFeedback only": {**_ms(0.35, 0.06), "prompts": 288}, "BT, MIX2": {**_ms(0.06, 0.06), "prompts": 288}}},
-        "06_iterative_dpo": {"profile": "book", "seeds": 3, "main_recipe": "paper", "concise_recipe": "concise",
-                             "iterative_minus_offline_win_rate": {"paper": _ms(0.10, 0.03)},
+            "UltraRM role (BT, MIX1)": {**_ms(0.24, 0.06), "prompts": 288}, "BT, MIX2": {**_ms(0.06, 0.06), "prompts": 288}},
+            "ultrarm_minus_mix2": _ms(0.18, 0.05)},
+        "06_iterative_dpo": {"profile": "book", "seeds": 3, "iterations": 3, "main_recipe": "paper",
+                             "concise_recipe": "concise", "gold_recipe": "gold",
+                             "iterative_minus_offline_win_rate": {"paper": _ms(0.10, 0.03), "gold": _ms(0.05, 0.02)},
+                             "concise_minus_main": {"chars": _ms(-10.0, 2.0), "win_rate": _ms(0.01, 0.02)},
                              "offline_dpo": {"win_rate": _ms(0.56, 0.02)},
                              "per_iteration": {"paper": [_summary(30.0, 0.60), _summary(40.0, 0.66)],
                                                "concise": [_summary(30.0, 0.60), _summary(20.0, 0.67)]},
@@ -51,7 +57,10 @@ def results():
         "07_why_online": {"profile": "book", "seeds": 3, "distances_by_writer": {"near": 0.1, "far": -1.2},
                           "matched_kl": {"gold judge (r*)": {
                               "far": {"matched KL": 1.5, "online - offline": 0.08, "± (95%)": 0.03},
-                              "near": {"matched KL": 1.5, "online - offline": -0.02, "± (95%)": 0.03}}}},
+                              "near": {"matched KL": 1.5, "online - offline": -0.02, "± (95%)": 0.03}},
+                              "BT-MIX2": {
+                              "far": {"matched KL": 1.2, "online - offline": 0.06, "± (95%)": 0.04},
+                              "near": {"matched KL": 1.2, "online - offline": -0.01, "± (95%)": 0.04}}}},
     }
 
 
@@ -65,21 +74,43 @@ def _measured(results):
 
 
 def test_the_rule():
-    m = sc.Measured("x", 0.1, 0.05, "3 seeds")
+    m = sc.Measured("x", 0.1, 0.05, "3 seeds", sc.PAIRED_SEEDS)
     assert sc.verdict(m) == sc.HOLDS
-    assert sc.verdict(sc.Measured("x", 0.1, 0.2, "3 seeds")) == sc.DIRECTION  # the interval reaches zero
-    assert sc.verdict(sc.Measured("x", 0.1, None, "3 seeds")) == sc.DIRECTION  # no interval to clear
-    assert sc.verdict(sc.Measured("x", 1e-6, None, "exact", exact=True)) == sc.HOLDS
-    assert sc.verdict(sc.Measured("x", -0.1, 0.01, "3 seeds")) == sc.FAILS
-    assert sc.verdict(sc.Measured("x", 0.0, None, "exact", exact=True)) == sc.FAILS
-    assert sc.verdict(sc.Measured("x", 0.1, 0.05, "3 seeds", conditions=[("kept", False)])) == sc.DIRECTION
+    assert sc.verdict(sc.Measured("x", 0.1, 0.2, "3 seeds", sc.PAIRED_SEEDS)) == sc.NO_DIFFERENCE  # reaches zero
+    assert sc.verdict(sc.Measured("x", -0.1, 0.01, "3 seeds", sc.PAIRED_SEEDS)) == sc.FAILS  # wholly below zero
+    assert sc.verdict(sc.Measured("x", 0.1, None, "1 seed", sc.SEEDS)) == sc.NO_DIFFERENCE  # one run: no interval
+    assert sc.verdict(sc.Measured("x", 0.1, float("nan"), "1 seed", sc.SEEDS)) == sc.NO_DIFFERENCE
+    assert sc.verdict(sc.Measured("x", 1e-6, None, "exact", sc.EXACT, exact=True)) == sc.HOLDS
+    assert sc.verdict(sc.Measured("x", 0.0, None, "exact", sc.EXACT, exact=True)) == sc.FAILS
+    # a further condition measurably broken contradicts the claim, however clear its main effect
+    assert sc.verdict(sc.Measured("x", 0.1, 0.05, "3 seeds", sc.PAIRED_SEEDS, conditions=[("kept", False)])) == sc.FAILS
     assert sc.verdict(None) == sc.NOT_MEASURED
+    with pytest.raises(ValueError, match="half-width"):
+        sc.verdict(sc.Measured("x", 0.1, -0.05, "3 seeds", sc.PAIRED_SEEDS))
+
+
+@pytest.mark.parametrize("effect, half", [(0.003, 0.019), (0.02, 0.05), (0.049, 0.05), (1e-9, 0.01)])
+def test_the_rule_is_symmetric_about_zero(effect, half):
+    """The machine-to-machine case of the issue: +0.003 ± 0.019 and -0.002 ± 0.019 must read the same, since
+    noise inside an interval that contains zero is not evidence either way."""
+    up = sc.verdict(sc.Measured("x", effect, half, "3 seeds", sc.PAIRED_SEEDS))
+    down = sc.verdict(sc.Measured("x", -effect, half, "3 seeds", sc.PAIRED_SEEDS))
+    assert up == down == sc.NO_DIFFERENCE
+    assert sc.leaning(asdict(sc.Measured("x", effect, half, "3 seeds", sc.PAIRED_SEEDS))) == "leans the paper's way"
+    assert sc.leaning(asdict(sc.Measured("x", -effect, half, "3 seeds", sc.PAIRED_SEEDS))) == "leans against the paper"
+
+
+@pytest.mark.parametrize("effect, half", [(0.06, 0.05), (0.2, 0.01)])
+def test_only_an_interval_wholly_on_one_side_decides(effect, half):
+    assert sc.verdict(sc.Measured("x", effect, half, "3 seeds", sc.PAIRED_SEEDS)) == sc.HOLDS
+    assert sc.verdict(sc.Measured("x", -effect, half, "3 seeds", sc.PAIRED_SEEDS)) == sc.FAILS
 
 
 def test_every_claim_of_the_issue_is_on_the_card_and_reads_its_chapter(results):
     assert set(_verdicts(results)) == {"bt_beats_prompting", "pm_beats_bt_reasoning", "curation",
-                                       "curation_downstream", "length_bias",
-                                       "online_beats_offline", "online_beats_far_offline", "offline_beats_sft", "length_penalty", "reference_pi0",
+                                       "curation_downstream", "length_bias", "online_beats_offline_gold",
+                                       "online_beats_offline", "online_beats_far_offline", "online_beats_far_offline_bt",
+                                       "offline_beats_sft", "length_penalty", "reference_pi0",
                                        "dpo_full_coverage", "exploration", "best_of_n_kl"}
     assert set(_measured(results).values()) == {sc.HOLDS}
     # Figure 3's order of length bias follows from how the twins' annotators were built: not evidence
@@ -87,26 +118,40 @@ def test_every_claim_of_the_issue_is_on_the_card_and_reads_its_chapter(results):
     assert _verdicts(results)["length_bias"] == sc.BUILT_IN
 
 
+def _set(d, key, value):
+    d[key] = value
+
+
 @pytest.mark.parametrize("key, alter, expected", [
     ("online_beats_offline", lambda R: R["06_iterative_dpo"]["iterative_minus_offline_win_rate"].update(
-        paper=_ms(-0.02, 0.01)), sc.FAILS),
+        paper=_ms(-0.05, 0.01)), sc.FAILS),
     ("online_beats_offline", lambda R: R["06_iterative_dpo"]["iterative_minus_offline_win_rate"].update(
-        paper=_ms(0.02, 0.03)), sc.DIRECTION),
+        paper=_ms(-0.02, 0.03)), sc.NO_DIFFERENCE),  # leans the other way, but the interval contains zero
+    ("online_beats_offline", lambda R: R["06_iterative_dpo"]["iterative_minus_offline_win_rate"].update(
+        paper=_ms(0.02, 0.03)), sc.NO_DIFFERENCE),
+    ("online_beats_offline_gold", lambda R: R["06_iterative_dpo"]["iterative_minus_offline_win_rate"].update(
+        gold=_ms(-0.01, 0.02)), sc.NO_DIFFERENCE),
     ("online_beats_far_offline", lambda R: R["07_why_online"]["matched_kl"]["gold judge (r*)"]["far"].update(
         {"online - offline": -0.05}), sc.FAILS),
     ("online_beats_far_offline", lambda R: R["07_why_online"]["matched_kl"]["gold judge (r*)"]["far"].update(
-        {"online - offline": 0.02}), sc.DIRECTION),
-    ("pm_beats_bt_reasoning", lambda R: R["04_reward_models"]["rewardbench_sections"]["preference, MIX2"].update(
-        reasoning=0.54), sc.FAILS),
+        {"online - offline": 0.02}), sc.NO_DIFFERENCE),
+    ("online_beats_far_offline_bt", lambda R: R["07_why_online"]["matched_kl"]["BT-MIX2"]["far"].update(
+        {"online - offline": -0.01}), sc.NO_DIFFERENCE),
+    ("pm_beats_bt_reasoning", lambda R: R["04_reward_models"]["paired_differences"].update(
+        {"reasoning: preference, MIX2 minus BT, MIX2": _ms(-0.36, 0.05)}), sc.FAILS),
+    ("bt_beats_prompting", lambda R: R["04_reward_models"]["paired_differences"].update(
+        {"onpolicy: BT, MIX2 minus prompting (pi_0)": _ms(0.01, 0.03)}), sc.NO_DIFFERENCE),
     ("curation", lambda R: R["03_preference_data"]["label_accuracy"].update(after=0.90), sc.FAILS),
     ("curation_downstream", lambda R: R["04_reward_models"]["curation_downstream_paired"].update(
-        {"curated minus raw": _ms(0.01, 0.02)}), sc.DIRECTION),
-    ("length_bias", lambda R: R["05_length_bias"]["mean_length_correlation"]["BT, UltraFeedback only"].update(
-        mean=0.10), sc.DIRECTION),
-    ("length_penalty", lambda R: R["06_iterative_dpo"]["per_iteration"]["concise"][-1].update(
-        win_rate=_ms(0.55, 0.02)), sc.DIRECTION),  # shorter, but quality lost
+        {"curated minus raw": _ms(0.01, 0.02)}), sc.NO_DIFFERENCE),
+    ("length_bias", lambda R: _set(R["05_length_bias"], "ultrarm_minus_mix2", _ms(0.03, 0.05)), sc.NO_DIFFERENCE),
+    ("length_penalty", lambda R: R["06_iterative_dpo"]["concise_minus_main"].update(
+        win_rate=_ms(-0.06, 0.02)), sc.FAILS),  # shorter, but quality measurably lost
+    ("length_penalty", lambda R: R["06_iterative_dpo"]["concise_minus_main"].update(
+        chars=_ms(-1.0, 2.0)), sc.NO_DIFFERENCE),
     ("reference_pi0", lambda R: R["06_iterative_dpo"]["reference_ablation"]["previous_minus_pi0"].update(
         win_rate=_ms(0.03, 0.01)), sc.FAILS),
+    ("exploration", lambda R: R["01_theory"].update(enhancer_minus_offline=_ms(0.02, 0.05)), sc.NO_DIFFERENCE),
     ("best_of_n_kl", lambda R: R["01_theory"]["best_of_n_kl"]["uniform"].update({"8": 5.0}), sc.FAILS),
     ("dpo_full_coverage", lambda R: R["01_theory"].update(dpo_full_coverage_max_error=0.2), sc.FAILS),
 ])
@@ -118,7 +163,7 @@ def test_altered_results_flip_the_verdict(results, key, alter, expected):
         assert _verdicts(altered)[key] == expected
     row = next(r for r in sc.score(altered) if r["key"] == key)
     assert row["why_not"]  # a verdict other than "holds" says why
-    if key == "length_penalty":
+    if key == "length_penalty" and expected == sc.FAILS:
         assert row["why_not"].startswith("Not met: quality kept")
 
 
@@ -145,9 +190,22 @@ def test_the_build_writes_the_page_and_the_json(results, tmp_path):
     page = (staging / "book" / "_generated" / "scorecard.md").read_text()
     saved = json.loads((folder / "scorecard.json").read_text())
     assert saved["claims"] == json.loads(json.dumps(rows)) and saved["profile"] == "book"
-    assert page.count("\n| ") == 1 + len(sc.CLAIMS)  # the header and one row a claim
+    assert page.count("\n| ") == 2 + len(sc.CLAIMS)  # two tables' headers and one row a claim
     assert "does not hold: 1" in page and "{doc}`06 iterative dpo <../notebooks/06_iterative_dpo>`" in page
-    assert "-0.050 ± 0.010" in page  # the number comes from the results file
+    assert "-0.050 ± 0.010 (paired by seed, t, 3 seeds)" in page  # the number, and how its interval was made
+    empirical, theory = page.split("**Checks of the theory**")
+    n_theory = sum(c.kind == sc.THEORY for c in sc.CLAIMS)
+    assert f"**Claims about training language models** ({len(sc.CLAIMS) - n_theory}): " in empirical
+    assert theory.startswith(f" ({n_theory}:") and "holds: 3." in theory and "dpo_full_coverage" not in empirical
+    assert "Under full coverage DPO" in theory and "Under full coverage DPO" not in empirical
+    assert "at chance by construction" in empirical  # the row whose baseline is a coin flip says so
+
+
+def test_a_row_without_a_measurable_difference_says_which_way_it_leans(results, tmp_path):
+    results["06_iterative_dpo"]["iterative_minus_offline_win_rate"]["paper"] = _ms(-0.015, 0.056)
+    page = sc.markdown(sc.score(results), CHAPTERS, "book")
+    row = next(line for line in page.splitlines() if "the paper's recipe" in line)
+    assert "**no measurable difference** (leans against the paper)." in row
 
 
 def test_the_ci_build_measures_every_claim(staged):
