@@ -1,12 +1,15 @@
-"""How long each chapter takes in both profiles: the table the course guide and every chapter's "Run this
-chapter" box show (bench/chapter_times.json, read by rlhf_lite.pages at build time).
+"""How long each chapter takes in both profiles, on each kind of machine it was measured on: the table the
+course guide, every chapter's "Run this chapter" box and the README's paragraph of build times show
+(bench/chapter_times.json, read by rlhf_lite.pages at build time).
 
-    .venv/bin/python bench/bench_chapters.py --run       # build both profiles with --rerun, then write the table
-    .venv/bin/python bench/bench_chapters.py             # write it from the last builds' results/book_timings_*.json
+    .venv/bin/python bench/bench_chapters.py --run       # build both profiles with --rerun, then record them
+    .venv/bin/python bench/bench_chapters.py             # record the last builds' results/book_timings_*.json
 
-Only chapters a build really executed count (a chapter taken from the build's cache carries the seconds of
-the run that cached it, and is refused here unless --allow-cached): the table is a measurement, made on one
-machine, which it names.
+The file keeps one entry per kind of machine (CPU model, cores, AVX-512 or not: machines of our kind differ
+about 2x in speed). A run replaces the entry of the machine it ran on, profile by profile, keeps the others,
+and rewrites the README's paragraph from the file. Only chapters a build really executed count (a chapter
+taken from the build's cache carries the seconds of the run that cached it, and is refused here unless
+--allow-cached): every number is a measurement, on the machine it names.
 """
 
 from __future__ import annotations
@@ -20,8 +23,34 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from rlhf_lite.book import toc_notebooks  # noqa: E402
 from rlhf_lite.io import results_dir, write_json  # noqa: E402
-from rlhf_lite.pages import PROFILES, TIMES_FILE  # noqa: E402
+from rlhf_lite.pages import PROFILES, TIMES_FILE, load_times, machine_key, readme_times, update_readme  # noqa: E402
+
+
+def record(times: dict, profile: str, timings: dict, allow_cached: bool = False, source: str = "") -> dict:
+    """``times`` with the build ``timings`` (a results/book_timings_<profile>.json) entered under its machine."""
+    cached = [c for c, v in timings["chapters"].items() if v["cached"] or v["seconds"] is None]
+    if cached and not allow_cached:
+        raise ValueError(f"the {profile} build took chapters {cached} from its cache, not from a run; rebuild with "
+                         f"`python -m rlhf_lite.book --profile {profile} --rerun`.")
+    m = timings["machine"]
+    if "avx512" not in m:
+        raise ValueError(f"the {profile} build's timings do not say whether its CPU has AVX-512 (a build from before "
+                         f"the flags were recorded); rebuild it.")
+    seconds = {c: round(v["seconds"], 1) for c, v in timings["chapters"].items() if v["seconds"] is not None}
+    machines = [dict(e) for e in times["machines"]]
+    entry = next((e for e in machines if machine_key(e) == machine_key(m)), None)
+    if entry is None:
+        entry = {"seconds": {}}
+        machines.append(entry)
+    entry.update({k: m[k] for k in ("cpu", "cores", "avx512", "flags", "memory_gib", "date")})
+    entry["seconds"] = {**entry.get("seconds", {}), profile: seconds}
+    if source:
+        entry["source"] = source
+    else:
+        entry.pop("source", None)  # measured here, by this script
+    return {"machines": machines}
 
 
 def main(argv=None) -> None:
@@ -32,23 +61,25 @@ def main(argv=None) -> None:
     if args.run:
         for p in PROFILES:
             subprocess.run([sys.executable, "-m", "rlhf_lite.book", "--profile", p, "--rerun"], cwd=ROOT, check=True)
-    seconds, machine = {}, None
+    times, found = load_times(ROOT), []
     for p in PROFILES:
         path = results_dir() / f"book_timings_{p}.json"
         if not path.exists():
-            sys.exit(f"{path} is missing: build the {p} profile first (`python -m rlhf_lite.book --profile {p}`), "
-                     f"or pass --run.")
-        t = json.loads(path.read_text())
-        cached = [c for c, v in t["chapters"].items() if v["cached"] or v["seconds"] is None]
-        if cached and not args.allow_cached:
-            sys.exit(f"{path}: chapters {cached} came from the build cache, not from a run; rebuild with --rerun.")
-        seconds[p] = {c: round(v["seconds"], 1) for c, v in t["chapters"].items() if v["seconds"] is not None}
-        machine = machine or t["machine"]
-        if t["machine"]["cpu"] != machine["cpu"] or t["machine"]["cores"] != machine["cores"]:
-            sys.exit(f"{path} was measured on another machine than the other profile; build both on one.")
-    write_json(ROOT / TIMES_FILE, {"machine": machine, "seconds": seconds})
-    for p in PROFILES:
-        print(p, {c: s for c, s in seconds[p].items()}, f"total {sum(seconds[p].values()):.0f} s")
+            print(f"{path} is missing: the {p} profile is not recorded (build it with "
+                  f"`python -m rlhf_lite.book --profile {p} --rerun`).")
+            continue
+        try:
+            times = record(times, p, json.loads(path.read_text()), args.allow_cached)
+        except ValueError as e:
+            sys.exit(f"{path}: {e}")
+        found.append(p)
+    if not found:
+        sys.exit("No build timings to record: run `make book` (and `make book-ci`) first, or pass --run.")
+    write_json(ROOT / TIMES_FILE, times)
+    stems = [nb.stem for nb in toc_notebooks(ROOT)]
+    changed = update_readme(ROOT / "README.md", readme_times(times, stems))
+    print(f"recorded the {' and '.join(found)} profile(s) in {TIMES_FILE}" + ("; README updated" if changed else ""))
+    print(readme_times(times, stems))
 
 
 if __name__ == "__main__":

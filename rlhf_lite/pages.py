@@ -1,9 +1,12 @@
 """What the book build writes into its pages from measurements: each chapter's "Run this chapter" box, the
 course guide's table of run times, and the chapter's opening screen without papermill's injected cell.
 
-Run times come from ``bench/chapter_times.json``, a table of per-chapter seconds in both profiles measured
-on a 2-core machine by complete builds (``bench/bench_chapters.py`` writes it from the timings each build
-leaves in ``results/``), and from this build's own timings; nothing is typed into the prose. What each
+Run times come from ``bench/chapter_times.json``, per-chapter seconds in both profiles measured by complete
+builds, one entry per kind of machine (CPU model, cores, AVX-512 or not: machines of our kind differ about
+2x in speed, so no one machine's minutes are quoted as everyone's; ``bench/bench_chapters.py`` adds or
+replaces the entry of the machine it runs on from the timings each build leaves in ``results/``), and from
+this build's own timings; nothing is typed into the prose. The README's paragraph of build times is
+generated from the same file (``readme_times``; a test keeps it in step). What each
 chapter caches under ``runs/`` and what it teaches are in ``book/chapters.yml``, beside the pages that
 show them.
 
@@ -41,20 +44,48 @@ def load_chapters(root: Path, stems: list[str]) -> dict[str, dict]:
     return data
 
 
+README_BEGIN = "<!-- build-times: written by bench/bench_chapters.py from bench/chapter_times.json -->"
+README_END = "<!-- /build-times -->"
+
+
 def load_times(root: Path, log=print) -> dict:
-    """The measured table: {"machine": {...}, "seconds": {profile: {chapter: seconds}}}. Without one (a new
-    book, or a deleted file) the pages say "not measured" rather than guess."""
+    """The measured table: {"machines": [{"cpu", "cores", "avx512", "memory_gib", "date", "seconds": {profile:
+    {chapter: seconds}}, ...}]}. A file in the one-machine format of before is read as one entry. Without a
+    file (a new book, or a deleted one) the pages say "not measured" rather than guess."""
     path = root / TIMES_FILE
     if not path.exists():
         log(f"[book] {path} is missing, so the pages show no run times: after a full build of each profile, "
             f"`python bench/bench_chapters.py` writes it.")
-        return {"machine": None, "seconds": {}}
-    return json.loads(path.read_text())
+        return {"machines": []}
+    data = json.loads(path.read_text())
+    if "machines" not in data:  # the one-machine format
+        return {"machines": [{**data["machine"], "avx512": data["machine"].get("avx512"), "seconds": data["seconds"]}]
+                if data.get("machine") else []}
+    return data
+
+
+def machine_key(m: dict) -> tuple:
+    """What makes two machines "the same kind" for timing: CPU model, cores, and AVX-512 (which decides the
+    speed of torch's CPU kernels about as much as the model does)."""
+    return (m["cpu"], m["cores"], m.get("avx512"))
+
+
+def cpu_name(cpu: str) -> str:
+    """"Intel(R) Xeon(R) Processor" -> "Intel Xeon"; "AMD EPYC 7B13 64-Core Processor" -> "AMD EPYC 7B13"."""
+    words = [w for w in cpu.split("@")[0].replace("(R)", "").replace("(TM)", "").split()
+             if w not in ("Processor", "CPU") and not w.endswith("-Core")]
+    return " ".join(words) or cpu
+
+
+def machine_label(m: dict) -> str:
+    avx = {True: "with AVX-512", False: "without AVX-512"}.get(m.get("avx512"), "AVX-512 not recorded")
+    return f"{cpu_name(m['cpu'])} ({m['cores']} cores, {avx})"
 
 
 def _measured_on(times: dict) -> str:
-    m = times["machine"]
-    return f"{m['cores']} cores, measured {m['date']}" if m else "no measured times yet"
+    dates = sorted({m["date"] for m in times["machines"]})
+    return (f"complete builds, {dates[0]}" + (f" to {dates[-1]}" if len(dates) > 1 else "")) if dates else \
+        "no measured times yet"
 
 
 def minutes(seconds: float | None) -> str:
@@ -69,9 +100,30 @@ def minutes(seconds: float | None) -> str:
     return f"{m // 60} h" + (f" {m % 60} min" if m % 60 else "")
 
 
-def _seconds(times: dict, stem: str) -> dict:
-    """{profile: the chapter's measured seconds, or None}."""
-    return {p: times["seconds"].get(p, {}).get(stem) for p in PROFILES}
+def by_machine(times: dict, stem: str, profile: str) -> list[tuple[float, dict]]:
+    """(seconds, machine) of every machine that measured the chapter in the profile, fastest first."""
+    return sorted(((m["seconds"][profile][stem], m) for m in times["machines"]
+                   if stem in m.get("seconds", {}).get(profile, {})), key=lambda t: t[0])
+
+
+def time_range(times: dict, stem: str, profile: str) -> str | None:
+    """"17 min" (one machine), "17 to 32 min" (several), None (none)."""
+    secs = [s for s, _ in by_machine(times, stem, profile)]
+    if not secs:
+        return None
+    lo, hi = minutes(secs[0]), minutes(secs[-1])
+    if lo == hi:
+        return lo
+    (a, unit_lo), (_, unit_hi) = lo.split(" ", 1), hi.split(" ", 1)
+    return f"{a} to {hi}" if unit_lo == unit_hi else f"{lo} to {hi}"  # "17 to 32 min", "40 s to 2 min"
+
+
+def _on_each(times: dict, stem: str, profile: str) -> str:
+    rows = by_machine(times, stem, profile)
+    if not rows:
+        return "**not measured**"
+    said = [f"**{minutes(s)}** on {machine_label(m)}" for s, m in rows]
+    return said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
 
 
 def chapter_link(stem: str, chapter: dict) -> str:
@@ -82,13 +134,16 @@ def chapter_link(stem: str, chapter: dict) -> str:
 def run_box(stem: str, rel: str, chapter: dict, times: dict, profile: str = "book") -> str:
     """The markdown of one chapter's "Run this chapter" box: the papermill command for both profiles, the
     measured run time of each, what the chapter caches under runs/, and the profile of the page itself."""
-    secs = _seconds(times, stem)
     lines = [":::{admonition} Run this chapter", ":class: tip", "",
              "From the repository's root, after `make env` and `source .venv/bin/activate`:", "", "```bash"]
     lines += [f"papermill {rel} out.ipynb -p profile {p}" for p in PROFILES]
+    several = len(times["machines"]) > 1
     lines += ["```", "",
-              f"It takes **{minutes(secs['ci'])}** in the `ci` profile, the small one the tests run, and "
-              f"**{minutes(secs['book'])}** in the `book` profile, whose results the book quotes ({_measured_on(times)}). "
+              f"Run time in the `ci` profile, the small one the tests run: {_on_each(times, stem, 'ci')}; in the "
+              f"`book` profile, whose results the book quotes: {_on_each(times, stem, 'book')} "
+              f"({_measured_on(times)})." + (" Machines of the same kind differ about 2x in speed, so expect "
+                                              "your own time anywhere in that range." if several else ""),
+              "",
               f"This page was built in the `{profile}` profile. It caches under `runs/`: {chapter['caches']} "
               f"A rerun reuses what is still valid.", ":::"]
     return "\n".join(lines)
@@ -112,26 +167,79 @@ def prepare_staged_notebook(path: Path, box: str) -> None:
     nbformat.write(nb, str(path))
 
 
+def _total(m: dict, stems, profile: str) -> tuple[float | None, list[str]]:
+    """A machine's seconds for all ``stems`` in a profile, and the chapters it did not measure."""
+    got = m.get("seconds", {}).get(profile, {})
+    missing = [s for s in stems if s not in got]
+    return (sum(got[s] for s in stems if s in got) or None), missing
+
+
+def _total_words(m: dict, stems, profile: str) -> str:
+    secs, missing = _total(m, stems, profile)
+    if secs is None:
+        return "not measured"
+    return minutes(secs) + (f" (without {', '.join(missing)})" if missing else "")
+
+
 def times_table(chapters: dict, times: dict, this_build: dict | None = None) -> str:
-    """The course guide's table: each chapter, what it teaches, its measured time in both profiles, and (when
-    given) this build's own time for its profile."""
+    """The course guide's tables: each chapter, what it teaches, the range of its measured times in both
+    profiles over the machines measured, and (when given) this build's own time; then each machine's totals."""
     profile = (this_build or {}).get("profile")
     head = ["Chapter", "What it teaches", "`ci`", "`book`"] + ([f"this build (`{profile}`)"] if profile else [])
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    total = {p: 0.0 for p in PROFILES}
     for stem, ch in chapters.items():
-        secs = _seconds(times, stem)
-        for p in PROFILES:
-            total[p] += secs[p] or 0.0
-        row = [chapter_link(stem, ch), ch["teaches"]] + [minutes(secs[p]) for p in PROFILES]
+        row = [chapter_link(stem, ch), ch["teaches"]] + [time_range(times, stem, p) or "not measured" for p in PROFILES]
         if profile:
             row.append(minutes((this_build.get("chapters", {}).get(stem) or {}).get("seconds")))
         rows.append("| " + " | ".join(row) + " |")
-    rows.append("| all chapters | | " + " | ".join(minutes(total[p] or None) for p in PROFILES) + (" | |" if profile else " |"))
-    m = times["machine"]
-    rows += ["", f"Measured by complete builds on {m['cpu']} ({m['cores']} cores, {m['memory_gib']} GiB), "
-                 f"{m['date']}, with `bench/bench_chapters.py`." if m else "No measured times yet."]
+    if not times["machines"]:
+        return "\n".join(rows + ["", "No measured times yet."]) + "\n"
+    rows += ["", "Each range runs from the fastest to the slowest machine that measured the chapter. The machines, "
+                 "and how long each took for all chapters (`bench/bench_chapters.py` measures a machine from its "
+                 "complete builds):", "",
+             "| Machine | Memory | Measured | `ci`, all chapters | `book`, all chapters |", "|---|---|---|---|---|"]
+    for m in sorted(times["machines"], key=lambda m: _total(m, chapters, "book")[0] or float("inf")):
+        mem = f"{m['memory_gib']} GiB" if m.get("memory_gib") else "not recorded"
+        source = f" {m['source']}" if m.get("source") else ""
+        rows.append(f"| {machine_label(m)} | {mem} | {m['date']}.{source} | {_total_words(m, chapters, 'ci')} | "
+                    f"{_total_words(m, chapters, 'book')} |")
     return "\n".join(rows) + "\n"
+
+
+def readme_times(times: dict, stems) -> str:
+    """The README's paragraph of build times (between ``README_BEGIN`` and ``README_END``)."""
+    if not times["machines"]:
+        return "No complete build has been timed yet (`python bench/bench_chapters.py` records one)."
+    said = []
+    for m in sorted(times["machines"], key=lambda m: _total(m, stems, "book")[0] or float("inf")):
+        secs, missing = _total(m, stems, "book")
+        if secs is None:
+            continue
+        without = f", without {', '.join(missing)}" if missing else ""
+        said.append(f"{minutes(secs)} on {machine_label(m)}, {m['date']}{without}")
+    return ("Executing every chapter in the `book` profile (what `make book` does, before it renders in under a "
+            "minute) took " + "; ".join(said) + ". Machines of our kind differ about 2x in speed, so expect your "
+            "own time anywhere in that range, not one of these numbers. The course guide has each chapter's "
+            "range in both profiles.")
+
+
+def update_readme(readme: Path, text: str) -> bool:
+    """Put ``text`` between the README's markers; True if the file changed. Refuses a README without them."""
+    old = readme.read_text()
+    if README_BEGIN not in old or README_END not in old:
+        raise ValueError(f"{readme} lacks the markers {README_BEGIN!r} and {README_END!r} around its build times; "
+                         f"put them back where the times go.")
+    head, rest = old.split(README_BEGIN, 1)
+    new = head + README_BEGIN + "\n" + text + "\n" + README_END + rest.split(README_END, 1)[1]
+    if new != old:
+        readme.write_text(new)
+    return new != old
+
+
+def readme_block(readme: Path) -> str:
+    """What the README holds between its markers now."""
+    text = readme.read_text()
+    return text.split(README_BEGIN, 1)[1].split(README_END, 1)[0].strip("\n")
 
 
 def write_generated(staging: Path, chapters: dict, times: dict, this_build: dict | None = None) -> Path:

@@ -9,8 +9,8 @@ import pytest
 
 import rlhf_lite.book as book
 
-TIMES = {"machine": {"cpu": "c", "cores": 2, "memory_gib": 24, "date": "2026-11-29"},
-         "seconds": {"ci": {"x": 30.0}, "book": {"x": 600.0}}}
+TIMES = {"machines": [{"cpu": "c", "cores": 2, "avx512": True, "memory_gib": 24, "date": "2026-11-29",
+                       "seconds": {"ci": {"x": 30.0}, "book": {"x": 600.0}}}]}
 
 
 @pytest.fixture
@@ -127,7 +127,9 @@ def test_each_staged_chapter_opens_with_its_run_box_and_without_papermills_injec
     box = boxes[0].source
     assert "papermill notebooks/x.ipynb out.ipynb -p profile ci\n" in box
     assert "papermill notebooks/x.ipynb out.ipynb -p profile book\n" in box
-    assert "**30 s** in the `ci` profile" in box and "**10 min** in the `book` profile" in box and "nothing." in box
+    assert "profile, the small one the tests run: **30 s** on c (2 cores, with AVX-512)" in box
+    assert "**10 min** on c (2 cores, with AVX-512) (complete builds, 2026-11-29)" in box and "nothing." in box
+    assert "differ about 2x" not in box  # one machine measured: no range to speak of
     assert "This page was built in the `book` profile" in box  # run_box's default; the build passes its own
     injected = next(c for c in cells if "injected-parameters" in c.metadata.get("tags", []))
     assert "remove-cell" in injected.metadata["tags"]  # hidden on the page, kept in the notebook
@@ -141,10 +143,21 @@ def test_the_course_guides_times_come_from_the_measured_table_and_this_build(tin
     table = (tmp / "s1" / "book" / "_generated" / "chapter_times.md").read_text()
     assert "| 30 s | 10 min | 1 s |" in table  # ci and book from the table, this build's own run
     times = json.loads((root / "bench" / "chapter_times.json").read_text())
-    times["seconds"]["book"]["x"] = 3900.0
+    times["machines"][0]["seconds"]["book"]["x"] = 3900.0
     (root / "bench" / "chapter_times.json").write_text(json.dumps(times))
     book.stage(root, tmp / "s2", "ci")
     assert "| 30 s | 1 h 5 min |" in (tmp / "s2" / "book" / "_generated" / "chapter_times.md").read_text()
+    # a second kind of machine, slower: every page shows the range, and names both machines
+    times["machines"].append({"cpu": "AMD EPYC 7B13 64-Core Processor", "cores": 2, "avx512": False,
+                              "memory_gib": 24, "date": "2026-12-01", "seconds": {"book": {"x": 7200.0}}})
+    (root / "bench" / "chapter_times.json").write_text(json.dumps(times))
+    book.stage(root, tmp / "s3", "ci")
+    table = (tmp / "s3" / "book" / "_generated" / "chapter_times.md").read_text()
+    assert "| 30 s | 1 h 5 min to 2 h |" in table
+    assert "| AMD EPYC 7B13 (2 cores, without AVX-512) | 24 GiB | 2026-12-01. | not measured | 2 h |" in table
+    box = nbformat.read(str(tmp / "s3" / "notebooks" / "x.ipynb"), 4).cells[1].source
+    assert ("**1 h 5 min** on c (2 cores, with AVX-512) and **2 h** on AMD EPYC 7B13 (2 cores, without AVX-512) "
+            "(complete builds, 2026-11-29 to 2026-12-01). Machines of the same kind differ about 2x") in box
 
 
 def test_a_chapter_missing_from_chapters_yml_is_named(tiny_book):
@@ -169,5 +182,64 @@ def test_without_a_measured_table_the_pages_say_so_instead_of_guessing(tiny_book
     table = (tmp / "s1" / "book" / "_generated" / "chapter_times.md").read_text()
     assert "| not measured | not measured | 1 s |" in table and "No measured times yet." in table
     box = nbformat.read(str(tmp / "s1" / "notebooks" / "x.ipynb"), 4).cells[1].source
-    assert "**not measured** in the `ci` profile" in box and "no measured times yet" in box
+    assert "run: **not measured**; in the `book`" in box and "no measured times yet" in box
     assert "This page was built in the `ci` profile" in box
+
+
+def test_the_readme_paragraph_of_build_times_is_the_measured_file():
+    """The README's times are written from bench/chapter_times.json (bench/bench_chapters.py), never typed:
+    an edit to either without the other fails here."""
+    from pathlib import Path
+
+    from rlhf_lite.pages import load_times, readme_block, readme_times
+
+    root = Path(__file__).resolve().parents[1]
+    times = load_times(root)
+    assert times["machines"], "bench/chapter_times.json holds no machine"
+    assert readme_block(root / "README.md") == readme_times(times, [nb.stem for nb in book.toc_notebooks(root)])
+
+
+def test_timings_from_a_new_machine_join_the_file_and_replace_only_their_own(tmp_path):
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("bench_chapters", Path(__file__).resolve().parents[1] / "bench"
+                                                  / "bench_chapters.py")
+    bc = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bc)
+    mine = {"cpu": "AMD EPYC", "cores": 2, "avx512": True, "flags": ["avx2", "avx512f"], "memory_gib": 24,
+            "date": "2026-12-03"}
+    build = {"chapters": {"x": {"seconds": 61.04, "cached": False}}, "machine": mine}
+    times = bc.record(TIMES, "book", build)
+    assert [m["cpu"] for m in times["machines"]] == ["c", "AMD EPYC"]
+    assert times["machines"][1]["seconds"] == {"book": {"x": 61.0}}
+    again = bc.record(times, "ci", {"chapters": {"x": {"seconds": 5.0, "cached": False}}, "machine": mine})
+    assert again["machines"][1]["seconds"] == {"book": {"x": 61.0}, "ci": {"x": 5.0}}  # profile by profile
+    assert again["machines"][0] == TIMES["machines"][0]  # another machine's entry is kept as it was
+    other = dict(mine, avx512=False)  # same model name, no AVX-512: another kind of machine
+    assert len(bc.record(again, "book", {**build, "machine": other})["machines"]) == 3
+    with pytest.raises(ValueError, match="from its cache"):
+        bc.record(TIMES, "book", {"chapters": {"x": {"seconds": 1.0, "cached": True}}, "machine": mine})
+    with pytest.raises(ValueError, match="AVX-512"):
+        bc.record(TIMES, "book", {**build, "machine": {k: v for k, v in mine.items() if k != "avx512"}})
+
+
+def test_the_build_records_the_cpu_flags_that_decide_its_speed():
+    info = ("processor\t: 0\nmodel name\t: AMD EPYC 9B14\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512bw\n\n"
+            "processor\t: 1\nmodel name\t: AMD EPYC 9B14\nflags\t\t: fpu sse2 avx avx2 fma avx512f avx512bw\n")
+    m = book.machine(info)
+    assert m["cpu"] == "AMD EPYC 9B14" and m["avx512"] is True and m["flags"] == ["avx", "avx2", "fma", "avx512f",
+                                                                                 "avx512bw"]
+    m = book.machine(info.replace(" avx512f avx512bw", ""))
+    assert m["avx512"] is False and m["flags"] == ["avx", "avx2", "fma"]
+
+
+def test_an_old_one_machine_file_is_read_as_one_entry(tmp_path):
+    from rlhf_lite.pages import TIMES_FILE, load_times, machine_label
+
+    (tmp_path / TIMES_FILE).parent.mkdir()
+    (tmp_path / TIMES_FILE).write_text(json.dumps({"machine": {"cpu": "Intel(R) Xeon(R) Processor", "cores": 2,
+                                                               "memory_gib": 24, "date": "2026-11-30"},
+                                                   "seconds": {"book": {"x": 1.0}}}))
+    (m,) = load_times(tmp_path)["machines"]
+    assert m["seconds"] == {"book": {"x": 1.0}} and machine_label(m) == "Intel Xeon (2 cores, AVX-512 not recorded)"
