@@ -33,8 +33,9 @@ test: $(STAMP)           ## unit tests + every notebook under papermill (ci) + n
 	bash tools/ensure_chromium.sh
 	$(BIN)/python -m pytest
 
-bench: $(STAMP)          ## timings and races on this machine; the races' table goes into bench/README.md
+bench: $(STAMP)          ## timings, races and utilisation on this machine; the races' table goes into bench/README.md
 	$(BIN)/python bench/bench_races.py --profile book --write
+	$(BIN)/python bench/bench_utilisation.py --profile book
 	$(BIN)/python bench/bench_foundation.py
 	$(BIN)/python bench/bench_data.py
 	$(BIN)/python bench/bench_reward.py

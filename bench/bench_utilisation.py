@@ -41,6 +41,7 @@ import argparse
 import dataclasses
 import os
 import platform
+import shutil
 import statistics
 import tempfile
 import time
@@ -452,6 +453,8 @@ def main():
         square = matmul_rate(1024, 1024, 1024, False, seconds, rounds)
     peak = max(r for g in groups.values() for *_, r in g["rates"])
     report(args, cfg, shape, threads, setup_s, groups, peak, square, stages)
+    if not args.runs:  # the temporary runs folder holds only this run's pi_0 and data
+        shutil.rmtree(os.environ["RLHF_LITE_RUNS"], ignore_errors=True)
     print(f"\n[bench] {time.perf_counter() - t_start:.0f} s in all", flush=True)
 
 
