@@ -197,26 +197,40 @@ def times_table(chapters: dict, times: dict, this_build: dict | None = None) -> 
     rows += ["", "Each range runs from the fastest to the slowest machine that measured the chapter. The machines, "
                  "and how long each took for all chapters (`bench/bench_chapters.py` measures a machine from its "
                  "complete builds):", "",
-             "| Machine | Memory | Measured | `ci`, all chapters | `book`, all chapters |", "|---|---|---|---|---|"]
-    for m in sorted(times["machines"], key=lambda m: _total(m, chapters, "book")[0] or float("inf")):
+             "| Machine | Memory | Measured | `ci`, all chapters | `book`, all chapters | `book`, the chapters every "
+             "machine measured |", "|---|---|---|---|---|---|"]
+    shared = shared_chapters(times, chapters, "book")
+    for m in sorted(times["machines"], key=lambda m: _total(m, shared, "book")[0] or float("inf")):
         mem = f"{m['memory_gib']} GiB" if m.get("memory_gib") else "not recorded"
         source = f" {m['source']}" if m.get("source") else ""
         rows.append(f"| {machine_label(m)} | {mem} | {m['date']}.{source} | {_total_words(m, chapters, 'ci')} | "
-                    f"{_total_words(m, chapters, 'book')} |")
+                    f"{_total_words(m, chapters, 'book')} | {minutes(_total(m, shared, 'book')[0])} |")
     return "\n".join(rows) + "\n"
 
 
+def shared_chapters(times: dict, stems, profile: str) -> list[str]:
+    """The chapters every machine measured in ``profile``: the totals to set side by side (a machine measured
+    before a chapter existed has no time for it)."""
+    ms = [m for m in times["machines"] if m.get("seconds", {}).get(profile)]
+    return [s for s in stems if ms and all(s in m["seconds"][profile] for m in ms)]
+
+
 def readme_times(times: dict, stems) -> str:
-    """The README's paragraph of build times (between ``README_BEGIN`` and ``README_END``)."""
+    """The README's paragraph of build times (between ``README_BEGIN`` and ``README_END``), machines in order of
+    their time for the chapters they all measured."""
     if not times["machines"]:
         return "No complete build has been timed yet (`python bench/bench_chapters.py` records one)."
+    shared = shared_chapters(times, stems, "book")
     said = []
-    for m in sorted(times["machines"], key=lambda m: _total(m, stems, "book")[0] or float("inf")):
+    for m in sorted(times["machines"], key=lambda m: _total(m, shared, "book")[0] or float("inf")):
         secs, missing = _total(m, stems, "book")
         if secs is None:
             continue
         without = f", without {', '.join(missing)}" if missing else ""
-        said.append(f"{minutes(secs)} on {machine_label(m)}, {m['date']}{without}")
+        extra = [s for s in stems if s not in shared and s not in missing]
+        beside = (f" ({minutes(_total(m, shared, 'book')[0])} without {', '.join(extra)}, to set beside the others)"
+                  if extra else "")
+        said.append(f"{minutes(secs)} on {machine_label(m)}, {m['date']}{without}{beside}")
     return ("Executing every chapter in the `book` profile (what `make book` does, before it renders in under a "
             "minute) took " + "; ".join(said) + ". Machines of our kind differ about 2x in speed, so expect your "
             "own time anywhere in that range, not one of these numbers. The course guide has each chapter's "

@@ -154,7 +154,7 @@ def test_the_course_guides_times_come_from_the_measured_table_and_this_build(tin
     book.stage(root, tmp / "s3", "ci")
     table = (tmp / "s3" / "book" / "_generated" / "chapter_times.md").read_text()
     assert "| 30 s | 1 h 5 min to 2 h |" in table
-    assert "| AMD EPYC 7B13 (2 cores, without AVX-512) | 24 GiB | 2026-12-01. | not measured | 2 h |" in table
+    assert "| AMD EPYC 7B13 (2 cores, without AVX-512) | 24 GiB | 2026-12-01. | not measured | 2 h | 2 h |" in table
     box = nbformat.read(str(tmp / "s3" / "notebooks" / "x.ipynb"), 4).cells[1].source
     assert ("**1 h 5 min** on c (2 cores, with AVX-512) and **2 h** on AMD EPYC 7B13 (2 cores, without AVX-512) "
             "(complete builds, 2026-11-29 to 2026-12-01). Machines of the same kind differ about 2x") in box
@@ -243,3 +243,18 @@ def test_an_old_one_machine_file_is_read_as_one_entry(tmp_path):
                                                    "seconds": {"book": {"x": 1.0}}}))
     (m,) = load_times(tmp_path)["machines"]
     assert m["seconds"] == {"book": {"x": 1.0}} and machine_label(m) == "Intel Xeon (2 cores, AVX-512 not recorded)"
+
+
+def test_the_readme_sets_machines_side_by_side_on_the_chapters_they_all_measured():
+    """A machine timed before a chapter existed must not look as fast as one that ran it: the machines are
+    ordered, and the complete one also quoted, on the chapters every machine measured."""
+    from rlhf_lite.pages import readme_times
+
+    old = {"cpu": "Intel(R) Xeon(R) Processor", "cores": 2, "avx512": None, "date": "2026-11-30",
+           "seconds": {"book": {"a": 600.0}}}
+    new = {"cpu": "AMD EPYC", "cores": 2, "avx512": True, "date": "2026-12-03",
+           "seconds": {"book": {"a": 900.0, "b": 1500.0}}}
+    text = readme_times({"machines": [new, old]}, ["a", "b"])
+    assert text.index("Intel Xeon") < text.index("AMD EPYC")
+    assert "10 min on Intel Xeon (2 cores, AVX-512 not recorded), 2026-11-30, without b;" in text
+    assert "40 min on AMD EPYC (2 cores, with AVX-512), 2026-12-03 (15 min without b, to set beside the others)" in text
