@@ -1,0 +1,264 @@
+"""The paper's claims that the scorecard (rlhf_lite.scorecard) judges, and how each is read from the chapters'
+``results/*.json`` as one effect in the paper's direction with its 95% interval and the interval's method.
+
+Why our own code: the claims and their mapping onto our measurements are this book's own content.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Callable
+
+EMPIRICAL, THEORY = "empirical", "theory"
+
+# The interval methods the rows use (the page names each row's)
+PAIRED_SEEDS = "paired by seed, t"
+PAIRED_BANDITS = "paired by bandit, t"
+PAIRED_PAIRS = "paired by pair"
+PAIRED_PROMPTS = "paired by prompt"
+SEEDS = "t over seeds"
+DISJOINT = "disjoint samples, in quadrature"
+EXACT = "exact"
+
+
+@dataclass
+class Measured:
+    """Our analog of a claim: ``effect`` > 0 is the paper's direction; ``half_width`` its 95% interval's half
+    width (None or NaN: none, e.g. a single seed; with ``exact``, none is needed); ``method`` how the interval
+    was made (one of the constants above); ``conditions``: further (name, met) checks, where "not met" means
+    measured against the claim."""
+
+    text: str
+    effect: float
+    half_width: float | None
+    n: str
+    method: str
+    exact: bool = False
+    conditions: list = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Claim:
+    key: str
+    claim: str  # the paper's claim in our words
+    where: str  # its table, figure, section or algorithm
+    paper: str  # the paper's number(s)
+    chapter: str  # the notebook that measures it
+    measure: Callable[[dict], Measured]  # results {stem: json} -> our analog (KeyError: not measured)
+    why_not: Callable[[dict], str]  # one sentence for when it does not hold
+    built_in: str | None = None  # how the lite world was built to produce this, if it was
+    kind: str = EMPIRICAL  # or THEORY: counted apart
+    note: str | None = None  # what a reader must know to read the row (e.g. a baseline at chance by construction)
+
+
+def quad(*half_widths: float) -> float:
+    return math.sqrt(sum(h * h for h in half_widths))
+
+
+def binomial_half(p: float, n: int) -> float:
+    return 1.96 * math.sqrt(max(p * (1 - p), 0.0) / n)
+
+
+def _ms(d: dict) -> tuple[float, float]:
+    return float(d["mean"]), float(d["ci95"])
+
+
+def _seeds(r: dict) -> str:
+    return f"{r['seeds']} seeds"
+
+
+def _bt_beats_prompting(R):
+    r = R["04_reward_models"]
+    bt, pr = (float(r["onpolicy_agreement"][k]["mean"]) for k in ("BT, MIX2", "prompting (pi_0)"))
+    m, h = _ms(r["paired_differences"]["onpolicy: BT, MIX2 minus prompting (pi_0)"])
+    rb = r["rewardbench_score"]
+    return Measured(f"agreement with r* on pi_0's pairs: BT-MIX2 {bt:.3f}, prompted pi_0 {pr:.3f} "
+                    f"(lite RewardBench {rb['BT, MIX2']:.3f} against {rb['prompting (pi_0)']:.3f})",
+                    m, h, f"{r['onpolicy_pairs']} pairs", PAIRED_PAIRS)
+
+
+def _pm_beats_bt_reasoning(R):
+    r = R["04_reward_models"]
+    n = int(r["bench_pairs_per_category"])
+    pm, bt = r["rewardbench_sections"]["preference, MIX2"]["reasoning"], r["rewardbench_sections"]["BT, MIX2"]["reasoning"]
+    m, h = _ms(r["paired_differences"]["reasoning: preference, MIX2 minus BT, MIX2"])
+    return Measured(f"lite RewardBench reasoning: preference model {pm:.3f}, BT {bt:.3f}", m, h,
+                    f"{n} pairs", PAIRED_PAIRS)
+
+
+def _curation(R):
+    """Curation keeps a subset of the raw pairs: after - before = (removed share) x (accuracy of the kept pairs -
+    accuracy of the removed ones), two disjoint samples."""
+    r = R["03_preference_data"]
+    before, after = r["label_accuracy"]["before"], r["label_accuracy"]["after"]
+    n, kept = int(r["mix2_raw_pairs"]), int(r["mix2_kept_pairs"])
+    removed = n - kept
+    acc_removed = (before * n - after * kept) / removed
+    share = removed / n
+    return Measured(f"labels agreeing with r*: {before:.3f} before, {after:.3f} after (of the removed pairs "
+                    f"{acc_removed:.3f}); {r['mix2_removed_share']:.0%} of MIX2's pairs removed "
+                    f"({r['mix2_removed_share_excluding_ties']:.0%} not counting ties)", after - before,
+                    share * quad(binomial_half(after, kept), binomial_half(acc_removed, removed)), f"{n} pairs",
+                    DISJOINT)
+
+
+def _curation_downstream(R):
+    r = R["04_reward_models"]
+    m, h = _ms(r["curation_downstream_paired"]["curated minus raw"])
+    d = r["curation_downstream"]
+    raw, cur = d["raw MIX2"], d["curated, margin 0.5 (BT-MIX2)"]
+    return Measured(f"agreement with r* on pi_0's pairs, BT on curated MIX2 ({cur['pairs']} pairs) minus BT on raw "
+                    f"MIX2 ({raw['pairs']} pairs)", m, h, f"{r['onpolicy_pairs']} pairs", PAIRED_PAIRS)
+
+
+def _length_bias(R):
+    r = R["05_length_bias"]
+    corr = r["mean_length_correlation"]
+    role = next(k for k in corr if k.startswith("UltraRM role"))
+    m, h = _ms(r["ultrarm_minus_mix2"])
+    return Measured(f"mean per-prompt correlation of reward and length: BT-MIX1 (UltraRM's role) "
+                    f"{float(corr[role]['mean']):.2f}, BT-MIX2 {float(corr['BT, MIX2']['mean']):.2f}", m, h,
+                    f"{corr['BT, MIX2']['prompts']} prompts", PAIRED_PROMPTS)
+
+
+def _online_vs_offline(judge_key: str):
+    def measure(R):
+        r = R["06_iterative_dpo"]
+        name = r[judge_key]
+        m, h = _ms(r["iterative_minus_offline_win_rate"][name])
+        off, _ = _ms(r["offline_dpo"]["win_rate"])
+        return Measured(f"true win rate against pi_0 after {r['iterations']} iterations, {name} minus offline DPO "
+                        f"({off:.3f})", m, h, _seeds(r), PAIRED_SEEDS)
+    return measure
+
+
+def _far_offline(judge: str):
+    """The paper's regime (chapter 7): offline data written far from pi_0, compared at the largest KL both arms
+    reached, paired by seed."""
+    def measure(R):
+        r = R["07_why_online"]
+        key = next(k for k in r["matched_kl"] if (k.startswith("gold") if judge == "gold" else not k.startswith("gold")))
+        far, near = r["matched_kl"][key]["far"], r["matched_kl"][key]["near"]
+        gap = r["distances_by_writer"]["far"]
+        return Measured(f"{key}: true win rate at matched KL ({far['matched KL']:.2f} nats per token), loop minus "
+                        f"offline DPO on data {gap:+.2f} nats per token from pi_0 "
+                        f"(near pi_0: {near['online - offline']:+.3f} ± {near['± (95%)']:.3f})",
+                        far["online - offline"], far["± (95%)"], f"{r['seeds']} seeds", PAIRED_SEEDS)
+    return measure
+
+
+def _offline_beats_sft(R):
+    r = R["06_iterative_dpo"]
+    m, h = _ms(r["offline_dpo"]["win_rate"])
+    return Measured(f"offline DPO's true win rate against pi_0 (0.5 is a tie): {m:.3f}", m - 0.5, h, _seeds(r), SEEDS)
+
+
+def _length_penalty(R):
+    r = R["06_iterative_dpo"]
+    plain, concise = r["per_iteration"][r["main_recipe"]][-1], r["per_iteration"][r["concise_recipe"]][-1]
+    d = r["concise_minus_main"]
+    (dc, hc), (dw, hw) = _ms(d["chars"]), _ms(d["win_rate"])
+    return Measured(f"characters {float(concise['chars']['mean']):.1f} with the penalty, "
+                    f"{float(plain['chars']['mean']):.1f} without; true win rate "
+                    f"{float(concise['win_rate']['mean']):.3f} against {float(plain['win_rate']['mean']):.3f} "
+                    f"({dw:+.3f} ± {hw:.3f})", -dc, hc, _seeds(r), PAIRED_SEEDS,
+                    conditions=[("quality kept (the win rate's interval reaches zero or above)", dw + hw >= 0)])
+
+
+def _reference_pi0(R):
+    r = R["06_iterative_dpo"]
+    m, h = _ms(r["reference_ablation"]["previous_minus_pi0"]["win_rate"])
+    return Measured("true win rate, reference pi_0 minus reference pi_(t-1)", -m, h, _seeds(r), PAIRED_SEEDS)
+
+
+def _dpo_full_coverage(R):
+    err = float(R["01_theory"]["dpo_full_coverage_max_error"])
+    return Measured(f"largest gap between DPO's policy and the optimum, on a bandit solved exactly: {err:.1e} "
+                    f"(within 0.01 counts as recovered)", 0.01 - err, None, "exact", EXACT, exact=True)
+
+
+def _exploration(R):
+    r = R["01_theory"]
+    m, h = _ms(r["enhancer_minus_offline"])
+    return Measured("share of the gap to the optimum closed, online with the enhancer minus offline", m, h,
+                    f"{r['settings']['seeds']} bandits", PAIRED_BANDITS)
+
+
+def _best_of_n_kl(R):
+    tables = R["01_theory"]["best_of_n_kl"]
+    slack = min(math.log(int(n)) - (int(n) - 1) / int(n) - kl for t in tables.values() for n, kl in t.items())
+    worst = max(kl for t in tables.values() for kl in t.values())
+    return Measured(f"KL of best-of-n from its base, {len(tables)} distributions, n up to "
+                    f"{max(int(n) for t in tables.values() for n in t)}: largest {worst:.2f}; smallest room under the "
+                    f"bound {slack:.2e}", slack + 1e-9, None, "exact", EXACT, exact=True)
+
+
+TABLE2 = "LC AlpacaEval-2 31.3 against 22.5"
+CLAIMS = (
+    Claim("bt_beats_prompting", "A Bradley-Terry reward model trained on the curated mixture judges better than "
+          "prompting the SFT model", "Table 1", "RewardBench: BT-MIX2 99.4 / 65.1 / 87.8 / 86.4 against prompting "
+          "93.6 / 44.3 / 71.3 / 73.5 (chat / chat-hard / safety / reasoning)", "04_reward_models", _bt_beats_prompting,
+          lambda R: "Prompting pi_0 asks a tiny model that was never trained to compare answers.",
+          note="The baseline is at chance by construction: pi_0 never saw a comparison in training, so its "
+               "prompted answer carries no information, unlike the paper's prompted LLaMA-3-8B-it. The row "
+               "measures BT against a coin flip."),
+    Claim("pm_beats_bt_reasoning", "The pairwise preference model beats the BT model on reasoning", "Table 1",
+          "reasoning 94.7 against 86.4", "04_reward_models", _pm_beats_bt_reasoning,
+          lambda R: (f"At this size the pairwise model reads the length of its two inputs more than their content: "
+                     f"it prefers a padded answer to the plain one in "
+                     f"{R['04_reward_models']['padded_preference']['preference, MIX2']:.0%} of the chapter's test pairs.")),
+    Claim("curation", "Removing ties, small margins and incorrect labels raises the quality of the preference data",
+          "Section 2, Appendix B", "no number; about 10% of the pairs removed", "03_preference_data", _curation,
+          lambda R: "The chapter's filter-by-filter table gives the accuracy of the labels each filter removed."),
+    Claim("curation_downstream", "Curated preference data gives a better reward model than the raw data",
+          "Section 2, Appendix B (implied: the reason to curate)", "no number", "04_reward_models",
+          _curation_downstream,
+          lambda R: "The chapter's table gives both models' agreement and best-of-n, and the preference-data "
+                    "chapter how accurate the labels each filter removed were."),
+    Claim("length_bias", "A reward model trained on MIX1 (UltraRM's data, mostly UltraFeedback) likes length more "
+          "than one trained on MIX2", "Figure 3", "mean correlation 0.19 for UltraRM-13B against 0.06 for BT-MIX2",
+          "05_length_bias", _length_bias,
+          lambda R: "The chapter's heatmaps show the correlation for each prompt and length.",
+          built_in="UltraFeedback's twin, the largest part of MIX1, is rated by an annotator given a taste for "
+                   "length (beta_len > 0), and MIX2 adds twins whose annotators dislike it (beta_len < 0)."),
+    Claim("online_beats_offline_gold", "Online iterative DPO beats offline DPO, offline data near pi_0 (the lite "
+          "twins); ranked by r* itself", "Table 2", TABLE2, "06_iterative_dpo", _online_vs_offline("gold_recipe"),
+          lambda R: "The chapter measures how far the twins' answers are from pi_0's own."),
+    Claim("online_beats_offline", "Online iterative DPO beats offline DPO, offline data near pi_0 (the lite twins); "
+          "ranked by the learned BT-MIX2 model, the paper's recipe", "Table 2", TABLE2, "06_iterative_dpo",
+          _online_vs_offline("main_recipe"),
+          lambda R: ("With a learned judge the loop learns the judge's taste for length along with r*; the online "
+                     "chapter measures how many of its pairs teach the truth and how many teach length.")),
+    Claim("online_beats_far_offline", "Online iterative DPO beats offline DPO on data other policies wrote "
+          "(the paper's regime: its offline data came from other models); ranked by r* itself", "Table 2", TABLE2,
+          "07_why_online", _far_offline("gold"),
+          lambda R: "The chapter's frontier figure shows where along KL each arm leads."),
+    Claim("online_beats_far_offline_bt", "Online iterative DPO beats offline DPO on data other policies wrote; "
+          "ranked by the learned BT-MIX2 model", "Table 2", TABLE2, "07_why_online", _far_offline("learned"),
+          lambda R: "The learned judge's errors add noise to both arms; the chapter's frontier figure shows both "
+                    "judges."),
+    Claim("offline_beats_sft", "Offline DPO beats the SFT model", "Table 2", "LC AlpacaEval-2 22.5 against 10.2",
+          "06_iterative_dpo", _offline_beats_sft,
+          lambda R: "Offline DPO learns from pairs other policies wrote; the chapter's table by task family shows "
+                    "where it falls behind."),
+    Claim("length_penalty", "The length penalty (eq. 9) gives shorter answers without losing quality", "Table 4",
+          "LC AlpacaEval-2 38.1 with the penalty against 31.3 without; shorter answers", "06_iterative_dpo",
+          _length_penalty,
+          lambda R: "The chapter's table by task family shows which families paid for the shorter answers."),
+    Claim("reference_pi0", "The reference model stays pi_0 in every iteration (rather than the last iterate)",
+          "Algorithm 2", "no number: the paper's algorithm, not an ablation", "06_iterative_dpo", _reference_pi0,
+          lambda R: "Over the few iterations run here the two references are close (the chapter's KL column)."),
+    Claim("dpo_full_coverage", "Under full coverage DPO recovers the KL-regularised optimum", "Section 3",
+          "a theorem: no number", "01_theory", _dpo_full_coverage,
+          lambda R: "The optimiser stopped before it converged: a bug, since full coverage makes this exact.",
+          kind=THEORY),
+    Claim("exploration", "Online exploration beats learning from a fixed offline dataset", "Section 3 (Algorithm 1)",
+          "a theorem: no number", "01_theory", _exploration,
+          lambda R: "The chapter's offline data covers the optimum on this bandit; see its coverage exercise.",
+          kind=THEORY),
+    Claim("best_of_n_kl", "The KL divergence of best-of-n from its base policy is at most log n - (n-1)/n",
+          "Section 3.2", "a bound: no number", "01_theory", _best_of_n_kl,
+          lambda R: "A distribution broke the bound: a bug in the computation, since the bound is a theorem.",
+          kind=THEORY),
+)
