@@ -200,7 +200,7 @@ def times_table(chapters: dict, times: dict, this_build: dict | None = None) -> 
              "| Machine | Memory | Measured | `ci`, all chapters | `book`, all chapters | `book`, the chapters every "
              "machine measured |", "|---|---|---|---|---|---|"]
     shared = shared_chapters(times, chapters, "book")
-    for m in sorted(times["machines"], key=lambda m: _total(m, shared, "book")[0] or float("inf")):
+    for m in by_speed(times, shared):
         mem = f"{m['memory_gib']} GiB" if m.get("memory_gib") else "not recorded"
         source = f" {m['source']}" if m.get("source") else ""
         rows.append(f"| {machine_label(m)} | {mem} | {m['date']}.{source} | {_total_words(m, chapters, 'ci')} | "
@@ -215,6 +215,11 @@ def shared_chapters(times: dict, stems, profile: str) -> list[str]:
     return [s for s in stems if ms and all(s in m["seconds"][profile] for m in ms)]
 
 
+def by_speed(times: dict, shared) -> list[dict]:
+    """The machines, fastest first by their `book` time for the ``shared`` chapters (unmeasured ones last)."""
+    return sorted(times["machines"], key=lambda m: _total(m, shared, "book")[0] or float("inf"))
+
+
 def readme_times(times: dict, stems) -> str:
     """The README's paragraph of build times (between ``README_BEGIN`` and ``README_END``), machines in order of
     their time for the chapters they all measured."""
@@ -222,7 +227,7 @@ def readme_times(times: dict, stems) -> str:
         return "No complete build has been timed yet (`python bench/bench_chapters.py` records one)."
     shared = shared_chapters(times, stems, "book")
     said = []
-    for m in sorted(times["machines"], key=lambda m: _total(m, shared, "book")[0] or float("inf")):
+    for m in by_speed(times, shared):
         secs, missing = _total(m, stems, "book")
         if secs is None:
             continue
