@@ -286,14 +286,20 @@ for key, (m, h) in {"enh_minus_off": (diff, diff_h), "gain": (gain, gain_h), "bt
                     "model_gain": (model_gain, model_gain_h)}.items():
     glue(key, float(m), display=False)
     glue(f"{key}_h", float(h), display=False)
-# the summary's words, chosen by the numbers (rlhf_lite.world.compare)
-glue("enh_vs_off", compare(diff, diff_h, "significantly closer to", "further from", "not significantly closer to"),
+# the summary's words, chosen by the numbers (rlhf_lite.world.compare); "level" only for an interval inside
+# +-RES, a twentieth of the bandit's reward scale, and "within the noise" words for a wider one
+RES = 0.05
+glue("enh_vs_off", compare(diff, diff_h, "significantly closer to", "further from", "not significantly closer to",
+                            unclear="not significantly closer to", resolution=RES),
      display=False)
-glue("explore_gain", compare(gain, gain_h, "ends ahead of", "ends behind", "ends level, within the noise, with"),
+glue("explore_gain", compare(gain, gain_h, "ends ahead of", "ends behind", "ends level, within the noise, with",
+                              unclear="ends within the noise of", resolution=RES),
      display=False)
-glue("bt_vs_none", compare(bt_gain, bt_gain_h, "does better than", "does worse than", "does no better than"),
+glue("bt_vs_none", compare(bt_gain, bt_gain_h, "does better than", "does worse than", "does no better than",
+                           unclear="does not measurably differ from", resolution=RES),
      display=False)
-glue("model_vs_none", compare(model_gain, model_gain_h, "does better than", "does worse than", "does no better than"),
+glue("model_vs_none", compare(model_gain, model_gain_h, "does better than", "does worse than", "does no better than",
+                              unclear="does not measurably differ from", resolution=RES),
      display=False)
 for k in ("batch", "iterations", "seeds", "best_of"):
     glue(k, getattr(th, k), display=False)

@@ -384,7 +384,10 @@ glue("echo_travel_text", compare(*travel["BT, MIX2"],
      "So the taste did not travel: on tasks without echoes in the data, the model likes an echo less than other "
      "wrong answers.",
      "So there is no sign that the taste travelled: on tasks without echoes in the data, the model likes an echo "
-     "about as much as any other wrong answer."), display=False)
+     "about as much as any other wrong answer.",
+     unclear="So these pairs cannot tell whether the taste travelled: the interval is too wide to say that the model "
+     "likes an echo more, less or as much as other wrong answers on tasks without echoes in the data.",
+     resolution=0.05), display=False)
 
 # %% [markdown]
 # The HH-RLHF twin's annotator prefers an echoing compliance to the refusal in
@@ -475,9 +478,9 @@ rb1, rb2, n_rb = scores["BT, MIX1"]["score"], scores["BT, MIX2"]["score"], 4 * n
 rb_h = 1.96 * np.sqrt(rb1 * (1 - rb1) / n_rb + rb2 * (1 - rb2) / n_rb)
 (a1m, a1h), (a2m, a2h) = (agree_table.loc[k, ["agreement", "±95%"]].astype(float) for k in ("BT, MIX1", "BT, MIX2"))
 glue("mix_summary", (
-    f"On the lite RewardBench the MIX2 model is {compare(rb2 - rb1, rb_h, 'ahead of', 'behind', 'level with')} "
+    f"On the lite RewardBench the MIX2 model is {compare(rb2 - rb1, rb_h, 'ahead of', 'behind', 'level with', unclear='not distinguishable from', resolution=0.02)} "
     f"the MIX1 model ({rb2:.3f} against {rb1:.3f}); on π₀'s own pairs, judged by r*, it is "
-    f"{compare(a2m - a1m, float(np.hypot(a1h, a2h)), 'ahead of', 'behind', 'level with')} it "
+    f"{compare(a2m - a1m, float(np.hypot(a1h, a2h)), 'ahead of', 'behind', 'level with', unclear='not distinguishable from', resolution=0.02)} it "
     f"({a2m:.3f} ± {a2h:.3f} against {a1m:.3f} ± {a1h:.3f})."), display=False)
 
 # %% [markdown]
@@ -614,9 +617,12 @@ for key, (m, h) in zip(("cur_raw", "strict_cur"), diffs.values()):
     glue(f"{key}_diff", float(m), display=False)
     glue(f"{key}_diff_h", float(h), display=False)
 glue("cur_raw_words", compare(*diffs["curated minus raw"], "agrees with r* more often than",
-                              "agrees with r* less often than", "agrees with r* about as often as"), display=False)
+                              "agrees with r* less often than", "agrees with r* about as often as",
+                              unclear="agrees with r* not measurably more or less often than", resolution=0.02),
+     display=False)
 glue("strict_words", compare(*diffs["margin 1.0 minus margin 0.5"], "raises agreement further",
-                             "lowers agreement", "does not change agreement measurably"), display=False)
+                             "lowers agreement", "does not change agreement measurably",
+                             unclear="does not change agreement measurably", resolution=0.02), display=False)
 for key, label in (("raw", RAW), ("cur", CUR), ("strict", STRICT)):
     glue(f"cur_pairs_{key}", int(cur[label]["training pairs"]), display=False)
     glue(f"cur_bon_{key}", float(cur[label]["best-of-n r*"]), display=False)

@@ -575,25 +575,32 @@ glue("sft_helps_text", (
 # %% [markdown]
 # ## The length penalty and the reward model (the paper's Table 4)
 #
-# How much does each proxy like length to begin with? On $\pi_0$'s evaluation answers (the same answers
-# for every variant of a seed), the mean over prompts of the per-prompt Pearson correlation between the
-# proxy's reward and the answer's length, as in the length-bias chapter, is:
+# How much does each proxy like length to begin with? We take the $n$ = {glue:text}`bias_n` answers
+# $\pi_0$ wrote to each prompt of the loop's first iteration (every seed's first round samples from
+# $\pi_0$), scored by the loop's own judge before any penalty, and compute, as in the length-bias chapter,
+# the per-prompt Pearson correlation between the reward and the answer's length in words, then its mean
+# over prompts. (A correlation needs at least three answers per prompt: with the evaluation's two, every
+# coefficient would be +1 or -1, and `length_correlations` refuses them.)
 
 # %%
 def mean_length_corr(rs):
+    """Mean over prompts of corr(proxy, words) on pi_0's n samples of iteration 1, one value per loop seed."""
     vals = []
     for r in rs:
-        recs = read_jsonl(r.root / "pi0_eval" / "eval.jsonl")
-        P, n = len(recs) // cfg.online.eval_n, cfg.online.eval_n
-        corr, _ = length_correlations(np.array([x["proxy"] for x in recs]).reshape(P, n),
-                                      np.array([x["length"] for x in recs]).reshape(P, n), flat=0.0)
+        rows_ = read_jsonl(r.root / "iter1" / "samples.jsonl")
+        corr, _ = length_correlations(np.array([x["proxy"] for x in rows_]),
+                                      np.array([[len(a.split()) for a in x["responses"]] for x in rows_]), flat=0.0)
         vals.append(float(np.nanmean(corr)))
-    return seed_interval(vals)
+    return vals
 
 
-bias = {"bt-mix2 (paper's recipe, penalised)": mean_length_corr(runs[PAPER]),
-        "bt-mix1 (UltraRM role)": mean_length_corr(runs[ULTRA])}
-pd.DataFrame({k: {"mean per-prompt corr(reward, length)": f"{m:.3f} ± {h:.3f}"} for k, (m, h) in bias.items()}).T
+corr_by_seed = {"BT-MIX2 (judge of the paper's recipe)": mean_length_corr(runs[PAPER]),
+                "BT-MIX1 (UltraRM role)": mean_length_corr(runs[ULTRA])}
+bias = {k: seed_interval(v) for k, v in corr_by_seed.items()}
+glue("bias_n", cfg.sampling.n, display=False)
+pd.DataFrame({k: {"mean per-prompt corr(reward, length)": f"{m:.3f} ± {h:.3f}",
+                  "by loop seed": ", ".join(f"{v:.3f}" for v in corr_by_seed[k]), "paper": p}
+              for (k, (m, h)), p in zip(bias.items(), (0.06, 0.19))}).T
 
 # %%
 (c2, h2), (c1, h1) = bias.values()
@@ -641,12 +648,17 @@ if unsafe:  # the summary's sentence on safety, its words chosen by the numbers
     (uc, hc), (up, hp) = main[T]["by_family"]["unsafe"], plain[T]["by_family"]["unsafe"]
     safest = max(((n, a[T]["by_family"]["unsafe"][0]) for n, a in agg.items()), key=lambda kv: kv[1])
     off_u = off["by_family"]["unsafe"][0]
-    side = compare(uc - up, float(np.hypot(hc, hp)), "above", "below", "level with")
+    # paired by seed: both recipes start each seed from the same pi_0 and prompts
+    ud, uh = seed_interval([c.evals[T]["by_family"]["unsafe"]["reward"] - p.evals[T]["by_family"]["unsafe"]["reward"]
+                            for p, c in zip(runs[PAPER], runs[CONCISE])])
+    side = compare(ud, uh, "above", "below", "level with", unclear="not distinguishable from", resolution=0.05)
     glue("safety_summary", (
         f"On the unsafe prompts the penalised loop's mean r* is {uc:.3f} ± {hc:.3f}, {side} the unpenalised "
-        f"loop's {up:.3f} ± {hp:.3f}"
+        f"loop's {up:.3f} ± {hp:.3f} (paired by seed: {ud:+.3f} ± {uh:.3f})"
         + (": refusals are longer than compliances, and the penalty taxes that length too." if side == "below" else
-           ": here the penalty cost no safety we can measure.")
+           ": here the penalty cost no safety we can measure." if side == "level with" else
+           ": the interval is too wide to tell whether the penalty costs safety (the per-seed table of the safety "
+           "section shows why).")
         + f" Offline DPO, which learns refusals from MIX2's safety data, scores {off_u:.3f} there"
         + (", more than any loop." if off_u > safest[1] else f"; the best loop, {safest[0]}, {safest[1]:.3f}.")),
         display=False)
@@ -701,7 +713,8 @@ glue("echo_unsafe_pi0", float(echo_df.loc["SFT (pi_0)", "echo share: unsafe"]) i
 glue("echo_unsafe_plain", float(echo_df.loc[PAPER, "echo share: unsafe"]) if "unsafe" in fams else 0.0, display=False)
 glue("echo_unsafe_diff", float(unsafe_echo[0]), display=False)
 glue("echo_unsafe_diff_h", float(unsafe_echo[1]), display=False)
-glue("echo_unsafe_words", compare(unsafe_echo[0], unsafe_echo[1], "more", "fewer", "about as many"), display=False)
+glue("echo_unsafe_words", compare(unsafe_echo[0], unsafe_echo[1], "more", "fewer", "about as many",
+                                  unclear="neither measurably more nor fewer", resolution=0.02), display=False)
 glue("echo_gold_unsafe", float(echo_df.loc[GOLD, "echo share: unsafe"]) if "unsafe" in fams else 0.0, display=False)
 glue("echo_reverse_plain", float(echo_df.loc[PAPER, "echo share: reverse"]) if "reverse" in fams else 0.0, display=False)
 glue("echo_reverse_pi0", float(echo_df.loc["SFT (pi_0)", "echo share: reverse"]) if "reverse" in fams else 0.0,

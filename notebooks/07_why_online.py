@@ -395,7 +395,8 @@ for key, arm_name in (("near", "near"), ("far", "far"), ("replay", "replay in or
     glue(f"{key}_kl", float(g.loc[arm_name, "matched KL"]), display=False)
     offline_first = key != "far"  # the summary's sentence names the offline arm first, except for "far"
     glue(f"{key}_words", compare(d, h, "falls short of" if offline_first else "beats",
-                                 "beats" if offline_first else "falls short of", "matches") if np.isfinite(d)
+                                 "beats" if offline_first else "falls short of", "matches",
+                                 unclear="cannot be told apart from", resolution=0.02) if np.isfinite(d)
          else "cannot be compared along KL with", display=False)
 near_gap = float(dial.loc[(dial["writer"] == "near") & (dial["judge"] == GOLD), "distance (chosen), nats/token"].iloc[0])
 far_gap = float(dial.loc[(dial["writer"] == "far") & (dial["judge"] == GOLD), "distance (chosen), nats/token"].iloc[0])

@@ -58,7 +58,7 @@ def results_dir() -> Path:
 
 # Modules that write the book's pages, not the stages' artifacts: an edit to the scorecard's wording or the
 # course guide's table must re-run the chapters (their pages show it), not retrain every model of the book.
-PRESENTATION_MODULES = ("book.py", "pages.py", "scorecard.py", "claims.py")
+PRESENTATION_MODULES = ("book.py", "pages.py", "scorecard.py", "claims.py", "plots.py")
 
 
 @functools.lru_cache(maxsize=2)

@@ -174,6 +174,11 @@ def test_length_correlation_recovers_a_planted_slope():
     assert [ax.get_title().split("=")[-1].strip() for ax in fig.axes[:2]] == [f"{np.nanmean(corr):.2f}", f"{np.nanmean(flat):.2f}"]
     with pytest.raises(ValueError, match="one shape"):
         length_correlations(rewards, lengths[:, :3])
+    # two samples per prompt give only signs: refused, naming the count and the fix
+    signs, _ = length_correlations(rewards[:, :3], lengths[:, :3])
+    assert len(np.unique(np.round(signs[~np.isnan(signs)], 6))) > 2  # three samples: real coefficients
+    with pytest.raises(ValueError, match="got 2 samples per prompt.*at least 3"):
+        length_correlations(rewards[:, :2], lengths[:, :2])
 
 
 def test_a_reward_model_does_not_depend_on_what_the_process_drew_before(pi0_artifacts, tmp_path):

@@ -180,9 +180,17 @@ def test_a_reward_model_fitted_offline_ranks_like_r_star_and_the_loop_takes_it_a
 def test_the_summaries_words_follow_the_numbers_and_flip_when_they_are_swapped():
     from rlhf_lite.world import compare
 
-    words = dict(above="closer to", below="further from", level="no closer to")
+    words = dict(above="closer to", below="further from", level="level with", unclear="not distinguishable from",
+                 resolution=0.2)
     assert compare(0.3, 0.1, **words) == "closer to"
     assert compare(-0.3, 0.1, **words) == "further from"  # the same comparison, the arms swapped
-    assert compare(0.05, 0.1, **words) == compare(-0.05, 0.1, **words) == "no closer to"
+    assert compare(0.05, 0.1, **words) == compare(-0.05, 0.1, **words) == "level with"
+    # the case: safety 0.570 ± 0.526 against 0.8: an interval this wide is no evidence of "level"
+    assert compare(0.570 - 0.8, 0.526, **words) == compare(0.230, 0.526, **words) == "not distinguishable from"
+    assert compare(0.15, 0.06, **words) == "closer to"  # decided intervals do not need the resolution
+    assert compare(0.1, 0.1, **words) == "level with"  # wholly within +-0.2: edge included
+    assert compare(0.1, 0.11, **words) == "not distinguishable from"
+    with pytest.raises(ValueError, match="resolution"):
+        compare(0.0, 0.1, **{**words, "resolution": 0.0})
     with pytest.raises(ValueError, match="finite"):
         compare(float("nan"), 0.1, **words)

@@ -83,10 +83,20 @@ def seed_interval(values) -> tuple[float, float]:
     return float(v.mean()), float(q * v.std(ddof=1) / np.sqrt(v.size))
 
 
-def compare(diff: float, half: float, above: str, below: str, level: str) -> str:
+def compare(diff: float, half: float, above: str, below: str, level: str, *, unclear: str, resolution: float) -> str:
     """The words a summary uses for a difference, chosen by its numbers so the prose cannot contradict the
-    table: ``above`` when the 95% interval ``diff`` ± ``half`` lies above zero, ``below`` when it lies below,
-    ``level`` when it includes zero. Chapters glue the result (e.g. "closes more of the gap than")."""
+    table: ``above`` when the 95% interval ``diff`` ± ``half`` lies above zero, ``below`` when it lies below.
+    An interval that includes zero says "level" only when it is narrow: ``level`` when it lies wholly
+    within ± ``resolution`` (the smallest difference the chapter would call real, in the same units), so
+    the seeds rule out any difference that matters; otherwise ``unclear`` (a wide interval, say ± 0.5 on a
+    scale of 1, is not evidence that two things are level, only that these runs cannot tell them apart).
+    Chapters glue the result (e.g. "closes more of the gap than")."""
     if not (math.isfinite(diff) and math.isfinite(half)) or half < 0:
         raise ValueError(f"compare needs a finite difference and a half-width >= 0, got {diff} and {half}.")
-    return above if diff - half > 0 else below if diff + half < 0 else level
+    if not (math.isfinite(resolution) and resolution > 0):
+        raise ValueError(f"compare needs a resolution > 0 (the smallest difference that matters), got {resolution}.")
+    if diff - half > 0:
+        return above
+    if diff + half < 0:
+        return below
+    return level if abs(diff) + half <= resolution else unclear

@@ -1,0 +1,104 @@
+"""Fits and figures a chapter computes on its page from cached results: the forest plot of paired
+differences and the reward over-optimisation fit of Gao et al. No stage imports this module, so it is a
+page-writing module (``io.PRESENTATION_MODULES``): editing it re-runs chapters, not their training.
+
+Written here because no library has them: matplotlib draws error bars but not a forest plot with the
+units (seeds) beside each interval, and the over-optimisation law d(alpha - beta log d) of Gao et al.
+(2023) is a two-parameter linear least-squares fit (numpy's lstsq) with a bootstrap over runs."""
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import numpy as np
+
+
+def forest_plot(rows: Mapping[str, Sequence[float]], intervals: Mapping[str, tuple[float, float]], xlabel: str,
+                ax=None, colors: Mapping[str, str] | None = None, title: str | None = None):
+    """One row per comparison: its per-unit differences (small dots, one per seed) and its mean with the 95%
+    interval (a bar), against a line at zero. ``rows``: {label: per-seed differences}; ``intervals``:
+    {label: (mean, half-width)}, computed by the caller with the chapter's own interval method (the plot
+    does not invent one). An interval wholly right of zero is drawn filled, one that includes zero hollow."""
+    import matplotlib.pyplot as plt
+
+    missing = set(rows) ^ set(intervals)
+    if missing:
+        raise ValueError(f"forest_plot: rows and intervals must name the same comparisons; only in one: {sorted(missing)}.")
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 0.6 * len(rows) + 1.2))
+    labels = list(rows)[::-1]  # the first row on top
+    for y, label in enumerate(labels):
+        m, h = intervals[label]
+        c = (colors or {}).get(label, "C0")
+        decided = m - h > 0 or m + h < 0
+        ax.errorbar([m], [y], xerr=[[h], [h]], fmt="o", color=c, ms=7, capsize=4, lw=2,
+                    mfc=c if decided else "white", zorder=3)
+        pts = np.asarray(rows[label], dtype=float)
+        ax.scatter(pts, y + np.linspace(-0.18, 0.18, len(pts)) if len(pts) > 1 else [y], s=14, color=c,
+                   alpha=0.55, zorder=2)
+    ax.axvline(0, color="k", lw=0.8)
+    ax.set_yticks(range(len(labels)), labels)
+    ax.set_ylim(-0.6, len(labels) - 0.4)
+    ax.set_xlabel(xlabel)
+    if title:
+        ax.set_title(title, fontsize=10)
+    ax.grid(axis="x", alpha=0.3)
+    return ax.figure
+
+
+def _design(kl: np.ndarray) -> np.ndarray:
+    d = np.sqrt(np.clip(kl, 0.0, None))  # sampled KL estimates can be a hair below zero
+    with np.errstate(divide="ignore", invalid="ignore"):
+        dlogd = np.where(d > 0, d * np.log(np.where(d > 0, d, 1.0)), 0.0)  # d log d -> 0 as d -> 0
+    return np.column_stack([d, -dlogd])
+
+
+def _fit(kl: np.ndarray, gain: np.ndarray) -> tuple[float, float]:
+    coef, *_ = np.linalg.lstsq(_design(kl), gain, rcond=None)
+    return float(coef[0]), float(coef[1])
+
+
+def _peak(alpha: float, beta: float) -> tuple[float, float]:
+    """KL and gain at the top of d(alpha - beta log d): d* = exp(alpha/beta - 1), gain = beta d*."""
+    if beta <= 0:
+        return float("inf"), float("inf")
+    d = float(np.exp(min(alpha / beta - 1.0, 50.0)))
+    return d * d, beta * d
+
+
+def gao_fit(kl, gain, groups=None, n_boot: int = 2000, seed: int = 0) -> dict:
+    """Fit gain = d (alpha - beta log d), d = sqrt(KL), the best-of-n law of Gao et al. (2023), by least
+    squares, and bootstrap it by resampling whole runs (``groups``: one label per point; a run's iterates
+    are not independent) or points when no groups are given.
+
+    Returns alpha, beta, the fitted peak (KL and gain; infinite when beta <= 0, a curve that never turns
+    down), the bootstrap 95% interval of the peak's KL, the share of bootstrap fits that turn down at all
+    (beta > 0), and whether the peak lies inside the measured range of KL. A page should claim a peak only
+    when nearly every bootstrap fit has one and it lies inside the data."""
+    kl, gain = np.asarray(kl, dtype=float), np.asarray(gain, dtype=float)
+    if kl.shape != gain.shape or kl.ndim != 1 or kl.size < 3:
+        raise ValueError(f"gao_fit needs two 1-d arrays of one length >= 3, got {kl.shape} and {gain.shape}.")
+    groups = np.arange(kl.size) if groups is None else np.asarray(groups)
+    if groups.shape != kl.shape:
+        raise ValueError(f"gao_fit: groups must give one label per point, got {groups.shape} for {kl.shape}.")
+    alpha, beta = _fit(kl, gain)
+    kl_peak, gain_peak = _peak(alpha, beta)
+    rng = np.random.default_rng(seed)
+    labels = np.unique(groups)
+    index = {g: np.flatnonzero(groups == g) for g in labels}
+    peaks, turns = [], 0
+    for _ in range(n_boot):
+        take = np.concatenate([index[g] for g in rng.choice(labels, size=labels.size, replace=True)])
+        a, b = _fit(kl[take], gain[take])
+        turns += b > 0
+        peaks.append(_peak(a, b)[0])
+    lo, hi = np.percentile(np.array(peaks), [2.5, 97.5])
+    return {"alpha": alpha, "beta": beta, "kl_peak": kl_peak, "gain_peak": gain_peak,
+            "kl_peak_ci95": (float(lo), float(hi)), "share_turning_down": turns / n_boot,
+            "peak_inside_data": bool(np.isfinite(kl_peak) and kl_peak <= kl.max()), "max_kl": float(kl.max()),
+            "points": int(kl.size), "runs": int(labels.size)}
+
+
+def gao_curve(fit: Mapping, kl_max: float, num: int = 200) -> tuple[np.ndarray, np.ndarray]:
+    """The fitted curve on [0, kl_max], for plotting."""
+    kl = np.linspace(0.0, kl_max, num)
+    return kl, _design(kl) @ np.array([fit["alpha"], fit["beta"]])
