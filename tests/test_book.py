@@ -2,10 +2,12 @@
 when its notebook, the package, the recipes or the profile change, and its results restored with it."""
 
 import json
+import re
 import shutil
 
 import nbformat
 import pytest
+import yaml
 
 import rlhf_lite.book as book
 
@@ -258,3 +260,91 @@ def test_the_readme_sets_machines_side_by_side_on_the_chapters_they_all_measured
     assert text.index("Intel Xeon") < text.index("AMD EPYC")
     assert "10 min on Intel Xeon (2 cores, AVX-512 not recorded), 2026-11-30, without b;" in text
     assert "40 min on AMD EPYC (2 cores, with AVX-512), 2026-12-03 (15 min without b, to set beside the others)" in text
+
+
+# The course guide's exercises to assign (book/chapters.yml, `assign`) name each exercise as "Exercise N (...)".
+# Where the notebook gives the exercise a bold title ("1. **Fewer samples.** ..."), the parenthesis quotes it in
+# bold; where it has none, every key word of the parenthesis must be a word of the exercise's text.
+EXERCISE_REF = re.compile(r"\b[Ee]xercises? (\d+)( \(([^)]*)\))?")
+STOP = {"with", "that", "this", "from", "when", "than", "what", "which", "into", "each", "their", "there"}
+
+
+def notebook_exercises(source: str) -> dict[int, tuple[str | None, str]]:
+    """{number: (bold title or None, text)} of the numbered list under a chapter's "## Exercises" heading, read
+    from the notebook's percent-format source (notebooks/<stem>.py); the list ends at the solutions."""
+    lines = source.splitlines()
+    start = next((i for i, ln in enumerate(lines) if ln.strip() == "# ## Exercises"), None)
+    if start is None:
+        return {}
+    items, current = {}, None
+    for ln in lines[start + 1:]:
+        if ln.startswith("# %%") or ln.startswith("# ##") or ":::{admonition}" in ln:
+            break
+        if m := re.match(r"# (\d+)\. (.*)", ln):
+            current = int(m.group(1))
+            items[current] = m.group(2)
+        elif current is not None and ln.startswith("#  "):
+            items[current] += " " + ln[1:].strip()
+    out = {}
+    for n, text in items.items():
+        title = re.match(r"\*\*(.+?)\*\*", text)
+        out[n] = (title.group(1).strip().rstrip(".") if title else None, text)
+    return out
+
+
+def _words(text: str) -> set[str]:
+    """Lower-case words of at least four letters, markdown and maths marks dropped, a plural 's' folded."""
+    words = re.findall(r"[a-z0-9]+", re.sub(r"[*`$\\]", "", text.lower()))
+    return {w[:-1] if w.endswith("s") and len(w) > 4 else w for w in words if len(w) >= 4 and w not in STOP}
+
+
+def assign_problems(assign: str, exercises: dict[int, tuple[str | None, str]]) -> list[str]:
+    """What is wrong with one chapter's `assign` against its notebook's exercises (empty: nothing)."""
+    problems = []
+    for m in EXERCISE_REF.finditer(assign):
+        n, said = int(m.group(1)), m.group(3)
+        if said is None:
+            problems.append(f"exercise {n} is named without a parenthesis that says which one it is")
+        elif n not in exercises:
+            problems.append(f"exercise {n} ({said}) does not exist; the chapter has {sorted(exercises)}")
+        elif said.startswith("**"):
+            title = exercises[n][0]
+            if said.strip("*").rstrip(".") != title:
+                problems.append(f"exercise {n} is quoted as {said!r}, but its title is {title!r}")
+        elif missing := _words(said) - _words(exercises[n][1]):
+            problems.append(f"exercise {n} ({said}): {sorted(missing)} are not words of the exercise: "
+                            f"{exercises[n][1][:120]!r}")
+    if not EXERCISE_REF.search(assign):
+        problems.append("names no exercise")
+    return problems
+
+
+def test_the_course_guide_names_exercises_the_chapters_have():
+    """Each chapter's `assign` refers to exercises that exist in that chapter, by their titles or their words:
+    renaming a quoted title or removing an exercise fails here."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    chapters = yaml.safe_load((root / "book" / "chapters.yml").read_text())
+    found = {}
+    for stem, ch in chapters.items():
+        exercises = notebook_exercises((root / "notebooks" / f"{stem}.py").read_text())
+        assert exercises, f"notebooks/{stem}.py has no numbered list under '## Exercises'"
+        if problems := assign_problems(ch["assign"], exercises):
+            found[stem] = problems
+    assert not found, found
+
+
+def test_the_exercise_check_fails_on_a_wrong_or_renamed_reference():
+    source = ("# %% [markdown]\n# ## Exercises\n#\n# 1. **Fewer samples.** Rerun the gold recipe with `n = 4`\n"
+              "#    instead of 8.\n# 2. Give offline DPO ten times as many pairs. How much more of the gap\n"
+              "#    does it close?\n#\n# :::{admonition} Solutions\n# 3. not an exercise\n")
+    ex = notebook_exercises(source)
+    assert ex == {1: ("Fewer samples", "**Fewer samples.** Rerun the gold recipe with `n = 4` instead of 8."),
+                  2: (None, "Give offline DPO ten times as many pairs. How much more of the gap does it close?")}
+    assert assign_problems("Exercise 1 (**Fewer samples**) and exercise 2 (ten times as many offline pairs).", ex) == []
+    assert "its title is 'Fewer samples'" in assign_problems("Exercise 1 (**Fewer prompts**).", ex)[0]
+    assert "does not exist" in assign_problems("Exercise 3 (**Fewer samples**).", ex)[0]
+    # the guide's old description of the theory chapter's exercise 1
+    assert "['best', 'data', 'response']" in assign_problems("Exercise 2 (give the offline data the best responses).", ex)[0]
+    assert "without a parenthesis" in assign_problems("Exercise 1 and exercise 2 (ten times as many pairs).", ex)[0]
