@@ -5,18 +5,41 @@
 # RLHF {cite:p}`dong2024rlhf` (its Sections 1 and 3.2) in a world small enough to solve exactly: a
 # **tabular contextual bandit**. There are a few prompts $x$ drawn from $d_0$, a handful of responses
 # $a$ per prompt, a reference policy $\pi_0(a \mid x)$ and a true reward $r^*(x, a)$. Every statement
-# below is followed by a computation that checks it. `rlhf_lite.theory` holds the routines, unit-tested
-# against closed forms wherever one exists.
+# below is followed by a computation that checks it, and the box below sums up what the computations found.
+# `rlhf_lite.theory` holds the routines, unit-tested against closed forms wherever one exists.
 #
 # One feature of the bandit matters for the story. For every prompt the best response is worth at
 # least {glue:text}`best_gap` more than any other, and $\pi_0$ rarely writes it: it is the good answer that
 # the SFT model seldom produces.
+#
+# :::{admonition} What we found
+# :class: tip
+# - Bradley-Terry preferences pin the reward down only up to a constant per prompt, and up to that constant
+#   the MLE from {glue:text}`n_mle` comparisons recovers $r^*$ to within {glue:text}`mle_err:.2f`. Gradient
+#   ascent on $J$ and DPO with data on every pair both reach the Gibbs policy of eq. 3 (DPO within
+#   {glue:text}`dpo_err:.0e`).
+# - With the same {glue:text}`iterations` × {glue:text}`batch` oracle queries, offline DPO on $\pi_0$'s own
+#   samples closes {glue:text}`final_off:.0%` ± {glue:text}`final_off_h:.0%` of the gap to $J(\pi^*)$, and the
+#   online enhancer {glue:text}`final_enh:.0%` ± {glue:text}`final_enh_h:.0%`. Paired over the same
+#   {glue:text}`seeds` bandits the enhancer is {glue:text}`enh_vs_off` $J(\pi^*)$ than offline DPO
+#   ({glue:text}`enh_minus_off:+.2f` ± {glue:text}`enh_minus_off_h:.2f`).
+# - Best-of-n against worst-of-n, the paper's practical exploration, is only as good as its ranker: ranked by a
+#   BT fit on offline data it {glue:text}`bt_vs_none` no exploration ({glue:text}`bt_gain:+.2f` ±
+#   {glue:text}`bt_gain_h:.2f`), ranked by the model's own estimate it {glue:text}`model_vs_none` no
+#   exploration ({glue:text}`model_gain:+.2f` ± {glue:text}`model_gain_h:.2f`).
+# - In the linear case, updating the enhancer only every {glue:text}`m_big` comparisons leaves a largest
+#   uncertainty of {glue:text}`gam_batch:.2f` against {glue:text}`gam_enh:.2f` when it updates after every
+#   one ({glue:text}`batch_vs_random` random choice, {glue:text}`gam_random:.2f`).
+# - Best-of-8 moves {glue:text}`kl_thin_8:.3f` nats from a policy that spreads its mass thin, close to the
+#   bound $\log n - (n-1)/n =$ {glue:text}`kl_bound_8:.3f` that the paper quotes, and only
+#   {glue:text}`kl_peaked_8:.3f` from a policy that puts 90% on one response.
+# :::
 
 # %% tags=parameters
 profile = "book"  # "ci": seconds, for the test suite; "book": the results quoted in the text
 seed = 0
 
-# %%
+# %% tags=hide-input
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -87,6 +110,8 @@ ax.set_ylabel(r"$\hat r_{\rm MLE}(x,a)$")
 ax.set_title(f"BT MLE from {n_mle:,} comparisons")
 plt.tight_layout()
 plt.show()
+
+# %% tags=remove-cell
 glue("n_mle", f"{n_mle:,}", display=False)
 glue("mle_err", float(np.abs(r_hat - r_centred).max()), display=False)
 
@@ -130,6 +155,8 @@ values = pd.Series({"pi_0": T.value(bandit.pi0, bandit), "pi* (Gibbs, eq. 3)": T
                     "closed form eta E log Z": j_star, "best of 3 gradient ascents": max(ends),
                     "greedy (always the best response)": T.value(greedy, bandit)}, name="J")
 display(values.to_frame())
+
+# %% tags=remove-cell
 glue("ascent_gap", float(j_star - max(ends)), display=False)
 glue("j_star", j_star, display=False)
 glue("j_greedy", float(values["greedy (always the best response)"]), display=False)
@@ -143,7 +170,7 @@ glue("j_greedy", float(values["greedy (always the best response)"]), display=Fal
 # $\eta$ sets the exchange rate between reward and distance from $\pi_0$. As $\eta$ shrinks, $\pi^*$
 # moves towards the greedy policy, earning more reward at a larger KL:
 
-# %%
+# %% tags=hide-input
 etas = np.geomspace(0.05, 20, 40)
 frontier = []
 for e in etas:
@@ -183,6 +210,8 @@ ax.set_ylabel(r"$\max_{x,a} |\pi_{\rm DPO} - \pi^*|$")
 ax.set_title("DPO under full coverage")
 plt.tight_layout()
 plt.show()
+
+# %% tags=remove-cell
 glue("dpo_err", float(np.abs(pi_dpo - star).max()), display=False)
 glue("dpo_reward_err", float(np.abs(T.implied_reward(pi_dpo, bandit.pi0, bandit.eta) - r_centred).max()), display=False)
 
@@ -246,6 +275,7 @@ for s in range(th.seeds):
                       for t in range(1, th.iterations + 1)]
         curves[name].append((np.array(off) - j0) / (js - j0))
 
+# %% tags=hide-input
 fig, ax = plt.subplots(figsize=(6.5, 3.8))
 t_axis = np.arange(th.iterations + 1)
 final = {}
@@ -266,6 +296,8 @@ plt.tight_layout()
 plt.show()
 final_table = pd.DataFrame({k: {"share of gap closed": v[0], "±95%": v[1]} for k, v in final.items()}).T
 display(final_table)
+
+# %% tags=remove-cell
 ends = {k: np.array(v)[:, -1] for k, v in curves.items()}
 
 
@@ -364,7 +396,7 @@ for _ in range(200):
 print(f"largest Gamma = largest information gain in {agree} of 200 random designs; "
       f"log-det identity holds to 1e-10: {exact < 1e-10}")
 
-# %%
+# %% tags=hide-input
 lin_rng = np.random.default_rng(cfg.seed + 7)
 lin_prompts, lin_k, lin_d, total = 4, 30, 16, 320
 phi = lin_rng.normal(size=(lin_prompts, lin_k, lin_d))
@@ -385,6 +417,8 @@ ax.legend(fontsize=8)
 plt.tight_layout()
 plt.show()
 display(pd.Series(gam, name=f"Gamma after {total} comparisons").to_frame())
+
+# %% tags=remove-cell
 glue("lin_prompts", lin_prompts, display=False)
 glue("lin_k", lin_k, display=False)
 glue("lin_d", lin_d, display=False)
@@ -417,7 +451,7 @@ glue("batch_vs_random", "worse than" if gam["enhancer, m = 80"] > gam["random se
 # with distinct rewards: one that spreads thin mass over many responses (the continuous limit), one
 # from a flat Dirichlet over 20 responses, and one that puts most of its mass on one response.
 
-# %%
+# %% tags=hide-input
 ns = np.array([1, 2, 4, 8, 16, 32, 64, 128])
 bon_rng = np.random.default_rng(cfg.seed + 11)
 policies = {
@@ -445,7 +479,9 @@ plt.tight_layout()
 plt.show()
 kl_df = pd.DataFrame(kl_table, index=ns).T
 kl_df.loc["bound log n - (n-1)/n"] = [T.best_of_n_kl_bound(n) for n in ns]
-display(kl_df.round(3))
+display(kl_df[[2, 8, 32, 128]].round(3))  # a few n of the plotted curves, to read exact values
+
+# %% tags=remove-cell
 glue("kl_thin_8", float(kl_df.loc["thin: uniform over 2000", 8]), display=False)
 glue("kl_peaked_8", float(kl_df.loc["peaked: 90% on one of 20", 8]), display=False)
 glue("kl_bound_8", T.best_of_n_kl_bound(8), display=False)
@@ -463,7 +499,7 @@ for key, name in (("thin", "thin: uniform over 2000"), ("dir", "Dirichlet(1) ove
 # {glue:text}`gap_peaked:.0%` for the peaked one: a policy that nearly always says the same thing yields
 # pairs with little to learn from.
 
-# %%
+# %% tags=hide-cell
 results = {
     "j_star": j_star,
     "mle_max_error": float(np.abs(r_hat - r_centred).max()),
@@ -503,9 +539,13 @@ print("wrote", save_results("01_theory", results, profile=cfg.profile))
 # ## Exercises
 #
 # 1. Give offline DPO from $\pi_0$ ten times as many pairs (`T.run_offline(b, 10 * n, rng, behaviour=b.pi0)`).
-#    How much more of the gap does it close? What would a behaviour policy need to close all of it?
+#    How much more of the gap does it close? What would a behaviour policy need to close all of it? The
+#    gain can be a few points of the gap, as small as the spread between bandits: run it on every bandit
+#    of the `book` profile (`th.seeds` of them, `bandit_for(cfg.seed + s)`), take the difference from the
+#    chapter's offline run bandit by bandit, and give its 95% t interval with `seed_interval`.
 # 2. Set the ridge to zero (`run_online(..., l2=0.0)`) and watch $J$ over iterations. What happens to
-#    $D_{\rm KL}(\pi_t \| \pi_0)$, and why?
+#    $D_{\rm KL}(\pi_t \| \pi_0)$, and why? One bandit is enough to see it; the share of the gap closed
+#    needs all of them, paired as in exercise 1.
 # 3. Compute the KL of the *worst*-of-$n$ policy (`best_of_n_policy(p, -r, n)`) for the peaked policy.
 #    Is it larger or smaller than best-of-$n$'s? Why?
 # 4. In the linear experiment, fix the total number of comparisons at 320 and vary $m$ over 1, 4, 16,
@@ -514,7 +554,10 @@ print("wrote", save_results("01_theory", results, profile=cfg.profile))
 # :::{admonition} Solutions
 # :class: dropdown
 #
-# 1. Little. $\pi_0$ writes the best responses rarely, so even ten times the data holds few pairs with
+# 1. Little. The chapter's offline DPO from $\pi_0$ closes {glue:text}`final_off:.0%` ±
+#    {glue:text}`final_off_h:.0%` of the gap with {glue:text}`iterations` × {glue:text}`batch` pairs, the
+#    enhancer {glue:text}`final_enh:.0%` with the same number of queries; compare your ten-fold run with
+#    the first, paired by bandit. $\pi_0$ writes the best responses rarely, so even ten times the data holds few pairs with
 #    them, and DPO's estimate of their reward stays uncertain and close to the ridge's prior. What matters
 #    is how well the data covers the responses $\pi^*$ puts its mass on, relative to $\pi^*$ (the
 #    density-ratio argument of the paper's Section 1.1): a behaviour policy close to $\pi^*$, which is
@@ -522,13 +565,17 @@ print("wrote", save_results("01_theory", results, profile=cfg.profile))
 # 2. Without the ridge, pairs that one response always wins push the log-ratio gap without bound. The
 #    policy collapses onto an early winner with a KL of several nats. Its best and worst samples are then
 #    the same response, those pairs are dropped, and learning freezes well short of $\pi^*$. Print
-#    `T.kl_rows(pi, b.pi0)` inside a copy of `run_online` to see it.
+#    `T.kl_rows(pi, b.pi0)` inside a copy of `run_online` to see it, and compare the share of the gap with
+#    the chapter's run with the ridge (no exploration: {glue:text}`final_none:.0%` ±
+#    {glue:text}`final_none_h:.0%`).
 # 3. It depends on where the dominant response sits in the reward order. Best-of-$n$ returns it unless
 #    a better response is drawn, worst-of-$n$ unless a worse one is, so the one for which the dominant
 #    response is closer to the extreme stays closer to the policy. The bound holds for both, since it
-#    does not depend on the order.
+#    does not depend on the order. Compare with best-of-8's {glue:text}`kl_peaked_8:.3f` nats for the same
+#    policy in the table above.
 # 4. Loop over `m` with `T.uncertainty_curve(phi, main, 320, m, np.random.default_rng(0))` and keep the
-#    last value. $\Gamma$ rises with $m$: fewer updates mean more redundant questions. With a single
-#    batch of 320 the enhancer asks each prompt's most uncertain question over and over, and it can end
-#    up worse than choosing at random.
+#    last value. Your $m = 1$ and $m = 80$ points should be the chapter's {glue:text}`gam_enh:.2f` and
+#    {glue:text}`gam_batch:.2f`, and random choice gives {glue:text}`gam_random:.2f`. $\Gamma$ rises with
+#    $m$: fewer updates mean more redundant questions. With a single batch of 320 the enhancer asks each
+#    prompt's most uncertain question over and over, and it can end up worse than choosing at random.
 # :::
