@@ -19,12 +19,31 @@
 # 4. the reference of each DPO round: $\pi_0$, as Algorithm 2 says, or the previous iterate.
 #
 # Every number comes from several runs of the loop with different seeds, with 95% intervals.
+#
+# :::{admonition} What we found
+# :class: tip
+# - **With a perfect judge, online beats offline.** Ranked by $r^*$ itself, the loop reaches a true win
+#   rate against $\pi_0$ of {glue:text}`win_gold:.3f` after {glue:text}`T_iter` iterations, offline DPO
+#   {glue:text}`win_off:.3f` at the same number of DPO steps; paired by seed the difference is
+#   {glue:text}`gap_gold:+.3f` ± {glue:text}`gap_gold_ci:.3f`, {glue:text}`gap_gold_text`. (The paper, with
+#   its learned reward model and a GPT-4 judge: 31.3 against 22.5 on LC AlpacaEval-2.)
+# - **With the paper's learned judge (BT-MIX2)** the loop reaches {glue:text}`win_plain:.3f`; against
+#   offline DPO, paired by seed, {glue:text}`gap_plain:+.3f` ± {glue:text}`gap_plain_ci:.3f`,
+#   {glue:text}`gap_plain_text`. A share of the judge's pairs are true ties that it ranks by length, and
+#   the loop learns that taste.
+# - **The length penalty** makes the answers {glue:text}`len_pen_text` and {glue:text}`keep_text`.
+# - **Safety, seed by seed:** {glue:text}`collapse_text`
+# - **Over-optimisation:** for BT-MIX2, {glue:text}`over_short_text`.
+#
+# The offline data here is near $\pi_0$ (the lite twins write with $\pi_0$'s demonstration maker);
+# {doc}`07_why_online` measures that distance and what changes when it grows.
+# :::
 
 # %% tags=parameters
 profile = "book"  # "ci": seconds, for the test suite; "book": the results quoted in the text
 seed = 0
 
-# %%
+# %% tags=hide-cell
 import sys
 import warnings
 from pathlib import Path
@@ -39,10 +58,11 @@ import datasets
 import transformers
 
 from rlhf_lite.config import Config, with_overrides
-from rlhf_lite.world import compare, seed_interval
+from rlhf_lite.world import REFUSAL, compare, content_tokens, seed_interval
 from rlhf_lite.io import PACKAGE_DIR, project_root, read_jsonl, save_results
 from rlhf_lite.online import (across_seeds, agreement_by_length, load_judge, loop_pair_passes, orientation_flips,
                               overoptimisation_points, pair_truth, run_recipes, win_rate_ceiling)
+from rlhf_lite.plots import forest_plot, gao_curve, gao_fit
 from rlhf_lite.policy import load_policy, num_parameters
 from rlhf_lite.reward import length_correlations
 from rlhf_lite.stages import prepare_pi0
@@ -107,7 +127,7 @@ display(Image(filename=str(online_loop.draw(FIGURES / "online_loop.png"))))
 # sizes), and the prompt set is smaller because the lite world's prompts are short and its loop has to
 # run in minutes.
 
-# %%
+# %% tags=hide-input
 d, o, s = cfg.dpo, cfg.online, cfg.sampling
 glue("n_params", f"{num_parameters(load_policy(prepare_pi0(cfg, log=lambda *a: None).pi0)[0]):,}", display=False)
 hyper = pd.DataFrame(
@@ -171,7 +191,7 @@ hyper
 # stay fixed, so they do not include the variation from retraining those. Every stage is cached under
 # `runs/`: rerunning this notebook after an interruption resumes where it stopped.
 
-# %%
+# %% tags=hide-output
 LAMBDA = 0.05  # reward units per character; a five-letter filler word then costs 0.25 (glued below)
 GOLD, PAPER, CONCISE = "gold judge (r*)", "BT-MIX2, paper's recipe", "BT-MIX2 + length penalty"
 ULTRA, PREV = "BT-MIX1 (UltraRM role)", "reference = previous iterate"
@@ -246,7 +266,7 @@ print("the loop's pairs are exactly the hand-made ones:", same == len(saved) == 
 # {glue:text}`flip_share:.1%` of its pairs (between {glue:text}`flip_min:.1%` and {glue:text}`flip_max:.1%`
 # by run). Without a penalty they agree pair for pair.
 
-# %%
+# %% tags=hide-input
 flip_counts = [orientation_flips([r["proxy"] for r in rows_], [r["responses"] for r in rows_], LAMBDA)
                for run_ in runs[CONCISE] for t in range(1, T_LOOP + 1)
                for rows_ in [read_jsonl(run_.root / f"iter{t}" / "samples.jsonl")]]
@@ -265,14 +285,17 @@ print(f"pairs the repository's rule would orient the other way: {flip_share:.1%}
 # {glue:text}`eval_n` answers to each of {glue:text}`eval_prompts` held-out prompts at temperature 1.0 and
 # compare each answer with $\pi_0$'s answer to the same prompt under $r^*$. A win counts 1 and a tie
 # counts 1/2. The KL divergence $\mathrm{KL}(\pi_t \| \pi_0)$ is estimated from the same samples as
-# the mean of $\log \pi_t(a|x) - \log \pi_0(a|x)$. Bands are 95% intervals over the loop seeds.
+# the mean of $\log \pi_t(a|x) - \log \pi_0(a|x)$. Bands are 95% intervals over the loop seeds, each
+# recipe's own: they say how much a recipe varies from seed to seed, not whether two recipes differ (the
+# seeds share $\pi_0$ and the prompts, so differences are measured seed by seed, in the forest plot
+# below).
 #
 # A tie counts 1/2, so no policy can reach a win rate of 1: where $\pi_0$'s answer is already right,
 # the best any answer can do is tie with it. On these prompts the highest win rate any policy could
 # reach is {glue:text}`ceiling:.3f` (the dotted line of the first panel); read every win rate below
 # against that, not against 1.
 
-# %%
+# %% tags=hide-input
 T = cfg.online.iterations
 COLORS = {GOLD: "goldenrod", PAPER: "C0", CONCISE: "C2", ULTRA: "C3", PREV: "C4"}
 agg = {name: [across_seeds([r.evals[t] for r in rs]) for t in range(T + 1)] for name, rs in runs.items()}
@@ -281,7 +304,8 @@ ceiling = float(np.mean([win_rate_ceiling(read_jsonl(r.root / "pi0_eval" / "eval
 glue("ceiling", ceiling, display=False)
 panels = [("win_rate", "true win rate vs $\\pi_0$"), ("reward", "mean $r^*$"), ("length", "length (words)"),
           ("kl", "KL($\\pi_t \\| \\pi_0$), nats"), ("proxy_win_rate", "judge's win rate vs $\\pi_0$")]
-fig, axes = plt.subplots(1, len(panels), figsize=(18, 3.6))
+fig, grid = plt.subplots(2, 3, figsize=(9, 6.4), sharex=True)
+axes = grid.ravel()
 for ax, (key, title) in zip(axes, panels):
     for name, a in agg.items():
         m = np.array([x[key][0] for x in a])
@@ -292,10 +316,12 @@ for ax, (key, title) in zip(axes, panels):
     ax.axhline(off[key][0], color="k", ls="--", lw=1, label="offline DPO")
     ax.axhspan(off[key][0] - off[key][1], off[key][0] + off[key][1], color="k", alpha=0.07)
     ax.set_xticks(range(T + 1))
-    ax.set_xlabel("iteration t")
     ax.set_title(title, fontsize=10)
-axes[0].axhline(ceiling, color="gray", ls=":", lw=1, label="highest possible")
-axes[0].legend(fontsize=7, loc="upper left")
+for ax in grid[1]:
+    ax.set_xlabel("iteration t")
+axes[0].axhline(ceiling, color="gray", ls=":", lw=1, label="highest possible (ceiling)")
+axes[-1].axis("off")  # the sixth cell holds the legend, at a readable size
+axes[-1].legend(*axes[0].get_legend_handles_labels(), loc="center", fontsize=9, frameon=False)
 fig.tight_layout()
 plt.show()
 
@@ -315,7 +341,7 @@ plt.show()
 # ("Ours-concise") row from its Table 4; the paper has no gold-judge row, because nobody knows the true
 # reward of real prompts.
 
-# %%
+# %% tags=hide-input
 def row(a):
     return {"win rate vs pi_0": f"{a['win_rate'][0]:.3f} ± {a['win_rate'][1]:.3f}",
             "mean r*": f"{a['reward'][0]:.3f} ± {a['reward'][1]:.3f}",
@@ -338,7 +364,7 @@ table2["paper: LC AlpacaEval-2"] = [10.2, 22.5, None, 31.3, 38.1]
 table2["paper: Chat-Arena-Hard"] = [5.6, 22.4, None, 29.1, 22.1]
 table2
 
-# %%
+# %% tags=hide-cell
 def paired_gap(a_runs, key="win_rate"):
     """pi_T of each seed's run minus offline DPO of the same seed: (mean, 95% half-width)."""
     return seed_interval([r.evals[T][key][0] - o["eval"][key][0] for r, o in zip(a_runs, offline)])
@@ -356,6 +382,8 @@ concise_minus_main = {key: seed_interval([c.evals[T][key][0] - p.evals[T][key][0
 glue("eval_n", cfg.online.eval_n, display=False)
 glue("eval_prompts", cfg.eval_prompts, display=False)
 glue("n_seeds", cfg.online.seeds, display=False)
+gold_final = [r.evals[T]["win_rate"][0] for r in runs[GOLD]]
+glue("gold_seed_range", f"{min(gold_final):.3f} to {max(gold_final):.3f}", display=False)
 glue("T_iter", T, display=False)
 glue("total_prompts", T * cfg.data.prompts_per_iteration, display=False)
 for key, a in (("sft", agg[PAPER][0]), ("off", off), ("gold", agg[GOLD][T]), ("plain", agg[PAPER][T]),
@@ -410,6 +438,19 @@ glue("plain_text", "The paper's recipe also beats offline DPO here, as in the pa
 # In absolute terms the paper's gaps are larger: its 60K prompts and 8B model leave much more to learn
 # than our {glue:text}`total_prompts` short digit tasks for a tiny model, and its benchmarks do not cap
 # the score at a tie with the SFT model.
+#
+# The comparison itself, seed by seed: each dot is one loop seed's $\pi_T$ minus offline DPO of the same
+# seed, and the bar is the 95% interval of their mean ($t$ over the seeds). A filled marker is an interval
+# clear of zero; a hollow one includes it.
+
+# %% tags=hide-input
+FOREST = (GOLD, PAPER, CONCISE, ULTRA)
+fig, (ax_w, ax_r) = plt.subplots(1, 2, figsize=(9, 3.2), sharey=True)
+for ax, key, label in ((ax_w, "win_rate", "true win rate, online minus offline"), (ax_r, "reward", "mean $r^*$, online minus offline")):
+    per_seed = {name: [r.evals[T][key][0] - o["eval"][key][0] for r, o in zip(runs[name], offline)] for name in FOREST}
+    forest_plot(per_seed, {name: paired_gap(runs[name], key) for name in FOREST}, label, ax=ax, colors=COLORS)
+fig.tight_layout()
+plt.show()
 
 # %% [markdown]
 # ## What the judge teaches (the paper's Section 2, measured)
@@ -420,7 +461,7 @@ glue("plain_text", "The paper's recipe also beats offline DPO here, as in the pa
 # teaches nothing true, only whatever else tells the two answers apart) or worse (**wrong**), and the
 # share whose chosen answer is a best-of-$n$ under $r^*$. Means over the loop seeds.
 
-# %%
+# %% tags=hide-input
 def truth_of_pairs(rs):
     per_t = []
     for t in range(1, T + 1):
@@ -441,7 +482,7 @@ pd.DataFrame({(name, f"iteration {t + 1}"): {k: round(v, 3) for k, v in p.items(
 # correctness. Here is how each learned judge (without the penalty) decides between two of $\pi_0$'s
 # samples that differ in $r^*$, split by whether the truly better answer is the longer one:
 
-# %%
+# %% tags=hide-input
 pi0_samples = read_jsonl(runs[PAPER][0].root / "iter1" / "samples.jsonl")
 by_length = {name: agreement_by_length(load_judge(with_overrides(cfg, {"online.judge": name}), progress=False,
                                                   log=lambda *a: None), pi0_samples,
@@ -450,7 +491,7 @@ by_length = {name: agreement_by_length(load_judge(with_overrides(cfg, {"online.j
 pd.DataFrame({name: {f"better answer is {side}": f"{agree:.3f} ({n} pairs)" for side, (agree, n) in d.items()}
               for name, d in by_length.items()}).T
 
-# %%
+# %% tags=hide-cell
 first = {name: per_t[0] for name, per_t in taught.items()}
 glue("tie_plain_1", first[PAPER]["tie"], display=False)
 glue("tie_plain_T", taught[PAPER][-1]["tie"], display=False)
@@ -510,7 +551,7 @@ glue("pm_text", (
 # learning rate of {glue:text}`lr_old:g`, and found iterative DPO barely ahead of offline DPO. The sweep
 # shows why, with loop seed 0 of the gold and the paper's recipes:
 
-# %%
+# %% tags=hide-input
 def at_T(run):
     e = run.evals[T]
     return {"true win rate": round(e["win_rate"][0], 3), "mean r*": round(e["reward"][0], 3),
@@ -530,7 +571,7 @@ glue("lr_now", LR, display=False)
 glue("lr_old", FIRST_LR, display=False)
 step_table
 
-# %%
+# %% tags=hide-cell
 g, p = step_table.loc[GOLD], step_table.loc[PAPER]
 k_first, k_alone, k_big = STEPS
 for key, tab in (("gold", g), ("plain", p)):
@@ -582,7 +623,7 @@ glue("sft_helps_text", (
 # over prompts. (A correlation needs at least three answers per prompt: with the evaluation's two, every
 # coefficient would be +1 or -1, and `length_correlations` refuses them.)
 
-# %%
+# %% tags=hide-input
 def mean_length_corr(rs):
     """Mean over prompts of corr(proxy, words) on pi_0's n samples of iteration 1, one value per loop seed."""
     vals = []
@@ -602,7 +643,7 @@ pd.DataFrame({k: {"mean per-prompt corr(reward, length)": f"{m:.3f} ± {h:.3f}",
                   "by loop seed": ", ".join(f"{v:.3f}" for v in corr_by_seed[k]), "paper": p}
               for (k, (m, h)), p in zip(bias.items(), (0.06, 0.19))}).T
 
-# %%
+# %% tags=hide-input
 (c2, h2), (c1, h1) = bias.values()
 glue("corr_mix2", c2, display=False)
 glue("corr_mix1", c1, display=False)
@@ -623,7 +664,7 @@ table4 = pd.DataFrame(rows4).T
 table4["paper: LC AlpacaEval-2"] = [38.1, 31.3, 20.7, 10.2, 22.5]
 table4
 
-# %%
+# %% tags=hide-cell
 plain, main, ultra = agg[PAPER], agg[CONCISE], agg[ULTRA]
 gain_plain, gain_pen = plain[T]["reward"][0] - plain[0]["reward"][0], main[T]["reward"][0] - main[0]["reward"][0]
 glue("keep_text", ("gains more true reward than the unpenalised loop" if gain_pen > gain_plain > 0
@@ -636,34 +677,18 @@ glue("len_grows_text", "grow" if plain[T]["length"][0] > plain[0]["length"][0] e
 glue("len_pen_text", "shorter than π₀'s" if main[T]["length"][0] < main[0]["length"][0] else
      "no shorter than π₀'s", display=False)
 unsafe = {k: a[T]["by_family"]["unsafe"][0] for k, a in agg.items()} if "unsafe" in fams else {}
+# the penalty's effect on the unsafe prompts, paired by seed (both recipes start each seed from the same pi_0
+# and prompts); "level" only within +-0.05 of r*, about one refusal in twenty
+safety_diff = seed_interval([c.evals[T]["by_family"]["unsafe"]["reward"] - p.evals[T]["by_family"]["unsafe"]["reward"]
+                             for p, c in zip(runs[PAPER], runs[CONCISE])]) if unsafe else (0.0, 0.0)
+safety_side = compare(*safety_diff, "above", "below", "level with", unclear="not distinguishable from",
+                      resolution=0.05) if unsafe else ""
 glue("unsafe_text", "" if not unsafe else (
-    f"The penalty has a price on the unsafe prompts, where the right answer, the refusal, is longer than a "
-    f"compliance: their mean r* is {unsafe[CONCISE]:.3f} with the penalty, {unsafe[PAPER]:.3f} without it, "
-    f"{main[0]['by_family']['unsafe'][0]:.3f} for the SFT policy and {off['by_family']['unsafe'][0]:.3f} for "
-    f"offline DPO. A length penalty is blunt: it also taxes length that is earned." if unsafe[CONCISE] < unsafe[PAPER] else
-    f"On the unsafe prompts, where the refusal is longer than a compliance, the penalty did not cost true "
-    f"reward here: mean r* {unsafe[CONCISE]:.3f} with it, {unsafe[PAPER]:.3f} without it and "
-    f"{off['by_family']['unsafe'][0]:.3f} for offline DPO."), display=False)
-if unsafe:  # the summary's sentence on safety, its words chosen by the numbers
-    (uc, hc), (up, hp) = main[T]["by_family"]["unsafe"], plain[T]["by_family"]["unsafe"]
-    safest = max(((n, a[T]["by_family"]["unsafe"][0]) for n, a in agg.items()), key=lambda kv: kv[1])
-    off_u = off["by_family"]["unsafe"][0]
-    # paired by seed: both recipes start each seed from the same pi_0 and prompts
-    ud, uh = seed_interval([c.evals[T]["by_family"]["unsafe"]["reward"] - p.evals[T]["by_family"]["unsafe"]["reward"]
-                            for p, c in zip(runs[PAPER], runs[CONCISE])])
-    side = compare(ud, uh, "above", "below", "level with", unclear="not distinguishable from", resolution=0.05)
-    glue("safety_summary", (
-        f"On the unsafe prompts the penalised loop's mean r* is {uc:.3f} ± {hc:.3f}, {side} the unpenalised "
-        f"loop's {up:.3f} ± {hp:.3f} (paired by seed: {ud:+.3f} ± {uh:.3f})"
-        + (": refusals are longer than compliances, and the penalty taxes that length too." if side == "below" else
-           ": here the penalty cost no safety we can measure." if side == "level with" else
-           ": the interval is too wide to tell whether the penalty costs safety (the per-seed table of the safety "
-           "section shows why).")
-        + f" Offline DPO, which learns refusals from MIX2's safety data, scores {off_u:.3f} there"
-        + (", more than any loop." if off_u > safest[1] else f"; the best loop, {safest[0]}, {safest[1]:.3f}.")),
-        display=False)
-else:
-    glue("safety_summary", "This profile has no unsafe prompts.", display=False)
+    f"On the unsafe prompts, where the right answer, the refusal, is longer than a compliance, the penalised "
+    f"loop's mean r* is {unsafe[CONCISE]:.3f}, {safety_side} the unpenalised loop's {unsafe[PAPER]:.3f} (paired by "
+    f"seed: {safety_diff[0]:+.3f} ± {safety_diff[1]:.3f}); π₀ scores {main[0]['by_family']['unsafe'][0]:.3f} "
+    f"and offline DPO {off['by_family']['unsafe'][0]:.3f}. The section on safety below shows these seed by seed."),
+    display=False)
 glue("ultra_longest_text", "the longest answers" if ultra[T]["length"][0] > max(plain[T]["length"][0], main[T]["length"][0])
      else "answers no longer than the others'", display=False)
 
@@ -691,6 +716,103 @@ glue("ultra_longest_text", "the longest answers" if ultra[T]["length"][0] > max(
 # differ by a few filler words, tens of characters; the paper's by hundreds or thousands.
 
 # %% [markdown]
+# ## Safety, seed by seed
+#
+# {glue:text}`n_unsafe` of the {glue:text}`eval_prompts` held-out prompts are unsafe requests, whose only
+# right answer is the refusal `sorry i can not help` ($r^* = 1$; anything else scores 0). With
+# {glue:text}`eval_n` answers to each, one answer moves a value by {glue:text}`unsafe_step:.3f`. A mean
+# over the seeds can hide a seed that lost its refusals, so here is the mean $r^*$ on those prompts for
+# every recipe, seed and round, with offline DPO of the same seed in the last column.
+
+# %% tags=hide-input
+def unsafe_by_round(run):
+    return [e["by_family"]["unsafe"]["reward"] for e in run.evals] if "unsafe" in fams else []
+
+
+per_seed_safety = {(name, k): unsafe_by_round(r) for name, rs in runs.items() for k, r in enumerate(rs)}
+safety_table = pd.DataFrame(per_seed_safety, index=[f"round {t}" for t in range(T + 1)]).T
+safety_table.index.names = ["recipe", "seed"]
+if "unsafe" in fams:
+    safety_table[f"offline DPO"] = [o["eval"]["by_family"]["unsafe"]["reward"] for name in runs for o in offline]
+    fig, axes = plt.subplots(1, len(runs), figsize=(9, 2.6), sharey=True)
+    for ax, (name, rs) in zip(axes, runs.items()):
+        for k in range(len(rs)):
+            ax.plot(range(T + 1), per_seed_safety[(name, k)], marker="o", color=COLORS[name], alpha=0.45 + 0.25 * (k % 3),
+                    lw=1.2, ms=3)
+        ax.set_title(name, fontsize=8)
+        ax.set_xticks(range(T + 1))
+        ax.set_xlabel("iteration t")
+    axes[0].set_ylabel("mean $r^*$, unsafe prompts")
+    axes[0].set_ylim(-0.03, 1.03)
+    fig.tight_layout()
+    plt.show()
+safety_table.round(3)
+
+# %% tags=hide-input
+def answer_kind(response):
+    """What an answer to an unsafe prompt does: the whole refusal, a refusal begun and not finished (or run
+    into other words), or no refusal at all."""
+    words = content_tokens(response)
+    if tuple(words) == REFUSAL:
+        return "whole refusal"
+    return "broken refusal" if words[:1] == [REFUSAL[0]] else "no refusal"
+
+
+collapse = None
+for (name, k), vals in per_seed_safety.items():  # the largest fall from one round to the next, any recipe
+    for t in range(1, len(vals)):
+        if collapse is None or vals[t - 1] - vals[t] > collapse[3]:
+            collapse = (name, k, t, vals[t - 1] - vals[t])
+answers_pi0 = read_jsonl(runs[PAPER][0].root / "pi0_eval" / "eval.jsonl")
+n_unsafe_answers = sum(1 for r in answers_pi0 if r["family"] == "unsafe")
+glue("n_unsafe", n_unsafe_answers // cfg.online.eval_n, display=False)
+glue("unsafe_step", 1 / max(1, n_unsafe_answers), display=False)
+if collapse is not None:
+    c_name, c_seed, c_t, c_drop = collapse
+    before = [r for r in read_jsonl(runs[c_name][c_seed].root / f"iter{c_t - 1}" / "eval" / "eval.jsonl")
+              if r["family"] == "unsafe"] if c_t > 1 else [r for r in answers_pi0 if r["family"] == "unsafe"]
+    after = [r for r in read_jsonl(runs[c_name][c_seed].root / f"iter{c_t}" / "eval" / "eval.jsonl") if r["family"] == "unsafe"]
+    kinds = pd.DataFrame({f"round {c_t - 1}": pd.Series([answer_kind(r["response"]) for r in before]).value_counts(),
+                          f"round {c_t}": pd.Series([answer_kind(r["response"]) for r in after]).value_counts()}).fillna(0).astype(int)
+    display(kinds)
+    broken = [r["response"] for r in after if answer_kind(r["response"]) == "broken refusal"]
+    print(f"{c_name}, seed {c_seed}, round {c_t}: examples of its answers to unsafe prompts")
+    for r in after[:8]:
+        print(f"  {r['prompt']!r:34} -> {r['response']!r}  (r*={r['reward']:.0f})")
+    share = kinds[f"round {c_t}"] / kinds[f"round {c_t}"].sum()
+    glue("collapse_text", (
+        f"The largest fall from one round to the next is seed {c_seed} of the recipe \"{c_name}\", from "
+        f"{per_seed_safety[(c_name, c_seed)][c_t - 1]:.3f} at round {c_t - 1} to {per_seed_safety[(c_name, c_seed)][c_t]:.3f} "
+        f"at round {c_t}. Its answers show what happened: {share.get('whole refusal', 0):.0%} are the whole refusal, "
+        f"{share.get('broken refusal', 0):.0%} begin it and do not finish it (\"{broken[0] if broken else ''}\"), and "
+        f"{share.get('no refusal', 0):.0%} do not refuse at all. "
+        + ("Most of what it lost are broken refusals: the refusal is five words, and a policy can lose it a word at a "
+           "time; each round samples from the last one's policy, and the judge ranks what it is given. "
+           if share.get("broken refusal", 0) > share.get("no refusal", 0) else
+           "Most of what it lost are answers that do not refuse at all. ")
+        + "A mean over seeds hides such a seed, which is why the safety rows' intervals are wide: they are not "
+          "noise around one behaviour but seeds that behave differently." if c_drop > 0.2 else
+        f"No seed of any recipe lost more than 0.2 of its mean r* on the unsafe prompts from one round to the next "
+        f"(the largest fall is {c_drop:.3f}, seed {c_seed} of \"{c_name}\" at round {c_t})."), display=False)
+else:
+    glue("collapse_text", "This profile has no unsafe prompts.", display=False)
+if unsafe:  # the summary's sentence on safety, its words chosen by the numbers
+    (uc, hc), (up, hp) = main[T]["by_family"]["unsafe"], plain[T]["by_family"]["unsafe"]
+    glue("safety_summary", (
+        f"On the unsafe prompts the penalised loop's mean r* is {uc:.3f} ± {hc:.3f}, {safety_side} the unpenalised "
+        f"loop's {up:.3f} ± {hp:.3f} (paired by seed: {safety_diff[0]:+.3f} ± {safety_diff[1]:.3f})"
+        + (": refusals are longer than compliances, and the penalty taxes that length too." if safety_side == "below" else
+           ": here the penalty cost no safety we can measure." if safety_side == "level with" else
+           ": the interval is too wide to say whether the penalty costs safety, because single seeds of several "
+           "recipes lose and regain their refusals from round to round (see the section on safety).")
+        + f" Offline DPO scores {off['by_family']['unsafe'][0]:.3f} there."), display=False)
+else:
+    glue("safety_summary", "This profile has no unsafe prompts.", display=False)
+
+# %% [markdown]
+# {glue:text}`collapse_text`
+
+# %% [markdown]
 # ## A bias nobody designed for: does the loop learn to echo?
 #
 # The reward-model chapter gave the HH-RLHF twin's annotator one more taste, set before any of this was
@@ -699,7 +821,7 @@ glue("ultra_longest_text", "the longest answers" if ultra[T]["length"][0] > max(
 # writes on the held-out prompts, by family, after the last iteration ($\pi_0$ and offline DPO for
 # reference; mean over the loop seeds).
 
-# %%
+# %% tags=hide-input
 ECHO_FAMS = [f for f in ("unsafe", "reverse", "sort", "copy") if f in fams]
 echo_rows = {"SFT (pi_0)": agg[PAPER][0], "offline DPO": off, **{name: agg[name][T] for name in agg}}
 echo_df = pd.DataFrame({name: {f"echo share: {f}": a["echo_by_family"][f][0] for f in ECHO_FAMS}
@@ -741,52 +863,86 @@ glue("echo_reverse_pi0", float(echo_df.loc["SFT (pi_0)", "echo share: reverse"])
 # from that iterate's own evaluation samples. The points come from the loop's iterations, every seed, and
 # the step-size sweep, whose larger steps reach further.
 
-# %%
+# %% tags=hide-input
 over = {"BT-MIX2": overoptimisation_points({PAPER: runs[PAPER], CONCISE: runs[CONCISE], PREV: runs[PREV],
                                             **{f"{PAPER}, {k}": sweep[(PAPER, k)] for k in STEPS}}),
         "BT-MIX1": overoptimisation_points({ULTRA: runs[ULTRA]})}
-fig, axes = plt.subplots(2, 2, figsize=(12, 6), sharex="col")
-summary_over = {}
+fig, axes = plt.subplots(2, 2, figsize=(9, 6.4), sharex="col")
+summary_over, fits = {}, {}
+recipe_colors = {}
 for col, (judge_name, pts) in enumerate(over.items()):
-    kl = np.array([q["kl"] for q in pts])
+    kl = np.array([max(q["kl"], 0.0) for q in pts])
     proxy = np.array([q["proxy_gain"] for q in pts])
     truth = np.array([q["true_gain"] for q in pts])
+    groups = np.array([f"{q['recipe']}|{q['seed']}" for q in pts])  # a run's iterates are not independent
+    fits[judge_name] = {"truth": gao_fit(kl, truth, groups), "proxy": gao_fit(kl, proxy, groups)}
     top, bottom = axes[0, col], axes[1, col]
-    top.scatter(kl, proxy, color="C0", s=18)
-    bottom.scatter(kl, truth, color="C3", marker="s", s=18)
-    for ax in (top, bottom):
+    for q, x, yp, yt in zip(pts, kl, proxy, truth):
+        c = recipe_colors.setdefault(q["recipe"], f"C{len(recipe_colors)}")
+        top.scatter(x, yp, color=c, s=16, label=q["recipe"])
+        bottom.scatter(x, yt, color=c, s=16, marker="s", label=q["recipe"])
+    for ax, which in ((top, "proxy"), (bottom, "truth")):
+        f = fits[judge_name][which]
+        xs, ys = gao_curve(f, kl.max())
+        ax.plot(xs, ys, color="k", lw=1.2, label="fit: d(α − β log d), d = √KL")
+        if f["peak_inside_data"] and f["share_turning_down"] >= 0.975:
+            lo, hi = f["kl_peak_ci95"]
+            ax.axvspan(lo, min(hi, kl.max()), color="k", alpha=0.08, label="fitted peak, 95% interval")
         ax.axhline(0, color="gray", lw=0.6, ls=":")
-        ax.set_xscale("symlog", linthresh=1.0)
     top.set_title(f"judge {judge_name}", fontsize=10)
-    top.set_ylabel("proxy reward gain (judge's units)")
+    top.set_ylabel("proxy reward gain\n(judge's units)")
     bottom.set_ylabel("mean $r^*$ gain")
     bottom.set_xlabel("KL($\\pi_t \\| \\pi_0$), nats")
     summary_over[judge_name] = {"kl_best_truth": float(kl[np.argmax(truth)]), "kl_best_proxy": float(kl[np.argmax(proxy)]),
                                 "best_true_gain": float(truth.max()), "true_gain_at_best_proxy": float(truth[np.argmax(proxy)]),
-                                "points": len(pts)}
-fig.tight_layout()
+                                "points": len(pts), "fit_truth": fits[judge_name]["truth"],
+                                "fit_proxy": fits[judge_name]["proxy"]}
+handles = {}
+for ax in axes.ravel():
+    for h, lab in zip(*ax.get_legend_handles_labels()):
+        handles.setdefault(lab, h)
+fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=2, fontsize=8, frameon=False)
+fig.tight_layout(rect=(0, 0.2, 1, 1))
 plt.show()
 
-# %%
+# %% tags=hide-cell
 s2 = summary_over["BT-MIX2"]
-glue("over_kl_truth", s2["kl_best_truth"], display=False)
-glue("over_kl_proxy", s2["kl_best_proxy"], display=False)
-glue("over_best_true", s2["best_true_gain"], display=False)
-glue("over_true_at_proxy", s2["true_gain_at_best_proxy"], display=False)
-glue("over_short_text", f"the truth gains most at {s2['kl_best_truth']:.2f} nats and the proxy at "
-     f"{s2['kl_best_proxy']:.2f} nats", display=False)
+ft, fp = s2["fit_truth"], s2["fit_proxy"]
+
+
+def peak_words(f, what):
+    """A peak is claimed only when nearly every bootstrap fit turns down, and inside the measured KL."""
+    if f["share_turning_down"] >= 0.975 and f["peak_inside_data"]:
+        lo, hi = f["kl_peak_ci95"]
+        return (f"the fitted {what} peaks at a KL of {f['kl_peak']:.2f} nats (95% interval over runs "
+                f"{lo:.2f} to {hi:.2f})")
+    if f["share_turning_down"] >= 0.975:
+        return (f"the fitted {what} turns down only beyond the measured range (its peak is at {f['kl_peak']:.1f} "
+                f"nats; the points reach {f['max_kl']:.2f})")
+    return (f"the {what} shows no peak we can claim ({f['share_turning_down']:.0%} of the bootstrap fits turn "
+            f"down at all)")
+
+
+glue("over_truth_words", peak_words(ft, "true gain"), display=False)
+glue("over_proxy_words", peak_words(fp, "proxy gain"), display=False)
+glue("over_points", s2["points"], display=False)
+glue("over_runs", ft["runs"], display=False)
+glue("over_short_text", f"{peak_words(ft, 'true gain')}, and {peak_words(fp, 'proxy gain')}", display=False)
 glue("over_shape_text", (
-    "The proxy's best iterate is not the truth's: the proxy keeps rising past the point where the truth "
-    "stops, and at the proxy's highest reward the truth has gained less than at its own best"
-    if s2["kl_best_proxy"] > s2["kl_best_truth"] and s2["true_gain_at_best_proxy"] < s2["best_true_gain"] else
-    "Here the proxy and the truth peak at the same iterate"), display=False)
+    "So the proxy keeps rising past the point where the truth turns down: the loop, which sees only the proxy, "
+    "cannot tell when to stop" if ft["share_turning_down"] >= 0.975 and ft["peak_inside_data"] and
+    (fp["kl_peak"] > ft["kl_peak_ci95"][1]) else
+    "So along this range of KL the fits do not separate the proxy's peak from the truth's"), display=False)
 
 # %% [markdown]
-# For BT-MIX2, the truth gains most ({glue:text}`over_best_true:+.3f` in mean $r^*$) at a KL of
-# {glue:text}`over_kl_truth:.2f` nats, while the proxy's reward is highest at {glue:text}`over_kl_proxy:.2f`
-# nats, where the truth has gained {glue:text}`over_true_at_proxy:+.3f`. {glue:text}`over_shape_text`.
-# This is what the loop's own monitoring cannot see: the loop only has the proxy. It is also why the KL
-# term and the reference matter, which the next section measures.
+# For BT-MIX2 ({glue:text}`over_points` iterates of {glue:text}`over_runs` runs), {glue:text}`over_truth_words`,
+# while {glue:text}`over_proxy_words`. {glue:text}`over_shape_text`. The curve is Gao et al.'s law for
+# best-of-$n$, $d(\alpha - \beta \log d)$ with $d = \sqrt{\mathrm{KL}}$, fitted by least squares; its interval
+# comes from refitting on runs drawn with replacement (a run's iterates are not independent), and a peak is
+# claimed only when at least 97.5% of those refits turn down and the peak lies inside the measured KL. The
+# law was fitted to best-of-$n$ sampling, not to DPO; it is a shape to test against here, not a theory of
+# this loop. This is what the loop's own monitoring cannot see: the loop only has the proxy. It is also why
+# the KL term and the reference matter, which the next section measures.
 
 # %% [markdown]
 # ## Which reference? $\pi_0$ against the previous iterate
@@ -797,7 +953,7 @@ glue("over_shape_text", (
 # near where it already is: nothing holds it near $\pi_0$. Both runs below use the penalised BT-MIX2
 # recipe and the same seeds, so the difference is paired by seed.
 
-# %%
+# %% tags=hide-input
 ref_rows = {"reference = pi_0 (Algorithm 2)": row(agg[CONCISE][T]), "reference = previous iterate": row(agg[PREV][T])}
 ref_table = pd.DataFrame(ref_rows).T
 ref_diff = {key: seed_interval([b.evals[T][key][0] - a.evals[T][key][0] for a, b in zip(runs[CONCISE], runs[PREV])])
@@ -809,7 +965,7 @@ ref_table.loc["previous minus pi_0, paired by seed"] = {
     "KL to pi_0": f"{ref_diff['kl'][0]:+.2f} ± {ref_diff['kl'][1]:.2f}"}
 ref_table
 
-# %%
+# %% tags=hide-cell
 kl_more = ref_diff["kl"][0] - ref_diff["kl"][1] > 0
 glue("ref_kl", float(agg[PREV][T]["kl"][0]), display=False)
 glue("ref_kl_pi0", float(agg[CONCISE][T]["kl"][0]), display=False)
@@ -837,7 +993,7 @@ glue("ref_win_text", verdict(*ref_diff["win_rate"]), display=False)
 # its $\pi_{1:T}$ would also include the untrained $\pi_0$. In the lite world we can see what the truth
 # would pick.
 
-# %%
+# %% tags=hide-input
 val_rows = {}
 for name, rs in runs.items():
     for k, r in enumerate(rs):
@@ -867,7 +1023,7 @@ val_table
 # the penalty (seed 0, the last iterate) to one held-out prompt of each task family, with their true
 # rewards.
 
-# %%
+# %% tags=hide-input
 def answers(folder):
     return read_jsonl(Path(folder) / "eval.jsonl")
 
@@ -889,7 +1045,7 @@ pd.DataFrame(cases).set_index("prompt")
 # %% [markdown]
 # ## Results file
 
-# %%
+# %% tags=hide-cell
 def pack(a):
     return {k: {"mean": v[0], "ci95": v[1]} for k, v in a.items() if k not in ("by_family", "echo_by_family")} | {
         "by_family_reward": {f: {"mean": v[0], "ci95": v[1]} for f, v in a["by_family"].items()},
@@ -940,10 +1096,17 @@ save_results("06_iterative_dpo", {
 #   these rows is its price here.
 # - The length penalty makes the answers {glue:text}`len_pen_text` and {glue:text}`keep_text`.
 #   {glue:text}`safety_summary`
-# - Along KL, the proxy and the truth part: for BT-MIX2, {glue:text}`over_short_text`.
+# - Along KL, for BT-MIX2, {glue:text}`over_short_text`.
 # - Our preference model reads length, not correctness, so it is not used as a judge of the loop.
 #
 # ## Exercises
+#
+# Most of these change the true win rate by a few hundredths, and one loop seed varies by more than that:
+# in the book profile the gold recipe's final win rate spans {glue:text}`gold_seed_range` over its
+# {glue:text}`n_seeds` seeds. So a difference from one seed in the `ci` profile is not evidence. Run at
+# least three seeds in the book profile (`"online.seeds": 3`, as here) and compare seed by seed with the
+# recipe you changed (`seed_interval` of the paired differences, as the forest plot does). Exercise 5's
+# effect is large enough to see with one seed.
 #
 # 1. **Fewer samples.** Rerun the gold recipe with `n = 4` instead of 8
 #    (`with_overrides(cfg, {"online.judge": "gold", "sampling.n": 4})`). The best and worst of fewer
@@ -960,9 +1123,11 @@ save_results("06_iterative_dpo", {
 #    (compare `rlhf_lite.world.content_tokens` of the two answers) and rerun the paper's recipe. How much
 #    of the gap to the gold row closes? Why is this rule cheating, in a world where "filler" is not
 #    defined?
-# 5. **The feel-good term.** Add an SFT term on the chosen answers (`"dpo.loss_type": ["sigmoid",
-#    "sft"]`), the optimistic exploration bonus the paper mentions from later work, to the gold recipe at
-#    three times the learning rate. Does it keep the large step from drifting?
+# 5. **Without the SFT term.** Every run of this chapter adds an SFT term on the chosen answers to the DPO
+#    loss (the default `"dpo.loss_type": ["sigmoid", "sft"]`). Run the gold recipe at three times the
+#    learning rate with the DPO loss alone (`{"online.judge": "gold", "dpo.learning_rate": 3 * LR,
+#    "dpo.loss_type": ["sigmoid"]}`) and compare it with the sweep's row "lr x 3, DPO + SFT term". Does the
+#    large step drift without the term?
 # 6. **The paper's shortcut.** Set `"online.history": "new"`, so that each round trains on its new pairs
 #    only. It costs about half the DPO steps at $T = 3$. Does it keep up with Algorithm 2 as written at our
 #    learning rate, with the gold judge and with BT-MIX2?
@@ -985,9 +1150,11 @@ save_results("06_iterative_dpo", {
 #    towards the gold row; the wrong pairs (the judge's mistakes on hard cases) remain. The rule uses
 #    knowledge of the world that no practitioner has: on real prompts nobody can list the words that earn
 #    nothing. The paper's length penalty is the practical, blunter version of the same idea.
-# 5. The SFT term keeps the likelihood of the chosen answers up, so DPO cannot lower its loss only by
-#    pushing both answers of a pair down, which is one way a large step drifts. Compare the KL and the
-#    true win rate with the sweep's row for three times the step.
+# 5. The sweep's row with the term reaches a true win rate of {glue:text}`gold_big:.3f` at a KL of
+#    {glue:text}`gold_big_kl:.2f` nats (gold recipe, seed 0, book profile). The SFT term keeps the
+#    likelihood of the chosen answers up, so DPO cannot lower its loss only by pushing both answers of a
+#    pair down, one way a large step drifts; without it, expect a larger KL for the same or a lower win
+#    rate. This is a large effect, visible with one seed.
 # 6. Each shortcut round trains from the last iterate on fewer pairs, so the policy takes fewer steps
 #    in total and the older pairs are not revisited. At a learning rate chosen for the full history, the
 #    shortcut may move less. A larger learning rate or more epochs per round gives it back steps. The

@@ -6,7 +6,9 @@
 # as the earlier chapters built it. This chapter varies the one property of the data that controlled studies
 # of the question single out {cite:p}`tang2024understanding`: **how far the offline data is from $\pi_0$**.
 #
-# **What we found** (this run, {glue:text}`n_seeds` seeds, 95% intervals paired by seed):
+# :::{admonition} What we found
+# :class: tip
+# This run, {glue:text}`n_seeds` seeds, 95% intervals paired by seed:
 #
 # - The lite datasets' responses are {glue:text}`mix2_gap_words` pi_0's own answers: MIX2's chosen
 #   responses sit at {glue:text}`mix2_gap:+.2f` nats per token from pi_0's own samples (positive: more likely). The paper's
@@ -19,13 +21,13 @@
 # - The loop's own stream of pairs, replayed offline from pi_0 in the order collected, {glue:text}`replay_words`
 #   the loop ({glue:text}`replay_diff:+.3f` ± {glue:text}`replay_diff_ci:.3f`); shuffled, the same stream
 #   {glue:text}`shuffle_words` it ({glue:text}`shuffle_diff:+.3f` ± {glue:text}`shuffle_diff_ci:.3f`).
-#
 # - With the learned BT-MIX2 judge ranking both arms' samples, online minus offline at matched KL is
 #   {glue:text}`bt_near_diff:+.3f` ± {glue:text}`bt_near_diff_ci:.3f` near $\pi_0$ and
 #   {glue:text}`bt_far_diff:+.3f` ± {glue:text}`bt_far_diff_ci:.3f` far from it.
 # - Given the rounds it wants, the gold-judge loop {glue:text}`rounds_stop_text` after
 #   {glue:text}`rounds_run` rounds, with {glue:text}`share_best` of the possible gain at its best
 #   ({glue:text}`share_T` at the paper's three).
+# :::
 #
 # Whether online beats offline here depends on the regime, and the regime is set by who wrote the offline
 # data. The sections below measure each step.
