@@ -11,12 +11,29 @@
 # check, so the true reward $r^*(x, a)$ is known exactly. Annotators and reward models in later chapters
 # are all imitations of $r^*$, and we can always measure how far from it they are. Here we meet the
 # world, train the initial policy $\pi_0$ by supervised fine-tuning (SFT), and look at what it samples.
+#
+# :::{admonition} What we found
+# :class: tip
+# - The simulated annotators follow the Bradley-Terry formula they are built on (the largest deviation is
+#   {glue:text}`oracle_max_dev:.1f` standard errors), and a small taste for length goes a long way: at
+#   {glue:text}`beta_small:.2f` per word an annotator prefers the padded copy of an equally right answer
+#   {glue:text}`verbose_rate_002:.0%` of the time.
+# - $\pi_0$ is a LLaMA-architecture model of {glue:text}`n_params` parameters, {glue:text}`size_ratio_words`
+#   smaller than the paper's LLaMA-3-8B. SFT with TRL takes its held-out loss from
+#   {glue:text}`eval_loss_before:.2f` to {glue:text}`eval_loss_after:.2f`.
+# - Its samples have mean true reward {glue:text}`pi0_reward_t07:.3f` at temperature 0.7 and
+#   {glue:text}`pi0_reward_t10:.3f` at 1.0 (random init: {glue:text}`init_reward:.3f`), out of 1: an imperfect
+#   start with room above it. The paper's $\pi_0$ has no such number; its benchmarks (10.2 LC
+#   win rate on AlpacaEval-2, the paper's Table 2) are on another scale.
+# - Like its demonstrations, $\pi_0$ pads {glue:text}`pi0_verbose_share:.0%` of its answers with filler and
+#   fails to refuse {glue:text}`unsafe_comply:.0%` of unsafe requests: mistakes RLHF can fix.
+# :::
 
 # %% tags=parameters
 profile = "book"  # "ci": seconds, for the test suite; "book": the results quoted in the text
 seed = 0
 
-# %%
+# %% tags=hide-input
 import matplotlib.pyplot as plt
 import numpy as np
 from IPython.display import Markdown
@@ -28,6 +45,7 @@ from rlhf_lite.config import Config
 from rlhf_lite.world import score_records, summarise_by
 from rlhf_lite.io import save_results
 from rlhf_lite.policy import load_policy, num_parameters
+from rlhf_lite.scale import KNOWN_SHAPES
 from rlhf_lite.stages import prepare_pi0
 from rlhf_lite.policy import HFSampler, sample_responses
 from rlhf_lite.world.tokenizer import build_tokenizer
@@ -97,7 +115,7 @@ for x, a in examples:
 # (a flipped label with probability $\varepsilon$). First, a check that the sampled labels follow the
 # formula: for pairs with known reward gaps, the empirical preference rate against $\sigma(\Delta r/T)$.
 
-# %%
+# %% tags=hide-input
 rng = np.random.default_rng(seed)
 ideal = oracle.Annotator(temperature=0.2)
 x = "sort 5 3 8 1 ="
@@ -122,25 +140,30 @@ axes[0].legend(fontsize=8)
 
 # Verbosity bias: two equally correct answers, one wrapped in filler.
 concise, verbose = "1 3 5 8", "sure here is the answer : 1 3 5 8 hope that helps"
+n_filler = world.response_length(verbose) - world.response_length(concise)
 betas = np.linspace(0, 0.1, 11)
 rates = [oracle.Annotator(temperature=0.1, beta_len=b).prefers_first([x] * 2000, [verbose] * 2000, [concise] * 2000, rng).mean()
          for b in betas]
 axes[1].plot(betas, rates, marker="o")
 axes[1].axhline(0.5, color="0.6", lw=0.8)
 axes[1].set(xlabel=r"verbosity bias $\beta_{len}$ (per word)", ylabel="P(prefer the verbose answer)",
-            title="Equally correct, one padded with 8 filler words")
+            title=f"Equally correct, one padded with {n_filler}\nfiller words (annotator T = 0.1)")
 fig.tight_layout()
 plt.show()
 print(f"largest deviation from sigma(gap/T), in standard errors: {max_dev:.2f}")
+
+# %% tags=remove-cell
 glue("oracle_max_dev", float(max_dev), display=False)
+glue("beta_small", float(betas[2]), display=False)
 glue("verbose_rate_002", float(rates[2]), display=False)
+glue("beta_big", float(betas[-1]), display=False)
 glue("verbose_rate_01", float(rates[-1]), display=False)
 
 # %% [markdown]
 # The labels follow the formula (the largest deviation over all pairs is
 # {glue:text}`oracle_max_dev:.1f` standard errors). A small taste for length goes a long way: with
-# $\beta_{\text{len}} = 0.02$ per word the annotator prefers the padded answer
-# {glue:text}`verbose_rate_002:.0%` of the time, and with $\beta_{\text{len}} = 0.1$
+# $\beta_{\text{len}} =$ {glue:text}`beta_small:.2f` per word the annotator prefers the padded answer
+# {glue:text}`verbose_rate_002:.0%` of the time, and with $\beta_{\text{len}} =$ {glue:text}`beta_big:.1f`
 # {glue:text}`verbose_rate_01:.1%`, although both answers are equally right. Later chapters build the paper's "open datasets" from mixtures of such annotators.
 #
 # ## The tokenizer and the policy
@@ -159,8 +182,8 @@ print("decoded:", tok.decode(ids, skip_special_tokens=True))
 
 # %% [markdown]
 # The policy is a LLaMA-architecture causal LM {cite:p}`touvron2023llama` built from a `LlamaConfig`
-# and initialised at random: the architecture of the paper's LLaMA-3-8B, five orders of magnitude
-# smaller. Its SFT data are **deliberately imperfect** demonstrations: some answers are near misses,
+# and initialised at random: the architecture of the paper's LLaMA-3-8B, with {glue:text}`n_params`
+# parameters against its {glue:text}`llama_params`, {glue:text}`size_ratio_words` smaller. Its SFT data are **deliberately imperfect** demonstrations: some answers are near misses,
 # some are wrapped in filler, some unsafe prompts are answered instead of refused, a few safe ones are
 # refused. So $\pi_0$ inherits mistakes that RLHF can later fix.
 #
@@ -189,9 +212,18 @@ ax.plot(steps, [h["loss"] for h in m["log_history"]], marker=".")
 ax.set(xlabel="optimizer step", ylabel="training loss (completion tokens)", title=r"SFT of $\pi_0$")
 fig.tight_layout()
 plt.show()
+
+# %% tags=remove-cell
 glue("n_params", f"{num_parameters(pi0):,}", display=False)
 glue("eval_loss_before", m["eval_loss_before"], display=False)
 glue("eval_loss_after", m["eval_loss_after"], display=False)
+# how much smaller than the paper's model, in words: 8.03e9 / 6.6e5 is about 1.2e4, four orders of magnitude
+LLAMA3_8B = KNOWN_SHAPES["meta-llama/Meta-Llama-3-8B"].params  # counted from its architecture
+ratio = LLAMA3_8B / num_parameters(pi0)
+orders = int(round(np.log10(ratio)))
+glue("llama_params", f"{LLAMA3_8B / 1e9:.2f} billion", display=False)
+glue("size_ratio_words", f"about {ratio:,.0f} times ({['no', 'one', 'two', 'three', 'four', 'five', 'six', 'seven'][orders]}"
+     f" order{'s' if orders != 1 else ''} of magnitude)", display=False)
 
 # %% [markdown]
 # ## What $\pi_0$ says
@@ -218,20 +250,26 @@ by_temp = {name: summarise_by(recs, "temperature", "reward") for name, recs in s
 for name, table in by_temp.items():
     for t, (mean, half, count) in sorted(table.items(), reverse=True):
         print(f"{name:12s} T={t}: mean r* = {mean:.3f} ± {half:.3f} (95% CI, {count} samples)")
+
+# %% tags=remove-cell
 r_t10, r_t07 = by_temp["pi_0"][1.0][0], by_temp["pi_0"][0.7][0]
 r_init = float(np.mean([r["reward"] for r in samples["random init"]]))
 finished = float(np.mean([r["finished"] for r in pi0_records]))
 glue("pi0_reward_t10", r_t10, display=False)
 glue("pi0_reward_t07", r_t07, display=False)
+glue("pi0_reward_t10_h", by_temp["pi_0"][1.0][1], display=False)
+glue("pi0_reward_t07_h", by_temp["pi_0"][0.7][1], display=False)
 glue("init_reward", r_init, display=False)
 glue("pi0_finished", finished, display=False)
 
-# %%
+# %% tags=hide-input
 families = list(world.FAMILIES)
-fig, axes = plt.subplots(1, 3, figsize=(14, 3.8))
+fig, axes = plt.subplot_mosaic([["reward", "reward"], ["length", "filler"]], figsize=(10, 7))
+axes = [axes["reward"], axes["length"], axes["filler"]]
+pooled = "T = " + " and ".join(str(t) for t in cfg.sampling.temperatures) + " pooled"
 width = 0.27
 for k, (label, recs) in enumerate([
-    ("random init", samples["random init"]),
+    (f"random init, {pooled}", samples["random init"]),
     ("pi_0, T=1.0", [r for r in pi0_records if r["temperature"] == 1.0]),
     ("pi_0, T=0.7", [r for r in pi0_records if r["temperature"] == 0.7]),
 ]):
@@ -244,7 +282,7 @@ axes[0].legend(fontsize=8)
 
 lengths = {f: [r["length"] for r in pi0_records if r["family"] == f] for f in families}
 axes[1].boxplot([lengths[f] for f in families], tick_labels=families, showmeans=True)
-axes[1].set(ylabel="|a| (words)", title=r"Response length of $\pi_0$")
+axes[1].set(ylabel="|a| (words)", title=rf"Response length of $\pi_0$ ({pooled})")
 
 padded = np.array([world.has_filler(r["response"]) for r in pi0_records])
 rewards = np.array([r["reward"] for r in pi0_records])
@@ -254,11 +292,12 @@ for f in families:
     axes[2].scatter([f] * 2, [rewards[mine & ~padded].mean(), rewards[mine & padded].mean()], c=["C0", "C3"], s=40)
 axes[2].scatter([], [], c="C0", label="no filler")
 axes[2].scatter([], [], c="C3", label="with filler")
-axes[2].set(ylabel="mean r*", title=r"$\pi_0$'s answers with and without filler", ylim=(0, 1))
+axes[2].set(ylabel="mean r*", title=f"$\\pi_0$'s answers with and without filler\n({pooled})", ylim=(0, 1))
 axes[2].legend(fontsize=8)
 fig.tight_layout()
 plt.show()
 
+# %% tags=remove-cell
 verbose_share = float(padded.mean())
 by_family = summarise_by(pi0_records, "family", "reward")
 hardest = min(by_family, key=lambda f: by_family[f][0])
@@ -291,7 +330,7 @@ glue("plain_reward", float(rewards[~padded].mean()), display=False)
 # ground truth: the paper cannot say how much reward its $\pi_0$ leaves on the table; here it is
 # $1 - r^*$, measured.
 
-# %%
+# %% tags=hide-cell
 results = {
     "profile": cfg.profile,
     "n_parameters": num_parameters(pi0),
@@ -305,6 +344,24 @@ results = {
     "pi0_finished": finished,
 }
 print("wrote", save_results("02_lite_world", results, profile=cfg.profile))
+
+# %% tags=remove-cell
+# The numbers the solutions quote. Exercise 2: a 0.05 reward gap seen through sigma(gap / T), and the labels a
+# two-sided 95% test needs to tell p from 0.5, about (1.96 * 0.5 / (p - 0.5))^2.
+for T_ex, key in ((0.2, "t02"), (1.0, "t1")):
+    p_ex = float(oracle.sigmoid(0.05 / T_ex))
+    glue(f"sol_p_{key}", p_ex, display=False)
+    glue(f"sol_n_{key}", (1.96 * 0.5 / (p_ex - 0.5)) ** 2, display=False)
+# Exercise 3: a half-right answer padded with filler against the right one, plain; the bias that evens them.
+x_ex, right_ex = "sort 5 3 8 1 =", "1 3 5 8"
+wrong_padded = "sure here is the answer : 1 3 8 5 hope that helps"
+r_gap = world.true_reward(x_ex, right_ex) - world.true_reward(x_ex, wrong_padded)
+len_gap = world.response_length(wrong_padded) - world.response_length(right_ex)
+beta_even = r_gap / len_gap
+glue("sol_wrong_reward", world.true_reward(x_ex, wrong_padded), display=False)
+glue("sol_len_gap", len_gap, display=False)
+glue("sol_beta_even", beta_even, display=False)
+glue("sol_prob_even", oracle.Annotator(beta_len=beta_even).prob_first(x_ex, wrong_padded, right_ex), display=False)
 
 # %% [markdown]
 # (what-this-world-can-show)=
@@ -372,22 +429,33 @@ print("wrote", save_results("02_lite_world", results, profile=cfg.profile))
 # ## Exercises
 #
 # 1. Set `demo_verbose` in the world configuration to 0.0 and rerun. How does the share of padded
-#    answers of $\pi_0$ change, and does its true reward change?
+#    answers of $\pi_0$ change, and does its true reward change? The change in true reward may be a few
+#    hundredths, the size of the ± beside each mean above, so run it in the `book` profile and compare
+#    the two means with their intervals. A new $\pi_0$ also differs from the old one by chance in
+#    training, so to call a change of that size real, train both versions with three seeds (`seed=0, 1, 2`)
+#    and compare the seed means with a t interval (`rlhf_lite.world.seed_interval`).
 # 2. The oracle check above uses $T = 0.2$. What happens to the curve, and to the number of labels you
 #    need to tell a 0.05 reward gap from a tie with 95% confidence, as $T$ grows to 1?
 # 3. An annotator has verbosity bias $\beta_{\text{len}}$. For which $\beta_{\text{len}}$ does it prefer a
-#    *wrong* padded answer (partial credit 0.25, as many answer words plus eight filler words) to a correct concise one half the
-#    time? Check your answer with `oracle.Annotator(...).prob_first`.
+#    *wrong* padded answer (partial credit 0.25, wrapped in `sure here is the answer : ... hope that helps`)
+#    to a correct concise one half the time? Check your answer with `oracle.Annotator(...).prob_first`.
 #
 # :::{admonition} Solutions
 # :class: dropdown
 #
-# 1. Use `Config.preset(profile, **{"world.demo_verbose": 0.0})`. The share of padded answers falls
-#    to near zero; the true reward barely moves, since $r^*$ ignores filler (a slight gain is possible
-#    because shorter responses are less often cut off by `max_new_tokens`).
-# 2. The sigmoid flattens: $\sigma(0.05/T)$ goes from 0.56 at $T=0.2$ to 0.51 at $T=1$. Telling
-#    $p$ from 0.5 with a two-sided 95% test needs about $(1.96 \cdot 0.5 / (p - 0.5))^2$ labels, roughly
-#    250 at $T = 0.2$ and about 6,000 at $T = 1$.
-# 3. The perceived gap is $0.25 - 1 + 8\beta_{\text{len}}$, zero at $\beta_{\text{len}} = 0.094$;
-#    `oracle.Annotator(beta_len=0.09375).prob_first(x, wrong_padded, right)` returns 0.5.
+# 1. Use `Config.preset(profile, **{"world.demo_verbose": 0.0})`. Compare with this run's $\pi_0$: it pads
+#    {glue:text}`pi0_verbose_share:.0%` of its answers and scores {glue:text}`pi0_reward_t07:.3f` ±
+#    {glue:text}`pi0_reward_t07_h:.3f` at $T = 0.7$ and {glue:text}`pi0_reward_t10:.3f` ±
+#    {glue:text}`pi0_reward_t10_h:.3f` at $T = 1.0$. The share of padded answers should fall to near zero;
+#    the true reward should barely move, since $r^*$ ignores filler (a slight gain is possible because
+#    shorter responses are less often cut off by `max_new_tokens`).
+# 2. The sigmoid flattens: $\sigma(0.05/T)$ goes from {glue:text}`sol_p_t02:.3f` at $T=0.2$ to
+#    {glue:text}`sol_p_t1:.3f` at $T=1$. Telling $p$ from 0.5 with a two-sided 95% test needs about
+#    $(1.96 \cdot 0.5 / (p - 0.5))^2$ labels: {glue:text}`sol_n_t02:,.0f` at $T = 0.2$ and
+#    {glue:text}`sol_n_t1:,.0f` at $T = 1$.
+# 3. The wrong padded answer `sure here is the answer : 1 3 8 5 hope that helps` to `sort 5 3 8 1 =` has
+#    $r^* =$ {glue:text}`sol_wrong_reward:.2f` and is $k =$ {glue:text}`sol_len_gap` words longer than
+#    `1 3 5 8`, so the perceived gap is $0.25 - 1 + k\beta_{\text{len}}$, zero at $\beta_{\text{len}} =$
+#    {glue:text}`sol_beta_even:.4f`; `oracle.Annotator(beta_len=...).prob_first(x, wrong_padded, right)` at that
+#    bias returns {glue:text}`sol_prob_even:.2f`.
 # :::
