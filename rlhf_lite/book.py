@@ -148,7 +148,7 @@ def stage(root: Path, staging: Path, profile: str, only: str | None = None, cach
             (cached / "seconds").write_text(f"{secs:.1f}")
             (cached / "done").touch()
         prepare_staged_notebook(staging / rel, box)
-    write_generated(staging, chapters, times, {"profile": profile, "chapters": {
+    write_generated(staging, chapters, times, {"profile": profile, "machine": machine(), "chapters": {
         Path(r).stem: {"seconds": secs} for r, secs, _ in timings}})
     rows = write_scorecard(staging, results_dir(), chapters, profile, [Path(r).stem for r, _, _ in timings])
     print("[book] scorecard: " + ", ".join(f"{r['key']} {r['verdict']}" for r in rows), flush=True)

@@ -182,11 +182,17 @@ def _total_words(m: dict, stems, profile: str) -> str:
 
 
 def times_table(chapters: dict, times: dict, this_build: dict | None = None) -> str:
-    """The course guide's tables: each chapter, what it teaches, the range of its measured times in both
-    profiles over the machines measured, and (when given) this build's own time; then each machine's totals."""
+    """The course guide's tables: a caption that says what each column is, then each chapter, what it teaches,
+    the range of its measured times in both profiles over the machines measured, and (when given) this build's
+    own time; then each machine's totals. ``this_build``: {"profile", "machine" (``book.machine()``),
+    "chapters": {stem: {"seconds"}}}."""
     profile = (this_build or {}).get("profile")
-    head = ["Chapter", "What it teaches", "`ci`", "`book`"] + ([f"this build (`{profile}`)"] if profile else [])
-    rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    here = (this_build or {}).get("machine")
+    on = f", {machine_label(here)}" if here else ""
+    head = ["Chapter", "What it teaches", "`ci` profile: fastest to slowest machine",
+            "`book` profile: fastest to slowest machine"] + ([f"This build: `{profile}` profile{on}"] if profile else [])
+    rows = [times_caption(chapters, times, profile, here), "",
+            "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for stem, ch in chapters.items():
         row = [chapter_link(stem, ch), ch["teaches"]] + [time_range(times, stem, p) or "not measured" for p in PROFILES]
         if profile:
@@ -194,9 +200,10 @@ def times_table(chapters: dict, times: dict, this_build: dict | None = None) -> 
         rows.append("| " + " | ".join(row) + " |")
     if not times["machines"]:
         return "\n".join(rows + ["", "No measured times yet."]) + "\n"
-    rows += ["", "Each range runs from the fastest to the slowest machine that measured the chapter. The machines, "
-                 "and how long each took for all chapters (`bench/bench_chapters.py` measures a machine from its "
-                 "complete builds):", "",
+    rows += ["", "The machines, fastest first, and how long each took (`bench/bench_chapters.py` measures a machine "
+                 "from its complete builds). \"All chapters\" sums the chapters a machine measured, and a machine "
+                 "timed before a chapter existed lacks it; the last column sums only the chapters every machine "
+                 "measured, so its totals compare like with like.", "",
              "| Machine | Memory | Measured | `ci`, all chapters | `book`, all chapters | `book`, the chapters every "
              "machine measured |", "|---|---|---|---|---|---|"]
     shared = shared_chapters(times, chapters, "book")
@@ -206,6 +213,44 @@ def times_table(chapters: dict, times: dict, this_build: dict | None = None) -> 
         rows.append(f"| {machine_label(m)} | {mem} | {m['date']}.{source} | {_total_words(m, chapters, 'ci')} | "
                     f"{_total_words(m, chapters, 'book')} | {minutes(_total(m, shared, 'book')[0])} |")
     return "\n".join(rows) + "\n"
+
+
+def times_caption(chapters: dict, times: dict, profile: str | None = None, here: dict | None = None) -> str:
+    """What each column of the course guide's table is, and why its ranges are wide, in numbers read from the
+    measured table: how many machines, the slowest against the fastest, `ci` against `book`."""
+    ms = times["machines"]
+    profiles = ("- **`ci` and `book`** are the two profiles. `ci` runs every chapter end to end with smaller models, "
+                "fewer samples and fewer seeds, so the numbers it prints are not the ones the pages show; `book` is "
+                "the profile the pages come from.")
+    both = [(m, [s for s in chapters if s in m.get("seconds", {}).get("ci", {}) and s in m["seconds"].get("book", {})])
+            for m in ms]
+    m, stems = max(both, key=lambda b: len(b[1]), default=(None, []))
+    if stems:
+        ratio = sum(m["seconds"]["book"][s] for s in stems) / sum(m["seconds"]["ci"][s] for s in stems)
+        profiles += f" On {machine_label(m)}, `ci` ran the chapters it measured in both {ratio:.0f} times faster."
+    why = ("much of it from whether the CPU has AVX-512, which torch's CPU kernels use. Plan a session for the slow "
+           "end.")
+    if len(ms) > 1:
+        cores = " or ".join(map(str, sorted({m["cores"] for m in ms})))
+        totals = [t for t in (_total(m, shared_chapters(times, chapters, "book"), "book")[0] for m in ms) if t]
+        spread = (f" On the chapters they all measured, the slowest took {max(totals) / min(totals):.1f} times as long "
+                  f"as the fastest: machines of our kind differ that much in speed, " if len(totals) > 1 else
+                  " Machines of our kind differ about 2x in speed, ")
+        ranges = (f"- **Each time is a range** from the fastest to the slowest of the machines that measured the "
+                  f"chapter ({len(ms)} machines with {cores} cores, named in the second table), not one machine's "
+                  f"time.{spread}{why}")
+    elif ms:
+        ranges = (f"- **Each time was measured on one machine**, {machine_label(ms[0])}. Machines of our kind differ "
+                  f"about 2x in speed, {why}")
+    else:
+        ranges = ("- **No machine has been timed yet**: after a complete build of each profile, "
+                  "`python bench/bench_chapters.py` records this one.")
+    lines = ["**How to read the table.**", "", profiles, ranges]
+    if profile:
+        lines.append(f"- **This build** is this build's own time, in the `{profile}` profile"
+                     + (f" on {machine_label(here)}" if here else "") + "; a chapter the build took from its cache "
+                     "shows the time of the run that made the cached copy.")
+    return "\n".join(lines)
 
 
 def shared_chapters(times: dict, stems, profile: str) -> list[str]:

@@ -140,10 +140,17 @@ def test_each_staged_chapter_opens_with_its_run_box_and_without_papermills_injec
 
 
 def test_the_course_guides_times_come_from_the_measured_table_and_this_build(tiny_book):
+    from rlhf_lite.pages import machine_label
+
     root, calls, tmp = tiny_book
     book.stage(root, tmp / "s1", "ci")
     table = (tmp / "s1" / "book" / "_generated" / "chapter_times.md").read_text()
     assert "| 30 s | 10 min | 1 s |" in table  # ci and book from the table, this build's own run
+    # the table says what each column is: the profile, a range over machines, and this build's CPU
+    assert ("| `ci` profile: fastest to slowest machine | `book` profile: fastest to slowest machine | This build: "
+            f"`ci` profile, {machine_label(book.machine())} |") in table
+    assert "**Each time was measured on one machine**, c (2 cores, with AVX-512). Machines of our kind differ" in table
+    assert "On c (2 cores, with AVX-512), `ci` ran the chapters it measured in both 20 times faster." in table
     times = json.loads((root / "bench" / "chapter_times.json").read_text())
     times["machines"][0]["seconds"]["book"]["x"] = 3900.0
     (root / "bench" / "chapter_times.json").write_text(json.dumps(times))
@@ -156,6 +163,10 @@ def test_the_course_guides_times_come_from_the_measured_table_and_this_build(tin
     book.stage(root, tmp / "s3", "ci")
     table = (tmp / "s3" / "book" / "_generated" / "chapter_times.md").read_text()
     assert "| 30 s | 1 h 5 min to 2 h |" in table
+    assert ("the slowest of the machines that measured the chapter (2 machines with 2 cores, named in the second "
+            "table), not one machine's time. On the chapters they all measured, the slowest took 1.8 times as long as "
+            "the fastest: machines of our kind differ that much in speed, much of it from whether the CPU has "
+            "AVX-512") in table
     assert "| AMD EPYC 7B13 (2 cores, without AVX-512) | 24 GiB | 2026-12-01. | not measured | 2 h | 2 h |" in table
     box = nbformat.read(str(tmp / "s3" / "notebooks" / "x.ipynb"), 4).cells[1].source
     assert ("**1 h 5 min** on c (2 cores, with AVX-512) and **2 h** on AMD EPYC 7B13 (2 cores, without AVX-512) "
@@ -183,6 +194,7 @@ def test_without_a_measured_table_the_pages_say_so_instead_of_guessing(tiny_book
     book.stage(root, tmp / "s1", "ci")
     table = (tmp / "s1" / "book" / "_generated" / "chapter_times.md").read_text()
     assert "| not measured | not measured | 1 s |" in table and "No measured times yet." in table
+    assert "**No machine has been timed yet**" in table and "2x" not in table
     box = nbformat.read(str(tmp / "s1" / "notebooks" / "x.ipynb"), 4).cells[1].source
     assert "run: **not measured**; in the `book`" in box and "no measured times yet" in box
     assert "This page was built in the `ci` profile" in box
