@@ -14,12 +14,33 @@
 # that TRL reads. Filters each report what they removed, and mixtures come with their statistics. Then
 # we do what the paper cannot: the lite world has a true reward $r^*$, so for every filter we can
 # measure whether the pairs it throws away really were worse than the pairs it keeps.
+#
+# :::{admonition} What we found
+# :class: tip
+# - Curation {glue:text}`acc_change_words` label accuracy against $r^*$, from {glue:text}`acc_before:.3f` to
+#   {glue:text}`acc_after:.3f` (± {glue:text}`acc_ci_after:.3f`), and cuts the share of true ties from
+#   {glue:text}`tie_share_before:.0%` to {glue:text}`tie_share_after:.0%`. Of the pairs that are not ties it
+#   removes {glue:text}`mix2_removed_after_ties:.1%` (the paper: roughly 10%).
+# - The filters earn their place unequally: {glue:text}`tie_removed_tie_share:.0%` of the pairs dropped as
+#   ties are true ties, the low-ratio SHP pairs it drops have accuracy {glue:text}`ratio_removed_acc:.2f`
+#   and the small-margin pairs {glue:text}`margin_removed_acc:.2f`, while duplicates are dropped with
+#   accuracy {glue:text}`dup_removed_acc:.2f`, for balance rather than quality.
+# - {glue:text}`sweep_words` a one-point margin takes the scored pairs from
+#   {glue:text}`sweep_acc_0:.3f` to {glue:text}`sweep_acc_1:.3f` accurate, keeping {glue:text}`sweep_keep_1:.0%`
+#   of them.
+# - No filter touches length. Among true ties, where the two answers are equally good, the chosen answer of
+#   the UltraFeedback twin is {glue:text}`uf_tie_gap_abs:.2f` words {glue:text}`uf_tie_longer` than the rejected
+#   one on average;
+#   the judge's taste passes into the data (the paper's Table 5: UltraFeedback's preferred answers average
+#   279.5 tokens against 211.1 rejected). The twins were built with these directions, so this is an
+#   illustration; the longer side agrees with Table 5 in {glue:text}`t5_sign_agree` datasets.
+# :::
 
 # %% tags=parameters
 profile = "book"  # "ci": seconds, for the test suite; "book": the results quoted in the text
 seed = 0
 
-# %%
+# %% tags=hide-input
 import datasets
 import matplotlib.pyplot as plt
 import numpy as np
@@ -144,10 +165,12 @@ display(fixture_mix.report())
 # The responses are imperfect demonstrations, the same kind that trained $\pi_0$ in the lite-world chapter: some
 # wrong, some padded with filler, some unsafe answers that comply.
 
-# %%
+# %% tags=remove-cell
 glue("beta_gpt4", GPT4.beta_len, display=False)
 glue("beta_gpt35", GPT35.beta_len, display=False)
 glue("beta_rubric", -GPT4_RUBRIC.beta_len, display=False)
+
+# %%
 art = prepare_preference_data(cfg, log=print)
 for name, path in art.sources.items():
     files = sorted(p.name for p in path.iterdir())
@@ -173,7 +196,7 @@ for c in row["completions"]:
 # ties separately, because a true tie teaches a reward model nothing about quality.
 
 # %%
-mix2 = build_mixture(MIX2, art.sources, log=print)
+mix2 = build_mixture(MIX2, art.sources, log=lambda *a: None)  # its per-source counts: the curation report below
 mix1 = build_mixture(MIX1, art.sources, log=lambda *a: None)
 saved = datasets.load_from_disk(str(art.mixtures["mix2"]))
 assert saved.num_rows == len(mix2.pairs)  # the cached mixture is exactly what we rebuild here
@@ -182,6 +205,11 @@ all_raw = mix2.raw + [p for p in mix1.raw if p["source"] == "summarize"]  # summ
 raw_truth = pd.DataFrame({s: truth_agreement([p for p in all_raw if p["source"] == s]) for s in SOURCES}).T
 raw_truth = raw_truth[["pairs", "accuracy", "ci", "tie %"]]
 display(raw_truth.rename(columns={"ci": "±"}))
+
+# %% tags=remove-cell
+for src, key in (("pku-saferlhf", "pku"), ("ultrafeedback", "uf"), ("shp", "shp")):
+    glue(f"raw_acc_{key}", float(raw_truth.loc[src, "accuracy"]), display=False)
+    glue(f"raw_acc_{key}_h", float(raw_truth.loc[src, "ci"]), display=False)
 
 # %% [markdown]
 # ## Curation, filter by filter
@@ -216,7 +244,7 @@ plot_report(report2, ax=ax, title="MIX2 (lite): share of pairs each filter remov
 plt.tight_layout()
 plt.show()
 
-# %%
+# %% tags=remove-cell
 total = report2.loc["total"]
 removed_share = 1 - total["kept"] / total["pairs"]
 # Table 5 counts pairs "except those with the same score", so the paper's ~10% is after ties are gone.
@@ -227,7 +255,6 @@ glue("mix2_kept_pairs", f"{int(total['kept']):,}", display=False)
 glue("mix2_removed_share", float(removed_share), display=False)
 glue("mix2_removed_after_ties", float(removed_after_ties), display=False)
 glue("mix2_malformed", int(total["malformed"]), display=False)
-print(f"removed {removed_share:.1%} of all pairs; {removed_after_ties:.1%} of pairs that were not ties")
 
 # %% [markdown]
 # Of {glue:text}`mix2_raw_pairs` converted pairs in the lite MIX2, {glue:text}`mix2_kept_pairs`
@@ -262,13 +289,21 @@ ax.set_title("MIX2 (lite): how often 'chosen' is truly better")
 plt.tight_layout()
 plt.show()
 
+# %% tags=remove-cell
 acc_before = float(by_filter.loc["before curation", "accuracy"])
 acc_after = float(by_filter.iloc[-1]["accuracy"])
+acc_before_h, acc_after_h = float(by_filter.loc["before curation", "±"]), float(by_filter.iloc[-1]["±"])
+# the kept pairs are a subset of the raw ones, so two separate intervals are a conservative comparison
+glue("acc_change_words", "raises" if acc_after - acc_after_h > acc_before + acc_before_h else
+     "lowers" if acc_after + acc_after_h < acc_before - acc_before_h else "does not measurably change", display=False)
 glue("acc_before", acc_before, display=False)
 glue("acc_after", acc_after, display=False)
 glue("acc_ci_after", float(by_filter.iloc[-1]["±"]), display=False)
 glue("tie_removed_acc", float(by_filter.loc["after tie", "removed accuracy"]), display=False)
 glue("ratio_removed_acc", float(by_filter.loc["after score ratio", "removed accuracy"]), display=False)
+shp_kept = truth_agreement([p for p in mix2.pairs if p["source"] == "shp"])
+glue("shp_kept_acc", float(shp_kept["accuracy"]), display=False)
+glue("shp_kept_acc_h", float(shp_kept["ci"]), display=False)
 glue("margin_removed_acc", float(by_filter.loc["after small margin", "removed accuracy"]), display=False)
 _ratio_acc = by_filter.loc["after score ratio", "removed accuracy"]
 _margin_acc = by_filter.loc["after small margin", "removed accuracy"]
@@ -283,7 +318,7 @@ glue("conflict_removed_tie_share", float(by_filter.loc["after conflicting", "rem
 glue("tie_removed_tie_share", float(by_filter.loc["after tie", "removed tie %"]) / 100, display=False)
 
 # %% [markdown]
-# Curation raises label accuracy from {glue:text}`acc_before:.3f` to {glue:text}`acc_after:.3f`
+# Curation {glue:text}`acc_change_words` label accuracy, from {glue:text}`acc_before:.3f` to {glue:text}`acc_after:.3f`
 # (± {glue:text}`acc_ci_after:.3f`), and it lowers the share of true ties from
 # {glue:text}`tie_share_before:.0%` to {glue:text}`tie_share_after:.0%`. The filters differ:
 #
@@ -335,9 +370,15 @@ ax1.axvline(MIX2.min_margin, color="0.7", ls="--", lw=1)
 ax1.set_title("Margin filter on the scored sources of MIX2 (lite)")
 plt.tight_layout()
 plt.show()
+
+# %% tags=remove-cell
 glue("sweep_acc_0", float(sweep.loc[0.0, "accuracy"]), display=False)
 glue("sweep_acc_1", float(sweep.loc[1.0, "accuracy"]), display=False)
 glue("sweep_keep_1", float(sweep.loc[1.0, "pairs"] / sweep.loc[0.0, "pairs"]), display=False)
+(a0, h0), (a1, h1) = sweep.loc[0.0, ["accuracy", "±"]].astype(float), sweep.loc[1.0, ["accuracy", "±"]].astype(float)
+glue("sweep_words", "A stricter margin trades data for accuracy:" if a1 - h1 > a0 + h0 else
+     "A stricter margin costs data for no accuracy gain these intervals can resolve:" if a1 + h1 >= a0 - h0 else
+     "A stricter margin costs data and accuracy:", display=False)
 
 # %% [markdown]
 # With no margin filter the scored pairs have accuracy {glue:text}`sweep_acc_0:.3f`. A one-point
@@ -356,20 +397,23 @@ glue("sweep_keep_1", float(sweep.loc[1.0, "pairs"] / sweep.loc[0.0, "pairs"]), d
 # measure the mean length gap (chosen minus rejected, in words) over all curated pairs, and again over
 # true ties only, where any gap comes from the judge and not from quality.
 
-# %%
+# %% tags=hide-input
 curated = mix2.pairs + [p for p in mix1.pairs if p["source"] == "summarize"]
-fig, axes = plt.subplots(3, 4, figsize=(11, 6.5), sharex=True)
+fig, axes = plt.subplots(4, 3, figsize=(9, 9.5), sharex=True)
 bins = np.arange(0, 16) - 0.5
 for ax, s in zip(axes.flat, SOURCES):
     ps = [p for p in curated if p["source"] == s]
     for side, color in (("chosen", "C0"), ("rejected", "C3")):
         lengths = [world.response_length(response_text(p[side])) for p in ps]
         ax.hist(lengths, bins=bins, histtype="step", density=True, color=color, lw=1.5, label=side)
-    ax.set_title(f"{s} ({LITE_SOURCES[s].annotator.name})", fontsize=9)
+    ax.set_title(f"{s} ({LITE_SOURCES[s].annotator.name})", fontsize=10)
 axes.flat[-1].axis("off")
-axes.flat[0].legend(fontsize=8)
-for ax in axes[-1]:
+axes[-2, -1].xaxis.set_tick_params(labelbottom=True)  # the panel above the empty corner carries its own axis
+axes.flat[0].legend(fontsize=9)
+for ax in [*axes[-1, :-1], axes[-2, -1]]:
     ax.set_xlabel("response length (words)")
+for ax in axes[:, 0]:
+    ax.set_ylabel("share of pairs")  # density over bins one word wide
 fig.suptitle("Length of chosen and rejected responses, curated lite pairs")
 plt.tight_layout()
 plt.show()
@@ -379,7 +423,7 @@ plt.show()
 # the rejected one. The human-judged sources keep the two close. The means, and the same comparison
 # restricted to true ties:
 
-# %%
+# %% tags=hide-input
 def length_gap(records):
     d = np.array([world.response_length(response_text(p["chosen"])) - world.response_length(response_text(p["rejected"]))
                   for p in records], dtype=float)
@@ -396,8 +440,7 @@ for s in SOURCES:
     tg, tgh, tn = length_gap(ties)
     rows.append({"source": s, "judge": LITE_SOURCES[s].annotator.name, "gap (all)": g, "± all": gh,
                  "gap (true ties)": tg, "± ties": tgh, "true ties": tn})
-gaps = pd.DataFrame(rows).set_index("source")
-display(gaps)
+gaps = pd.DataFrame(rows).set_index("source")  # plotted below, not shown twice
 
 fig, ax = plt.subplots(figsize=(7.5, 4))
 y = np.arange(len(gaps))
@@ -411,13 +454,18 @@ ax.legend(fontsize=8)
 ax.set_title("Length gap between chosen and rejected, per lite source")
 plt.tight_layout()
 plt.show()
-glue("uf_tie_gap", float(gaps.loc["ultrafeedback", "gap (true ties)"]), display=False)
+
+# %% tags=remove-cell
+uf_gap = float(gaps.loc["ultrafeedback", "gap (true ties)"])
+glue("uf_tie_gap", uf_gap, display=False)
+glue("uf_tie_gap_abs", abs(uf_gap), display=False)
+glue("uf_tie_longer", "longer" if uf_gap > 0 else "shorter", display=False)
 human = gaps[gaps["judge"] == "human"]
 glue("human_tie_gap_max", float(human["gap (true ties)"].abs().max()), display=False)
 
 # %% [markdown]
-# Among true ties, the chosen response of UltraFeedback-like data is longer by
-# {glue:text}`uf_tie_gap:.2f` words on average. Its two responses are equally good, so the gap comes
+# Among true ties, the chosen response of UltraFeedback-like data is {glue:text}`uf_tie_longer` by
+# {glue:text}`uf_tie_gap_abs:.2f` words on average. Its two responses are equally good, so the gap comes
 # from the judge. The human-judged twins show that selection effects alone also move the gap a little,
 # in either direction, but never by more than {glue:text}`human_tie_gap_max:.1f` words. Curation does not remove this bias: no filter in the paper's list looks
 # at length. The length-bias chapter measures how much of it a reward model trained on this data absorbs
@@ -446,6 +494,8 @@ side["ours pref/rej"] = side["preferred len"] / side["rejected len"]
 side["paper pref/rej"] = side["paper preferred len"] / side["paper rejected len"]
 display(side[["#prompts", "#pairs", "paper #pairs", "prompt len", "preferred len", "rejected len", "ours pref/rej",
               "paper pref/rej", "completion", "annotator"]])
+
+# %% tags=remove-cell
 both = side.dropna(subset=["paper pref/rej"])
 same_direction = (both["ours pref/rej"] > 1) == (both["paper pref/rej"] > 1)
 glue("t5_sign_agree", f"{int(same_direction.sum())} of {len(same_direction)}", display=False)
@@ -503,6 +553,8 @@ ax.set_xlabel("share of curated pairs")
 ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
 plt.tight_layout()
 plt.show()
+
+# %% tags=remove-cell
 glue("mix1_reasoning", float(comp.loc["reasoning", "MIX1"]) if "reasoning" in comp.index else 0.0, display=False)
 glue("mix2_reasoning", float(comp.loc["reasoning", "MIX2"]), display=False)
 glue("mix1_safety", float(comp.loc["safety", "MIX1"]), display=False)
@@ -536,6 +588,8 @@ assert len(set(flat)) == len(flat) and not set(flat) & set(art.eval_prompts)  # 
 print(f"prompts, distinct within each of the five sources: {n_rows}; distinct after pooling: {len(pool)}")
 print({t: len(v) for t, v in splits.items()}, "prompts per iteration; overlap between iterations: 0;",
       f"evaluation prompts held out: {len(art.eval_prompts)}")
+
+# %% tags=remove-cell
 glue("n_iterations", cfg.data.iterations, display=False)
 glue("pool_raw", n_rows, display=False)
 glue("pool_distinct", len(pool), display=False)
@@ -560,6 +614,7 @@ for name, path in art.mixtures.items():
     ds = datasets.load_from_disk(str(path))
     print(f"{name}: {ds.num_rows} pairs, columns {ds.column_names}")
 
+# %% tags=hide-cell
 results = {
     "mix2_raw_pairs": int(total["pairs"]),
     "mix2_kept_pairs": int(total["kept"]),
@@ -592,12 +647,15 @@ print("wrote", save_results("03_preference_data", results, profile=cfg.profile))
 #
 # 1. Make the GPT-4 twin unbiased (`beta_len=0`) by editing `LITE_SOURCES["ultrafeedback"]` with
 #    `dataclasses.replace`. Rewrite that source with `write_lite_source` and rebuild MIX2. What happens
-#    to the true-tie length gap, and to label accuracy?
+#    to the true-tie length gap, and to label accuracy? The change in accuracy may be only a few hundredths,
+#    about the ± of the tables above: run it in the `book` profile and compare intervals, not point values.
 # 2. PKU-SafeRLHF has two labels. Build MIX2 with `MixtureRecipe(pku_label="better")` and compare the
 #    label accuracy of the PKU pairs with the default `"safer"`. Why is the difference so large in the
 #    lite world? Would you expect the same on the real dataset?
 # 3. Find the smallest SHP ratio threshold at which the removed SHP pairs are still at least 10 points
-#    less accurate than the kept ones. (`ScoreRatio(min_ratio)` and `truth_agreement`.)
+#    less accurate than the kept ones. (`ScoreRatio(min_ratio)` and `truth_agreement`.) Each accuracy carries
+#    an interval of several points on a few hundred SHP pairs (`truth_agreement`'s `ci`), so use the `book`
+#    profile and count a threshold only where the difference minus both half-widths still exceeds 10 points.
 # 4. `Dedup(normalise=True)` removes nothing in the lite world, whose text never varies in case or
 #    spacing. Write two real-looking pairs that it catches and exact `Dedup` does not, and check them
 #    with `curate`.
@@ -606,16 +664,22 @@ print("wrote", save_results("03_preference_data", results, profile=cfg.profile))
 # :class: dropdown
 #
 # 1. With `replace(LITE_SOURCES["ultrafeedback"], annotator=replace(GPT4, beta_len=0.0))` the tie gap of
-#    that source falls to about zero: the judge no longer prefers padding. Label accuracy rises too,
+#    that source ({glue:text}`uf_tie_gap:+.2f` words in this run) should fall to about zero: the judge no
+#    longer prefers padding. Compare its raw label accuracy with this run's {glue:text}`raw_acc_uf:.3f` ±
+#    {glue:text}`raw_acc_uf_h:.3f`, and curated MIX2's with {glue:text}`acc_after:.3f` ±
+#    {glue:text}`acc_ci_after:.3f`. Expect label accuracy to rise a little too,
 #    because the bias also decided some non-tied pairs: a padded near miss could out-score a concise
 #    correct answer. The number of curated pairs changes as well; compare the two curation reports
 #    to see which filters account for the difference.
 # 2. In the lite world "better" means "says more", and a refusal says nothing. So on unsafe prompts the
-#    helpfulness label prefers compliance, which $r^*$ scores 0, and PKU label accuracy collapses.
+#    helpfulness label prefers compliance, which $r^*$ scores 0, and PKU label accuracy collapses from the
+#    {glue:text}`raw_acc_pku:.3f` ± {glue:text}`raw_acc_pku_h:.3f` it has here with `"safer"`.
 #    In the real dataset the two labels also disagree often, which is why the choice matters and should
 #    be written in the recipe.
 # 3. Sweep `ScoreRatio(t, sources=("shp",))` over `t` in 1.0-4.0, on the SHP pairs of `mix2.raw`.
-#    Compute the accuracy of what it keeps and of what it removes, and read off the threshold.
+#    Compute the accuracy of what it keeps and of what it removes, and read off the threshold. At the
+#    paper's threshold of 2 the chapter's removed SHP pairs have accuracy {glue:text}`ratio_removed_acc:.2f`
+#    and the curated SHP pairs {glue:text}`shp_kept_acc:.2f` ± {glue:text}`shp_kept_acc_h:.2f`: start from there.
 # 4. For example `make_pair([message("user", "What is 2+2?")], "4", "5", source="a")` and the same with
 #    `"what is  2+2"` and `"4."`. Exact dedup keeps both; normalised dedup keeps one.
 # :::
