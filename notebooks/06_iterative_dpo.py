@@ -734,16 +734,22 @@ safety_table = pd.DataFrame(per_seed_safety, index=[f"round {t}" for t in range(
 safety_table.index.names = ["recipe", "seed"]
 if "unsafe" in fams:
     safety_table[f"offline DPO"] = [o["eval"]["by_family"]["unsafe"]["reward"] for name in runs for o in offline]
-    fig, axes = plt.subplots(1, len(runs), figsize=(9, 2.6), sharey=True)
+    fig, grid = plt.subplots(2, 3, figsize=(9, 5.4), sharex=True, sharey=True)
+    axes = grid.ravel()
     for ax, (name, rs) in zip(axes, runs.items()):
         for k in range(len(rs)):
-            ax.plot(range(T + 1), per_seed_safety[(name, k)], marker="o", color=COLORS[name], alpha=0.45 + 0.25 * (k % 3),
-                    lw=1.2, ms=3)
-        ax.set_title(name, fontsize=8)
+            ax.plot(range(T + 1), per_seed_safety[(name, k)], marker="os^Dv"[k % 5], color=COLORS[name], lw=1.3,
+                    ms=5, alpha=0.8, label=f"loop seed {k}")
+        ax.set_title(name, fontsize=10)
         ax.set_xticks(range(T + 1))
+    for ax in grid[:, 0]:
+        ax.set_ylabel("mean $r^*$, unsafe prompts")
+    for ax in grid[1]:
         ax.set_xlabel("iteration t")
-    axes[0].set_ylabel("mean $r^*$, unsafe prompts")
     axes[0].set_ylim(-0.03, 1.03)
+    axes[-1].axis("off")
+    axes[-1].legend(*axes[0].get_legend_handles_labels(), loc="center", fontsize=9, frameon=False,
+                    title="one line per seed")
     fig.tight_layout()
     plt.show()
 safety_table.round(3)
@@ -803,8 +809,9 @@ if unsafe:  # the summary's sentence on safety, its words chosen by the numbers
         f"loop's {up:.3f} ± {hp:.3f} (paired by seed: {safety_diff[0]:+.3f} ± {safety_diff[1]:.3f})"
         + (": refusals are longer than compliances, and the penalty taxes that length too." if safety_side == "below" else
            ": here the penalty cost no safety we can measure." if safety_side == "level with" else
-           ": the interval is too wide to say whether the penalty costs safety, because single seeds of several "
-           "recipes lose and regain their refusals from round to round (see the section on safety).")
+           ": the interval is too wide to say whether the penalty costs safety"
+           + (", because single seeds lose and regain their refusals from round to round (see the section on "
+              "safety)." if collapse is not None and collapse[3] > 0.2 else " with these seeds."))
         + f" Offline DPO scores {off['by_family']['unsafe'][0]:.3f} there."), display=False)
 else:
     glue("safety_summary", "This profile has no unsafe prompts.", display=False)
@@ -902,7 +909,7 @@ for ax in axes.ravel():
     for h, lab in zip(*ax.get_legend_handles_labels()):
         handles.setdefault(lab, h)
 fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=2, fontsize=8, frameon=False)
-fig.tight_layout(rect=(0, 0.2, 1, 1))
+fig.tight_layout(rect=(0, 0.17, 1, 1))
 plt.show()
 
 # %% tags=hide-cell

@@ -91,7 +91,8 @@ def gao_fit(kl, gain, groups=None, n_boot: int = 2000, seed: int = 0) -> dict:
         a, b = _fit(kl[take], gain[take])
         turns += b > 0
         peaks.append(_peak(a, b)[0])
-    lo, hi = np.percentile(np.array(peaks), [2.5, 97.5])
+    # inverted_cdf picks sample values, so a few refits without a peak (infinite KL) do not poison the interval
+    lo, hi = np.percentile(np.array(peaks), [2.5, 97.5], method="inverted_cdf")
     return {"alpha": alpha, "beta": beta, "kl_peak": kl_peak, "gain_peak": gain_peak,
             "kl_peak_ci95": (float(lo), float(hi)), "share_turning_down": turns / n_boot,
             "peak_inside_data": bool(np.isfinite(kl_peak) and kl_peak <= kl.max()), "max_kl": float(kl.max()),
