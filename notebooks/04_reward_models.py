@@ -21,12 +21,30 @@
 # true reward $r^*$, we measure how often each proxy agrees with the truth on the pairs that the online
 # loop will actually ask about, responses sampled from $\pi_0$, and whether its probabilities are
 # calibrated.
+#
+# :::{admonition} What we found
+# :class: tip
+# - {glue:text}`t1_lead` BT on MIX2 is above the prompted $\pi_0$ on {glue:text}`bt_above_prompting`, with
+#   95% intervals apart on {glue:text}`bt_beats_prompting`. It scores {glue:text}`t1_bt2_safety:.1f` on
+#   safety and {glue:text}`t1_bt2_reasoning:.1f` on reasoning (the paper's BT on MIX2: 87.8 and 86.4).
+# - {glue:text}`mix_summary`
+# - {glue:text}`pm_lead` the pairwise preference model scores {glue:text}`t1_pm_chat:.1f` on chat and
+#   {glue:text}`t1_pm_chat_hard:.1f` on chat-hard (the paper's: 98.3 and 65.8).
+# - The trained judges inherit their annotators' taste for padding: of two equally right answers, BT on MIX2
+#   prefers the padded one in {glue:text}`pad_bt2:.0%` of pairs and the UltraFeedback-only model in
+#   {glue:text}`pad_uf:.0%`, where $r^*$ is indifferent.
+# - On $\pi_0$'s own answers, the loop's real questions, BT on MIX2 agrees with $r^*$ on
+#   {glue:text}`agree_bt2:.1%` of pairs (its lite RewardBench mean: {glue:text}`rb_bt2:.1%`); one label from
+#   the human twin agrees on {glue:text}`agree_human:.1%`. The model on curated MIX2
+#   {glue:text}`cur_raw_words` the model on raw MIX2 ({glue:text}`cur_raw_diff:+.3f` ±
+#   {glue:text}`cur_raw_diff_h:.3f`, paired over the same pairs).
+# :::
 
 # %% tags=parameters
 profile = "book"  # "ci": seconds, for the test suite; "book": the results quoted in the text
 seed = 0
 
-# %%
+# %% tags=hide-input
 import tempfile
 import time
 
@@ -76,7 +94,7 @@ print("preference model:", cfg.preference)
 # are trained on the curated mixtures of the preference-data chapter. The pipeline
 # caches those, so this cell only reads them (or builds them on a fresh clone).
 
-# %%
+# %% tags=hide-cell
 pi0 = prepare_pi0(cfg, log=print).pi0
 data = prepare_preference_data(cfg, log=print)
 mix = {name: load_from_disk(str(path)).to_list() for name, path in data.mixtures.items()}
@@ -144,10 +162,12 @@ assert abs(by_hand.item() - trl_value) < 1e-4 and abs(bt_loss(r_w, r_l).item() -
 # (preference model) on hundreds of thousands of pairs. Our models are tiny and start far from a good
 # judge, so the lite presets use larger learning rates and a few epochs (printed above).
 
-# %%
+# %% tags=hide-output
 t0 = time.time()
-rms = prepare_reward_models(cfg, log=print)
+rms = prepare_reward_models(cfg, log=print)  # the training log is collapsed on the page; the table sums it up
 print(f"ready in {time.time() - t0:.0f} s")
+
+# %% tags=hide-input
 train_table = pd.DataFrame({
     name: {"trainer": "RewardTrainer" if name.startswith("bt") else "SFTTrainer (A/B)", "pairs": m["pairs"],
            "train loss": m["train_loss"],
@@ -217,6 +237,7 @@ paper = pd.DataFrame({
 side = pd.concat({"ours (lite)": table.round(1), "paper": paper}, axis=1)
 display(side)
 
+# %% tags=hide-input
 fig, ax = plt.subplots(figsize=(8, 3.8))
 width = 0.8 / len(table)
 for k, (name, row) in enumerate(table.iterrows()):
@@ -231,6 +252,7 @@ ax.set_title("Lite RewardBench (95% intervals; dotted: chance)")
 plt.tight_layout()
 plt.show()
 
+# %% tags=remove-cell
 bt2, pr = table.loc["BT, MIX2"], table.loc["prompting (pi_0)"]
 above = [c for c in table.columns if bt2[c] > pr[c]]
 glue("bt_above_prompting", "every section" if len(above) == 4 else f"{len(above)} of 4 sections ({', '.join(above) or 'none'})",
@@ -238,13 +260,21 @@ glue("bt_above_prompting", "every section" if len(above) == 4 else f"{len(above)
 beats = [c for c in table.columns if lo.loc["BT, MIX2", c] > hi.loc["prompting (pi_0)", c]]
 glue("bt_beats_prompting", "every section" if len(beats) == 4 else
      f"{len(beats)} of 4 ({', '.join(beats) or 'none'}); on the rest the intervals overlap", display=False)
+glue("t1_lead", "As in the paper's Table 1, training beats prompting." if len(beats) >= 2 and len(above) >= 3 else
+     "Training beats prompting less clearly than in the paper's Table 1." if len(above) >= 2 else
+     "Unlike the paper's Table 1, training does not beat prompting here.", display=False)
+# the preference model against BT on chat, by their Wilson intervals (the paper's two are level there)
+pm_below = hi.loc["preference, MIX2", "chat"] < lo.loc["BT, MIX2", "chat"]
+glue("pm_lead", "Unlike the paper's preference model, which matches BT, ours falls clearly below BT on chat:" if pm_below
+     else "As in the paper, our preference model is not clearly below BT on chat:", display=False)
+glue("pm_lead_short", "Ours falls clearly below BT on chat:" if pm_below else "Ours is not clearly below BT on chat:",
+     display=False)
 gain = table.loc["BT, MIX2"] - table.loc["BT, MIX1"]
 glue("mix2_gain_order", ", ".join(f"{c} ({gain[c]:+.1f})" for c in gain.sort_values(ascending=False).index), display=False)
 for name, key in (("BT, MIX2", "bt2"), ("BT, MIX1", "bt1"), ("preference, MIX2", "pm"), ("prompting (pi_0)", "prompt")):
     for c in table.columns:
         glue(f"t1_{key}_{c.replace('-', '_')}", float(table.loc[name, c]), display=False)
 glue("t1_n_cat", n_cat, display=False)
-glue("n_layers", cfg.model.num_hidden_layers, display=False)
 glue("beta_gpt4", GPT4.beta_len, display=False)
 
 # %% [markdown]
@@ -268,14 +298,9 @@ glue("beta_gpt4", GPT4.beta_len, display=False)
 #   against padding, which shows on chat-hard.
 # - **Chat-hard is the hardest section for the trained models**, as in the paper (BT on MIX2: 65.1
 #   there, {glue:text}`t1_bt2_chat_hard:.1f` here).
-# - **Our preference model fails.** In the paper it matches BT except on reasoning, where it is better
-#   (94.7 against 86.4). Ours scores {glue:text}`t1_pm_chat:.1f` on chat and
-#   {glue:text}`t1_pm_chat_hard:.1f` on chat-hard. It learnt its annotators' taste for length, which it
-#   can read off the layout of the two responses, but not to check an answer. A
-#   {glue:text}`n_params`-parameter model with {glue:text}`n_layers` layers has to compare two answers
-#   with the prompt and express the result in one token, seeing each pair once. The BT head scores one
-#   answer at a time, which is the easier task. The paper's 8B model can manage the harder format. Ours
-#   cannot at this size, and the exercises ask what would help.
+# - **Our preference model.** In the paper it matches BT except on reasoning, where it is better
+#   (94.7 against 86.4). {glue:text}`pm_lead_short` it scores {glue:text}`t1_pm_chat:.1f` on chat and
+#   {glue:text}`t1_pm_chat_hard:.1f` on chat-hard. {glue:text}`pm_explain`
 #
 # :::{note} How the lite world was changed for this chapter
 # In the first version of the lite world the GPT-4 twin added 0.1 per word of length to what it
@@ -313,8 +338,6 @@ pad_pref["r*"] = {"P(padded > bare)": 0.5, "prefers padded": float(np.mean(
     [world.true_reward(x, a) > world.true_reward(x, b) for x, a, b in zip(pad_x, padded, bare)]))}
 pad_table = pd.DataFrame(pad_pref).T
 display(pad_table)
-for key, row in (("bt2", "BT, MIX2"), ("uf", "BT, UltraFeedback only"), ("bt1", "BT, MIX1"), ("pm", "preference, MIX2")):
-    glue(f"pad_{key}", float(pad_table.loc[row, "prefers padded"]), display=False)
 
 # Chat-hard accuracy split by how the rejected answer ends: in a filler phrase, or not.
 ch = [r for r in bench if r["subset"] == "lite-chat-hard"]
@@ -325,10 +348,32 @@ for name, j in judges.items():
     split[name] = {"rejected ends in filler": float(right[suffix].mean()), "other pairs": float(right[~suffix].mean())}
 split = pd.DataFrame(split).T
 display(split)
+
+# %% tags=remove-cell
+for key, row in (("bt2", "BT, MIX2"), ("uf", "BT, UltraFeedback only"), ("bt1", "BT, MIX1"), ("pm", "preference, MIX2")):
+    glue(f"pad_{key}", float(pad_table.loc[row, "prefers padded"]), display=False)
 glue("prompt_ch_suffix", float(split.loc["prompting (pi_0)", "rejected ends in filler"]), display=False)
 glue("prompt_ch_nosuffix", float(split.loc["prompting (pi_0)", "other pairs"]), display=False)
 glue("bt2_ch_nosuffix", float(split.loc["BT, MIX2", "other pairs"]), display=False)
 glue("suffix_share", float(suffix.mean()), display=False)
+
+# %% [markdown]
+# The truth is indifferent, and the trained models are not. The UltraFeedback-only model, trained on
+# the length-loving GPT-4 twin's labels, prefers the padded copy in {glue:text}`pad_uf:.0%` of the
+# pairs, BT on MIX1 in {glue:text}`pad_bt1:.0%`, BT on MIX2 in {glue:text}`pad_bt2:.0%` and the
+# preference model in {glue:text}`pad_pm:.0%`. MIX2's extra sources pull against the taste: UltraInteract,
+# Orca and Capybara prefer the *shorter* answer in the lite world, as in the paper's Table 5. They do not
+# cancel it. On chat-hard that taste fights the model's ability to spot a wrong digit, which is why the
+# section stays hard.
+#
+# The prompted $\pi_0$'s chat-hard score has nothing to do with the answers. It is right on
+# {glue:text}`prompt_ch_suffix:.0%` of the pairs whose rejected answer ends in a filler phrase (`hope that
+# helps`, `glad to assist`, `done`) and on {glue:text}`prompt_ch_nosuffix:.0%` of the others. Its
+# $p_A/p_B$ depends on the last words before the question, and in this section the rejected answer
+# ends in filler in {glue:text}`suffix_share:.0%` of the pairs. Averaging over both orders cancels
+# position bias, not this. On the other pairs, where the ending gives nothing away, BT on MIX2 is right
+# on {glue:text}`bt2_ch_nosuffix:.0%`. The lesson carries over to real benchmarks: a judge can score
+# well on a section for a reason that has nothing to do with what the section is meant to test.
 
 # %% [markdown]
 # ## A bias nobody designed the measurements around: echoes
@@ -368,6 +413,8 @@ for family in ("unsafe", "reverse", "sort"):
             echo_vs_near.setdefault(name, []).append(pe - pn)
 echo_table = pd.DataFrame(echo_rows).T
 display(echo_table)
+
+# %% tags=remove-cell
 # does a judge like the echo more than an equally wrong answer that does not echo? paired by prompt
 travel = {name: mean_ci(np.concatenate(d)) for name, d in echo_vs_near.items()}
 glue("echo_beta", HUMAN_ECHO.beta_echo, display=False)
@@ -401,24 +448,6 @@ glue("echo_travel_text", compare(*travel["BT, MIX2"],
 # {glue:text}`echo_travel_text` The iterative DPO chapter checks whether the online loop, which asks
 # these judges about its own samples, learns to echo.
 #
-# %% [markdown]
-# The truth is indifferent, and the trained models are not. The UltraFeedback-only model, trained on
-# the length-loving GPT-4 twin's labels, prefers the padded copy in {glue:text}`pad_uf:.0%` of the
-# pairs, BT on MIX1 in {glue:text}`pad_bt1:.0%`, BT on MIX2 in {glue:text}`pad_bt2:.0%` and the
-# preference model in {glue:text}`pad_pm:.0%`. MIX2's extra sources pull against the taste: UltraInteract,
-# Orca and Capybara prefer the *shorter* answer in the lite world, as in the paper's Table 5. They do not
-# cancel it. On chat-hard that taste fights the model's ability to spot a wrong digit, which is why the
-# section stays hard.
-#
-# The prompted $\pi_0$'s chat-hard score has nothing to do with the answers. It is right on
-# {glue:text}`prompt_ch_suffix:.0%` of the pairs whose rejected answer ends in a filler phrase (`hope that
-# helps`, `glad to assist`, `done`) and on {glue:text}`prompt_ch_nosuffix:.0%` of the others. Its
-# $p_A/p_B$ depends on the last words before the question, and in this section the rejected answer
-# ends in filler in {glue:text}`suffix_share:.0%` of the pairs. Averaging over both orders cancels
-# position bias, not this. On the other pairs, where the ending gives nothing away, BT on MIX2 is right
-# on {glue:text}`bt2_ch_nosuffix:.0%`. The lesson carries over to real benchmarks: a judge can score
-# well on a section for a reason that has nothing to do with what the section is meant to test.
-#
 # ## Agreement with the truth on on-policy pairs
 #
 # A public review of the paper points out that it never checks how closely the proxy approximates the
@@ -434,7 +463,6 @@ glue("echo_travel_text", compare(*travel["BT, MIX2"],
 
 # %%
 model, tok = load_policy(pi0)
-glue("n_params", f"{num_parameters(model) / 1e6:.2f}M", display=False)
 prompts = eval_prompts(cfg)
 n_onp = cfg.sampling.n // 2  # 4 responses a prompt in the book (6 pairs), fewer in ci
 samples = sample_responses(HFSampler(model, tok, batch_size=cfg.sampling.batch_size), prompts, n_onp,
@@ -467,6 +495,18 @@ for ann in (HUMAN, GPT4):
 agree_table = pd.DataFrame(agree).T
 agree_table["RewardBench mean"] = pd.Series({n: s["score"] for n, s in scores.items()})
 display(agree_table)
+
+# %% tags=remove-cell
+# why the preference model is where it is (Table 1 above); said only when it is clearly below BT on chat
+glue("pm_explain", (
+    "It learnt its annotators' taste for length, which it can read off the layout of the two responses (its "
+    f"padding preference: {pad_table.loc['preference, MIX2', 'prefers padded']:.0%}), but not to check an answer. "
+    f"A {num_parameters(model) / 1e6:.2f}M-parameter model with {cfg.model.num_hidden_layers} layers has to compare "
+    "two answers with the prompt and express the result in one token, seeing each pair once. The BT head scores one "
+    "answer at a time, which is the easier task. The paper's 8B model can manage the harder format. Ours cannot at "
+    "this size, and the exercises ask what would help.") if pm_below else (
+    "At this size it manages the harder format too: it has to compare two answers with the prompt and express the "
+    "result in one token, where the BT head scores one answer at a time."), display=False)
 for key, row in (("bt2", "BT, MIX2"), ("bt1", "BT, MIX1"), ("pm", "preference, MIX2"), ("uf", "BT, UltraFeedback only"),
                  ("prompt", "prompting (pi_0)"), ("human", f"annotator: {HUMAN.name} twin"),
                  ("gpt4", f"annotator: {GPT4.name} twin")):
@@ -529,6 +569,8 @@ ax.legend(fontsize=7)
 ax.set_title("Calibration on on-policy pairs")
 plt.tight_layout()
 plt.show()
+
+# %% tags=remove-cell
 glue("ece_bt2", float(ece["BT, MIX2"]), display=False)
 glue("ece_pm", float(ece["preference, MIX2"]), display=False)
 
@@ -576,6 +618,8 @@ for name, f in rank_fns.items():
     bon[name] = {"best-of-n r*": best, "±95%": half, "worst-of-n r*": worst}
 bon = pd.DataFrame(bon).T
 display(bon)
+
+# %% tags=remove-cell
 for key, row in (("random", "random"), ("bt2", "BT, MIX2"), ("pm", "preference, MIX2, Copeland"), ("oracle", "r* (oracle)")):
     glue(f"bon_{key}", float(bon.loc[row, "best-of-n r*"]), display=False)
 
@@ -610,6 +654,8 @@ for label, key in variants.items():
                   "best-of-n r*": bo, "best-of-n ±95%": bo_h}
 cur_table = pd.DataFrame(cur).T
 display(cur_table)
+
+# %% tags=remove-cell
 RAW, CUR, STRICT = variants
 diffs = {"curated minus raw": mean_ci(right_by[CUR] - right_by[RAW], groups=groups),  # paired: the same pairs
          "margin 1.0 minus margin 0.5": mean_ci(right_by[STRICT] - right_by[CUR], groups=groups)}
@@ -640,7 +686,7 @@ for key, label in (("raw", RAW), ("cur", CUR), ("strict", STRICT)):
 # world's own (the annotators' temperature and flips), so how much of it reaches a reward model is a
 # measurement here, not a setting.
 
-# %%
+# %% tags=hide-cell
 # Paired differences for the scorecard: two judges asked about the same pairs differ pair by pair, so the
 # interval is that of the per-pair difference (clustered by prompt on pi_0's pairs), not two intervals combined.
 on_reasoning = np.array([r["subset"] == "lite-reasoning" for r in bench])
@@ -701,11 +747,17 @@ print("wrote", save_results("04_reward_models", results, profile=cfg.profile))
 # 1. Train a BT model on MIX2 *without* the sources whose judges like length (UltraFeedback and
 #    Argilla-Math, judged by the GPT-4 twin, and CodeUltraFeedback, judged by the GPT-3.5 twin) with
 #    `train_reward_model`. What happens to its padding preference and to chat-hard? What does it lose?
+#    Chat-hard may move by only a few points, inside the Wilson intervals of {glue:text}`t1_n_cat` pairs a
+#    section: in the `book` profile, compare the two models pair by pair on the same benchmark pairs (a paired
+#    interval, as the chapter's `bench_credit` differences) rather than their two section scores.
 # 2. Evaluate the preference model with `symmetric=False` (one order only) on the lite RewardBench.
 #    How large is its position bias? Measure it as the mean of $\hat P(a^1 \succ a^2) + \hat P(a^2 \succ a^1) - 1$.
 # 3. The paper trains its BT model for one epoch. Retrain `bt-mix2` with
 #    `dataclasses.replace(cfg.reward, epochs=1)` and compare the lite RewardBench sections and the
-#    on-policy agreement. Which numbers move most?
+#    on-policy agreement. Which numbers move most? Agreement may change by 0.02-0.05, about its interval:
+#    take the per-pair difference on the chapter's on-policy pairs, clustered by prompt
+#    (`mean_ci(right_new - right_of["BT, MIX2"], groups=groups)`, as the curation section does), in the
+#    `book` profile.
 # 4. Temperature-scale the BT model: find the $\tau$ that minimises the log loss of
 #    $\sigma((r(a^1) - r(a^2))/\tau)$ against the $r^*$ labels on half of the on-policy pairs, and report
 #    the ECE on the other half. Does calibration change the best-of-n pick?
@@ -718,25 +770,32 @@ print("wrote", save_results("04_reward_models", results, profile=cfg.profile))
 # :class: dropdown
 #
 # 1. Filter `mix["mix2"]` with `p["source"] not in {"ultrafeedback", "argilla-math", "codeultrafeedback"}`
-#    and train with `train_reward_model(pi0, pairs, out, cfg.reward)`. The padding preference falls,
-#    since the remaining judges are length-neutral or prefer short answers, and chat-hard rises. The
+#    and train with `train_reward_model(pi0, pairs, out, cfg.reward)`. Compare with BT on MIX2 in this run:
+#    it prefers the padded copy in {glue:text}`pad_bt2:.0%` of pairs and scores
+#    {glue:text}`t1_bt2_chat_hard:.1f` on chat-hard. Expect the padding preference to fall,
+#    since the remaining judges are length-neutral or prefer short answers, and chat-hard to rise. The
 #    model sees fewer `add` pairs, so reasoning can drop. The trade-off is the one the paper describes:
 #    the data mixture decides both what the proxy knows and what it likes.
 # 2. `PreferenceModel.from_pretrained(rms.models["pm-mix2"], symmetric=False)`; compute
 #    `p_ab + p_ba - 1` on the benchmark pairs. A value above zero means it favours position A. Training
 #    with randomised order keeps it small but not zero for a small model.
 # 3. Use a separate output folder so the cached model is kept. Expect smaller reward gaps after one
-#    epoch. The easy sections (chat, safety) contrast answers that differ in obvious ways, which the
+#    epoch. The baseline here: BT on MIX2 scores {glue:text}`t1_bt2_chat:.1f` (chat),
+#    {glue:text}`t1_bt2_chat_hard:.1f` (chat-hard), {glue:text}`t1_bt2_safety:.1f` (safety) and
+#    {glue:text}`t1_bt2_reasoning:.1f` (reasoning), and agrees with $r^*$ on {glue:text}`agree_bt2:.1%` of
+#    $\pi_0$'s pairs. The easy sections (chat, safety) contrast answers that differ in obvious ways, which the
 #    model learns first, so they should barely move. Chat-hard, reasoning and the on-policy agreement need finer
 #    distinctions and lose more.
-# 4. Grid-search $\tau$ over `np.geomspace(0.1, 10, 41)`. Dividing every score difference by the same
+# 4. Grid-search $\tau$ over `np.geomspace(0.1, 10, 41)` and compare the held-out ECE with the
+#    {glue:text}`ece_bt2:.2f` of the unscaled model (measured on all the pairs). Dividing every score difference by the same
 #    $\tau > 0$ does not change any ranking, so the best-of-n pick is exactly the same. Only
 #    probability-based uses (filtering unsure pairs, mixing judges) benefit.
 # 5. For both orders, build two records a pair with `rlhf_lite.reward.preference.format_pair`:
 #    `{"prompt": format_pair(x, w, l), "completion": " A"}` and `{"prompt": format_pair(x, l, w),
 #    "completion": " B"}`, where `w` and `l` are the chosen and rejected texts. Then train with
 #    `train_sft(pi0, records, out, dataclasses.replace(cfg.preference, epochs=3).to_sft())` (from
-#    `rlhf_lite.policy.sft`). Judge every attempt on two numbers, chat accuracy and the padding preference.
+#    `rlhf_lite.policy.sft`). Judge every attempt on two numbers, chat accuracy and the padding preference
+#    (in this run {glue:text}`t1_pm_chat:.1f` and {glue:text}`pad_pm:.0%`).
 #    Learning that padding wins moves only the second. Checking answers is the only way to move the first.
 #    Each attempt costs minutes on a CPU, so change one thing at a time.
 # :::
