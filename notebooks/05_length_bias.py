@@ -14,12 +14,28 @@
 # This chapter draws the same figure in the lite world, where we can add a third panel the paper could
 # not: the same heatmap for the true reward $r^*$, which tells us how much correlation with length
 # is *deserved*.
+#
+# :::{admonition} What we found
+# :class: tip
+# - Over {glue:text}`r_common` prompts of $\pi_0$'s samples, BT on MIX1 in UltraRM-13B's role has a mean
+#   per-prompt correlation between reward and length of {glue:text}`r_ur:.2f` (the paper's UltraRM-13B: 0.19)
+#   and BT on MIX2 {glue:text}`r_mix2:.2f` (the paper's BT on MIX2: 0.06). Paired over the same prompts the
+#   difference is {glue:text}`r_diff:+.2f` ± {glue:text}`r_diff_h:.2f`, so {glue:text}`ordering`. The twins'
+#   annotators were built to give this order, so it is an illustration; the sizes are measured.
+# - The truth's own coefficient is {glue:text}`r_true:.2f`: length and quality are linked in this world
+#   too, so a reward model's length bias is the part of its coefficient beyond $r^*$'s.
+# - The bias enters through the labels. Among training pairs whose two answers are equally good and differ in
+#   length, the chosen answer is the longer one in {glue:text}`tie_longer_uf:.0%` of UltraFeedback's,
+#   {glue:text}`tie_longer_ur:.0%` of MIX1's and {glue:text}`tie_longer_mix2:.0%` of MIX2's.
+# - A length penalty of {glue:text}`lam_match:.1f` reward per word brings the MIX1 model's mean coefficient
+#   closest to $r^*$'s ({glue:text}`lam_match_where`), bluntly: it also penalises length that is earned.
+# :::
 
 # %% tags=parameters
 profile = "book"  # "ci": seconds, for the test suite; "book": the results quoted in the text
 seed = 0
 
-# %%
+# %% tags=hide-input
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
@@ -86,10 +102,13 @@ rewards = {
     "BT, UltraFeedback only": RewardModel.from_pretrained(rms.models["bt-ultrafeedback"], progress=True).score(X, A),
     "r* (the truth)": np.array([world.true_reward(x, a) for x, a in zip(X, A)]),
 }
+print(f"{len(A)} responses, lengths {lengths.min()}-{lengths.max()} words (mean {lengths.mean():.1f})")
+
+# %% tags=remove-cell
 glue("bias_n", n, display=False)
 glue("gpt4_beta", GPT4.beta_len, display=False)
 glue("bias_prompts", len(prompts), display=False)
-print(f"{len(A)} responses, lengths {lengths.min()}-{lengths.max()} words (mean {lengths.mean():.1f})")
+pooled = f"{n} samples of π₀ per prompt, T = " + " and ".join(str(t) for t in cfg.sampling.temperatures) + " pooled"
 
 # %% [markdown]
 # ## The heatmaps
@@ -105,6 +124,7 @@ print(f"{len(A)} responses, lengths {lengths.min()}-{lengths.max()} words (mean 
 corr = {name: length_correlations(r.reshape(len(prompts), n), lengths, flat=0.0) for name, r in rewards.items()}
 panels = {k: corr[k] for k in ("UltraRM role (BT, MIX1)", "BT, MIX2", "r* (the truth)")}
 fig = plot_heatmaps(panels, len_bins=length_bins(lengths.mean(1)))
+fig.suptitle(pooled, y=1.03)
 plt.show()
 
 # %% [markdown]
@@ -125,6 +145,9 @@ display(bias_table.round(3))
 ur, m2 = corr["UltraRM role (BT, MIX1)"][0], corr["BT, MIX2"][0]
 diff, diff_h = mean_ci(ur[common] - m2[common])  # paired over prompts
 print(f"UltraRM role minus BT MIX2: {diff:.3f} ± {diff_h:.3f} (95%, paired over {common.sum()} prompts)")
+
+# %% tags=remove-cell
+glue("r_ur_h", float(bias_table.loc["UltraRM role (BT, MIX1)", "±95%"]), display=False)
 glue("r_ur", float(bias_table.loc["UltraRM role (BT, MIX1)", "mean r"]), display=False)
 glue("r_mix2", float(bias_table.loc["BT, MIX2", "mean r"]), display=False)
 glue("r_uf", float(bias_table.loc["BT, UltraFeedback only", "mean r"]), display=False)
@@ -191,6 +214,8 @@ display(gaps)
 by_source = pd.DataFrame({s: length_gap([p for p in mixes["mix2"] if p["source"] == s])
                           for s in sorted({p["source"] for p in mixes["mix2"]})}).T
 display(by_source[["pairs", "chosen longer", "chosen shorter", "mean gap (words)", "chosen longer | true tie"]])
+
+# %% tags=remove-cell
 glue("tie_longer_ur", float(gaps.loc["UltraRM role (BT, MIX1)", "chosen longer | true tie"]), display=False)
 glue("tie_longer_mix2", float(gaps.loc["BT, MIX2", "chosen longer | true tie"]), display=False)
 glue("tie_longer_uf", float(gaps.loc["BT, UltraFeedback only", "chosen longer | true tie"]), display=False)
@@ -229,9 +254,12 @@ ax.axhline(bias_table.loc["BT, MIX2", "mean r"], color="C1", ls="--", label="BT,
 ax.axhline(bias_table.loc["r* (the truth)", "mean r"], color="k", ls=":", label="r*")
 ax.set_xlabel(r"length penalty $\lambda$ (reward per word)")
 ax.set_ylabel("mean r(reward, length)")
+ax.set_title(pooled, fontsize=9)
 ax.legend(fontsize=8)
 plt.tight_layout()
 plt.show()
+
+# %% tags=remove-cell
 k_match = int(np.argmin(np.abs(np.array(pen) - bias_table.loc["r* (the truth)", "mean r"])))
 glue("lam_match", float(lams[k_match]), display=False)
 glue("lam_match_where", "inside the range we tried" if 0 < k_match < len(lams) - 1 else
@@ -244,7 +272,7 @@ glue("lam_match_where", "inside the range we tried" if 0 < k_match < len(lams) -
 # The iterative DPO chapter applies the paper's penalty inside the loop and measures what it costs and
 # what it saves.
 
-# %%
+# %% tags=hide-cell
 results = {
     "mean_length_correlation": {name: {"mean": float(r["mean r"]), "ci95": float(r["±95%"]), "prompts": int(r["prompts"])}
                                 for name, r in bias_table.iterrows()},
@@ -274,7 +302,10 @@ print("wrote", save_results("05_length_bias", results, profile=cfg.profile))
 #
 # 1. Redraw the heatmaps with the paper's 16 samples a prompt (`Config.preset(profile,
 #    **{"reward_eval.bias_n": 16})`). Which changes more, the mean coefficient or the spread of the
-#    per-prompt coefficients? Why? Which prompts drop out of the comparison, and which come in?
+#    per-prompt coefficients? Why? Which prompts drop out of the comparison, and which come in? The mean may
+#    move by a few hundredths, about its own interval (± {glue:text}`r_ur_h:.2f` for the MIX1 model here): use
+#    the `book` profile and take the difference prompt by prompt over the prompts both runs keep, with
+#    `mean_ci`, as the chapter compares the two models.
 # 2. Split the coefficients by task family (`world.parse_prompt(x).family`). On which family is the
 #    UltraRM-role model most biased? Is $r^*$ uncorrelated with length on every family?
 # 3. Pearson's coefficient measures a linear relation. Spearman's rank correlation is Pearson's on
@@ -283,15 +314,20 @@ print("wrote", save_results("05_length_bias", results, profile=cfg.profile))
 #    model that is only used to *rank* samples?
 # 4. Instead of penalising length, drop the GPT-4-judged UltraFeedback pairs from MIX1 and train a BT
 #    model on its human-labelled sources alone (HH-RLHF, SHP, summarisation) with
-#    `rlhf_lite.reward.train_reward_model`. How does its mean coefficient compare with $r^*$'s?
+#    `rlhf_lite.reward.train_reward_model`. How does its mean coefficient compare with $r^*$'s? The gap to
+#    $r^*$ may be a few hundredths: score the chapter's samples with the new model and give the per-prompt
+#    difference from $r^*$'s coefficient with its paired interval (`mean_ci` over `common` prompts).
 #
 # :::{admonition} Solutions
 # :class: dropdown
 #
-# 1. More samples estimate each prompt's coefficient more precisely. The spread of the heatmap shrinks,
-#    but the mean coefficient barely moves, because it was already an average over many prompts. With
+# 1. With {glue:text}`bias_n` samples a prompt this run has mean coefficients {glue:text}`r_ur:.2f` (MIX1) and
+#    {glue:text}`r_mix2:.2f` (MIX2); compare yours with these. More samples estimate each prompt's coefficient
+#    more precisely, so the spread of the heatmap should shrink, while the mean should barely move, because it
+#    was already an average over many prompts. With
 #    16 samples fewer prompts have samples of a single length, so a few more prompts enter the comparison.
-# 2. Group `corr[name][0]` by `world.parse_prompt(x).family`. Padding is available on every family, so
+# 2. Group `corr[name][0]` by `world.parse_prompt(x).family` and set each family beside the pooled
+#    coefficients ({glue:text}`r_ur:.2f` for the MIX1 model, {glue:text}`r_true:.2f` for $r^*$). Padding is available on every family, so
 #    every family shows the bias. $r^*$ is not uncorrelated everywhere. On `unsafe` the refusal is longer
 #    than most compliances, which gives the truth a *positive*, deserved correlation with length there.
 #    On the digit tasks, samples that run on past the answer are longer and wrong, which pulls the other
@@ -301,7 +337,7 @@ print("wrote", save_results("05_length_bias", results, profile=cfg.profile))
 #    little noise; `scipy.stats.rankdata` averages them instead.
 # 4. `pairs = [p for p in mixes["mix1"] if p["source"] != "ultrafeedback"]`, then
 #    `train_reward_model(rms.pi0, pairs, "my-rm", cfg.reward)` and `RewardModel.from_pretrained("my-rm")`.
-#    The human twins have no verbosity bias, so the labels no longer favour padding. The coefficient
-#    falls towards $r^*$'s. Whatever excess remains comes from label noise and from what the model fails
+#    The human twins have no verbosity bias, so the labels no longer favour padding. Expect the coefficient
+#    to fall from the MIX1 model's {glue:text}`r_ur:.2f` towards $r^*$'s {glue:text}`r_true:.2f`. Whatever excess remains comes from label noise and from what the model fails
 #    to learn.
 # :::
