@@ -14,19 +14,36 @@
 # 2. It plans the GPU memory of every stage, and checks the planner against published figures.
 # 3. It runs the one-GPU recipe's code path, QLoRA with a 4-bit base, on this machine, and shows the one
 #    place where LoRA and the paper's fixed reference need care.
+#
+# :::{admonition} What we found
+# :class: tip
+# - The paper's full recipe and the lite `book` preset differ in {glue:text}`n_fields_differ` of
+#   {glue:text}`n_fields` configuration fields. Most are sizes and learning rates; the full-scale parts (a hub
+#   model, hub data, chat SFT data, vLLM) are each switched on by a value, not a branch. Some rows change the
+#   algorithm itself, which a comparison with the paper must keep in mind: {glue:md}`algo_names`.
+# - The memory planner {glue:text}`planner_claim`. {glue:text}`all_fit_text` Full-parameter DPO of the
+#   8B model needs about {glue:text}`eight_dpo_gb:.0f` GB per GPU on 8 × 80 GB with ZeRO-3, QLoRA DPO about
+#   {glue:text}`one_dpo_gb:.0f` GB on one 24 GB GPU, and the full recipe on that one GPU
+#   {glue:text}`full_on_one_sft_gb:.0f` GB for SFT alone.
+# - QLoRA runs on this CPU. With `train_dpo` the DPO reference of round 2 is $\pi_0$ (first logged margin
+#   {glue:text}`margin_ours:.3f`); {glue:text}`trap_words` (margin {glue:text}`margin_theirs:.3f`).
+# - The paper reports no training times. By FLOP count, under the assumptions stated below, one online
+#   iteration takes about {glue:text}`iter_hours_8:.1f` hours on 8 A100s, and the largest item is
+#   "{glue:text}`largest_stage`".
+# :::
 
 # %% tags=parameters
 profile = "book"  # "ci": seconds, for the test suite; "book": the results quoted in the text
 seed = 0
 
-# %%
+# %% tags=hide-input
 import json
 import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-from IPython.display import display
+from IPython.display import Markdown, display
 from myst_nb import glue
 
 import datasets
@@ -56,7 +73,7 @@ print(f"profile={cfg.profile} seed={cfg.seed}")
 # the fields of `rlhf_lite.config.Config`, the same object the chapters build with `Config.preset`.
 # The table lists every field on which the full recipe differs from the lite `book` preset.
 
-# %% tags=nbval-check-output
+# %% tags=nbval-check-output,hide-input
 def flat(d, prefix=""):
     for k, v in d.items():
         if isinstance(v, dict) and k not in ("local_paths", "family_weights"):
@@ -71,9 +88,28 @@ diff = pd.DataFrame([{"field": k, "lite (book)": str(lite_fields[k]), "full (pap
 print(f"{len(diff)} of {len(lite_fields)} fields differ")
 diff
 
+# %% tags=remove-cell
+glue("n_fields_differ", len(diff), display=False)
+glue("n_fields", len(lite_fields), display=False)
+# the rows of the diff that change what is computed (said from the diff, so the page follows the recipes)
+ALGORITHM = {
+    "dpo.loss_type": "the objective. The paper's runs use the DPO loss alone; the lite presets add an SFT term on "
+                     "the chosen answers",
+    "online.history": "what each DPO round trains on. The paper's runs train on the new pairs D_t alone, from the "
+                      "last iterate (its Section 3.3); the lite chapters follow Algorithm 2 as written, all pairs so far",
+    "online.reference": "the reference of every DPO round",
+    "online.rule": "how the pairs are chosen from the n samples",
+    "online.length_penalty": "the length penalty of the ranking reward",
+}
+changed = [k for k in ALGORITHM if k in diff.index]
+rows_md = "\n".join(f"- `{k}` (lite `{diff.loc[k, 'lite (book)']}`, full `{diff.loc[k, 'full (paper.yaml)']}`): "
+                     f"{ALGORITHM[k]}." for k in changed)
+glue("algo_rows", Markdown(rows_md or "- none"), display=False)
+glue("algo_names", Markdown(" and ".join(f"`{k}`" for k in changed) or "none"), display=False)
+
 # %% [markdown]
-# Most rows are sizes and learning rates. Four rows change what the code does, and each is a value, not
-# a branch written for full mode:
+# Most rows are sizes and learning rates. Some rows swap a part of the pipeline for its full-scale
+# counterpart, each by a value, not a branch written for full mode:
 #
 # - `policy`: a hub id instead of `"lite"`. Every loader calls `from_pretrained` on it.
 # - `data.source: hub`: the Table 5 datasets are read by id, or from local copies in their native
@@ -82,6 +118,12 @@ diff
 # - `sft.dataset`: chat data with a `messages` column (the paper's SFT mixture) instead of the lite
 #   demonstrations.
 # - `sampling.backend: vllm`: the vLLM sampler behind the same `Generator` interface.
+#
+# Other rows change the algorithm, not the scale. The lite chapters chose these settings, and a comparison
+# of their results with the paper's must keep them in mind:
+#
+# ```{glue:md} algo_rows
+# ```
 #
 # There is one real difference, and it is not in the code: at full scale there is no true reward $r^*$.
 # The loop's evaluation then reports what it can measure, the proxy's win rate against $\pi_0$, the
@@ -93,7 +135,7 @@ diff
 # GPU needs: QLoRA on, per-device batches of 1 with more gradient accumulation (the global batches stay
 # the paper's; a test checks it), shorter SFT blocks, and learning rates suited to LoRA.
 
-# %%
+# %% tags=hide-input
 q_fields = dict(flat(qlora.to_dict()))
 pd.DataFrame([{"field": k, "paper.yaml": str(full_fields[k]), "paper-qlora.yaml": str(q_fields[k])}
               for k in full_fields if full_fields[k] != q_fields[k]]).set_index("field")
@@ -122,7 +164,7 @@ pd.DataFrame([{"field": k, "paper.yaml": str(full_fields[k]), "paper-qlora.yaml"
 #
 # First, the planner against published figures. These are the comparisons `tests/test_memory.py` makes.
 
-# %% tags=nbval-check-output
+# %% tags=nbval-check-output,hide-input
 published = pd.DataFrame([
     {"figure": "ZeRO Fig. 1: 7.5B, 64 GPUs, DDP", "published GB": 120.0, "planner GB": model_state_bytes(7.5e9, 0, 64) / GB},
     {"figure": "ZeRO Fig. 1: ZeRO-1 (P_os)", "published GB": 31.4, "planner GB": model_state_bytes(7.5e9, 1, 64) / GB},
@@ -139,12 +181,14 @@ for size, name, gb in [("7B", "huggyllama/llama-7b", 5.048), ("13B", "huggyllama
 p65 = plan_training(KNOWN_SHAPES["huggyllama/llama-65b"], "SFT", seq_len=512, micro_batch=1, lora=paper_lora)
 published.loc[len(published)] = {"figure": "QLoRA: fine-tune 65B (< 48)", "published GB": 48.0, "planner GB": p65.total}
 published["planner / published"] = published["planner GB"] / published["published GB"]
+published.set_index("figure")
+
+# %% tags=remove-cell
 glue("nf4_bits", NF4_DQ_BITS, display=False)
 worst = float(published["planner / published"].min())
 glue("qlora_ratio_low", worst, display=False)
 glue("planner_claim", "reproduces the ZeRO paper's model-state figures and comes within "
      f"{100 * (1 - worst):.0f}% of the QLoRA paper's measured model sizes", display=False)
-published.set_index("figure")
 
 # %% [markdown]
 # The ZeRO figures are reproduced exactly: they are the same arithmetic. The QLoRA paper's sizes of its
@@ -169,6 +213,9 @@ print("paper.yaml, 8 x 80 GB, ZeRO-3")
 display(eight)
 print("paper-qlora.yaml, 1 x 24 GB")
 display(one)
+
+# %% tags=remove-cell
+glue("eight_ref_gb", float(eight.loc["DPO", "reference"]), display=False)
 glue("eight_dpo_gb", float(eight.loc["DPO", "total"]), display=False)
 glue("one_dpo_gb", float(one.loc["DPO", "total"]), display=False)
 glue("full_on_one_sft_gb", float(full_on_one.loc["SFT", "total"]), display=False)
@@ -192,7 +239,7 @@ glue("all_fit_text", "Every stage fits in both setups."
 #
 # The figure shows where the memory goes.
 
-# %%
+# %% tags=hide-input
 parts = ["weights", "trainable", "activations", "reference", "overhead"]
 fig, axes = plt.subplots(1, 2, figsize=(11, 3.6), sharey=False)
 for ax, (title, table, cap) in zip(axes, [("paper.yaml: 8 x 80 GB, ZeRO-3", eight, 80),
@@ -292,7 +339,6 @@ work = runs_dir() / f"{profile}-qlora-{key}"
 m1 = cached_model(work / "pi1", lambda out: train_dpo(pi0, pi0, pairs, out, settings, seed=seed, progress=False,
                                                       lora=QLORA))
 print(f"DPO round 1: {m1['train_pairs']} pairs, loss {m1['train_loss']:.3f}; reference: {m1['reference_mode']}")
-glue("qlora_pairs", m1["train_pairs"], display=False)
 
 # %% [markdown]
 # Each stage saves the adapter (`adapter/`) and, beside it, the adapter merged into the base as an
@@ -340,8 +386,14 @@ def trap_margin() -> float:
 
 theirs = cached_json(work / "trap.json", lambda: {"margin": trap_margin()})["margin"]
 print("reference is pi_0 in train_dpo:", abs(ours) > 1e-3, "| reference is the iterate in the trap:", abs(theirs) < 1e-6)
+
+# %% tags=remove-cell
+glue("qlora_pairs", m1["train_pairs"], display=False)
 glue("margin_ours", float(ours), display=False)
 glue("margin_theirs", float(theirs), display=False)
+glue("trap_words", "a pre-loaded adapter handed to TRL without a reference silently makes the iterate its own reference"
+     if abs(theirs) < 1e-6 and abs(ours) > 1e-3 else
+     "in this run the pre-loaded adapter's margin is not zero, so this TRL does not reproduce the trap", display=False)
 
 # %% [markdown]
 # With `train_dpo` the first logged margin is {glue:text}`margin_ours:.3f`, the gap that $\pi_1$ has
@@ -371,6 +423,9 @@ work_flops = {
 hours = pd.DataFrame([{"stage": k, "PFLOP": f / 1e15, "GPU-hours": f / (PEAK * u) / 3600,
                        "hours on 8 GPUs": f / (PEAK * u) / 3600 / 8} for k, (f, u) in work_flops.items()]).set_index("stage")
 hours.loc["one iteration"] = hours.sum()
+hours
+
+# %% tags=remove-cell
 glue("iter_hours_8", float(hours.loc["one iteration", "hours on 8 GPUs"]), display=False)
 glue("iter_hours_1", float(hours.loc["one iteration", "GPU-hours"]), display=False)
 glue("peak_tflops", PEAK / 1e12, display=False)
@@ -379,7 +434,6 @@ glue("mfu_gen", MFU_GEN, display=False)
 glue("prompt_tokens", PROMPT, display=False)
 glue("answer_tokens", ANSWER, display=False)
 glue("largest_stage", str(hours["GPU-hours"].drop("one iteration").idxmax()), display=False)
-hours
 
 # %% [markdown]
 # By this count one iteration is about {glue:text}`iter_hours_8:.1f` hours on 8 A100s, or about
@@ -426,7 +480,7 @@ else:
 #
 # ## Results file
 
-# %%
+# %% tags=hide-cell
 save_results("08_scaling_up", {
     "fields_differing_lite_full": len(diff),
     "plan_8x80_zero3": eight.reset_index().to_dict(orient="records"),
@@ -467,16 +521,19 @@ save_results("08_scaling_up", {
 #
 # 1. With ZeRO-2 every GPU keeps the full 16-bit weights, and DPO keeps a second copy for the
 #    reference. Run `plan(load_recipe(...), 80, gpus=8, zero=2)` and compare the `weights` and `reference`
-#    columns with the ZeRO-3 plan. Whether it still fits depends on the activations of your micro-batch.
-# 2. The reference copy disappears from the plan (its `reference` column becomes 0). The price is one
+#    columns with the ZeRO-3 plan, whose DPO needs {glue:text}`eight_dpo_gb:.0f` GB per GPU. Whether it still fits depends on the activations of your micro-batch.
+# 2. The reference copy disappears from the plan (its `reference` column, {glue:text}`eight_ref_gb:.1f` GB
+#    per GPU in the ZeRO-3 plan above, becomes 0). The price is one
 #    forward pass of the reference over the whole data set before training, and the stored log-probs
 #    (two numbers per pair, which is negligible on disk). With history "all" they must be recomputed for
 #    the new pairs of every iteration.
-# 3. The activations grow linearly in the sequence length, and the logits term dominates. Halve the
+# 3. Start from the QLoRA DPO plan above ({glue:text}`one_dpo_gb:.0f` GB of 24). The activations grow
+#    linearly in the sequence length, and the logits term dominates. Halve the
 #    micro-batch (it is already 1), shorten `max_length`, or compute the loss in chunks. TRL's liger-kernel
 #    option fuses the logits with the loss for exactly this reason.
 # 4. LoRA's trainable parameters grow linearly in `r`. On the tiny lite model a larger rank moves the
-#    policy further in one round at the same learning rate. The margin shows how far. Expect diminishing
+#    policy further in one round at the same learning rate. The margin shows how far: at `r` = 8 the
+#    chapter's round opened {glue:text}`margin_ours:.3f` over $\pi_0$. Expect diminishing
 #    returns, and check it with the runs.
 # 5. With the default assumptions the largest item is "{glue:text}`largest_stage`". Generation is
 #    expensive because decoding is bound by memory bandwidth, so its utilisation is low. If it leads on
