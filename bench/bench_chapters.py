@@ -10,6 +10,9 @@ about 2x in speed). A run replaces the entry of the machine it ran on, profile b
 and rewrites the README's paragraph from the file. Only chapters a build really executed count (a chapter
 taken from the build's cache carries the seconds of the run that cached it, and is refused here unless
 --allow-cached): every number is a measurement, on the machine it names.
+
+After a fresh ci build it also records what that build measured for each claim (bench/record_ci_reference.py:
+bench/ci_reference.json, shown in the course guide), or says why it did not.
 """
 
 from __future__ import annotations
@@ -28,12 +31,19 @@ from rlhf_lite.io import results_dir, write_json  # noqa: E402
 from rlhf_lite.pages import PROFILES, TIMES_FILE, load_times, machine_key, readme_times, update_readme  # noqa: E402
 
 
-def record(times: dict, profile: str, timings: dict, allow_cached: bool = False, source: str = "") -> dict:
-    """``times`` with the build ``timings`` (a results/book_timings_<profile>.json) entered under its machine."""
+def refuse_cached(timings: dict, profile: str) -> None:
+    """Refuse a build (a results/book_timings_<profile>.json) that took chapters from its cache: their seconds,
+    and the results they restored, are those of an earlier run, of whatever code and machine that was."""
     cached = [c for c, v in timings["chapters"].items() if v["cached"] or v["seconds"] is None]
-    if cached and not allow_cached:
+    if cached:
         raise ValueError(f"the {profile} build took chapters {cached} from its cache, not from a run; rebuild with "
                          f"`python -m rlhf_lite.book --profile {profile} --rerun`.")
+
+
+def record(times: dict, profile: str, timings: dict, allow_cached: bool = False, source: str = "") -> dict:
+    """``times`` with the build ``timings`` (a results/book_timings_<profile>.json) entered under its machine."""
+    if not allow_cached:
+        refuse_cached(timings, profile)
     m = timings["machine"]
     if "avx512" not in m:
         raise ValueError(f"the {profile} build's timings do not say whether its CPU has AVX-512 (a build from before "
@@ -53,6 +63,19 @@ def record(times: dict, profile: str, timings: dict, allow_cached: bool = False,
     return {"machines": machines}
 
 
+def ci_reference() -> None:
+    """Record the last build's claims in bench/ci_reference.json if it was a fresh, complete ci build of a clean
+    checkout (the recorder's checks), else say why not: the scorecard is overwritten by every build."""
+    import record_ci_reference  # beside this script; it imports refuse_cached from here
+
+    try:
+        ref = record_ci_reference.record(ROOT, results_dir())
+    except ValueError as e:
+        print(f"bench/ci_reference.json not updated: {e}")
+        return
+    print(f"recorded the ci build's {len(ref['claims'])} claims (commit {ref['commit']}) in bench/ci_reference.json")
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--run", action="store_true", help="run `rlhf_lite.book --rerun` for both profiles first")
@@ -61,6 +84,8 @@ def main(argv=None) -> None:
     if args.run:
         for p in PROFILES:
             subprocess.run([sys.executable, "-m", "rlhf_lite.book", "--profile", p, "--rerun"], cwd=ROOT, check=True)
+            if p == "ci":
+                ci_reference()  # before the book build overwrites results/scorecard.json
     times, found = load_times(ROOT), []
     for p in PROFILES:
         path = results_dir() / f"book_timings_{p}.json"
@@ -76,6 +101,8 @@ def main(argv=None) -> None:
     if not found:
         sys.exit("No build timings to record: run `make book` (and `make book-ci`) first, or pass --run.")
     write_json(ROOT / TIMES_FILE, times)
+    if not args.run and "ci" in found and not args.allow_cached:
+        ci_reference()
     stems = [nb.stem for nb in toc_notebooks(ROOT)]
     changed = update_readme(ROOT / "README.md", readme_times(times, stems))
     print(f"recorded the {' and '.join(found)} profile(s) in {TIMES_FILE}" + ("; README updated" if changed else ""))

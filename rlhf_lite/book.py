@@ -12,7 +12,8 @@ notebook, the package's code, the recipes and figure scripts, the pinned stack, 
 threads per job. A rebuild with nothing changed renders without executing; change any of those and the
 chapter runs again (``--rerun`` forces it). Each build writes its timings to
 results/book_timings_<profile>.json. Into the staged copies (never the committed notebooks) the build puts
-each chapter's "Run this chapter" box and the course guide's table of measured times (rlhf_lite.pages).
+each chapter's "Run this chapter" box and the course guide's table of measured times (rlhf_lite.pages), and its
+table of what a `ci` run should print (rlhf_lite.scorecard, from bench/ci_reference.json).
 """
 
 from __future__ import annotations
@@ -98,7 +99,7 @@ def stage(root: Path, staging: Path, profile: str, only: str | None = None, cach
     executed notebooks, with the results each wrote, when ``cache`` and nothing they depend on changed)."""
     from rlhf_lite.io import copy_atomic, results_dir, runs_dir
     from rlhf_lite.pages import load_chapters, load_times, prepare_staged_notebook, run_box, write_generated
-    from rlhf_lite.scorecard import write_scorecard
+    from rlhf_lite.scorecard import write_ci_reference, write_scorecard
 
     notebooks = toc_notebooks(root)
     chapters, times = load_chapters(root, [nb.stem for nb in notebooks]), load_times(root)  # fail before running
@@ -152,6 +153,7 @@ def stage(root: Path, staging: Path, profile: str, only: str | None = None, cach
         Path(r).stem: {"seconds": secs} for r, secs, _ in timings}})
     rows = write_scorecard(staging, results_dir(), chapters, profile, [Path(r).stem for r, _, _ in timings])
     print("[book] scorecard: " + ", ".join(f"{r['key']} {r['verdict']}" for r in rows), flush=True)
+    write_ci_reference(staging, root, rows, chapters, profile)  # the course guide: what a ci run should print
     return timings
 
 

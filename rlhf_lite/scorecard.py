@@ -28,6 +28,10 @@ bandits: 4.30 for 3, 2.78 for 5), the normal 1.96 when they are hundreds (pairs,
 one prompt are clustered by it). The one comparison of disjoint samples (labels kept against labels removed
 by curation) combines the two half-widths in quadrature, which is exact for independent samples.
 
+The course guide's table of what the `ci` profile prints (``ci_reference_markdown``) sets beside these rows the
+same claims as a complete `ci` build measured them, recorded by ``bench/record_ci_reference.py`` in
+``bench/ci_reference.json`` with the commit and the CPU it came from (results/ is overwritten by every build).
+
 Why our own code: the claims and their mapping onto our measurements are this book's own content.
 """
 
@@ -35,6 +39,7 @@ from __future__ import annotations
 
 import json
 import math
+import re
 from dataclasses import asdict
 from pathlib import Path
 
@@ -44,6 +49,7 @@ from rlhf_lite.claims import (CLAIMS, DISJOINT, EMPIRICAL, EXACT, PAIRED_BANDITS
 HOLDS, NO_DIFFERENCE, FAILS = "holds", "no measurable difference", "does not hold"
 NOT_MEASURED, BUILT_IN = "not measurable here", "built into the world"
 VERDICTS = (HOLDS, NO_DIFFERENCE, FAILS, BUILT_IN, NOT_MEASURED)
+CI_REFERENCE = Path("bench") / "ci_reference.json"
 
 
 def verdict(m: Measured | None) -> str:
@@ -159,3 +165,69 @@ def write_scorecard(staging: Path, results_folder: Path, chapters: dict, profile
     (out / "scorecard.md").write_text(markdown(rows, chapters, profile))
     write_json(results_folder / "scorecard.json", {"profile": profile, "claims": rows})
     return rows
+
+
+def _number(x: float) -> str:
+    return f"{x:+.3f}" if x == 0 or abs(x) >= 0.001 else f"{x:+.1e}"
+
+
+def _gave(m: dict | None, verdict: str) -> str:
+    """"+0.035 ± 0.159 (2 seeds): **no measurable difference**" from a claim's measured fields."""
+    if m is None or m.get("effect") is None or not math.isfinite(m["effect"]):
+        return f"not measured: **{verdict}**"
+    h = m.get("half_width")
+    spread = f" ± {h:.3f}" if h is not None and math.isfinite(h) else ""
+    n = "exact" if m.get("method") == "exact" else m["n"] if spread else f"{m['n']}, no interval"
+    return f"{_number(m['effect'])}{spread} ({n}): **{verdict}**"
+
+
+def short_claim(claim: str) -> str:
+    """The claim without its parenthetical asides (of more than one word: "(n-1)" is maths): "... near pi_0 (the
+    lite twins); ranked by r* itself" -> "... near pi_0; ranked by r* itself"."""
+    return re.sub(r"\s*\([^()]* [^()]*\)", "", claim).strip()
+
+
+def ci_reference_markdown(reference: dict | None, rows: list[dict], chapters: dict, profile: str) -> str:
+    """The course guide's table: each claim as the recorded `ci` build measured it (``reference``, the content
+    of bench/ci_reference.json, or None where there is none) beside this build's ``rows`` (``score``)."""
+    from rlhf_lite.pages import machine_label
+
+    if reference is None:
+        return (f"No `ci` reference has been recorded yet: `{CI_REFERENCE}` is missing, so this page cannot say what "
+                f"a `ci` run should print. To record it, build every chapter in the `ci` profile in a clean clone "
+                f"(`make book-ci`), run `.venv/bin/python bench/record_ci_reference.py` there, and commit the "
+                f"`{CI_REFERENCE}` it writes.\n")
+    m, commit = reference["machine"], reference["commit"]
+    ours = {r["key"]: r for r in rows}
+    recorded = sorted(reference["claims"], key=lambda c: c["chapter"])  # stable: the scorecard's order within one
+    out = (f"Each headline claim as a complete `ci` build measured it (commit `{commit}`, recorded "
+           f"{reference['recorded']} on {machine_label(m)}), beside the same claim in this build "
+           f"(the `{profile}` profile). The `ci` profile trains smaller models on less data, with fewer prompts, "
+           f"samples and seeds, so its numbers differ from the `book` profile's and its intervals are wider: "
+           f"for what a claim's verdict is, read the `book` profile's. A `ci` run of your own should match the recorded column closely on the same kind of "
+           f"machine: results are byte-identical between builds on one machine and differ in the last digits "
+           f"across CPUs, which sum in another order; unless the code changed since commit `{commit}`, which "
+           f"can move any number (`bench/record_ci_reference.py` records a new build).\n\n"
+           f"| Chapter | Claim | `ci` profile, recorded | This build (`{profile}`) |\n|---|---|---|---|\n")
+    for c in recorded:
+        number = c["chapter"].split("_")[0].lstrip("0")  # notebooks/NN_name: NN is the chapter's number
+        link = f"{{doc}}`{number} <../notebooks/{c['chapter']}>`" if c["chapter"] in chapters else c["chapter"]
+        here = ours.get(c["key"])
+        now = _gave(here["measured"], here["verdict"]) if here else "no such claim in this build"
+        out += f"| {link} | {short_claim(c['claim'])} | {_gave(c, c['verdict'])} | {now} |\n"
+    if new := [r for r in rows if r["key"] not in {c["key"] for c in recorded}]:
+        out += (f"\nNot in the recorded reference (claims added since commit `{commit}`): "
+                + "; ".join(short_claim(r["claim"]) for r in new) + ".\n")
+    return out
+
+
+def write_ci_reference(staging: Path, root: Path, rows: list[dict], chapters: dict, profile: str) -> str:
+    """Write the course guide's include ``ci_reference.md`` into the staged book from ``root``'s
+    bench/ci_reference.json (or say that there is none) and this build's ``rows``."""
+    from rlhf_lite.pages import GENERATED
+
+    path = root / CI_REFERENCE
+    text = ci_reference_markdown(json.loads(path.read_text()) if path.exists() else None, rows, chapters, profile)
+    (staging / GENERATED).mkdir(parents=True, exist_ok=True)
+    (staging / GENERATED / "ci_reference.md").write_text(text)
+    return text

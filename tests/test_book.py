@@ -360,3 +360,131 @@ def test_the_exercise_check_fails_on_a_wrong_or_renamed_reference():
     # the guide's old description of the theory chapter's exercise 1
     assert "['best', 'data', 'response']" in assign_problems("Exercise 2 (give the offline data the best responses).", ex)[0]
     assert "without a parenthesis" in assign_problems("Exercise 1 and exercise 2 (ten times as many pairs).", ex)[0]
+
+
+# What a ci run should print: bench/record_ci_reference.py records a complete ci build's scorecard, and the course
+# guide sets it beside this build's numbers.
+def _recorder():
+    import importlib.util
+    from pathlib import Path
+
+    spec = importlib.util.spec_from_file_location("record_ci_reference", Path(__file__).resolve().parents[1] / "bench"
+                                                  / "record_ci_reference.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _card(profile="ci", effect=0.0354, half_width=0.1588):
+    measured = {"effect": effect, "half_width": half_width, "method": "paired by seed, t", "n": "2 seeds",
+                "exact": False, "text": "true win rate, gold judge minus offline DPO", "conditions": []}
+    return {"profile": profile, "claims": [
+        {"key": "online_beats_offline_gold", "claim": "Online iterative DPO beats offline DPO (the lite twins); ranked by r* itself",
+         "chapter": "x", "where": "Table 2", "kind": "empirical", "verdict": "no measurable difference",
+         "measured": measured},
+        {"key": "kl_bound", "claim": "KL of best-of-n is at most log n - (n-1)/n", "chapter": "x", "where": "3.2",
+         "kind": "theory", "verdict": "holds", "measured": {**measured, "effect": 2e-10, "half_width": None,
+                                                            "method": "exact", "n": "exact", "exact": True}}]}
+
+
+MINE = {"cpu": "AMD EPYC 9B14", "cores": 2, "avx512": True, "flags": ["avx2", "avx512f"], "memory_gib": 24,
+        "date": "2026-12-03"}
+
+
+def _timings(cached=False, chapters=("x",)):
+    return {"profile": "ci", "total_s": 10.0, "machine": MINE,
+            "chapters": {c: {"seconds": 5.0, "cached": cached} for c in chapters}}
+
+
+def test_the_ci_reference_refuses_a_book_scorecard_a_cached_chapter_and_a_partial_build():
+    rec = _recorder()
+    with pytest.raises(ValueError, match="of the 'book' profile, not 'ci'"):
+        rec.reference(_card("book"), _timings(), ["x"], "abc1234", "2026-12-03")
+    with pytest.raises(ValueError, match=r"took chapters \['x'\] from its cache"):
+        rec.reference(_card(), _timings(cached=True), ["x"], "abc1234", "2026-12-03")
+    with pytest.raises(ValueError, match=r"did not run chapters \['y'\]"):
+        rec.reference(_card(), _timings(), ["x", "y"], "abc1234", "2026-12-03")
+
+
+def test_the_ci_reference_holds_what_the_scorecard_measured_with_commit_and_machine():
+    ref = _recorder().reference(_card(), _timings(), ["x"], "abc1234", "2026-12-04")
+    assert ref["commit"] == "abc1234" and ref["recorded"] == "2026-12-04" and ref["machine"] == MINE
+    gold, kl = ref["claims"]
+    assert gold == {"key": "online_beats_offline_gold", "claim": _card()["claims"][0]["claim"], "chapter": "x", "effect": 0.0354,
+                    "half_width": 0.1588, "n": "2 seeds", "method": "paired by seed, t",
+                    "verdict": "no measurable difference", "text": "true win rate, gold judge minus offline DPO"}
+    assert kl["half_width"] is None and kl["method"] == "exact" and kl["verdict"] == "holds"
+
+
+def test_the_recorder_reads_one_clean_ci_build_and_writes_the_file(tmp_path):
+    """End to end on a git checkout: refuses a scorecard another build wrote and uncommitted changes; records
+    the short hash of HEAD."""
+    import os
+    import subprocess
+    import time
+
+    rec = _recorder()
+    root = tmp_path / "book"
+    (root / "notebooks").mkdir(parents=True)
+    (root / "_toc.yml").write_text("format: jb-book\nroot: notebooks/x\n")
+    nbformat.write(nbformat.v4.new_notebook(), str(root / "notebooks" / "x.ipynb"))
+
+    def git(*args):
+        return subprocess.run(["git", "-c", "user.name=t", "-c", "user.email=t@t", *args], cwd=root, check=True,
+                              capture_output=True, text=True).stdout.strip()
+
+    git("init", "-q")
+    git("add", ".")
+    git("commit", "-q", "-m", "x")
+    results = root / "results"
+    results.mkdir()
+    (results / "scorecard.json").write_text(json.dumps(_card()))
+    (results / "book_timings_ci.json").write_text(json.dumps(_timings()))
+    later = time.time() + 100  # the build after the commit: its scorecard written within it
+    os.utime(results / "book_timings_ci.json", (later, later))
+    os.utime(results / "scorecard.json", (later - 400, later - 400))
+    with pytest.raises(ValueError, match="not written by one build"):
+        rec.record(root, results)
+    os.utime(results / "scorecard.json", (later - 5, later - 5))
+    (root / "_toc.yml").write_text("format: jb-book\nroot: notebooks/x\n# edited\n")
+    with pytest.raises(ValueError, match="uncommitted changes"):
+        rec.record(root, results)
+    git("checkout", "_toc.yml")
+    ref = rec.record(root, results)
+    assert ref["commit"] == git("rev-parse", "--short", "HEAD")
+    assert json.loads((root / "bench" / "ci_reference.json").read_text()) == ref
+    with pytest.raises(SystemExit, match="not recorded: .*scorecard.json is missing"):
+        (results / "scorecard.json").unlink()
+        rec.main(["--root", str(root)])
+
+
+def test_the_course_guide_sets_the_recorded_ci_numbers_beside_this_builds(tiny_book):
+    from rlhf_lite.scorecard import ci_reference_markdown, score
+
+    root, calls, tmp = tiny_book
+    ref = _recorder().reference(_card(), _timings(), ["x"], "abc1234", "2026-12-04")
+    book_rows = _card("book", effect=0.0412, half_width=0.0213)["claims"]
+    book_rows[0]["verdict"] = "holds"
+    page = ci_reference_markdown(ref, book_rows, {"x": {"title": "X"}}, "book")
+    assert ("| {doc}`x <../notebooks/x>` | Online iterative DPO beats offline DPO; ranked by r* itself | "
+            "+0.035 ± 0.159 (2 seeds): **no measurable difference** | +0.041 ± 0.021 (2 seeds): **holds** |") in page
+    assert "| KL of best-of-n is at most log n - (n-1)/n | +2.0e-10 (exact): **holds** |" in page
+    assert "commit `abc1234`, recorded 2026-12-04 on AMD EPYC 9B14 (2 cores, with AVX-512)" in page
+    assert "intervals are wider" in page and "byte-identical between builds on one machine" in page
+    # the build writes it into the course guide's include, from the checkout's bench/ci_reference.json
+    (root / "bench" / "ci_reference.json").write_text(json.dumps(ref))
+    book.stage(root, tmp / "s1", "book")
+    staged = (tmp / "s1" / "book" / "_generated" / "ci_reference.md").read_text()
+    assert "+0.035 ± 0.159 (2 seeds): **no measurable difference**" in staged
+    assert "This build (`book`)" in staged
+    assert "**no measurable difference** | not measured: **not measurable here** |" in staged  # the tiny book's
+    assert "**holds** | no such claim in this build |" in staged  # a claim the code no longer has
+    assert len(score({})) > 2 and "Not in the recorded reference" in staged  # nor the real ones the file lacks
+
+
+def test_without_a_recorded_ci_reference_the_course_guide_says_how_to_record_it(tiny_book):
+    root, calls, tmp = tiny_book
+    book.stage(root, tmp / "s1", "ci")
+    page = (tmp / "s1" / "book" / "_generated" / "ci_reference.md").read_text()
+    assert "`bench/ci_reference.json` is missing" in page and "bench/record_ci_reference.py" in page
+    assert "make book-ci" in page and "|" not in page
