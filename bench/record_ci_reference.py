@@ -70,7 +70,7 @@ def head_commit(root: Path, built_at: float) -> str:
     """The short hash of HEAD, refusing a checkout whose tracked files differ from it or a HEAD committed after
     the build began (the build ran other code than the commit would name)."""
     def git(*args):
-        return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout.strip()
+        return subprocess.run(["git", *args], cwd=root, check=True, capture_output=True, text=True).stdout.rstrip()
 
     if changed := git("status", "--porcelain", "--untracked-files=no"):
         raise ValueError(f"{root} has uncommitted changes to tracked files, so no commit names what the build ran:\n"

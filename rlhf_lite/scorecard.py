@@ -200,8 +200,8 @@ def ci_reference_markdown(reference: dict | None, rows: list[dict], chapters: di
     m, commit = reference["machine"], reference["commit"]
     ours = {r["key"]: r for r in rows}
     recorded = sorted(reference["claims"], key=lambda c: c["chapter"])  # stable: the scorecard's order within one
-    out = (f"Each headline claim as a complete `ci` build measured it (commit `{commit}`, recorded "
-           f"{reference['recorded']} on {machine_label(m)}), beside the same claim in this build "
+    out = (f"Each headline claim as a complete `ci` build of commit `{commit}` measured it, recorded "
+           f"{reference['recorded']} on {machine_label(m)}, beside the same claim in this build "
            f"(the `{profile}` profile). The `ci` profile trains smaller models on less data, with fewer prompts, "
            f"samples and seeds, so its numbers differ from the `book` profile's and its intervals are wider: "
            f"for what a claim's verdict is, read the `book` profile's. A `ci` run of your own should match the recorded column closely on the same kind of "

@@ -469,7 +469,7 @@ def test_the_course_guide_sets_the_recorded_ci_numbers_beside_this_builds(tiny_b
     assert ("| {doc}`x <../notebooks/x>` | Online iterative DPO beats offline DPO; ranked by r* itself | "
             "+0.035 ± 0.159 (2 seeds): **no measurable difference** | +0.041 ± 0.021 (2 seeds): **holds** |") in page
     assert "| KL of best-of-n is at most log n - (n-1)/n | +2.0e-10 (exact): **holds** |" in page
-    assert "commit `abc1234`, recorded 2026-12-04 on AMD EPYC 9B14 (2 cores, with AVX-512)" in page
+    assert "build of commit `abc1234` measured it, recorded 2026-12-04 on AMD EPYC 9B14 (2 cores, with AVX-512)," in page
     assert "intervals are wider" in page and "byte-identical between builds on one machine" in page
     # the build writes it into the course guide's include, from the checkout's bench/ci_reference.json
     (root / "bench" / "ci_reference.json").write_text(json.dumps(ref))
