@@ -1110,10 +1110,12 @@ save_results("06_iterative_dpo", {
 #
 # Most of these change the true win rate by a few hundredths, and one loop seed varies by more than that:
 # in the book profile the gold recipe's final win rate spans {glue:text}`gold_seed_range` over its
-# {glue:text}`n_seeds` seeds. So a difference from one seed in the `ci` profile is not evidence. Run at
-# least three seeds in the book profile (`"online.seeds": 3`, as here) and compare seed by seed with the
-# recipe you changed (`seed_interval` of the paired differences, as the forest plot does). Exercise 5's
-# effect is large enough to see with one seed.
+# {glue:text}`n_seeds` seeds. So a difference from the `ci` profile's few short seeds is not evidence.
+# Run at least three seeds in the book profile (`"online.seeds": 3`, as here) and compare seed by seed
+# with the recipe you changed (`seed_interval` of the paired differences, as the forest plot does).
+# Exercise 5's effect is large enough to see with one seed. What an unchanged `ci` run of this chapter
+# prints, recorded from a fresh build, is in the course guide's table
+# ({doc}`/book/course_guide`, "What the ci profile prints"): check your set-up against it first.
 #
 # 1. **Fewer samples.** Rerun the gold recipe with `n = 4` instead of 8
 #    (`with_overrides(cfg, {"online.judge": "gold", "sampling.n": 4})`). The best and worst of fewer
