@@ -50,6 +50,7 @@ from rlhf_lite import theory as T
 from rlhf_lite.config import Config
 from rlhf_lite.world import compare, seed_interval
 from rlhf_lite.io import save_results
+from rlhf_lite.plots import forest_plot
 
 pd.set_option("display.precision", 4)
 cfg = Config.preset(profile, seed=seed)
@@ -319,7 +320,7 @@ for key, (m, h) in {"enh_minus_off": (diff, diff_h), "gain": (gain, gain_h), "bt
     glue(key, float(m), display=False)
     glue(f"{key}_h", float(h), display=False)
 # the summary's words, chosen by the numbers (rlhf_lite.world.compare); "level" only for an interval inside
-# +-RES, a twentieth of the bandit's reward scale, and "within the noise" words for a wider one
+# +-RES, a twentieth of the gap to pi*, and "within the noise" words for a wider one
 RES = 0.05
 glue("enh_vs_off", compare(diff, diff_h, "significantly closer to", "further from", "not significantly closer to",
                             unclear="not significantly closer to", resolution=RES),
@@ -335,6 +336,19 @@ glue("model_vs_none", compare(model_gain, model_gain_h, "does better than", "doe
      display=False)
 for k in ("batch", "iterations", "seeds", "best_of"):
     glue(k, getattr(th, k), display=False)
+
+# %% [markdown]
+# The bands above are each arm's own spread over the bandits. The arms share their bandits, so the
+# comparisons that carry the argument are differences bandit by bandit: each dot below is one bandit's
+# end-of-run difference, the bar the 95% $t$ interval of their mean (filled when it clears zero).
+
+# %% tags=hide-input
+PAIRS = {"enhancer - offline DPO": (ENH, OFF), "enhancer - no exploration": (ENH, NONE),
+         "best/worst by BT fit - no exploration": (BW_BT, NONE), "best/worst by the model - no exploration": (BW_M, NONE)}
+fig = forest_plot({k: ends[a] - ends[b] for k, (a, b) in PAIRS.items()}, {k: paired(a, b) for k, (a, b) in PAIRS.items()},
+                  "difference in the share of the gap closed, end of run")
+fig.tight_layout()
+plt.show()
 
 # %% [markdown]
 # After {glue:text}`iterations` iterations, offline DPO from $\pi_0$'s own samples closes
