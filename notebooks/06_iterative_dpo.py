@@ -62,7 +62,7 @@ from rlhf_lite.world import REFUSAL, compare, content_tokens, seed_interval
 from rlhf_lite.io import PACKAGE_DIR, project_root, read_jsonl, save_results
 from rlhf_lite.online import (across_seeds, agreement_by_length, load_judge, loop_pair_passes, orientation_flips,
                               overoptimisation_points, pair_truth, run_recipes, win_rate_ceiling)
-from rlhf_lite.plots import forest_plot, gao_curve, gao_fit
+from rlhf_lite.plots import forest_plot, gao_fit
 from rlhf_lite.policy import load_policy, num_parameters
 from rlhf_lite.reward import length_correlations
 from rlhf_lite.stages import prepare_pi0
@@ -874,6 +874,12 @@ glue("echo_reverse_pi0", float(echo_df.loc["SFT (pi_0)", "echo share: reverse"])
 over = {"BT-MIX2": overoptimisation_points({PAPER: runs[PAPER], CONCISE: runs[CONCISE], PREV: runs[PREV],
                                             **{f"{PAPER}, {k}": sweep[(PAPER, k)] for k in STEPS}}),
         "BT-MIX1": overoptimisation_points({ULTRA: runs[ULTRA]})}
+def peak_claimed(f):
+    """A peak is claimed only when nearly every bootstrap refit turns down and its whole 95% interval lies
+    inside the measured range of KL (a fit cannot say where a curve turns beyond the points)."""
+    return f["share_turning_down"] >= 0.975 and f["kl_peak_ci95"][1] <= f["max_kl"]
+
+
 fig, axes = plt.subplots(2, 2, figsize=(9, 6.4), sharex="col")
 summary_over, fits = {}, {}
 recipe_colors = {}
@@ -890,16 +896,21 @@ for col, (judge_name, pts) in enumerate(over.items()):
         bottom.scatter(x, yt, color=c, s=16, marker="s", label=q["recipe"])
     for ax, which in ((top, "proxy"), (bottom, "truth")):
         f = fits[judge_name][which]
-        xs, ys = gao_curve(f, kl.max())
-        ax.plot(xs, ys, color="k", lw=1.2, label="fit: d(α − β log d), d = √KL")
-        if f["peak_inside_data"] and f["share_turning_down"] >= 0.975:
-            lo, hi = f["kl_peak_ci95"]
-            ax.axvspan(lo, min(hi, kl.max()), color="k", alpha=0.08, label="fitted peak, 95% interval")
+        d = np.linspace(0, np.sqrt(kl.max()), 300)[1:]  # even steps in d = sqrt(KL), the axis's own scale
+        ax.plot(np.r_[0, d ** 2], np.r_[0, d * (f["alpha"] - f["beta"] * np.log(d))], color="k", lw=1.2, label="fit: d(α − β log d), d = √KL")
+        if peak_claimed(f):
+            ax.axvspan(*f["kl_peak_ci95"], color="k", alpha=0.08, label="fitted peak, 95% interval")
         ax.axhline(0, color="gray", lw=0.6, ls=":")
+        # Gao et al. plot against d = sqrt(KL): a square-root axis spreads the iterates near pi_0 and keeps
+        # the ticks in nats
+        ax.set_xscale("function", functions=(lambda x: np.sqrt(np.clip(x, 0, None)), np.square))
+        step = 1.0 if kl.max() > 4 else 0.5  # ticks evenly spaced in d: KL = 0, 1, 4, 9, ... or 0, 0.25, 1, ...
+        ticks = [(step * i) ** 2 for i in range(int(np.sqrt(kl.max()) / step) + 2)]
+        ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
     top.set_title(f"judge {judge_name}", fontsize=10)
     top.set_ylabel("proxy reward gain\n(judge's units)")
     bottom.set_ylabel("mean $r^*$ gain")
-    bottom.set_xlabel("KL($\\pi_t \\| \\pi_0$), nats")
+    bottom.set_xlabel("KL($\\pi_t \\| \\pi_0$), nats (square-root scale)")
     summary_over[judge_name] = {"kl_best_truth": float(kl[np.argmax(truth)]), "kl_best_proxy": float(kl[np.argmax(proxy)]),
                                 "best_true_gain": float(truth.max()), "true_gain_at_best_proxy": float(truth[np.argmax(proxy)]),
                                 "points": len(pts), "fit_truth": fits[judge_name]["truth"],
@@ -918,11 +929,15 @@ ft, fp = s2["fit_truth"], s2["fit_proxy"]
 
 
 def peak_words(f, what):
-    """A peak is claimed only when nearly every bootstrap fit turns down, and inside the measured KL."""
-    if f["share_turning_down"] >= 0.975 and f["peak_inside_data"]:
-        lo, hi = f["kl_peak_ci95"]
+    """The words for a fit's peak: claimed (with its interval) only when `peak_claimed`."""
+    lo, hi = f["kl_peak_ci95"]
+    if peak_claimed(f):
         return (f"the fitted {what} peaks at a KL of {f['kl_peak']:.2f} nats (95% interval over runs "
                 f"{lo:.2f} to {hi:.2f})")
+    if f["share_turning_down"] >= 0.975 and f["peak_inside_data"]:
+        return (f"the fitted {what} turns down at a KL of {f['kl_peak']:.2f} nats, but its 95% interval over runs "
+                f"runs from {lo:.2f} to beyond the measured range (the points reach {f['max_kl']:.1f}), so we claim "
+                f"no peak")
     if f["share_turning_down"] >= 0.975:
         return (f"the fitted {what} turns down only beyond the measured range (its peak is at {f['kl_peak']:.1f} "
                 f"nats; the points reach {f['max_kl']:.2f})")
@@ -937,8 +952,7 @@ glue("over_runs", ft["runs"], display=False)
 glue("over_short_text", f"{peak_words(ft, 'true gain')}, and {peak_words(fp, 'proxy gain')}", display=False)
 glue("over_shape_text", (
     "So the proxy keeps rising past the point where the truth turns down: the loop, which sees only the proxy, "
-    "cannot tell when to stop" if ft["share_turning_down"] >= 0.975 and ft["peak_inside_data"] and
-    (fp["kl_peak"] > ft["kl_peak_ci95"][1]) else
+    "cannot tell when to stop" if peak_claimed(ft) and fp["kl_peak"] > ft["kl_peak_ci95"][1] else
     "So along this range of KL the fits do not separate the proxy's peak from the truth's"), display=False)
 
 # %% [markdown]
