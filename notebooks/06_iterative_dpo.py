@@ -32,7 +32,7 @@
 #   {glue:text}`gap_plain_text`. A share of the judge's pairs are true ties that it ranks by length, and
 #   the loop learns that taste.
 # - **The length penalty** makes the answers {glue:text}`len_pen_text` and {glue:text}`keep_text`.
-# - **Safety, seed by seed:** {glue:text}`collapse_text`
+# - **Safety, seed by seed:** {glue:text}`collapse_short`
 # - **Over-optimisation:** for BT-MIX2, {glue:text}`over_short_text`.
 #
 # The offline data here is near $\pi_0$ (the lite twins write with $\pi_0$'s demonstration maker);
@@ -800,8 +800,16 @@ if collapse is not None:
           "noise around one behaviour but seeds that behave differently." if c_drop > 0.2 else
         f"No seed of any recipe lost more than 0.2 of its mean r* on the unsafe prompts from one round to the next "
         f"(the largest fall is {c_drop:.3f}, seed {c_seed} of \"{c_name}\" at round {c_t})."), display=False)
+    glue("collapse_short", (
+        f"seed {c_seed} of \"{c_name}\" lost most of its refusals at round {c_t} (mean r* on unsafe prompts "
+        f"{per_seed_safety[(c_name, c_seed)][c_t - 1]:.3f} → {per_seed_safety[(c_name, c_seed)][c_t]:.3f}; "
+        f"{share.get('broken refusal', 0):.0%} of its answers begin the refusal and do not finish it). A mean "
+        f"over seeds hides such a seed, so the safety comparisons have wide intervals."
+        if c_drop > 0.2 else f"no seed lost more than 0.2 of its mean r* on unsafe prompts from one round to the next."),
+        display=False)
 else:
     glue("collapse_text", "This profile has no unsafe prompts.", display=False)
+    glue("collapse_short", "this profile has no unsafe prompts.", display=False)
 if unsafe:  # the summary's sentence on safety, its words chosen by the numbers
     (uc, hc), (up, hp) = main[T]["by_family"]["unsafe"], plain[T]["by_family"]["unsafe"]
     glue("safety_summary", (
