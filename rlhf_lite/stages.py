@@ -19,6 +19,7 @@ from rlhf_lite.io import (atomic_dir, code_fingerprint, exclusive, fingerprint, 
                           write_json, write_jsonl)
 from rlhf_lite.policy.models import build_tiny_policy, save_policy
 from rlhf_lite.policy.sft import train_sft
+from rlhf_lite.reward.study import STUDY_MODELS, epoch_probes, small_config, subsample
 from rlhf_lite.world.tokenizer import build_tokenizer
 
 
@@ -236,6 +237,8 @@ REWARD_MODELS = {
     "bt-mix2-raw": ("bt", "mix2-raw", None),
     "bt-mix2-margin1": ("bt", "mix2-margin1", None),
 }
+# Chapter 4's study of the preference model (rlhf_lite.reward.study): fewer pairs, a smaller pi_0.
+REWARD_MODELS.update({name: (kind, "mix2", None) for name, (kind, _, _) in STUDY_MODELS.items()})
 
 
 @dataclass(frozen=True)
@@ -248,8 +251,8 @@ class RewardArtifacts:
 
 def reward_stage_dir(cfg: Config) -> Path:
     key = fingerprint({"world": cfg.world, "data": cfg.data, "model": cfg.model, "sft": cfg.sft, "reward": cfg.reward,
-                       "preference": cfg.preference, "seed": cfg.seed, "policy": cfg.policy, "lora": cfg.lora,
-                       "code": code_fingerprint()})
+                       "preference": cfg.preference, "reward_eval": cfg.reward_eval, "seed": cfg.seed,
+                       "policy": cfg.policy, "lora": cfg.lora, "code": code_fingerprint()})
     return runs_dir() / f"{cfg.profile}-rm-{key}"
 
 
@@ -267,6 +270,8 @@ def prepare_reward_models(cfg: Config, names=None, progress: bool = True, log=pr
     if unknown:
         raise ValueError(f"unknown reward models {sorted(unknown)}; choose from {sorted(REWARD_MODELS)}.")
     pi0 = prepare_pi0(cfg, progress=progress, log=log).pi0
+    if any(STUDY_MODELS.get(n, (0, 0, False))[2] for n in names):  # built here, not in two workers at once
+        prepare_pi0(small_config(cfg), progress=progress, log=log)
     prepare_preference_data(cfg, log=log)
     root = reward_stage_dir(cfg)
     with exclusive(root, "reward-model training", log):  # the workers below write into root: they take no lock
@@ -298,7 +303,8 @@ def train_reward_stage(cfg: Config, name: str, progress: bool = True, log=print)
     out, metrics_path = root / name, root / f"{name}_metrics.json"
     if _reward_model_done(root, name):
         return out
-    pi0 = prepare_pi0(cfg, progress=False, log=lambda *a: None).pi0
+    share, small = STUDY_MODELS.get(name, (kind, 1.0, False))[1:]
+    pi0 = prepare_pi0(small_config(cfg) if small else cfg, progress=False, log=lambda *a: None).pi0
     data = prepare_preference_data(cfg, log=lambda *a: None)
     if mixture not in data.mixtures:
         raise ValueError(f"reward model {name} trains on {mixture}, which only the lite data stage writes "
@@ -308,14 +314,17 @@ def train_reward_stage(cfg: Config, name: str, progress: bool = True, log=print)
         pairs = [p for p in pairs if p["source"] in sources]
     if cfg.data.source == "hub":  # full mode judges the loop by this model: never on prompts it saw
         pairs = without_held_out(cfg, pairs)
+    pairs = subsample(pairs, share, cfg.seed) if share < 1 else pairs
+    probe = epoch_probes(cfg, kind)
     log(f"[{name}] {'TRL RewardTrainer' if kind == 'bt' else 'TRL SFTTrainer (A/B labels)'} "
         f"on {len(pairs)} pairs -> {out}")
     with atomic_dir(out) as tmp:
         if kind == "bt":
-            m = train_reward_model(pi0, pairs, tmp, cfg.reward, seed=cfg.seed, progress=progress, lora=cfg.lora)
+            m = train_reward_model(pi0, pairs, tmp, cfg.reward, seed=cfg.seed, progress=progress, lora=cfg.lora,
+                                   callbacks=probe)
         else:
             m = train_sft(pi0, preference_records(pairs, seed=cfg.seed), tmp, cfg.preference.to_sft(),
-                          seed=cfg.seed, progress=progress, lora=cfg.lora)
-    m["pairs"] = len(pairs)
+                          seed=cfg.seed, progress=progress, lora=cfg.lora, callbacks=probe)
+    m.update({"pairs": len(pairs)}, **({"curve": probe[0].curve} if probe else {}))
     write_json(metrics_path, m)
     return out

@@ -51,12 +51,14 @@ def train_sft(
     seed: int = 0,
     progress: bool = True,
     lora: LoraSettings | None = None,
+    callbacks: Sequence | None = None,
 ) -> dict:
     """Fine-tune on prompt/completion records and save the result to ``output_dir``.
 
     ``lora`` trains a (Q)LoRA adapter instead of every weight (rlhf_lite.policy.lora); the saved model is then
-    the adapter merged into the base. Returns the metrics: training loss, and held-out loss before and
-    after when ``eval_records`` are given.
+    the adapter merged into the base. ``callbacks``: transformers TrainerCallbacks for the trainer (chapter 4's
+    ``reward.probe.EpochProbe``). Returns the metrics: training loss, and held-out loss before and after when
+    ``eval_records`` are given.
     """
     if not train_records:
         raise ValueError("train_sft got no training records.")
@@ -90,7 +92,8 @@ def train_sft(
         model = load_base(AutoModelForCausalLM, model_name_or_path, lora, **train_dtype(settings.bf16))
         model.train()
         trainer = quiet(SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                                   processing_class=tokenizer, peft_config=peft_config(lora, "CAUSAL_LM")),
+                                   processing_class=tokenizer, peft_config=peft_config(lora, "CAUSAL_LM"),
+                                   callbacks=list(callbacks or [])),
                         progress)
         metrics = {}
         if eval_ds is not None:

@@ -71,9 +71,10 @@ def load_reward_model(name_or_path: str | Path, lora: LoraSettings | None = None
 
 def train_reward_model(base: str | Path, pairs: Sequence[dict], output_dir: str | Path, settings: RewardSettings,
                        eval_pairs: Sequence[dict] | None = None, seed: int = 0, progress: bool = True,
-                       lora: LoraSettings | None = None) -> dict:
+                       lora: LoraSettings | None = None, callbacks: Sequence | None = None) -> dict:
     """Train a BT reward model on preference pairs (``data.schema``) with TRL's RewardTrainer.
-    ``lora``: train a (Q)LoRA adapter and the score head; the saved model is the adapter merged in."""
+    ``lora``: train a (Q)LoRA adapter and the score head; the saved model is the adapter merged in.
+    ``callbacks``: transformers TrainerCallbacks for the trainer (chapter 4's ``reward.probe.EpochProbe``)."""
     from trl import RewardConfig, RewardTrainer
 
     if not pairs:
@@ -100,7 +101,8 @@ def train_reward_model(base: str | Path, pairs: Sequence[dict], output_dir: str 
         # loaded after the config, so that DeepSpeed ZeRO-3 (zero3_init_flag) partitions it while loading
         model, tok = load_reward_model(base, lora, **train_dtype(settings.bf16))
         trainer = quiet(RewardTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                                      processing_class=tok, peft_config=peft_config(lora, "SEQ_CLS")), progress)
+                                      processing_class=tok, peft_config=peft_config(lora, "SEQ_CLS"),
+                                      callbacks=list(callbacks or [])), progress)
         metrics = {"train_pairs": len(trainer.train_dataset)}
         result = trainer.train()
         metrics["train_loss"] = result.training_loss

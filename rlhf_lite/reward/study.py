@@ -1,0 +1,133 @@
+"""Chapter 4's study of the pairwise preference model: what does it need to read correctness?
+
+The study's models (:data:`STUDY_MODELS`, trained by ``stages.train_reward_stage`` beside the book's) are the
+same training on a quarter and a half of the pairs, and from a pi_0 of half the width and depth. ``EpochProbe`` is a
+transformers ``TrainerCallback`` (the trainers have evaluation hooks, but they report a loss on an eval set,
+not a judge's agreement with the truth on a benchmark, so this small callback does that) that scores the
+model being trained on the lite RewardBench rows at the end of every epoch, with ``agreement``:
+
+- overall and per section, credit as in ``rewardbench.evaluate`` (a tie of exactly 0.5 earns half);
+- split by which answer is longer, in words (r*'s better answer is the longer one, or the shorter one);
+- with every prompt swapped for another prompt of the same section ("other prompt"): a judge that reads the
+  answers against their prompt falls to chance there, one that reads the answers alone does not.
+
+One training run then gives the whole curve over epochs (at a constant learning rate, the k-th epoch's model
+is the model trained for k epochs), so the chapter reuses it instead of training once per point.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import dataclasses
+
+import numpy as np
+from transformers import TrainerCallback
+
+# name -> (kind, share of the mixture's pairs, from the small pi_0): the chapter's learning curves over pairs and
+# capacity. Larger models were not affordable within the chapter's time budget on 2 CPU cores.
+STUDY_MODELS = {
+    "pm-mix2-25pc": ("pm", 0.25, False),
+    "pm-mix2-50pc": ("pm", 0.5, False),
+    "pm-mix2-small": ("pm", 1.0, True),
+    "bt-mix2-small": ("bt", 1.0, True),
+}
+
+
+def small_config(cfg):
+    """``cfg`` with a pi_0 half as wide (hidden and MLP) and half as deep, the same heads and SFT (lite policies only)."""
+    if cfg.policy != "lite":
+        raise ValueError(f"the small-model study trains a lite pi_0 of half the size; policy {cfg.policy!r} is a "
+                         "fixed checkpoint. Train bt-mix1, bt-mix2 or pm-mix2 instead.")
+    m = cfg.model
+    return dataclasses.replace(cfg, model=dataclasses.replace(
+        m, hidden_size=m.hidden_size // 2, intermediate_size=m.intermediate_size // 2,
+        num_hidden_layers=max(1, m.num_hidden_layers // 2)))
+
+
+def epoch_probes(cfg, kind: str) -> list:
+    """The callbacks for a reward-stage model: in the lite world, an ``EpochProbe`` on chapter 4's lite
+    RewardBench rows (the same rows as its Table 1); with hub data none (RewardBench is read in the chapter)."""
+    if cfg.data.source != "lite":
+        return []
+    from rlhf_lite.reward.rewardbench import lite_benchmark
+
+    return [EpochProbe(kind, lite_benchmark(cfg.reward_eval.bench_per_category, cfg.world, seed=cfg.seed + 20_000))]
+
+
+def subsample(pairs: Sequence[dict], share: float, seed: int) -> list[dict]:
+    """The first ``share`` of a seeded shuffle of ``pairs``, in their original order: a smaller share is a
+    subset of a larger one, so the learning curve over pairs only adds data."""
+    if not 0 < share <= 1:
+        raise ValueError(f"subsample share must be in (0, 1], got {share}.")
+    keep = np.random.default_rng(seed).permutation(len(pairs))[:max(1, round(share * len(pairs)))]
+    return [pairs[i] for i in sorted(keep)]
+
+
+def _credit(p: np.ndarray) -> np.ndarray:
+    return np.where(p > 0.5, 1.0, np.where(p == 0.5, 0.5, 0.0))
+
+
+def length_split(rows: Sequence[dict]) -> dict[str, np.ndarray]:
+    """Masks over ``rows``: the better (chosen) answer has more words, or fewer. Equal lengths are in neither."""
+    d = np.array([len(r["chosen"].split()) - len(r["rejected"].split()) for r in rows])
+    return {"longer better": d > 0, "shorter better": d < 0}
+
+
+def other_prompts(rows: Sequence[dict], seed: int = 0) -> list:
+    """Each row's prompt replaced by the prompt of another row of the same subset (a cyclic shift of a seeded
+    shuffle, so no row keeps its own position; a prompt may recur in the lite world, rarely)."""
+    rng = np.random.default_rng(seed)
+    out = [None] * len(rows)
+    for s in dict.fromkeys(r["subset"] for r in rows):
+        idx = [i for i, r in enumerate(rows) if r["subset"] == s]
+        if len(idx) < 2:
+            raise ValueError(f"other_prompts needs at least 2 rows in subset {s!r} to swap prompts; it has {len(idx)}.")
+        order = rng.permutation(idx)
+        for a, b in zip(order, np.roll(order, 1)):
+            out[a] = rows[b]["prompt"]
+    return out
+
+
+def agreement(judge, rows: Sequence[dict], seed: int = 0) -> dict:
+    """Share of ``rows`` (prompt, chosen, rejected, subset; chosen truly better) where ``judge`` prefers chosen:
+    "all", one entry per subset, "longer better" and "shorter better", and "other prompt" (the same answers
+    judged against another row's prompt)."""
+    if not rows:
+        raise ValueError("agreement needs at least one row.")
+    chosen, rejected = [r["chosen"] for r in rows], [r["rejected"] for r in rows]
+    credit = _credit(judge.prob_first([r["prompt"] for r in rows], chosen, rejected))
+    out = {"all": float(credit.mean())}
+    for s in dict.fromkeys(r["subset"] for r in rows):
+        out[s] = float(credit[[r["subset"] == s for r in rows]].mean())
+    for name, mask in length_split(rows).items():
+        out[name] = float(credit[mask].mean()) if mask.any() else float("nan")
+    out["other prompt"] = float(_credit(judge.prob_first(other_prompts(rows, seed), chosen, rejected)).mean())
+    return out
+
+
+class EpochProbe(TrainerCallback):
+    """After every epoch, ``agreement`` of the model being trained, as a judge of ``kind`` "bt" (a reward
+    model) or "pm" (a preference model). The points collect in ``self.curve`` ({"epoch", **agreement})."""
+
+    def __init__(self, kind: str, rows: Sequence[dict], seed: int = 0):
+        if kind not in ("bt", "pm"):
+            raise ValueError(f"EpochProbe kind must be 'bt' or 'pm', got {kind!r}.")
+        self.kind, self.rows, self.seed, self.curve = kind, list(rows), seed, []
+
+    def judge(self, model, tokenizer):
+        if self.kind == "bt":
+            from rlhf_lite.reward.bradley_terry import RewardModel
+
+            return RewardModel(model, tokenizer)
+        from rlhf_lite.reward.preference import PreferenceModel
+
+        return PreferenceModel(model, tokenizer)
+
+    def on_epoch_end(self, args, state, control, model=None, processing_class=None, **kwargs):
+        was_training = model.training
+        try:
+            point = agreement(self.judge(model, processing_class), self.rows, self.seed)  # the judge sets eval()
+        finally:
+            model.train(was_training)
+        self.curve.append({"epoch": round(float(state.epoch), 3), **point})
