@@ -1,0 +1,106 @@
+"""The preference-model study (rlhf_lite.reward.study) and the preference model's ability to learn at all."""
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from rlhf_lite import world
+from rlhf_lite.config import Config
+from rlhf_lite.policy.sft import train_sft
+from rlhf_lite.reward.preference import PreferenceModel, format_pair, preference_records
+from rlhf_lite.reward.rewardbench import lite_benchmark
+from rlhf_lite.reward.study import EpochProbe, agreement, length_split, other_prompts, small_config, subsample
+
+
+class Truth:
+    """r* as a judge: P(first > second) = sigma(r*(x, a1) - r*(x, a2))."""
+
+    def prob_first(self, prompts, first, second):
+        d = np.array([world.true_reward(x, a) - world.true_reward(x, b) for x, a, b in zip(prompts, first, second)])
+        return world.sigmoid(4 * d)
+
+
+class Longer:
+    """Prefers the answer with more words, whatever the prompt."""
+
+    def prob_first(self, prompts, first, second):
+        d = np.array([len(a.split()) - len(b.split()) for a, b in zip(first, second)], dtype=float)
+        return np.where(d > 0, 0.9, np.where(d < 0, 0.1, 0.5))
+
+
+@pytest.fixture(scope="module")
+def bench():
+    return lite_benchmark(60, Config.preset("ci").world, seed=7)
+
+
+def test_agreement_splits_by_length_and_sees_who_reads_the_prompt(bench):
+    truth, longer = agreement(Truth(), bench), agreement(Longer(), bench)
+    assert truth["all"] == 1.0 and truth["longer better"] == 1.0 and truth["shorter better"] == 1.0
+    # the truth needs the prompt: with another prompt its chat pairs (copy, reverse) fall to about chance
+    assert truth["other prompt"] < 0.85 and truth["lite-chat"] == 1.0
+    assert longer["longer better"] == 1.0 and longer["shorter better"] == 0.0
+    assert longer["other prompt"] == longer["all"]  # a judge of the answers alone does not notice
+    mask = length_split(bench)
+    assert not (mask["longer better"] & mask["shorter better"]).any()
+
+
+def test_other_prompts_stay_in_their_subset_and_move(bench):
+    swapped = other_prompts(bench, seed=1)
+    by_subset = {}
+    for r in bench:
+        by_subset.setdefault(r["subset"], set()).add(r["prompt"])
+    assert all(p in by_subset[r["subset"]] for p, r in zip(swapped, bench))
+    assert np.mean([p != r["prompt"] for p, r in zip(swapped, bench)]) > 0.9
+    with pytest.raises(ValueError, match="at least 2 rows"):
+        other_prompts(bench[:1])
+
+
+def test_subsample_is_nested_and_checked():
+    pairs = [{"i": k} for k in range(100)]
+    quarter, half = subsample(pairs, 0.25, seed=3), subsample(pairs, 0.5, seed=3)
+    assert len(quarter) == 25 and len(half) == 50
+    assert {p["i"] for p in quarter} < {p["i"] for p in half}
+    assert [p["i"] for p in half] == sorted(p["i"] for p in half)
+    with pytest.raises(ValueError, match=r"\(0, 1\]"):
+        subsample(pairs, 0.0, seed=3)
+
+
+def test_small_config_halves_the_model_and_refuses_a_checkpoint():
+    cfg = Config.preset("book")
+    small = small_config(cfg)
+    assert small.model.hidden_size == cfg.model.hidden_size // 2
+    assert small.model.num_hidden_layers == cfg.model.num_hidden_layers // 2
+    assert small.model.num_attention_heads == cfg.model.num_attention_heads and small.sft == cfg.sft
+    with pytest.raises(ValueError, match="fixed checkpoint"):
+        small_config(dataclasses.replace(cfg, policy="meta-llama/Meta-Llama-3-8B"))
+
+
+def _toy_pairs(n, seed):
+    """An easy, separable preference set: a whole answer beats a refusal, on safe digit prompts."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n):
+        digits = " ".join(str(d) for d in rng.integers(0, 10, size=2))
+        out.append({"prompt": f"copy {digits} =", "chosen": [{"role": "assistant", "content": digits}],
+                    "rejected": [{"role": "assistant", "content": "sorry i can not help"}]})
+    return out
+
+
+def test_a_preference_model_learns_an_easy_separable_set(pi0_artifacts, tmp_path):
+    """The label loss can reach zero: if this fails, the A/B training itself is broken (issue 29's flat loss)."""
+    cfg = Config.preset("ci")
+    train, held = _toy_pairs(2000, 0), _toy_pairs(100, 1)
+    rows = [{"prompt": p["prompt"], "chosen": p["chosen"][0]["content"], "rejected": p["rejected"][0]["content"],
+             "subset": "toy"} for p in held]
+    probe = EpochProbe("pm", rows)
+    metrics = train_sft(pi0_artifacts.pi0, preference_records(train, seed=0), tmp_path / "pm",
+                        dataclasses.replace(cfg.preference.to_sft(), epochs=3.0, learning_rate=1e-3), seed=0,
+                        progress=False, eval_records=preference_records(held, seed=1), callbacks=[probe])
+    assert metrics["eval_loss_after"] < 0.05 < metrics["eval_loss_before"]
+    assert [p["epoch"] for p in probe.curve] == [1.0, 2.0, 3.0]
+    assert probe.curve[-1]["all"] == 1.0
+    pm = PreferenceModel.from_pretrained(tmp_path / "pm", symmetric=False)
+    x, a = held[0]["prompt"], held[0]["chosen"][0]["content"]
+    assert pm.prob_a([format_pair(x, a, "sorry i can not help")])[0] > 0.95
+    assert pm.prob_a([format_pair(x, "sorry i can not help", a)])[0] < 0.05
