@@ -29,7 +29,8 @@
 #   safety and {glue:text}`t1_bt2_reasoning:.1f` on reasoning (the paper's BT on MIX2: 87.8 and 86.4).
 # - {glue:text}`mix_summary`
 # - {glue:text}`pm_lead` the pairwise preference model scores {glue:text}`t1_pm_chat:.1f` on chat and
-#   {glue:text}`t1_pm_chat_hard:.1f` on chat-hard (the paper's: 98.3 and 65.8).
+#   {glue:text}`t1_pm_chat_hard:.1f` on chat-hard (the paper's: 98.3 and 65.8). Trained now, it
+#   {glue:text}`target_reason` on reasoning. {glue:text}`lead_prompt`
 # - The trained judges inherit their annotators' taste for padding: of two equally right answers, BT on MIX2
 #   prefers the padded one in {glue:text}`pad_bt2:.0%` of pairs and the UltraFeedback-only model in
 #   {glue:text}`pad_uf:.0%`, where $r^*$ is indifferent.
@@ -67,6 +68,7 @@ from rlhf_lite.stages import eval_prompts, prepare_pi0, prepare_preference_data,
 from rlhf_lite.reward import PreferenceModel, copeland_ranking
 from rlhf_lite.reward import RewardModel, bt_loss, load_reward_model, train_reward_model
 from rlhf_lite.reward.rewardbench import LITE_MAPPING, evaluate, lite_benchmark
+from rlhf_lite.reward.study import STUDY_MODELS, other_prompts, small_config
 from rlhf_lite.policy import HFSampler, sample_responses
 
 pd.set_option("display.precision", 3)
@@ -82,7 +84,7 @@ print("preference model:", cfg.preference)
 # Built into the world (see {doc}`02_lite_world`, "What this world can and cannot show"), so an
 # illustration: that BT on MIX2 is well above chance on chat-hard, since the GPT-4 twin's taste for
 # length was lowered after a first version left it near chance. Measured, so evidence: agreement with
-# $r^*$ on the policy's own answers, calibration, best-of-n, the preference model's failure, what the
+# $r^*$ on the policy's own answers, calibration, best-of-n, what the preference model needs, what the
 # echo-loving annotator's taste does, and whether curation pays.
 # :::
 
@@ -148,11 +150,13 @@ assert abs(by_hand.item() - trl_value) < 1e-4 and abs(bt_loss(r_w, r_l).item() -
 # - `bt-mix1` and `bt-mix2`: BT reward models (`RewardTrainer`, a sequence-classification head with one
 #   output) on the lite MIX1 and MIX2.
 # - `pm-mix2`: the preference model (`SFTTrainer`, loss on the `A`/`B` label only) on MIX2, each pair
-#   shown once in a random order.
+#   shown in one random order, at the BT model's learning rate and number of epochs.
 # - `bt-ultrafeedback`: a BT model on the UltraFeedback pairs alone, whose GPT-4 twin likes long answers.
 #   It is a deliberately extreme case for the length-bias chapter.
 # - `bt-mix2-raw` and `bt-mix2-margin1`: BT models on MIX2 with no curation at all, and with a stricter
 #   margin, for the question at the end of the chapter: does curation pay?
+# - `pm-mix2-25pc`, `pm-mix2-50pc`, `pm-mix2-small` and `bt-mix2-small`: the study of what the preference
+#   model needs, in its own section below.
 #
 # The paper's MIX1 row is not its own model. It is UltraRM-13B {cite:p}`cui2023ultrafeedback`, a LLaMA-2-13B
 # reward model trained on UltraFeedback, HH-RLHF, SHP and summarisation, which the paper calls MIX1 and uses
@@ -172,11 +176,13 @@ train_table = pd.DataFrame({
     name: {"trainer": "RewardTrainer" if name.startswith("bt") else "SFTTrainer (A/B)", "pairs": m["pairs"],
            "train loss": m["train_loss"],
            "last logged accuracy": m["log_history"][-1].get("accuracy", m["log_history"][-1].get("mean_token_accuracy"))}
-    for name, m in rms.metrics.items()}).T
+    for name, m in rms.metrics.items() if name not in STUDY_MODELS}).T
 display(train_table)
 
 fig, (ax_bt, ax_pm) = plt.subplots(1, 2, figsize=(9, 3.2))
 for name, m in rms.metrics.items():
+    if name in STUDY_MODELS:
+        continue
     h = m["log_history"]
     ax = ax_pm if name.startswith("pm") else ax_bt
     ax.plot([e["epoch"] for e in h], [e["loss"] for e in h], label=name)
@@ -315,6 +321,180 @@ glue("beta_gpt4", GPT4.beta_len, display=False)
 # UltraInteract because half of its wrong answers ramble. Both changes bring the twins closer to the
 # real datasets as Table 5 describes them.
 # :::
+#
+# ## What the preference model needs
+#
+# The first version of this chapter trained the preference model at a learning rate of $10^{-3}$ for one
+# epoch. Its label loss never left a coin flip's value, so its Table 1 row said nothing about the paper's
+# claim. The format itself can be learnt: on an easy set where a whole answer always beats a refusal, the
+# same code reaches zero loss (`tests/test_pm_study.py`). At the BT model's learning rate of
+# $3 \times 10^{-4}$ it trains: its loss falls from {glue:text}`pm_loss_first:.2f` to
+# {glue:text}`pm_loss_last:.2f` (label and end token together; a coin flip on the label alone gives
+# {glue:text}`coin_loss:.2f`). Trained, does it learn to check answers? And if not, what is missing: epochs,
+# pairs, or size?
+#
+# Every reward model of this chapter is scored on the lite RewardBench after each epoch of its training
+# (`rlhf_lite.reward.study.EpochProbe`, a `TrainerCallback`). The preference model's learning rate stays
+# constant after warm-up, so its point after epoch $k$ is the model trained for $k$ epochs; BT's rate decays
+# on a cosine, as in the paper, so its points are one run seen on the way. Beside the book's two models the
+# stage trains the preference model on a quarter and on half of MIX2's pairs (the same shuffle, so each is
+# part of the next), and both kinds from a $\pi_0$ half as wide and half as deep. Each probe also asks the
+# model about the same two answers *under another prompt of the same section*. A judge that reads an answer
+# against its prompt (does `2 4` copy `copy 2 4 =`?) falls towards chance there; a judge that reads the
+# answers alone does not notice the swap.
+
+# %% tags=hide-input
+study = {"preference, all pairs": "pm-mix2", "preference, 1/2 of the pairs": "pm-mix2-50pc",
+         "preference, 1/4 of the pairs": "pm-mix2-25pc", "preference, small pi_0": "pm-mix2-small",
+         "BT, all pairs": "bt-mix2", "BT, small pi_0": "bt-mix2-small"}
+curves = {label: pd.DataFrame(rms.metrics[key]["curve"]) for label, key in study.items()}
+small_params = num_parameters(load_policy(prepare_pi0(small_config(cfg), log=lambda *a: None).pi0)[0])
+book_params = num_parameters(load_policy(pi0)[0])
+style = {"preference, all pairs": ("C0", "-"), "preference, 1/2 of the pairs": ("C0", "--"),
+         "preference, 1/4 of the pairs": ("C0", ":"), "preference, small pi_0": ("C2", "-"),
+         "BT, all pairs": ("C3", "-"), "BT, small pi_0": ("C1", "-")}
+fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+for label, c in curves.items():
+    col, ls = style[label]
+    axes[0].plot(c["epoch"], c["lite-reasoning"], color=col, ls=ls, marker="o", ms=3, label=label)
+for label in ("preference, all pairs", "BT, all pairs"):
+    c, col = curves[label], style[label][0]
+    axes[1].plot(c["epoch"], c["longer better"], color=col, marker="o", ms=3, label=f"{label.split(',')[0]}: longer is right")
+    axes[1].plot(c["epoch"], c["shorter better"], color=col, ls="--", marker="s", ms=3,
+                 label=f"{label.split(',')[0]}: shorter is right")
+x = np.arange(len(curves))
+last = pd.DataFrame({label: c.iloc[-1] for label, c in curves.items()}).T
+axes[2].bar(x - 0.2, last["all"], 0.4, label="its own prompt", color="C0")
+axes[2].bar(x + 0.2, last["other prompt"], 0.4, label="another prompt", color="C7")
+axes[2].set_xticks(x, [f"{'PM' if k.startswith('pref') else 'BT'}{', ' + k.split(', ')[1].replace(' of the pairs', '').replace('all pairs', 'all')}"
+                       for k in curves], rotation=30, ha="right", fontsize=7)
+for ax in axes:
+    ax.axhline(0.5, color="grey", ls=":", lw=1)
+    ax.set_ylim(0, 1.02)
+axes[0].set(xlabel="epoch", ylabel="agreement with r*", title="reasoning (sort, add)")
+axes[1].set(xlabel="epoch", ylabel="agreement with r*", title="all sections, by which answer is right")
+axes[2].set(ylabel="agreement with r*", title="after the last epoch: the same answers under")
+axes[0].legend(fontsize=6.5, loc="lower right")
+axes[1].legend(fontsize=6.5, loc="lower left")
+axes[2].legend(fontsize=7, loc="lower left")
+plt.tight_layout()
+plt.show()
+cols = ["all", "lite-chat", "lite-chat-hard", "lite-safety", "lite-reasoning", "longer better", "shorter better",
+        "other prompt"]
+study_table = last[cols].rename(columns=lambda c: c.replace("lite-", ""))
+study_table.insert(0, "pairs", [rms.metrics[k]["pairs"] for k in study.values()])
+study_table.insert(1, "parameters (M)", [(small_params if "small" in k else book_params) / 1e6 for k in study])
+display(study_table.round(3))
+
+# %% tags=remove-cell
+# the same answers under another prompt, section by section, for the book's two models after training
+swap = {}
+for label, judge in (("preference, all pairs", judges["preference, MIX2"]), ("BT, all pairs", judges["BT, MIX2"])):
+    p = judge.prob_first(other_prompts(bench, seed=cfg.seed), [r["chosen"] for r in bench], [r["rejected"] for r in bench])
+    credit = np.where(p > 0.5, 1.0, np.where(p == 0.5, 0.5, 0.0))
+    swap[label] = {r: float(credit[[b["subset"] == f"lite-{r}" for b in bench]].mean()) for r in ("chat", "safety", "reasoning")}
+n_sec = sum(r["subset"] == "lite-reasoning" for r in bench)
+cell_h = 1.96 * np.sqrt(0.25 / n_sec)  # the widest 95% half-width of one section's share (at 0.5)
+pm_c, bt_c = curves["preference, all pairs"], curves["BT, all pairs"]
+pm_r, bt_r = float(pm_c["lite-reasoning"].iloc[-1]), float(bt_c["lite-reasoning"].iloc[-1])
+pm_short = float(pm_c["shorter better"].iloc[-1])
+h_log = rms.metrics["pm-mix2"]["log_history"]
+glue("pm_loss_first", float(h_log[0]["loss"]), display=False)
+glue("pm_loss_last", float(h_log[-1]["loss"]), display=False)
+glue("coin_loss", float(np.log(2)), display=False)
+glue("cell_h", float(cell_h), display=False)
+glue("pm_epochs", int(pm_c["epoch"].iloc[-1]), display=False)
+glue("pm_small_params", small_params / 1e6, display=False)
+glue("pm_book_params", book_params / 1e6, display=False)
+for key, label in (("pm", "preference, all pairs"), ("bt", "BT, all pairs")):
+    c = curves[label]
+    for e in range(len(c)):
+        glue(f"st_{key}_reason_e{e + 1}", float(c["lite-reasoning"].iloc[e]), display=False)
+    for col in ("all", "other prompt", "lite-chat", "lite-safety", "longer better", "shorter better"):
+        glue(f"st_{key}_{col.replace('lite-', '').replace(' ', '_')}", float(c[col].iloc[-1]), display=False)
+    for sec, v in swap[label].items():
+        glue(f"sw_{key}_{sec}", v, display=False)
+for key, label in (("q", "preference, 1/4 of the pairs"), ("h", "preference, 1/2 of the pairs"),
+                   ("pms", "preference, small pi_0"), ("bts", "BT, small pi_0")):
+    glue(f"st_{key}_reason", float(curves[label]["lite-reasoning"].iloc[-1]), display=False)
+    glue(f"st_{key}_all", float(curves[label]["all"].iloc[-1]), display=False)
+# the issue's targets, said with their size
+glue("target_reason", (f"meets the target of BT's minus 0.03 ({pm_r:.3f} against {bt_r:.3f})" if pm_r >= bt_r - 0.03 else
+                       f"misses the target of BT's minus 0.03 by {bt_r - 0.03 - pm_r:.3f} ({pm_r:.3f} against BT's {bt_r:.3f})"),
+     display=False)
+glue("target_short", (f"meets the target of 0.6 ({pm_short:.3f})" if pm_short >= 0.6 else
+                      f"misses the target of 0.6 by {0.6 - pm_short:.3f} ({pm_short:.3f})"), display=False)
+# what the curves point to, in words that follow the numbers
+pm_drop = float(pm_c["all"].iloc[-1] - pm_c["other prompt"].iloc[-1])
+bt_drop = float(bt_c["all"].iloc[-1] - bt_c["other prompt"].iloc[-1])
+rising = float(pm_c["lite-reasoning"].iloc[-1] - pm_c["lite-reasoning"].iloc[-2]) if len(pm_c) > 1 else 0.0
+more_pairs = float(pm_r - curves["preference, 1/4 of the pairs"]["lite-reasoning"].iloc[-1])
+bigger = float(pm_r - curves["preference, small pi_0"]["lite-reasoning"].iloc[-1])
+reads_less = pm_drop < bt_drop - 2 * cell_h
+h2 = 1.96 * np.sqrt(2 * 0.25 / n_sec)  # two sections' shares apart, at their widest (not paired: conservative)
+ratio = book_params / small_params
+glue("lead_epochs", compare(rising, h2, "Still rising at the last epoch.", "Falling at the last epoch.",
+                            "Flat at the last epoch.", unclear="Not measurably moving at the last epoch.",
+                            resolution=0.02), display=False)
+glue("lead_pairs", compare(more_pairs, h2, "More pairs help.", "More pairs hurt.", "More pairs do not help.",
+                           unclear="More pairs help by no measurable amount.", resolution=0.02), display=False)
+glue("lead_size", compare(bigger, h2, "Size helps, in the direction we can afford.", "Size hurts, in the direction we can afford.",
+                          "Size does not help, in the direction we can afford.",
+                          unclear="Size helps by no measurable amount, in the direction we can afford.", resolution=0.02),
+     display=False)
+glue("lead_prompt", "It does not read the prompt's content." if reads_less else "It reads the prompt about as much as BT.",
+     display=False)
+glue("size_ratio", float(ratio), display=False)
+pm_reason = (
+    (f"The preference model does not read its answers against the prompt's content: under another prompt of the same "
+     f"section BT's agreement falls by {bt_drop:.2f} and the preference model's by {pm_drop:.2f}, and on chat (does the "
+     f"answer copy or reverse the prompt's digits?) it scores {float(pm_c['lite-chat'].iloc[-1]):.2f} with its own prompt. "
+     if reads_less else
+     f"The preference model reads the prompt about as much as BT (under another prompt its agreement falls by "
+     f"{pm_drop:.2f}, BT's by {bt_drop:.2f}). ")
+    + f"Its reasoning score moved by {rising:+.3f} in its last epoch, by {more_pairs:+.3f} from a quarter to all of the "
+    f"pairs and by {bigger:+.3f} from a pi_0 {ratio:.1f} times smaller to the book's.")
+glue("pm_reason", pm_reason, display=False)
+glue("pm_reading", (
+    "Our reading: the BT model scores one answer right after its prompt, in the layout pi_0 was trained on "
+    "(copy 2 4 = 2 4), so its head can use what pi_0 already computes there about whether an answer follows from "
+    "its prompt. The preference model sees the two answers after markers pi_0 never saw, the second behind the "
+    "first, and has to learn that binding again from a one-token label. It learns what the answers show by "
+    "themselves (a refusal, filler, a list out of order) and the prompt's kind (an unsafe verb), not whether the "
+    "digits match. The paper's 8B model brings that binding from pre-training. The fifth exercise tests this reading."
+    if reads_less else
+    "The prompt does not explain the gap here, so the curves above are the whole account this chapter can give."),
+    display=False)
+
+# %% [markdown]
+# After {glue:text}`pm_epochs` epochs the preference model scores {glue:text}`st_pm_reason_e3:.3f` on
+# reasoning against BT's {glue:text}`st_bt_reason_e3:.3f`, so it {glue:text}`target_reason`. When the
+# shorter answer is the right one it agrees with $r^*$ on {glue:text}`st_pm_shorter_better:.3f` of pairs, so
+# it {glue:text}`target_short` (BT: {glue:text}`st_bt_shorter_better:.3f`). One section's share has a 95%
+# interval of at most ±{glue:text}`cell_h:.3f` here.
+#
+# What the curves point to:
+#
+# - **Epochs.** {glue:text}`lead_epochs` Its reasoning score goes {glue:text}`st_pm_reason_e1:.3f`,
+#   {glue:text}`st_pm_reason_e2:.3f`, {glue:text}`st_pm_reason_e3:.3f` over the three epochs; BT's goes
+#   {glue:text}`st_bt_reason_e1:.3f`, {glue:text}`st_bt_reason_e2:.3f`, {glue:text}`st_bt_reason_e3:.3f`.
+# - **Pairs.** {glue:text}`lead_pairs` On a quarter and on half of the pairs it reaches
+#   {glue:text}`st_q_reason:.3f` and {glue:text}`st_h_reason:.3f` on reasoning.
+# - **Size.** {glue:text}`lead_size` From a $\pi_0$ of {glue:text}`pm_small_params:.2f`M parameters
+#   instead of {glue:text}`pm_book_params:.2f`M it reaches {glue:text}`st_pms_reason:.3f` (BT from the same
+#   small $\pi_0$: {glue:text}`st_bts_reason:.3f`). A larger $\pi_0$ needs its own SFT and a longer training
+#   than this chapter's time budget allows on two CPU cores, so the exercises leave it to you.
+# - **The prompt.** {glue:text}`lead_prompt` Asked about the same two answers under another prompt of the
+#   same section, BT falls from {glue:text}`st_bt_all:.3f` to {glue:text}`st_bt_other_prompt:.3f` and the
+#   preference model goes from {glue:text}`st_pm_all:.3f` to {glue:text}`st_pm_other_prompt:.3f`. Section by
+#   section, BT's chat falls to {glue:text}`sw_bt_chat:.3f` (from {glue:text}`st_bt_chat:.3f`) and the
+#   preference model's is {glue:text}`sw_pm_chat:.3f` (from {glue:text}`st_pm_chat:.3f`). Safety, where the
+#   prompt's *kind* decides (an unsafe verb), falls for both: BT to {glue:text}`sw_bt_safety:.3f`, the
+#   preference model to {glue:text}`sw_pm_safety:.3f`.
+#
+# {glue:text}`pm_reason`
+#
+# {glue:text}`pm_reading`
 #
 # ## What chat-hard measures: the taste for padding
 #
@@ -498,15 +678,9 @@ display(agree_table)
 
 # %% tags=remove-cell
 # why the preference model is where it is (Table 1 above); said only when it is clearly below BT on chat
-glue("pm_explain", (
-    "It learnt its annotators' taste for length, which it can read off the layout of the two responses (its "
-    f"padding preference: {pad_table.loc['preference, MIX2', 'prefers padded']:.0%}), but not to check an answer. "
-    f"A {num_parameters(model) / 1e6:.2f}M-parameter model with {cfg.model.num_hidden_layers} layers has to compare "
-    "two answers with the prompt and express the result in one token, seeing each pair once. The BT head scores one "
-    "answer at a time, which is the easier task. The paper's 8B model can manage the harder format. Ours cannot at "
-    "this size, and the exercises ask what would help.") if pm_below else (
-    "At this size it manages the harder format too: it has to compare two answers with the prompt and express the "
-    "result in one token, where the BT head scores one answer at a time."), display=False)
+glue("pm_explain", "The section on what the preference model needs, below, measures why." if pm_below else
+     "It manages the harder format: it has to compare two answers with the prompt and express the result in one "
+     "token, where the BT head scores one answer at a time.", display=False)
 for key, row in (("bt2", "BT, MIX2"), ("bt1", "BT, MIX1"), ("pm", "preference, MIX2"), ("uf", "BT, UltraFeedback only"),
                  ("prompt", "prompting (pi_0)"), ("human", f"annotator: {HUMAN.name} twin"),
                  ("gpt4", f"annotator: {GPT4.name} twin")):
@@ -721,6 +895,10 @@ results = {
     "ece": ece,
     "best_of_n_true_reward": bon["best-of-n r*"].to_dict(),
     "training": {name: {"pairs": m["pairs"], "train_loss": m["train_loss"]} for name, m in rms.metrics.items()},
+    "pm_study": {"final": {label: {k: float(v) for k, v in row.items()} for label, row in study_table.iterrows()},
+                 "curves": {label: c.to_dict(orient="list") for label, c in curves.items()},
+                 "other_prompt_by_section": swap, "reads_prompt_less_than_bt": bool(reads_less),
+                 "reason": pm_reason, "section_half_width": float(cell_h)},
 }
 print("wrote", save_results("04_reward_models", results, profile=cfg.profile))
 
@@ -733,8 +911,8 @@ print("wrote", save_results("04_reward_models", results, profile=cfg.profile))
 #   randomised. Averaging both orders makes $\hat P(a^1 \succ a^2) + \hat P(a^2 \succ a^1) = 1$.
 #   `copeland_ranking` lets it rank $n$ responses.
 # - As in the paper's Table 1, training beats prompting. {glue:text}`mix_summary` A benchmark and the
-#   truth on the policy's own answers need not agree. Unlike the paper, our tiny preference model fails:
-#   it learns the annotators' taste for length, not how to check an answer.
+#   truth on the policy's own answers need not agree. Our tiny preference model, trained at the BT
+#   model's learning rate, {glue:text}`target_reason` on reasoning. {glue:text}`lead_prompt`
 # - The BT models inherit their annotators' taste for padding, and chat-hard exposes it. MIX2's sources
 #   that prefer concise answers weaken the taste without removing it.
 # - A benchmark section can be passed for the wrong reason: the prompted $\pi_0$ scores on chat-hard
@@ -761,10 +939,12 @@ print("wrote", save_results("04_reward_models", results, profile=cfg.profile))
 # 4. Temperature-scale the BT model: find the $\tau$ that minimises the log loss of
 #    $\sigma((r(a^1) - r(a^2))/\tau)$ against the $r^*$ labels on half of the on-policy pairs, and report
 #    the ECE on the other half. Does calibration change the best-of-n pick?
-# 5. Try to make the preference model check answers. Show it every pair in both orders (add the
-#    swapped record for each one), train for more epochs, or give it a larger model (more layers in
-#    `cfg.model`, then a new $\pi_0$). Which change moves chat and chat-hard, and which only moves the
-#    padding preference?
+# 5. Test the chapter's reading of the preference model: give each answer its prompt back. Write a
+#    `format_pair` that repeats the context before each answer (`[CONTEXT] x [RESPONSE A] x a1 [RESPONSE B]
+#    x a2`), train the preference model with it, and measure its chat and reasoning scores and how far they
+#    fall under another prompt (`rlhf_lite.reward.study.agreement`). If the reading is right, chat should
+#    rise and the fall under another prompt should grow towards BT's. Then try the other direction of size:
+#    a $\pi_0$ twice as wide (`small_config` shows how to derive a config; `prepare_pi0` trains it).
 #
 # :::{admonition} Solutions
 # :class: dropdown
@@ -790,12 +970,14 @@ print("wrote", save_results("04_reward_models", results, profile=cfg.profile))
 #    {glue:text}`ece_bt2:.2f` of the unscaled model (measured on all the pairs). Dividing every score difference by the same
 #    $\tau > 0$ does not change any ranking, so the best-of-n pick is exactly the same. Only
 #    probability-based uses (filtering unsure pairs, mixing judges) benefit.
-# 5. For both orders, build two records a pair with `rlhf_lite.reward.preference.format_pair`:
-#    `{"prompt": format_pair(x, w, l), "completion": " A"}` and `{"prompt": format_pair(x, l, w),
-#    "completion": " B"}`, where `w` and `l` are the chosen and rejected texts. Then train with
-#    `train_sft(pi0, records, out, dataclasses.replace(cfg.preference, epochs=3).to_sft())` (from
-#    `rlhf_lite.policy.sft`). Judge every attempt on two numbers, chat accuracy and the padding preference
-#    (in this run {glue:text}`t1_pm_chat:.1f` and {glue:text}`pad_pm:.0%`).
-#    Learning that padding wins moves only the second. Checking answers is the only way to move the first.
-#    Each attempt costs minutes on a CPU, so change one thing at a time.
+# 5. `rlhf_lite.reward.preference.format_pair` is what both `preference_records` and `PreferenceModel` call,
+#    so replacing it (`import rlhf_lite.reward.preference as P; P.format_pair = lambda x, a, b: ...`, with
+#    `context_text(x)` for the context) changes training and judging together. Train with
+#    `train_sft(pi0, P.preference_records(pairs, seed=0), out, cfg.preference.to_sft(),
+#    callbacks=[EpochProbe("pm", bench)])` and read `probe.curve`. The sequences are about twice as long, so
+#    each epoch costs about twice the chapter's. Compare with this run: chat {glue:text}`st_pm_chat:.3f`,
+#    reasoning {glue:text}`st_pm_reason_e3:.3f`, and a fall under another prompt from
+#    {glue:text}`st_pm_all:.3f` to {glue:text}`st_pm_other_prompt:.3f` (BT: {glue:text}`st_bt_all:.3f` to
+#    {glue:text}`st_bt_other_prompt:.3f`). A change smaller than about ±{glue:text}`cell_h:.3f` on one section
+#    is inside one section's interval, so compare the two models pair by pair on the same rows.
 # :::

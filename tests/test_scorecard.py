@@ -38,6 +38,8 @@ def results():
                              "rewardbench_sections": {"preference, MIX2": {"reasoning": 0.95},
                                                       "BT, MIX2": {"reasoning": 0.90}},
                              "padded_preference": {"preference, MIX2": 1.0},
+                             "pm_study": {"reason": "The preference model does not read its answers against the "
+                                                    "prompt's content (planted)."},
                              "curation_downstream": {"raw MIX2": {"pairs": 28000},
                                                      "curated, margin 0.5 (BT-MIX2)": {"pairs": 20000}},
                              "curation_downstream_paired": {"curated minus raw": _ms(0.03, 0.02)},
@@ -165,6 +167,8 @@ def test_altered_results_flip_the_verdict(results, key, alter, expected):
     assert row["why_not"]  # a verdict other than "holds" says why
     if key == "length_penalty" and expected == sc.FAILS:
         assert row["why_not"].startswith("Not met: quality kept")
+    if key == "pm_beats_bt_reasoning":  # the chapter's measured reason, not a guess about size
+        assert row["why_not"] == altered["04_reward_models"]["pm_study"]["reason"]
 
 
 def test_a_chapter_that_did_not_run_or_ran_in_another_profile_is_not_measured(results, tmp_path):
