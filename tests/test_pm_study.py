@@ -104,3 +104,16 @@ def test_a_preference_model_learns_an_easy_separable_set(pi0_artifacts, tmp_path
     x, a = held[0]["prompt"], held[0]["chosen"][0]["content"]
     assert pm.prob_a([format_pair(x, a, "sorry i can not help")])[0] > 0.95
     assert pm.prob_a([format_pair(x, "sorry i can not help", a)])[0] < 0.05
+
+
+def test_the_probe_is_lite_only_and_checks_its_kind():
+    from rlhf_lite.config import with_overrides
+    from rlhf_lite.reward.study import epoch_probes
+
+    cfg = Config.preset("ci")
+    probes = epoch_probes(cfg, "bt")
+    assert len(probes) == 1 and probes[0].kind == "bt"
+    assert len(probes[0].rows) == 4 * cfg.reward_eval.bench_per_category  # chapter 4's Table 1 rows
+    assert epoch_probes(with_overrides(cfg, {"data.source": "hub"}), "pm") == []
+    with pytest.raises(ValueError, match="'bt' or 'pm'"):
+        EpochProbe("rm", [])
