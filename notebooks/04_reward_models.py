@@ -353,7 +353,7 @@ book_params = num_parameters(load_policy(pi0)[0])
 style = {"preference, all pairs": ("C0", "-"), "preference, 1/2 of the pairs": ("C0", "--"),
          "preference, 1/4 of the pairs": ("C0", ":"), "preference, small pi_0": ("C2", "-"),
          "BT, all pairs": ("C3", "-"), "BT, small pi_0": ("C1", "-")}
-fig, axes = plt.subplots(1, 3, figsize=(11, 3.6))
+fig, axes = plt.subplots(1, 3, figsize=(11, 4.4))
 for label, c in curves.items():
     col, ls = style[label]
     axes[0].plot(c["epoch"], c["lite-reasoning"], color=col, ls=ls, marker="o", ms=3, label=label)
@@ -372,11 +372,13 @@ for ax in axes:
     ax.axhline(0.5, color="grey", ls=":", lw=1)
     ax.set_ylim(0, 1.02)
 axes[0].set(xlabel="epoch", ylabel="agreement with r*", title="reasoning (sort, add)")
-axes[1].set(xlabel="epoch", ylabel="agreement with r*", title="all sections, by which answer is right")
-axes[2].set(ylabel="agreement with r*", title="after the last epoch: the same answers under")
-axes[0].legend(fontsize=6.5, loc="lower right")
-axes[1].legend(fontsize=6.5, loc="lower left")
-axes[2].legend(fontsize=7, loc="lower left")
+axes[1].set(xlabel="epoch", title="all sections, by which answer is right")
+axes[2].set(title="after training: own or another prompt")
+for ax in axes[:2]:
+    ax.set_xticks(curves["preference, all pairs"]["epoch"])
+for ax in axes:
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3 if ax is axes[2] else -0.16), frameon=False,
+              ncol=2 if ax is not axes[1] else 1)
 plt.tight_layout()
 plt.show()
 cols = ["all", "lite-chat", "lite-chat-hard", "lite-safety", "lite-reasoning", "longer better", "shorter better",
@@ -436,12 +438,12 @@ ratio = book_params / small_params
 glue("lead_epochs", compare(rising, h2, "Still rising at the last epoch.", "Falling at the last epoch.",
                             "Flat at the last epoch.", unclear="Not measurably moving at the last epoch.",
                             resolution=0.02), display=False)
-glue("lead_pairs", compare(more_pairs, h2, "More pairs help.", "More pairs hurt.", "More pairs do not help.",
-                           unclear="More pairs help by no measurable amount.", resolution=0.02), display=False)
-glue("lead_size", compare(bigger, h2, "Size helps, in the direction we can afford.", "Size hurts, in the direction we can afford.",
-                          "Size does not help, in the direction we can afford.",
-                          unclear="Size helps by no measurable amount, in the direction we can afford.", resolution=0.02),
-     display=False)
+glue("lead_pairs", compare(more_pairs, h2, "Four times the pairs help.", "Four times the pairs hurt.",
+                           "Four times the pairs make no difference.",
+                           unclear="Four times the pairs are not measurably better.", resolution=0.02), display=False)
+glue("lead_size", compare(bigger, h2, "The larger of our two sizes is better.", "The smaller of our two sizes is better.",
+                          "Our two sizes score the same.", unclear="Our two sizes are not measurably apart.",
+                          resolution=0.02), display=False)
 glue("lead_prompt", "It does not read the prompt's content." if reads_less else "It reads the prompt about as much as BT.",
      display=False)
 glue("size_ratio", float(ratio), display=False)
