@@ -62,7 +62,7 @@ from rlhf_lite.world import REFUSAL, compare, content_tokens, seed_interval
 from rlhf_lite.io import PACKAGE_DIR, project_root, read_jsonl, save_results
 from rlhf_lite.online import (across_seeds, agreement_by_length, load_judge, loop_pair_passes, orientation_flips,
                               overoptimisation_points, pair_truth, run_recipes, win_rate_ceiling)
-from rlhf_lite.plots import forest_plot, gao_fit
+from rlhf_lite.plots import forest_plot, gao_curve, gao_fit
 from rlhf_lite.policy import load_policy, num_parameters
 from rlhf_lite.reward import length_correlations
 from rlhf_lite.stages import prepare_pi0
@@ -889,12 +889,6 @@ glue("echo_reverse_pi0", float(echo_df.loc["SFT (pi_0)", "echo share: reverse"])
 over = {"BT-MIX2": overoptimisation_points({PAPER: runs[PAPER], CONCISE: runs[CONCISE], PREV: runs[PREV],
                                             **{f"{PAPER}, {k}": sweep[(PAPER, k)] for k in STEPS}}),
         "BT-MIX1": overoptimisation_points({ULTRA: runs[ULTRA]})}
-def peak_claimed(f):
-    """A peak is claimed only when nearly every bootstrap refit turns down and its whole 95% interval lies
-    inside the measured range of KL (a fit cannot say where a curve turns beyond the points)."""
-    return f["share_turning_down"] >= 0.975 and f["kl_peak_ci95"][1] <= f["max_kl"]
-
-
 fig, axes = plt.subplots(2, 2, figsize=(9, 6.4), sharex="col")
 summary_over, fits = {}, {}
 recipe_colors = {}
@@ -911,9 +905,8 @@ for col, (judge_name, pts) in enumerate(over.items()):
         bottom.scatter(x, yt, color=c, s=16, marker="s", label=q["recipe"])
     for ax, which in ((top, "proxy"), (bottom, "truth")):
         f = fits[judge_name][which]
-        d = np.linspace(0, np.sqrt(kl.max()), 300)[1:]  # even steps in d = sqrt(KL), the axis's own scale
-        ax.plot(np.r_[0, d ** 2], np.r_[0, d * (f["alpha"] - f["beta"] * np.log(d))], color="k", lw=1.2, label="fit: d(α − β log d), d = √KL")
-        if peak_claimed(f):
+        ax.plot(*gao_curve(f, kl.max()), color="k", lw=1.2, label="fit: d(α − β log d), d = √KL")
+        if f["peak_claimed"]:
             ax.axvspan(*f["kl_peak_ci95"], color="k", alpha=0.08, label="fitted peak, 95% interval")
         ax.axhline(0, color="gray", lw=0.6, ls=":")
         # Gao et al. plot against d = sqrt(KL): a square-root axis spreads the iterates near pi_0 and keeps
@@ -946,7 +939,7 @@ ft, fp = s2["fit_truth"], s2["fit_proxy"]
 def peak_words(f, what):
     """The words for a fit's peak: claimed (with its interval) only when `peak_claimed`."""
     lo, hi = f["kl_peak_ci95"]
-    if peak_claimed(f):
+    if f["peak_claimed"]:
         return (f"the fitted {what} peaks at a KL of {f['kl_peak']:.2f} nats (95% interval over runs "
                 f"{lo:.2f} to {hi:.2f})")
     if f["share_turning_down"] >= 0.975 and f["peak_inside_data"]:
@@ -967,7 +960,7 @@ glue("over_runs", ft["runs"], display=False)
 glue("over_short_text", f"{peak_words(ft, 'true gain')}, and {peak_words(fp, 'proxy gain')}", display=False)
 glue("over_shape_text", (
     "So the proxy keeps rising past the point where the truth turns down: the loop, which sees only the proxy, "
-    "cannot tell when to stop" if peak_claimed(ft) and fp["kl_peak"] > ft["kl_peak_ci95"][1] else
+    "cannot tell when to stop" if ft["peak_claimed"] and fp["kl_peak"] > ft["kl_peak_ci95"][1] else
     "So along this range of KL the fits do not separate the proxy's peak from the truth's"), display=False)
 
 # %% [markdown]

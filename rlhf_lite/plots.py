@@ -72,8 +72,9 @@ def gao_fit(kl, gain, groups=None, n_boot: int = 2000, seed: int = 0) -> dict:
 
     Returns alpha, beta, the fitted peak (KL and gain; infinite when beta <= 0, a curve that never turns
     down), the bootstrap 95% interval of the peak's KL, the share of bootstrap fits that turn down at all
-    (beta > 0), and whether the peak lies inside the measured range of KL. A page should claim a peak only
-    when nearly every bootstrap fit has one and it lies inside the data."""
+    (beta > 0), whether the fitted peak lies inside the measured range of KL, and ``peak_claimed``: the rule a
+    page follows before it names a peak, that at least 97.5% of the refits turn down and the whole 95% interval
+    lies inside the measured KL (a fit cannot say where a curve turns beyond its points)."""
     kl, gain = np.asarray(kl, dtype=float), np.asarray(gain, dtype=float)
     if kl.shape != gain.shape or kl.ndim != 1 or kl.size < 3:
         raise ValueError(f"gao_fit needs two 1-d arrays of one length >= 3, got {kl.shape} and {gain.shape}.")
@@ -93,13 +94,15 @@ def gao_fit(kl, gain, groups=None, n_boot: int = 2000, seed: int = 0) -> dict:
         peaks.append(_peak(a, b)[0])
     # inverted_cdf picks sample values, so a few refits without a peak (infinite KL) do not poison the interval
     lo, hi = np.percentile(np.array(peaks), [2.5, 97.5], method="inverted_cdf")
+    claimed = bool(turns / n_boot >= 0.975 and np.isfinite(hi) and hi <= kl.max())
     return {"alpha": alpha, "beta": beta, "kl_peak": kl_peak, "gain_peak": gain_peak,
             "kl_peak_ci95": (float(lo), float(hi)), "share_turning_down": turns / n_boot,
             "peak_inside_data": bool(np.isfinite(kl_peak) and kl_peak <= kl.max()), "max_kl": float(kl.max()),
-            "points": int(kl.size), "runs": int(labels.size)}
+            "peak_claimed": claimed, "points": int(kl.size), "runs": int(labels.size)}
 
 
-def gao_curve(fit: Mapping, kl_max: float, num: int = 200) -> tuple[np.ndarray, np.ndarray]:
-    """The fitted curve on [0, kl_max], for plotting."""
-    kl = np.linspace(0.0, kl_max, num)
+def gao_curve(fit: Mapping, kl_max: float, num: int = 300) -> tuple[np.ndarray, np.ndarray]:
+    """The fitted curve on [0, kl_max], for plotting: points in even steps of d = sqrt(KL), so it is smooth on
+    the square-root KL axis the over-optimisation figures use (even steps in KL leave its start jagged)."""
+    kl = np.linspace(0.0, np.sqrt(max(kl_max, 0.0)), num) ** 2
     return kl, _design(kl) @ np.array([fit["alpha"], fit["beta"]])

@@ -26,15 +26,22 @@ def test_gao_fit_recovers_a_planted_curve_and_its_peak():
     assert fit["gain_peak"] == pytest.approx(0.25 * d_star, rel=0.1)
     lo, hi = fit["kl_peak_ci95"]
     assert lo < d_star ** 2 < hi and fit["share_turning_down"] > 0.99 and fit["peak_inside_data"]
+    assert fit["peak_claimed"]  # the whole interval is inside the data (KL up to 25)
     assert fit["runs"] == 6 and fit["points"] == 36
     x, y = gao_curve(fit, 10.0)
     assert x[np.argmax(y)] == pytest.approx(fit["kl_peak"], abs=0.1)
+    assert x[0] == 0 and x[-1] == pytest.approx(10.0) and np.allclose(np.diff(np.sqrt(x)), np.sqrt(10.0) / 299)
+    # the same curve measured only up to a KL below its peak: it may turn down, but no peak is claimed
+    near = kl < 0.5 * d_star ** 2
+    short = gao_fit(kl[near], gain[near], groups[near], n_boot=300)
+    assert not short["peak_claimed"]
 
 
 def test_gao_fit_claims_no_peak_for_a_curve_that_keeps_rising():
     kl, gain, groups = _planted(0.3, -0.05)
     fit = gao_fit(kl, gain, groups, n_boot=300)
     assert fit["beta"] < 0 and fit["kl_peak"] == float("inf") and not fit["peak_inside_data"]
+    assert not fit["peak_claimed"]
     assert fit["share_turning_down"] < 0.05
     with pytest.raises(ValueError, match="one label per point"):
         gao_fit(kl, gain, groups[:-1])
