@@ -340,6 +340,15 @@ glue("beta_gpt4", GPT4.beta_len, display=False)
 # model about the same two answers *under another prompt of the same section*. A judge that reads an answer
 # against its prompt (does `2 4` copy `copy 2 4 =`?) falls towards chance there; a judge that reads the
 # answers alone does not notice the swap.
+#
+# The input format follows the authors' released code (RLHFlow's
+# [RLHF-Reward-Modeling](https://github.com/RLHFlow/RLHF-Reward-Modeling), `pair-pm/process_pair_data.py`):
+# `[CONTEXT] {context} [RESPONSE A] {a} [RESPONSE B] {b}` as the user's turn and the label `A` or `B` as the
+# answer, each pair once in a random order, and at inference the chosen answer's probability averaged over
+# both orders. Two things differ, both because the lite tokenizer has no newline and no role markers: a
+# context of several turns is its turns joined (RLHFlow renders it with `<turn> user` and `<turn> assistant`),
+# and the trailing newline before the label is gone. The lite chat template adds only the start token that
+# the trainer adds anyway.
 
 # %% tags=hide-input
 study = {"preference, all pairs": "pm-mix2", "preference, 1/2 of the pairs": "pm-mix2-50pc",
