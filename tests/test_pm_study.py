@@ -117,3 +117,24 @@ def test_the_probe_is_lite_only_and_checks_its_kind():
     assert epoch_probes(with_overrides(cfg, {"data.source": "hub"}), "pm") == []
     with pytest.raises(ValueError, match="'bt' or 'pm'"):
         EpochProbe("rm", [])
+
+
+class MatrixJudge:
+    """P(first > second) read from a known preference matrix over named responses."""
+
+    def __init__(self, names, matrix):
+        self.index, self.m = {n: k for k, n in enumerate(names)}, np.asarray(matrix, dtype=float)
+
+    def prob_first(self, prompts, first, second):
+        return np.array([self.m[self.index[a], self.index[b]] for a, b in zip(first, second)])
+
+
+def test_copeland_ranking_of_a_known_preference_matrix():
+    from rlhf_lite.reward.preference import copeland_ranking
+
+    names = ["w", "x", "y", "z"]  # w beats all; x, y, z beat each other in a cycle; a draw counts zero
+    m = [[0.5, 0.9, 0.8, 0.7], [0.1, 0.5, 0.9, 0.2], [0.2, 0.1, 0.5, 0.9], [0.3, 0.8, 0.1, 0.5]]
+    scores = copeland_ranking(MatrixJudge(names, m), "x", names)
+    assert scores.tolist() == [3.0, -1.0, -1.0, -1.0]
+    m[1][2], m[2][1] = 0.5, 0.5  # x and y draw: x loses one win, y one loss
+    assert copeland_ranking(MatrixJudge(names, m), "x", names).tolist() == [3.0, -2.0, 0.0, -1.0]
