@@ -403,6 +403,23 @@ for label, judge in (("preference, all pairs", judges["preference, MIX2"]), ("BT
     credit = np.where(p > 0.5, 1.0, np.where(p == 0.5, 0.5, 0.0))
     swap[label] = {r: float(credit[[b["subset"] == f"lite-{r}" for b in bench]].mean()) for r in ("chat", "safety", "reasoning")}
 n_sec = sum(r["subset"] == "lite-reasoning" for r in bench)
+
+
+def shows_alone(r):
+    """A reasoning pair whose wrong answer is wrong on its face, without the prompt: a list out of order."""
+    c = world.content_tokens(r["rejected"])
+    return world.parse_prompt(r["prompt"]).family == "sort" and (
+        not all(w.isdigit() for w in c) or [int(w) for w in c] != sorted(int(w) for w in c))
+
+
+on_r = [k for k, r in enumerate(bench) if r["subset"] == "lite-reasoning"]
+alone = np.array([shows_alone(bench[k]) for k in on_r])
+face = {}
+for label, name in (("preference, all pairs", "preference, MIX2"), ("BT, all pairs", "BT, MIX2")):
+    p = scores[name]["p"][on_r]
+    credit = np.where(p > 0.5, 1.0, np.where(p == 0.5, 0.5, 0.0))
+    face[label] = (float(credit[alone].mean()), float(credit[~alone].mean()))
+h_face = 1.96 * np.sqrt(0.25 / max(1, min(alone.sum(), (~alone).sum())))  # the wider of the two groups' intervals
 cell_h = 1.96 * np.sqrt(0.25 / n_sec)  # the widest 95% half-width of one section's share (at 0.5)
 pm_c, bt_c = curves["preference, all pairs"], curves["BT, all pairs"]
 pm_r, bt_r = float(pm_c["lite-reasoning"].iloc[-1]), float(bt_c["lite-reasoning"].iloc[-1])
@@ -468,14 +485,23 @@ pm_reason = (
     + f"Its reasoning score moved by {rising:+.3f} in its last epoch, by {more_pairs:+.3f} from a quarter to all of the "
     f"pairs and by {bigger:+.3f} from a pi_0 {ratio:.1f} times smaller to the book's.")
 glue("pm_reason", pm_reason, display=False)
-glue("pm_reading", (
+pm_face, bt_face = face["preference, all pairs"], face["BT, all pairs"]
+face_text = (f"On reasoning the preference model is right on {pm_face[0]:.2f} of the {int(alone.sum())} pairs whose wrong "
+             f"answer is a list out of order, wrong on its face, and on {pm_face[1]:.2f} of the {int((~alone).sum())} "
+             f"that need the prompt (a sorted list with a wrong digit, a wrong sum); BT on {bt_face[0]:.2f} and "
+             f"{bt_face[1]:.2f}. ")
+glue("pm_reading", face_text + (
     "Our reading: the BT model scores one answer right after its prompt, in the layout pi_0 was trained on "
     "(copy 2 4 = 2 4), so its head can use what pi_0 already computes there about whether an answer follows from "
     "its prompt. The preference model sees the two answers after markers pi_0 never saw, the second behind the "
     "first, and has to learn that binding again from a one-token label. It learns what the answers show by "
     "themselves (a refusal, filler, a list out of order) and the prompt's kind (an unsafe verb), not whether the "
     "digits match. The paper's 8B model brings that binding from pre-training. The fifth exercise tests this reading."
-    if reads_less else
+    if reads_less and pm_face[0] - pm_face[1] > 2 * h_face else
+    "Our reading: the BT model scores one answer right after its prompt, in the layout pi_0 was trained on, and "
+    "can use what pi_0 already computes there; the preference model sees the two answers after markers pi_0 never "
+    "saw and has to learn the binding of answer to prompt again from a one-token label. The fifth exercise tests "
+    "this reading." if reads_less else
     "The prompt does not explain the gap here, so the curves above are the whole account this chapter can give."),
     display=False)
 
@@ -911,6 +937,7 @@ results = {
     "pm_study": {"final": {label: {k: float(v) for k, v in row.items()} for label, row in study_table.iterrows()},
                  "curves": {label: c.to_dict(orient="list") for label, c in curves.items()},
                  "other_prompt_by_section": swap, "reads_prompt_less_than_bt": bool(reads_less),
+                 "reasoning_on_its_face_or_not": {k: {"on its face": v[0], "needs the prompt": v[1]} for k, v in face.items()},
                  "reason": pm_reason, "section_half_width": float(cell_h)},
 }
 print("wrote", save_results("04_reward_models", results, profile=cfg.profile))
