@@ -30,7 +30,7 @@
 # - {glue:text}`mix_summary`
 # - {glue:text}`pm_lead` the pairwise preference model scores {glue:text}`t1_pm_chat:.1f` on chat and
 #   {glue:text}`t1_pm_chat_hard:.1f` on chat-hard (the paper's: 98.3 and 65.8). Trained now, it
-#   {glue:text}`target_reason` on reasoning. {glue:text}`lead_prompt`
+#   {glue:text}`target_reason` on reasoning. {glue:text}`pm_box` {glue:text}`lead_prompt`
 # - The trained judges inherit their annotators' taste for padding: of two equally right answers, BT on MIX2
 #   prefers the padded one in {glue:text}`pad_bt2:.0%` of pairs and the UltraFeedback-only model in
 #   {glue:text}`pad_uf:.0%`, where $r^*$ is indifferent.
@@ -361,9 +361,10 @@ style = {"preference, all pairs": ("C0", "-"), "preference, 1/2 of the pairs": (
          "preference, 1/4 of the pairs": ("C0", ":"), "preference, small pi_0": ("C2", "-"),
          "BT, all pairs": ("C3", "-"), "BT, small pi_0": ("C1", "-")}
 fig, axes = plt.subplots(1, 3, figsize=(11, 4.4))
-for label, c in curves.items():
+for label, c in curves.items():  # x: pairs shown so far, the pairs a model trains on times the epochs done
     col, ls = style[label]
-    axes[0].plot(c["epoch"], c["lite-reasoning"], color=col, ls=ls, marker="o", ms=3, label=label)
+    shown = c["epoch"] * rms.metrics[study[label]]["pairs"] / 1000
+    axes[0].plot(shown, c["lite-reasoning"], color=col, ls=ls, marker="o", ms=3, label=label)
 for label in ("preference, all pairs", "BT, all pairs"):
     c, col = curves[label], style[label][0]
     axes[1].plot(c["epoch"], c["longer better"], color=col, marker="o", ms=3, label=f"{label.split(',')[0]}: longer is right")
@@ -378,11 +379,15 @@ axes[2].set_xticks(x, [f"{'PM' if k.startswith('pref') else 'BT'}{', ' + k.split
 for ax in axes:
     ax.axhline(0.5, color="grey", ls=":", lw=1)
     ax.set_ylim(0, 1.02)
-axes[0].set(xlabel="epoch", ylabel="agreement with r*", title="reasoning (sort, add)")
+axes[0].set(xlabel="pairs shown (thousands, log scale)", ylabel="agreement with r*", title="reasoning (sort, add)")
+axes[0].set_xscale("log")
+axes[0].minorticks_off()
+lo_hi = [float(rms.metrics[k]["pairs"]) / 1000 * f for k in study.values() for f in (1, len(curves["BT, all pairs"]))]
+axes[0].set_xticks(t := [t for t in (0.5, 1, 2, 5, 10, 20, 50, 100, 200) if min(lo_hi) / 1.5 <= t <= max(lo_hi) * 1.5],
+                   [f"{v:g}" for v in t])
 axes[1].set(xlabel="epoch", title="all sections, by which answer is right")
 axes[2].set(title="after training: own or another prompt")
-for ax in axes[:2]:
-    ax.set_xticks(curves["preference, all pairs"]["epoch"])
+axes[1].set_xticks(curves["preference, all pairs"]["epoch"])
 for ax in axes:
     ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3 if ax is axes[2] else -0.16), frameon=False,
               ncol=2 if ax is not axes[1] else 1)
@@ -475,6 +480,17 @@ glue("lead_size", compare(bigger, h2, "The larger of our two sizes is better.", 
 glue("lead_prompt", "It does not read the prompt's content." if reads_less else "It reads the prompt about as much as BT.",
      display=False)
 glue("size_ratio", float(ratio), display=False)
+half, full = curves["preference, 1/2 of the pairs"], curves["preference, all pairs"]
+if len(half) >= 2:  # the same pairs shown: half of them twice, all of them once
+    glue("same_shown", f"{half['lite-reasoning'].iloc[1]:.3f} against {full['lite-reasoning'].iloc[0]:.3f}", display=False)
+ups = [what for what, d in (("more epochs", rising), ("more pairs", more_pairs), ("a larger pi_0", bigger)) if d > h2]
+pm_chats = [float(c["lite-chat"].iloc[-1]) for label, c in curves.items() if label.startswith("preference")]
+glue("pm_box", (f"{', '.join(ups[:-1]) + ' and ' + ups[-1] if len(ups) > 1 else ups[0]} "
+                f"{'each raise' if len(ups) > 1 else 'raises'} its reasoning score" if ups else
+                "Neither more epochs, more pairs nor a larger pi_0 raises its reasoning score measurably")
+     + f", while its chat score (does the answer copy the prompt?) ends between {min(pm_chats):.2f} and "
+       f"{max(pm_chats):.2f} in every run, BT's at {float(curves['BT, all pairs']['lite-chat'].iloc[-1]):.2f}.",
+     display=False)
 pm_reason = (
     (f"The preference model does not read its answers against the prompt's content: under another prompt of the same "
      f"section BT's agreement falls by {bt_drop:.2f} and the preference model's by {pm_drop:.2f}, and on chat (does the "
@@ -518,7 +534,9 @@ glue("pm_reading", face_text + (
 #   {glue:text}`st_pm_reason_e2:.3f`, {glue:text}`st_pm_reason_e3:.3f` over the three epochs; BT's goes
 #   {glue:text}`st_bt_reason_e1:.3f`, {glue:text}`st_bt_reason_e2:.3f`, {glue:text}`st_bt_reason_e3:.3f`.
 # - **Pairs.** {glue:text}`lead_pairs` On a quarter and on half of the pairs it reaches
-#   {glue:text}`st_q_reason:.3f` and {glue:text}`st_h_reason:.3f` on reasoning.
+#   {glue:text}`st_q_reason:.3f` and {glue:text}`st_h_reason:.3f` on reasoning. On the left, against the
+#   pairs shown (pairs times epochs), its runs lie close to one rising line: at the same number shown, half
+#   the pairs twice and all of them once score {glue:text}`same_shown`.
 # - **Size.** {glue:text}`lead_size` From a $\pi_0$ of {glue:text}`pm_small_params:.2f`M parameters
 #   instead of {glue:text}`pm_book_params:.2f`M it reaches {glue:text}`st_pms_reason:.3f` (BT from the same
 #   small $\pi_0$: {glue:text}`st_bts_reason:.3f`). A larger $\pi_0$ needs its own SFT and a longer training
