@@ -483,6 +483,8 @@ glue("size_ratio", float(ratio), display=False)
 half, full = curves["preference, 1/2 of the pairs"], curves["preference, all pairs"]
 if len(half) >= 2:  # the same pairs shown: half of them twice, all of them once
     glue("same_shown", f"{half['lite-reasoning'].iloc[1]:.3f} against {full['lite-reasoning'].iloc[0]:.3f}", display=False)
+else:
+    glue("same_shown", "(not measured: fewer than two epochs)", display=False)
 ups = [what for what, d in (("more epochs", rising), ("more pairs", more_pairs), ("a larger pi_0", bigger)) if d > h2]
 pm_chats = [float(c["lite-chat"].iloc[-1]) for label, c in curves.items() if label.startswith("preference")]
 glue("pm_box", (f"{', '.join(ups[:-1]) + ' and ' + ups[-1] if len(ups) > 1 else ups[0]} "
