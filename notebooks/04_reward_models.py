@@ -487,7 +487,7 @@ else:
     glue("same_shown", "(not measured: fewer than two epochs)", display=False)
 ups = [what for what, d in (("more epochs", rising), ("more pairs", more_pairs), ("a larger pi_0", bigger)) if d > h2]
 pm_chats = [float(c["lite-chat"].iloc[-1]) for label, c in curves.items() if label.startswith("preference")]
-glue("pm_box", (f"{', '.join(ups[:-1]) + ' and ' + ups[-1] if len(ups) > 1 else ups[0]} "
+glue("pm_box", (f"{(', '.join(ups[:-1]) + ' and ' + ups[-1] if len(ups) > 1 else ups[0]).capitalize()} "
                 f"{'each raise' if len(ups) > 1 else 'raises'} its reasoning score" if ups else
                 "Neither more epochs, more pairs nor a larger pi_0 raises its reasoning score measurably")
      + f", while its chat score (does the answer copy the prompt?) ends between {min(pm_chats):.2f} and "
@@ -506,8 +506,11 @@ glue("pm_reason", pm_reason, display=False)
 pm_face, bt_face = face["preference, all pairs"], face["BT, all pairs"]
 face_text = (f"On reasoning the preference model is right on {pm_face[0]:.2f} of the {int(alone.sum())} pairs whose wrong "
              f"answer is a list out of order, wrong on its face, and on {pm_face[1]:.2f} of the {int((~alone).sum())} "
-             f"that need the prompt (a sorted list with a wrong digit, a wrong sum); BT on {bt_face[0]:.2f} and "
-             f"{bt_face[1]:.2f}. ")
+             f"whose wrong answer is in order (a wrong or missing digit, a wrong sum); BT on {bt_face[0]:.2f} and "
+             f"{bt_face[1]:.2f}. Under another prompt its reasoning score is {swap['preference, all pairs']['reasoning']:.2f} "
+             f"(BT's {swap['BT, all pairs']['reasoning']:.2f})"
+             + (", so what it gets right there it does not get from the prompt either. "
+                if pm_r - swap["preference, all pairs"]["reasoning"] < 2 * cell_h else ". "))
 glue("pm_reading", face_text + (
     "Our reading: the BT model scores one answer right after its prompt, in the layout pi_0 was trained on "
     "(copy 2 4 = 2 4), so its head can use what pi_0 already computes there about whether an answer follows from "
