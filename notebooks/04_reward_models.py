@@ -30,7 +30,7 @@
 # - {glue:text}`mix_summary`
 # - {glue:text}`pm_lead` the pairwise preference model scores {glue:text}`t1_pm_chat:.1f` on chat and
 #   {glue:text}`t1_pm_chat_hard:.1f` on chat-hard (the paper's: 98.3 and 65.8). Trained now, it
-#   {glue:text}`target_reason` on reasoning. {glue:text}`pm_box` {glue:text}`lead_prompt`
+#   {glue:text}`target_reason`. {glue:text}`pm_box` {glue:text}`lead_prompt`
 # - The trained judges inherit their annotators' taste for padding: of two equally right answers, BT on MIX2
 #   prefers the padded one in {glue:text}`pad_bt2:.0%` of pairs and the UltraFeedback-only model in
 #   {glue:text}`pad_uf:.0%`, where $r^*$ is indifferent.
@@ -453,12 +453,13 @@ for key, label in (("q", "preference, 1/4 of the pairs"), ("h", "preference, 1/2
                    ("pms", "preference, small pi_0"), ("bts", "BT, small pi_0")):
     glue(f"st_{key}_reason", float(curves[label]["lite-reasoning"].iloc[-1]), display=False)
     glue(f"st_{key}_all", float(curves[label]["all"].iloc[-1]), display=False)
-# the issue's targets, said with their size
-glue("target_reason", (f"meets the target of BT's minus 0.03 ({pm_r:.3f} against {bt_r:.3f})" if pm_r >= bt_r - 0.03 else
-                       f"misses the target of BT's minus 0.03 by {bt_r - 0.03 - pm_r:.3f} ({pm_r:.3f} against BT's {bt_r:.3f})"),
-     display=False)
-glue("target_short", (f"meets the target of 0.6 ({pm_short:.3f})" if pm_short >= 0.6 else
-                      f"misses the target of 0.6 by {0.6 - pm_short:.3f} ({pm_short:.3f})"), display=False)
+# the bars we set it (within 0.03 of BT on reasoning; 0.6 when the shorter answer is right), with the miss's size
+glue("target_reason", (f"scores {pm_r:.3f} on reasoning against BT's {bt_r:.3f}, within the 0.03 of BT we asked of it"
+                       if pm_r >= bt_r - 0.03 else
+                       f"scores {pm_r:.3f} on reasoning against BT's {bt_r:.3f}, {bt_r - 0.03 - pm_r:.3f} short of coming "
+                       f"within 0.03 of it"), display=False)
+glue("target_short", ("at or above the 0.6 we asked of it" if pm_short >= 0.6 else
+                      f"{0.6 - pm_short:.3f} short of the 0.6 we asked of it"), display=False)
 # what the curves point to, in words that follow the numbers
 pm_drop = float(pm_c["all"].iloc[-1] - pm_c["other prompt"].iloc[-1])
 bt_drop = float(bt_c["all"].iloc[-1] - bt_c["other prompt"].iloc[-1])
@@ -527,10 +528,9 @@ glue("pm_reading", face_text + (
     display=False)
 
 # %% [markdown]
-# After {glue:text}`pm_epochs` epochs the preference model scores {glue:text}`st_pm_reason_e3:.3f` on
-# reasoning against BT's {glue:text}`st_bt_reason_e3:.3f`, so it {glue:text}`target_reason`. When the
-# shorter answer is the right one it agrees with $r^*$ on {glue:text}`st_pm_shorter_better:.3f` of pairs, so
-# it {glue:text}`target_short` (BT: {glue:text}`st_bt_shorter_better:.3f`). One section's share has a 95%
+# After {glue:text}`pm_epochs` epochs the preference model {glue:text}`target_reason`. When the shorter
+# answer is the right one it agrees with $r^*$ on {glue:text}`st_pm_shorter_better:.3f` of pairs,
+# {glue:text}`target_short` (BT: {glue:text}`st_bt_shorter_better:.3f`). One section's share has a 95%
 # interval of at most ±{glue:text}`cell_h:.3f` here.
 #
 # What the curves point to:
@@ -975,7 +975,7 @@ print("wrote", save_results("04_reward_models", results, profile=cfg.profile))
 #   `copeland_ranking` lets it rank $n$ responses.
 # - As in the paper's Table 1, training beats prompting. {glue:text}`mix_summary` A benchmark and the
 #   truth on the policy's own answers need not agree. Our tiny preference model, trained at the BT
-#   model's learning rate, {glue:text}`target_reason` on reasoning. {glue:text}`lead_prompt`
+#   model's learning rate, {glue:text}`target_reason`. {glue:text}`lead_prompt`
 # - The BT models inherit their annotators' taste for padding, and chat-hard exposes it. MIX2's sources
 #   that prefer concise answers weaken the taste without removing it.
 # - A benchmark section can be passed for the wrong reason: the prompted $\pi_0$ scores on chat-hard
