@@ -67,7 +67,7 @@ from rlhf_lite.policy import load_policy, num_parameters
 from rlhf_lite.stages import eval_prompts, prepare_pi0, prepare_preference_data, prepare_reward_models
 from rlhf_lite.reward import PreferenceModel, copeland_ranking
 from rlhf_lite.reward import RewardModel, bt_loss, load_reward_model, train_reward_model
-from rlhf_lite.reward.rewardbench import LITE_MAPPING, evaluate, lite_benchmark
+from rlhf_lite.reward.rewardbench import LITE_MAPPING, credit, evaluate, lite_benchmark
 from rlhf_lite.reward.study import STUDY_MODELS, other_prompts, small_config
 from rlhf_lite.policy import HFSampler, sample_responses
 
@@ -155,8 +155,8 @@ assert abs(by_hand.item() - trl_value) < 1e-4 and abs(bt_loss(r_w, r_l).item() -
 #   It is a deliberately extreme case for the length-bias chapter.
 # - `bt-mix2-raw` and `bt-mix2-margin1`: BT models on MIX2 with no curation at all, and with a stricter
 #   margin, for the question at the end of the chapter: does curation pay?
-# - `pm-mix2-25pc`, `pm-mix2-50pc`, `pm-mix2-small` and `bt-mix2-small`: the study of what the preference
-#   model needs, in its own section below.
+# - `pm-mix2-33pc`, `pm-mix2-small` and `bt-mix2-small`: the study of what the preference model needs, in
+#   its own section below.
 #
 # The paper's MIX1 row is not its own model. It is UltraRM-13B {cite:p}`cui2023ultrafeedback`, a LLaMA-2-13B
 # reward model trained on UltraFeedback, HH-RLHF, SHP and summarisation, which the paper calls MIX1 and uses
@@ -331,13 +331,13 @@ glue("beta_gpt4", GPT4.beta_len, display=False)
 # $3 \times 10^{-4}$, {glue:text}`pm_trains_words` Does it learn to check answers? And if not, what is
 # missing: epochs, pairs, or size?
 #
-# Every reward model of this chapter is scored on the lite RewardBench after each epoch of its training
-# (`rlhf_lite.reward.study.EpochProbe`, a `TrainerCallback`). The preference model's learning rate stays
+# The book's two models on MIX2 and the study's are scored on the lite RewardBench after each epoch of their
+# training (`rlhf_lite.reward.study.EpochProbe`, a `TrainerCallback`). The preference model's learning rate stays
 # constant after warm-up, so its point after epoch $k$ is the model trained for $k$ epochs; BT's rate decays
 # on a cosine, as in the paper, so its points are one run seen on the way. Beside the book's two models the
-# stage trains the preference model on a quarter and on half of MIX2's pairs (the same shuffle, so each is
-# part of the next), and both kinds from a $\pi_0$ half as wide and half as deep. Each probe also asks the
-# model about the same two answers *under another prompt of the same section*. A judge that reads an answer
+# stage trains the preference model on a third of MIX2's pairs (three epochs of a third show as many pairs as
+# one epoch of all), and both kinds from a $\pi_0$ half as wide and half as deep. After the last epoch the probe
+# also asks the model about the same two answers *under another prompt of the same section*. A judge that reads an answer
 # against its prompt (does `2 4` copy `copy 2 4 =`?) falls towards chance there; a judge that reads the
 # answers alone does not notice the swap.
 #
@@ -351,14 +351,14 @@ glue("beta_gpt4", GPT4.beta_len, display=False)
 # the trainer adds anyway.
 
 # %% tags=hide-input
-study = {"preference, all pairs": "pm-mix2", "preference, 1/2 of the pairs": "pm-mix2-50pc",
-         "preference, 1/4 of the pairs": "pm-mix2-25pc", "preference, small pi_0": "pm-mix2-small",
+study = {"preference, all pairs": "pm-mix2", "preference, 1/3 of the pairs": "pm-mix2-33pc",
+         "preference, small pi_0": "pm-mix2-small",
          "BT, all pairs": "bt-mix2", "BT, small pi_0": "bt-mix2-small"}
 curves = {label: pd.DataFrame(rms.metrics[key]["curve"]) for label, key in study.items()}
 small_params = num_parameters(load_policy(prepare_pi0(small_config(cfg), log=lambda *a: None).pi0)[0])
 book_params = num_parameters(load_policy(pi0)[0])
-style = {"preference, all pairs": ("C0", "-"), "preference, 1/2 of the pairs": ("C0", "--"),
-         "preference, 1/4 of the pairs": ("C0", ":"), "preference, small pi_0": ("C2", "-"),
+style = {"preference, all pairs": ("C0", "-"), "preference, 1/3 of the pairs": ("C0", "--"),
+         "preference, small pi_0": ("C2", "-"),
          "BT, all pairs": ("C3", "-"), "BT, small pi_0": ("C1", "-")}
 fig, axes = plt.subplots(1, 3, figsize=(11, 4.4))
 for label, c in curves.items():  # x: pairs shown so far, the pairs a model trains on times the epochs done
@@ -405,8 +405,8 @@ display(study_table.round(3))
 swap = {}
 for label, judge in (("preference, all pairs", judges["preference, MIX2"]), ("BT, all pairs", judges["BT, MIX2"])):
     p = judge.prob_first(other_prompts(bench, seed=cfg.seed), [r["chosen"] for r in bench], [r["rejected"] for r in bench])
-    credit = np.where(p > 0.5, 1.0, np.where(p == 0.5, 0.5, 0.0))
-    swap[label] = {r: float(credit[[b["subset"] == f"lite-{r}" for b in bench]].mean()) for r in ("chat", "safety", "reasoning")}
+    got = credit(p)
+    swap[label] = {r: float(got[[b["subset"] == f"lite-{r}" for b in bench]].mean()) for r in ("chat", "safety", "reasoning")}
 n_sec = sum(r["subset"] == "lite-reasoning" for r in bench)
 
 
@@ -422,8 +422,8 @@ alone = np.array([shows_alone(bench[k]) for k in on_r])
 face = {}
 for label, name in (("preference, all pairs", "preference, MIX2"), ("BT, all pairs", "BT, MIX2")):
     p = scores[name]["p"][on_r]
-    credit = np.where(p > 0.5, 1.0, np.where(p == 0.5, 0.5, 0.0))
-    face[label] = (float(credit[alone].mean()), float(credit[~alone].mean()))
+    got = credit(p)
+    face[label] = (float(got[alone].mean()), float(got[~alone].mean()))
 h_face = 1.96 * np.sqrt(0.25 / max(1, min(alone.sum(), (~alone).sum())))  # the wider of the two groups' intervals
 cell_h = 1.96 * np.sqrt(0.25 / n_sec)  # the widest 95% half-width of one section's share (at 0.5)
 pm_c, bt_c = curves["preference, all pairs"], curves["BT, all pairs"]
@@ -449,8 +449,8 @@ for key, label in (("pm", "preference, all pairs"), ("bt", "BT, all pairs")):
         glue(f"st_{key}_{col.replace('lite-', '').replace(' ', '_')}", float(c[col].iloc[-1]), display=False)
     for sec, v in swap[label].items():
         glue(f"sw_{key}_{sec}", v, display=False)
-for key, label in (("q", "preference, 1/4 of the pairs"), ("h", "preference, 1/2 of the pairs"),
-                   ("pms", "preference, small pi_0"), ("bts", "BT, small pi_0")):
+for key, label in (("t", "preference, 1/3 of the pairs"), ("pms", "preference, small pi_0"),
+                   ("bts", "BT, small pi_0")):
     glue(f"st_{key}_reason", float(curves[label]["lite-reasoning"].iloc[-1]), display=False)
     glue(f"st_{key}_all", float(curves[label]["all"].iloc[-1]), display=False)
 # the bars we set it (within 0.03 of BT on reasoning; 0.6 when the shorter answer is right), with the miss's size
@@ -464,7 +464,7 @@ glue("target_short", ("at or above the 0.6 we asked of it" if pm_short >= 0.6 el
 pm_drop = float(pm_c["all"].iloc[-1] - pm_c["other prompt"].iloc[-1])
 bt_drop = float(bt_c["all"].iloc[-1] - bt_c["other prompt"].iloc[-1])
 rising = float(pm_c["lite-reasoning"].iloc[-1] - pm_c["lite-reasoning"].iloc[-2]) if len(pm_c) > 1 else 0.0
-more_pairs = float(pm_r - curves["preference, 1/4 of the pairs"]["lite-reasoning"].iloc[-1])
+more_pairs = float(pm_r - curves["preference, 1/3 of the pairs"]["lite-reasoning"].iloc[-1])
 bigger = float(pm_r - curves["preference, small pi_0"]["lite-reasoning"].iloc[-1])
 reads_less = pm_drop < bt_drop - 2 * cell_h
 h2 = 1.96 * np.sqrt(2 * 0.25 / n_sec)  # two sections' shares apart, at their widest (not paired: conservative)
@@ -472,20 +472,23 @@ ratio = book_params / small_params
 glue("lead_epochs", compare(rising, h2, "Still rising at the last epoch.", "Falling at the last epoch.",
                             "Flat at the last epoch.", unclear="Not measurably moving at the last epoch.",
                             resolution=0.02), display=False)
-glue("lead_pairs", compare(more_pairs, h2, "Four times the pairs help.", "Four times the pairs hurt.",
-                           "Four times the pairs make no difference.",
-                           unclear="Four times the pairs are not measurably better.", resolution=0.02), display=False)
+glue("lead_pairs", compare(more_pairs, h2, "Three times the pairs help.", "Three times the pairs hurt.",
+                           "Three times the pairs make no difference.",
+                           unclear="Three times the pairs are not measurably better.", resolution=0.02), display=False)
 glue("lead_size", compare(bigger, h2, "The larger of our two sizes is better.", "The smaller of our two sizes is better.",
                           "Our two sizes score the same.", unclear="Our two sizes are not measurably apart.",
                           resolution=0.02), display=False)
 glue("lead_prompt", "It does not read the prompt's content." if reads_less else "It reads the prompt about as much as BT.",
      display=False)
 glue("size_ratio", float(ratio), display=False)
-half, full = curves["preference, 1/2 of the pairs"], curves["preference, all pairs"]
-if len(half) >= 2:  # the same pairs shown: half of them twice, all of them once
-    glue("same_shown", f"{half['lite-reasoning'].iloc[1]:.3f} against {full['lite-reasoning'].iloc[0]:.3f}", display=False)
+third, full = curves["preference, 1/3 of the pairs"], curves["preference, all pairs"]
+n_third, n_full = rms.metrics["pm-mix2-33pc"]["pairs"], rms.metrics["pm-mix2"]["pairs"]
+same = [k for k, e in enumerate(third["epoch"]) if abs(e * n_third - n_full) <= 0.01 * n_full]  # as many pairs shown
+if same:  # a third of the pairs three times, all of them once
+    glue("same_shown", f"{third['lite-reasoning'].iloc[same[0]]:.3f} against {full['lite-reasoning'].iloc[0]:.3f}",
+         display=False)
 else:
-    glue("same_shown", "(not measured: fewer than two epochs)", display=False)
+    glue("same_shown", "(not measured: the third of the pairs was not shown three times)", display=False)
 ups = [what for what, d in (("more epochs", rising), ("more pairs", more_pairs), ("a larger pi_0", bigger)) if d > h2]
 pm_chats = [float(c["lite-chat"].iloc[-1]) for label, c in curves.items() if label.startswith("preference")]
 glue("pm_box", (f"{(', '.join(ups[:-1]) + ' and ' + ups[-1] if len(ups) > 1 else ups[0]).capitalize()} "
@@ -501,7 +504,7 @@ pm_reason = (
      if reads_less else
      f"The preference model reads the prompt about as much as BT (under another prompt its agreement falls by "
      f"{pm_drop:.2f}, BT's by {bt_drop:.2f}). ")
-    + f"Its reasoning score moved by {rising:+.3f} in its last epoch, by {more_pairs:+.3f} from a quarter to all of the "
+    + f"Its reasoning score moved by {rising:+.3f} in its last epoch, by {more_pairs:+.3f} from a third to all of the "
     f"pairs and by {bigger:+.3f} from a pi_0 {ratio:.1f} times smaller to the book's.")
 glue("pm_reason", pm_reason, display=False)
 pm_face, bt_face = face["preference, all pairs"], face["BT, all pairs"]
@@ -538,10 +541,9 @@ glue("pm_reading", face_text + (
 # - **Epochs.** {glue:text}`lead_epochs` Its reasoning score goes {glue:text}`st_pm_reason_e1:.3f`,
 #   {glue:text}`st_pm_reason_e2:.3f`, {glue:text}`st_pm_reason_e3:.3f` over the three epochs; BT's goes
 #   {glue:text}`st_bt_reason_e1:.3f`, {glue:text}`st_bt_reason_e2:.3f`, {glue:text}`st_bt_reason_e3:.3f`.
-# - **Pairs.** {glue:text}`lead_pairs` On a quarter and on half of the pairs it reaches
-#   {glue:text}`st_q_reason:.3f` and {glue:text}`st_h_reason:.3f` on reasoning. On the left, against the
-#   pairs shown (pairs times epochs), its runs lie close to one rising line: at the same number shown, half
-#   the pairs twice and all of them once score {glue:text}`same_shown`.
+# - **Pairs.** {glue:text}`lead_pairs` On a third of the pairs it reaches {glue:text}`st_t_reason:.3f` on
+#   reasoning. On the left, against the pairs shown (pairs times epochs), its two runs can be read on one axis:
+#   at the same number shown, a third of the pairs three times and all of them once score {glue:text}`same_shown`.
 # - **Size.** {glue:text}`lead_size` From a $\pi_0$ of {glue:text}`pm_small_params:.2f`M parameters
 #   instead of {glue:text}`pm_book_params:.2f`M it reaches {glue:text}`st_pms_reason:.3f` (BT from the same
 #   small $\pi_0$: {glue:text}`st_bts_reason:.3f`). A larger $\pi_0$ needs its own SFT and a longer training
@@ -727,7 +729,7 @@ print(f"{len(delta)} on-policy pairs, {keep.mean():.0%} not tied under r*")
 probs = {name: j.prob_first(px, a1, a2) for name, j in judges.items()}
 agree, right_of = {}, {}
 for name, p in probs.items():
-    right = right_of[name] = np.where(p[keep] == 0.5, 0.5, ((p[keep] > 0.5) == (delta[keep] > 0)).astype(float))
+    right = right_of[name] = credit(np.where(delta[keep] > 0, p[keep], 1 - p[keep]))  # P(r*'s better one wins)
     m, h = mean_ci(right, groups=groups)
     agree[name] = {"agreement": m, "±95%": h}
 for ann in (HUMAN, GPT4):
@@ -883,7 +885,7 @@ right_by, cur = {}, {}
 for label, key in variants.items():
     rm = RewardModel.from_pretrained(rms.models[key])
     p = rm.prob_first(px, a1, a2)
-    right_by[label] = np.where(p[keep] == 0.5, 0.5, ((p[keep] > 0.5) == (delta[keep] > 0)).astype(float))
+    right_by[label] = credit(np.where(delta[keep] > 0, p[keep], 1 - p[keep]))
     m, h = mean_ci(right_by[label], groups=groups)
     (bo, bo_h) = pick_value(lambda x, r, rm=rm: rm.score([x] * len(r), r))
     cur[label] = {"training pairs": rms.metrics[key]["pairs"], "agreement with r*": m, "±95%": h,
@@ -930,7 +932,7 @@ on_reasoning = np.array([r["subset"] == "lite-reasoning" for r in bench])
 
 def bench_credit(name):
     p = scores[name]["p"][on_reasoning]
-    return np.where(p > 0.5, 1.0, np.where(p == 0.5, 0.5, 0.0))
+    return credit(p)
 
 
 paired = {"onpolicy: BT, MIX2 minus prompting (pi_0)": mean_ci(right_of["BT, MIX2"] - right_of["prompting (pi_0)"],

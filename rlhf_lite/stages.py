@@ -315,7 +315,7 @@ def train_reward_stage(cfg: Config, name: str, progress: bool = True, log=print)
     if cfg.data.source == "hub":  # full mode judges the loop by this model: never on prompts it saw
         pairs = without_held_out(cfg, pairs)
     pairs = subsample(pairs, share, cfg.seed) if share < 1 else pairs
-    probe = epoch_probes(cfg, kind)
+    probe = epoch_probes(cfg, kind, name)
     log(f"[{name}] {'TRL RewardTrainer' if kind == 'bt' else 'TRL SFTTrainer (A/B labels)'} "
         f"on {len(pairs)} pairs -> {out}")
     with atomic_dir(out) as tmp:

@@ -45,6 +45,30 @@ def test_agreement_splits_by_length_and_sees_who_reads_the_prompt(bench):
     assert not (mask["longer better"] & mask["shorter better"]).any()
 
 
+def test_the_probe_swaps_prompts_after_the_last_epoch_only(bench):
+    from types import SimpleNamespace
+
+    import torch
+
+    probe = EpochProbe("bt", bench)
+    probe.judge = lambda model, tok: Truth()  # the probe's bookkeeping, not a trained model's scores
+    model = torch.nn.Linear(1, 1)
+    for epoch in (1.0, 2.0, 3.0):
+        model.train()
+        probe.on_epoch_end(SimpleNamespace(num_train_epochs=3.0), SimpleNamespace(epoch=epoch), None, model=model)
+        assert model.training  # handed back as it came
+    assert [p["epoch"] for p in probe.curve] == [1.0, 2.0, 3.0]
+    assert ["other prompt" in p for p in probe.curve] == [False, False, True]
+    assert probe.curve[-1]["all"] == 1.0 and probe.curve[-1]["other prompt"] < 0.85
+
+
+def test_credit_counts_a_tie_as_told():
+    from rlhf_lite.reward.rewardbench import credit
+
+    assert credit([0.9, 0.5, 0.1]).tolist() == [1.0, 0.5, 0.0]
+    assert credit([0.5], tie_credit=0.0).tolist() == [0.0]
+
+
 def test_other_prompts_stay_in_their_subset_and_move(bench):
     swapped = other_prompts(bench, seed=1)
     by_subset = {}
@@ -115,6 +139,8 @@ def test_the_probe_is_lite_only_and_checks_its_kind():
     assert len(probes) == 1 and probes[0].kind == "bt"
     assert len(probes[0].rows) == 4 * cfg.reward_eval.bench_per_category  # chapter 4's Table 1 rows
     assert epoch_probes(with_overrides(cfg, {"data.source": "hub"}), "pm") == []
+    assert epoch_probes(cfg, "bt", "bt-mix1") == []  # chapter 4 draws no curve for it
+    assert len(epoch_probes(cfg, "pm", "pm-mix2-small")) == 1
     with pytest.raises(ValueError, match="'bt' or 'pm'"):
         EpochProbe("rm", [])
 

@@ -69,7 +69,8 @@ def plot_heatmaps(results: Mapping[str, tuple[np.ndarray, np.ndarray]], len_bins
 
     if len_bins is None:
         len_bins = length_bins(np.concatenate([m for c, m in results.values()]))
-    fig, axes = plt.subplots(1, len(results), figsize=(3.6 * len(results) + 1.0, 3.6), sharey=True)
+    # 2.5 in a panel: three panels and the colour bar fit a book page's column (about 7 in) at 0.8 scale or more
+    fig, axes = plt.subplots(1, len(results), figsize=(2.5 * len(results) + 1.0, 3.3), sharey=True)
     axes = np.atleast_1d(axes)
     counts = {name: heatmap_counts(corr, mean_len, corr_bins, len_bins) for name, (corr, mean_len) in results.items()}
     vmax = max(float(c.max()) for c, _, _ in counts.values()) or 1.0
@@ -79,8 +80,8 @@ def plot_heatmaps(results: Mapping[str, tuple[np.ndarray, np.ndarray]], len_bins
                        extent=[cb[0], cb[-1], 0, len(lb) - 1])
         ax.set_yticks(np.arange(len(lb) - 1) + 0.5, [f"{a:g}-{b:g}" for a, b in zip(lb[:-1], lb[1:])])
         ax.axvline(0, color="w", lw=0.8, ls="--")
-        ax.set_xlabel("Pearson r(reward, length) per prompt")
-        ax.set_title(f"{name}\nmean r = {np.nanmean(corr):.2f}", fontsize=10)
+        ax.set_xlabel("r(reward, length) per prompt", fontsize=9)
+        ax.set_title(f"{name}\nmean r = {np.nanmean(corr):.2f}", fontsize=9)
     axes[0].set_ylabel("mean response length (words)")
     plt.tight_layout()
     fig.colorbar(im, ax=list(axes), label="prompts (one scale for all panels)", fraction=0.03, pad=0.02)

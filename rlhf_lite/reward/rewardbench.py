@@ -49,6 +49,12 @@ def lite_benchmark(n_per_category: int, cfg: world.WorldConfig, seed: int) -> li
 LITE_MAPPING = {cat: [f"lite-{cat}"] for cat in SECTIONS}
 
 
+def credit(p, tie_credit: float = 0.5) -> np.ndarray:
+    """A judge's credit per pair from P(chosen > rejected): 1 above 0.5, 0 below, ``tie_credit`` at exactly 0.5."""
+    p = np.asarray(p, dtype=float)
+    return np.where(p > 0.5, 1.0, np.where(p == 0.5, tie_credit, 0.0))
+
+
 def evaluate(judge, rows: Sequence[dict], mapping: Mapping[str, list[str]] = SUBSET_MAPPING,
              counts: Mapping[str, int] | None = EXAMPLE_COUNTS, tie_credit: float = 0.5) -> dict:
     """Accuracy per subset and per section, and the mean of the sections.
@@ -63,11 +69,11 @@ def evaluate(judge, rows: Sequence[dict], mapping: Mapping[str, list[str]] = SUB
         raise ValueError(f"subsets {sorted(missing)} belong to no section of the mapping; "
                          f"pass mapping= (e.g. LITE_MAPPING for the lite benchmark).")
     p = judge.prob_first([r["prompt"] for r in rows], [r["chosen"] for r in rows], [r["rejected"] for r in rows])
-    credit = np.where(p > 0.5, 1.0, np.where(p == 0.5, tie_credit, 0.0))
+    got = credit(p, tie_credit)
     subsets = {}
     for s in dict.fromkeys(r["subset"] for r in rows):
         idx = [i for i, r in enumerate(rows) if r["subset"] == s]
-        subsets[s] = (float(credit[idx].mean()), len(idx))
+        subsets[s] = (float(got[idx].mean()), len(idx))
     sections = {}
     for sec, names in mapping.items():
         present = [n for n in names if n in subsets]
