@@ -485,8 +485,11 @@ third, full = curves["preference, 1/3 of the pairs"], curves["preference, all pa
 n_third, n_full = rms.metrics["pm-mix2-33pc"]["pairs"], rms.metrics["pm-mix2"]["pairs"]
 same = [k for k, e in enumerate(third["epoch"]) if abs(e * n_third - n_full) <= 0.01 * n_full]  # as many pairs shown
 if same:  # a third of the pairs three times, all of them once
-    glue("same_shown", f"{third['lite-reasoning'].iloc[same[0]]:.3f} against {full['lite-reasoning'].iloc[0]:.3f}",
-         display=False)
+    rep_r, once_r = float(third["lite-reasoning"].iloc[same[0]]), float(full["lite-reasoning"].iloc[0])
+    glue("same_shown", f"{rep_r:.3f} against {once_r:.3f}. " + compare(
+        rep_r - once_r, h2, "Seeing the same pairs again beats seeing new ones, here.",
+        "New pairs beat the same pairs seen again.", "Repetition and new pairs are worth the same.",
+        unclear=f"The two are not measurably apart (±{h2:.3f}).", resolution=0.02), display=False)
 else:
     glue("same_shown", "(not measured: the third of the pairs was not shown three times)", display=False)
 ups = [what for what, d in (("more epochs", rising), ("more pairs", more_pairs), ("a larger pi_0", bigger)) if d > h2]
