@@ -491,7 +491,7 @@ if same:  # a third of the pairs three times, all of them once
         "New pairs beat the same pairs seen again.", "Repetition and new pairs are worth the same.",
         unclear=f"The two are not measurably apart (±{h2:.3f}).", resolution=0.02), display=False)
 else:
-    glue("same_shown", "(not measured: the third of the pairs was not shown three times)", display=False)
+    glue("same_shown", "(not measured: the third of the pairs was not shown three times).", display=False)
 ups = [what for what, d in (("more epochs", rising), ("more pairs", more_pairs), ("a larger pi_0", bigger)) if d > h2]
 pm_chats = [float(c["lite-chat"].iloc[-1]) for label, c in curves.items() if label.startswith("preference")]
 glue("pm_box", (f"{(', '.join(ups[:-1]) + ' and ' + ups[-1] if len(ups) > 1 else ups[0]).capitalize()} "
@@ -546,7 +546,7 @@ glue("pm_reading", face_text + (
 #   {glue:text}`st_bt_reason_e1:.3f`, {glue:text}`st_bt_reason_e2:.3f`, {glue:text}`st_bt_reason_e3:.3f`.
 # - **Pairs.** {glue:text}`lead_pairs` On a third of the pairs it reaches {glue:text}`st_t_reason:.3f` on
 #   reasoning. On the left, against the pairs shown (pairs times epochs), its two runs can be read on one axis:
-#   at the same number shown, a third of the pairs three times and all of them once score {glue:text}`same_shown`.
+#   at the same number shown, a third of the pairs three times and all of them once score {glue:text}`same_shown`
 # - **Size.** {glue:text}`lead_size` From a $\pi_0$ of {glue:text}`pm_small_params:.2f`M parameters
 #   instead of {glue:text}`pm_book_params:.2f`M it reaches {glue:text}`st_pms_reason:.3f` (BT from the same
 #   small $\pi_0$: {glue:text}`st_bts_reason:.3f`). A larger $\pi_0$ needs its own SFT and a longer training
