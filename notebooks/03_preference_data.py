@@ -130,8 +130,8 @@ for k in ("prompt", "chosen", "rejected", "source", "margin", "origin"):
 #   `git lfs pull`. A `.gz` or `.parquet` file with the wrong first bytes, or a `.gz` cut short, is named
 #   the same way.
 # - **HH-RLHF's prompt is the longest prefix the two raw transcripts share that ends just before an
-#   `\n\nAssistant:` marker.** A model that wrote the marker into its own answer (5 rows of the real
-#   harmless-base test split) keeps it in the answer. Splitting into turns first would drop these rows as if
+#   `\n\nAssistant:` marker.** A model that wrote the marker into its own answer (the real data has a
+#   few such rows) keeps it in the answer. Splitting into turns first would drop these rows as if
 #   the transcripts differed earlier.
 # - **A row of another version of a dataset says which layout was expected and which was found.** For
 #   example, Intel's `orca_dpo_pairs` has `question` where argilla's re-rated copy has `input`.
@@ -250,8 +250,8 @@ for src, key in (("pku-saferlhf", "pku"), ("ultrafeedback", "uf"), ("shp", "shp"
 #
 # Rows whose labels their own fields contradict (PKU-SafeRLHF's safety label against its `is_safe`
 # flags) are set aside at loading, under **bad label**. One more step happens at loading: **turns that do
-# not alternate** *(ours)*. Real HH-RLHF has two user or two assistant turns in a row (4 of its 2,312
-# harmless-base test rows), and many models' chat templates raise an error on such a prompt when the
+# not alternate** *(ours)*. A few rows of the real HH-RLHF have two user or two assistant turns in a row,
+# and many models' chat templates raise an error on such a prompt when the
 # trainer tokenises it, far from the row that caused it. We merge consecutive turns of one role into one
 # turn, their texts joined by a blank line, so every word stays and the row is kept. A prompt that would
 # still end with an assistant turn cannot be mended this way; it is dropped with that reason. In the lite
