@@ -117,6 +117,24 @@ for k in ("prompt", "chosen", "rejected", "source", "margin", "origin"):
 # stops at the first one instead, naming the file, the row and the field. The HH-RLHF fixture has
 # three such rows: a missing field, bytes that are not UTF-8, and two transcripts that differ before
 # their final turn (a pair whose prompt is not shared is not a comparison).
+#
+# What the loaders promise, including the cases real copies of these datasets contain
+# (`tests/test_real_files.py`, and a fuzz test that mutates every fixture):
+#
+# - **Every row is in a pair or counted with its reason.** This includes HelpSteer's rows, which are
+#   grouped by prompt: a prompt with a single rated response forms no pair and is counted as *unpaired*,
+#   not as malformed.
+# - **A file that is not what its name says stops the load before any row is read, and the error names
+#   it.** A repository cloned without git-lfs holds a 130-byte text pointer in place of each large file
+#   (the public hh-rlhf repository's `.jsonl.gz` files are such files); the error says to run
+#   `git lfs pull`. A `.gz` or `.parquet` file with the wrong first bytes, or a `.gz` cut short, is named
+#   the same way.
+# - **HH-RLHF's prompt is the longest prefix the two raw transcripts share that ends just before an
+#   `\n\nAssistant:` marker.** A model that wrote the marker into its own answer (the real data has a
+#   few such rows) keeps it in the answer. Splitting into turns first would drop these rows as if
+#   the transcripts differed earlier.
+# - **A row of another version of a dataset says which layout was expected and which was found.** For
+#   example, Intel's `orca_dpo_pairs` has `question` where argilla's re-rated copy has `input`.
 
 # %% tags=nbval-check-output
 print(f"{hh_report.rows} rows -> {hh_report.pairs} pairs; dropped:")
@@ -231,7 +249,13 @@ for src, key in (("pku-saferlhf", "pku"), ("ultrafeedback", "uf"), ("shp", "shp"
 #    spacing and end punctuation.
 #
 # Rows whose labels their own fields contradict (PKU-SafeRLHF's safety label against its `is_safe`
-# flags) are set aside at loading, under **bad label**.
+# flags) are set aside at loading, under **bad label**. One more step happens at loading: **turns that do
+# not alternate** *(ours)*. A few rows of the real HH-RLHF have two user or two assistant turns in a row,
+# and many models' chat templates raise an error on such a prompt when the
+# trainer tokenises it, far from the row that caused it. We merge consecutive turns of one role into one
+# turn, their texts joined by a blank line, so every word stays and the row is kept. A prompt that would
+# still end with an assistant turn cannot be mended this way; it is dropped with that reason. In the lite
+# twins {glue:text}`merged_rows` rows needed merging.
 #
 # A maximum token length is also available (`MaxLength`). It needs the policy's tokenizer and is off
 # here, because every lite example is short.
@@ -255,6 +279,7 @@ glue("mix2_kept_pairs", f"{int(total['kept']):,}", display=False)
 glue("mix2_removed_share", float(removed_share), display=False)
 glue("mix2_removed_after_ties", float(removed_after_ties), display=False)
 glue("mix2_malformed", int(total["malformed"]), display=False)
+glue("merged_rows", sum(r.merged_turns for r in mix2.loads), display=False)
 
 # %% [markdown]
 # Of {glue:text}`mix2_raw_pairs` converted pairs in the lite MIX2, {glue:text}`mix2_kept_pairs`

@@ -2,7 +2,9 @@
 (fields missing, extra or of the wrong type, empty and huge strings, NaN and infinite numbers, bytes that
 are not UTF-8, lines cut short, files truncated), must each either convert or be counted with its reason:
 
-    rows in = rows that gave a pair (or item) + rows counted as dropped
+    rows in = rows in some pair + rows counted as dropped (malformed, bad label, or in no pair)
+
+through the whole of ``load_source``, HelpSteer's step that combines rows into pairs included,
 
 and with errors="raise" the error names the file by its path inside the dataset folder, the line, and
 (where one is at fault) the field. Nothing is lost silently and no other exception escapes."""
@@ -107,6 +109,8 @@ def _convert(name: str):
 
 
 def _check_pair(p: dict) -> None:
+    roles = [m["role"] for m in p["prompt"] if m["role"] != "system"]
+    assert roles and roles[0] == roles[-1] == "user" and all(a != b for a, b in zip(roles, roles[1:])), p  # any chat template
     for k in ("chosen", "rejected"):
         assert all(isinstance(m["content"], str) for m in p[k]), p
     for k in ("score_chosen", "score_rejected"):
@@ -120,16 +124,18 @@ def test_every_row_is_kept_or_counted(name, tmp_path_factory):
     def check(data):
         folder, rel = _write(tmp_path_factory.mktemp(name), name, data)
         rows_in = sum(1 for line in data.split(b"\n") if line.strip())
-        out, report = convert_rows(iter_rows(folder, "train", SOURCES[name].data_dirs if name in SOURCES else ()),
-                                   _convert(name), name, str(folder), errors="report")
-        kept = {p["origin"] for p in out}
+        if name in SOURCES:  # the whole loader: converter, layout check, turn merging and any combine step
+            out, report = load_source(name, folder)
+        else:
+            out, report = convert_rows(iter_rows(folder, "train"), _convert(name), name, str(folder), errors="report")
+        kept = {o for p in out for o in p["origin"].split("+")}  # HelpSteer's pairs name both rows
         assert report.rows == rows_in
         assert len(kept) + sum(report.dropped.values()) == rows_in, (report.dropped, kept)
         assert all(o.startswith(f"{rel}:") for o in kept) and all(e.startswith(f"{rel}:") for e in report.examples.values())
         for why in report.dropped:  # a reason names its field, unless the line itself is not JSON
             assert why.startswith(("not valid", "row is a")) or ": " in why, why
         if name != "sft-chat":  # the pairs (after HelpSteer's combine step, whose rows are items) are well formed
-            for p in load_source(name, folder)[0]:
+            for p in out:
                 _check_pair(p)
         try:
             convert_rows(iter_rows(folder, "train", SOURCES[name].data_dirs if name in SOURCES else ()),

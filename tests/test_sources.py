@@ -48,7 +48,9 @@ def test_hh_rlhf_shared_prefix_is_the_prompt_and_bad_rows_are_counted(hub):
     reasons = " | ".join(rep.dropped)
     assert "differ before the final assistant turn" in reasons
     assert "rejected: missing" in reasons and "UTF-8" in reasons
-    assert rep.examples["rejected: missing"] == "train.jsonl:5"
+    (missing,) = [k for k in rep.dropped if k.startswith("rejected: missing")]
+    assert rep.examples[missing] == "train.jsonl:5"
+    assert missing.endswith("reads the layout of Anthropic/hh-rlhf [chosen rejected]; this row has [chosen]")
 
 
 def test_shp_label_picks_the_preferred_comment_with_its_upvotes(hub):

@@ -12,7 +12,7 @@ from rlhf_lite.data.curation import curate, plot_report
 from rlhf_lite.data.filters import MinMargin, normalise_text, paper_filters
 from rlhf_lite.data.lite_sources import GPT4, GPT4_RUBRIC, GPT35, HUMAN, HUMAN_ECHO, LITE_SOURCES, write_lite_sources
 from rlhf_lite.data.mixtures import MIX1, MIX2, build_mixture, load_mixture_recipe, prompt_pool, table5
-from rlhf_lite.data.rows import LoadReport, iter_rows
+from rlhf_lite.data.rows import DataFileError, LoadReport, iter_rows
 from rlhf_lite.data.schema import (LabelError, MalformedRowError, RowError, make_pair, message, prompt_text,
                                    response_text, trl_dataset)
 from rlhf_lite.data.sources import SOURCES, TABLE5, load_source

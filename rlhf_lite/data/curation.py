@@ -35,6 +35,8 @@ class CurationResult:
                 row["rows"] = lr.rows if lr else 0
                 row["malformed"] = lr.malformed if lr else 0
                 row["bad label"] = lr.bad_labels if lr else 0
+                if any(r.unpaired for r in load_reports):  # only where some source has them (HelpSteer's rows)
+                    row["unpaired"] = lr.unpaired if lr else 0
             steps = [s for s in self.steps if s["source"] == src]
             row["pairs"] = steps[0]["before"] if steps else (lr.pairs if lr else 0)
             for name in names:
@@ -83,7 +85,7 @@ def plot_report(df, ax=None, title: str = "What each filter removed"):
     data = df.drop(index="total", errors="ignore")
     pairs = data["pairs"].where(data["pairs"] > 0, 1)
     share = data[cols].div(pairs, axis=0) * 100
-    for c in ("malformed", "bad label"):  # rows that never became pairs: a share of rows, not of pairs
+    for c in ("malformed", "bad label", "unpaired"):  # rows that never became pairs: a share of rows, not of pairs
         if c in data:
             share[c] = data[c] / data["rows"].where(data["rows"] > 0, 1) * 100
     if ax is None:
@@ -94,7 +96,8 @@ def plot_report(df, ax=None, title: str = "What each filter removed"):
         ax.barh(share.index, share[c], left=left, label=c, color=colors[(2 * i) % 20 + (2 * i) // 20])
         left = share[c] if left is None else left + share[c]
     ax.invert_yaxis()
-    ax.set_xlabel("% of pairs removed (malformed, bad label: % of rows)")
+    per_row = [c for c in ("malformed", "bad label", "unpaired") if c in data]
+    ax.set_xlabel("% of pairs removed" + (f" ({', '.join(per_row)}: % of rows)" if per_row else ""))
     ax.set_title(title)
     ax.legend(fontsize=8, bbox_to_anchor=(1.01, 1), loc="upper left")
     return ax

@@ -103,7 +103,9 @@ def build_mixture(recipe: MixtureRecipe, paths: Mapping[str, str | Path] | None 
                              f"have {sorted(paths)}. Pass paths=None to read from the hub.")
         options = {"label": recipe.pku_label} if name == "pku-saferlhf" else {}
         pairs, rep = load_source(name, path, errors=errors, **options)
-        log(f"[{recipe.name}] {name}: {rep.rows} rows -> {rep.pairs} pairs, {rep.malformed} malformed")
+        log(f"[{recipe.name}] {name}: {rep.rows} rows -> {rep.pairs} pairs, {rep.malformed} malformed"
+            + (f", {rep.unpaired} in no pair" if rep.unpaired else "")
+            + (f", {rep.merged_turns} with turns of one role merged" if rep.merged_turns else ""))
         raw.extend(pairs)
         loads.append(rep)
     if recipe.max_length is not None and tokenizer is None:

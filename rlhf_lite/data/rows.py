@@ -12,12 +12,42 @@ from __future__ import annotations
 
 import gzip
 import json
+import zlib
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable, Iterable, Iterator
 
-from rlhf_lite.data.schema import LabelError, MalformedRowError, RowError
+from rlhf_lite.data.schema import LabelError, MalformedRowError, RowError, UnpairedRow
+
+LFS_POINTER = b"version https://git-lfs.github.com/spec/"
+
+
+class DataFileError(ValueError):
+    """A data file that is not what its name says (a Git LFS pointer, an HTML error page saved as .parquet...):
+    no row of it can be read, so it is an error about the file, raised before any row is read, not a drop."""
+
+
+def check_file(path: Path, label: str | None = None) -> None:
+    """Raise ``DataFileError`` naming ``path`` if its first bytes are not its format's: a Git LFS pointer (a
+    repository cloned without git-lfs holds 130-odd bytes of text in place of each large file), a .gz that is
+    not gzip, a .parquet without Parquet's magic bytes. Only the head of the file is read."""
+    with open(path, "rb") as f:
+        head = f.read(512)
+    name = label or path.name
+    if head.startswith(LFS_POINTER):
+        fields = dict(line.split(" ", 1) for line in head.decode("ascii", "replace").splitlines() if " " in line)
+        size = fields.get("size", "?").strip()
+        raise DataFileError(
+            f"{name} ({path}) is a Git LFS pointer ({path.stat().st_size} bytes of text standing for a {size}-byte "
+            f"file), not the data: the dataset was cloned without git-lfs. Run `git lfs install && git lfs pull` in "
+            f"the clone, or download the file itself (for example with `huggingface-cli download --repo-type dataset`).")
+    wants = {".gz": (b"\x1f\x8b", "gzip"), ".parquet": (b"PAR1", "Parquet")}.get(path.suffix.lower())
+    if wants and not head.startswith(wants[0]):
+        seen = head[:40].decode("utf-8", "replace").replace("\n", " ")
+        raise DataFileError(
+            f"{name} ({path}) is not a {wants[1]} file, as its name says: it starts with {seen!r}. The download "
+            f"may have failed or been cut short; download it again.")
 
 
 @dataclass
@@ -31,6 +61,8 @@ class LoadReport:
     dropped: Counter = field(default_factory=Counter)  # reason -> rows (malformed and bad labels)
     examples: dict = field(default_factory=dict)  # reason -> first "file:row" seen
     bad_labels: int = 0
+    unpaired: int = 0  # well-formed rows in no pair (a prompt with one response)
+    merged_turns: int = 0  # rows kept whose prompt had consecutive turns of one role, merged into one
 
     def drop(self, origin: str, err: RowError) -> None:
         # One key per kind of problem: details after "(" or "," (offsets, values) stay in the example.
@@ -40,30 +72,40 @@ class LoadReport:
         self.examples.setdefault(key, origin)
         if isinstance(err, LabelError):
             self.bad_labels += 1
+        if isinstance(err, UnpairedRow):
+            self.unpaired += 1
 
     @property
     def malformed(self) -> int:
-        return sum(self.dropped.values()) - self.bad_labels
+        return sum(self.dropped.values()) - self.bad_labels - self.unpaired
 
 
 def _jsonl_rows(path: Path, label: str) -> Iterator[tuple[str, dict | RowError]]:
     # Our own JSON Lines reader, not datasets' json builder: pyarrow fails a whole file on one bad
     # line (undecodable bytes, broken JSON) without saying which, and we want that row counted.
     opener = gzip.open if path.suffix == ".gz" else open
-    with opener(path, "rb") as f:
-        for i, raw in enumerate(f, start=1):
-            if not raw.strip():
-                continue
-            where = f"{label}:{i}"
-            try:
-                text = raw.decode("utf-8")
-            except UnicodeDecodeError as e:
-                yield where, RowError(None, f"not valid UTF-8 (byte {e.start} of the line)")
-                continue
-            try:
-                yield where, json.loads(text)
-            except json.JSONDecodeError as e:
-                yield where, RowError(None, f"not valid JSON ({e.msg} at column {e.colno})")
+    i = 0
+    try:
+        with opener(path, "rb") as f:
+            for i, raw in enumerate(f, start=1):
+                yield from _jsonl_line(raw, f"{label}:{i}")
+    except (EOFError, gzip.BadGzipFile, zlib.error) as e:  # a .gz cut short or corrupt: the rest is unreadable
+        raise DataFileError(f"{label} ({path}) is a damaged gzip file ({e}) after line {i}: the lines before "
+                            f"it were read, the rest cannot be. Download the file again.") from None
+
+
+def _jsonl_line(raw: bytes, where: str) -> Iterator[tuple[str, dict | RowError]]:
+    if not raw.strip():
+        return
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        yield where, RowError(None, f"not valid UTF-8 (byte {e.start} of the line)")
+        return
+    try:
+        yield where, json.loads(text)
+    except json.JSONDecodeError as e:
+        yield where, RowError(None, f"not valid JSON ({e.msg} at column {e.colno})")
 
 
 def _table_rows(path: Path, fmt: str, label: str) -> Iterator[tuple[str, dict]]:
@@ -87,10 +129,13 @@ def iter_rows(path: str | Path, split: str = "train", subdirs: tuple[str, ...] =
         files = select_files(path, split, subdirs)
         if not files:
             raise FileNotFoundError(f"{path} has no .jsonl, .jsonl.gz, .json or .parquet files.")
+        for p in files:  # every file before any row: a pointer found late would waste the rows read so far
+            check_file(p, p.relative_to(path).as_posix())
         for p in files:
             yield from iter_rows(p, label=p.relative_to(path).as_posix())
         return
     label = label or path.name
+    check_file(path, label)
     kind = _kind(path)
     if kind == "jsonl":
         yield from _jsonl_rows(path, label)

@@ -12,13 +12,14 @@ fixtures in each dataset's native layout and on the lite world's twins of the da
 from __future__ import annotations
 
 import math
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from typing import Callable
 
 from rlhf_lite.data.rows import LoadReport, convert_rows, hub_rows, iter_rows
-from rlhf_lite.data.schema import LabelError, RowError, as_score, get_field, make_pair, message, pairs_from_scores
+from rlhf_lite.data.transcripts import convert_hh, parse_hh, sharegpt_to_messages, split_shared_prefix  # noqa: F401
+from rlhf_lite.data.schema import (LabelError, RowError, UnpairedRow, alternate_turns, as_score, get_field, make_pair,
+                                   message, pairs_from_scores)
 
 
 @dataclass(frozen=True)
@@ -29,46 +30,15 @@ class SourceSpec:
     config: str | None = None
     split: str = "train"
     data_dirs: tuple[str, ...] = ()
-    combine: Callable[[list], list[dict]] | None = None  # for datasets with one response a row
+    # for datasets with one response a row: items -> (pairs, [(origin, RowError)] for the items in no pair)
+    combine: Callable[[list], tuple[list[dict], list]] | None = None
     completion: str = "LLM"  # who wrote the responses (Table 5)
     annotator: str = "GPT-4"  # who judged them (Table 5)
     scores: str = "none"  # "none" (binary preference) or what the scores are
+    fields: tuple[str, ...] = ()  # the top-level fields of a row that the converter needs: the dataset's layout
 
 
 # ----------------------------------------------------------------------------- converters
-
-_HH_TURN = re.compile(r"\n\n(Human|Assistant):[ ]?")
-
-
-def parse_hh(transcript: str, field: str) -> list[dict]:
-    """'\\n\\nHuman: hi\\n\\nAssistant: hello' -> messages. The string must start with a Human turn."""
-    if not transcript.strip():
-        raise RowError(field, "empty conversation")
-    parts = _HH_TURN.split(transcript)
-    if parts[0].strip() or len(parts) < 3:
-        raise RowError(field, "does not start with '\\n\\nHuman:'")
-    role = {"Human": "user", "Assistant": "assistant"}
-    return [message(role[parts[i]], parts[i + 1].strip()) for i in range(1, len(parts), 2)]
-
-
-def split_shared_prefix(chosen: list[dict], rejected: list[dict], source: str, field="chosen"):
-    """Prompt = the turns chosen and rejected share; each must then add exactly one assistant turn."""
-    if len(chosen) < 2 or len(rejected) < 2:
-        raise RowError(field, "conversation has no prompt and response")
-    if chosen[:-1] != rejected[:-1]:
-        raise RowError(field, "chosen and rejected differ before the final assistant turn")
-    if chosen[-1]["role"] != "assistant" or rejected[-1]["role"] != "assistant":
-        raise RowError(field, "conversation does not end with an assistant turn")
-    return chosen[:-1], chosen[-1]["content"], rejected[-1]["content"]
-
-
-def convert_hh(row):
-    """HH-RLHF: two whole transcripts; the shared prefix is the prompt (Bai et al., 2022)."""
-    chosen = parse_hh(get_field(row, "chosen", str), "chosen")
-    rejected = parse_hh(get_field(row, "rejected", str), "rejected")
-    prompt, a, b = split_shared_prefix(chosen, rejected, "hh-rlhf")
-    return [make_pair(prompt, a, b, source="hh-rlhf")]
-
 
 def convert_shp(row):
     """SHP: a Reddit post and two comments; ``labels == 1`` means comment A got more upvotes."""
@@ -94,17 +64,22 @@ def helpsteer_item(row):
 
 
 def combine_helpsteer(items):
+    """HelpSteer's rows (items) grouped by prompt into pairs, and each row that is in no pair with its reason:
+    ([pairs], [(origin, RowError)]). A prompt with one rated response gives no pair."""
     groups = defaultdict(list)
     for it in items:
         groups[it["prompt"]].append(it)
-    out = []
+    out, unused = [], []
     for prompt, its in groups.items():
+        if len(its) < 2:
+            unused.extend((i["origin"], UnpairedRow("prompt", "only one response to this prompt: no pair")) for i in its)
+            continue
         pairs = pairs_from_scores([message("user", prompt)], [i["response"] for i in its],
                                   [i["score"] for i in its], source="helpsteer")
         for p in pairs:  # where each response came from
             p["origin"] = "+".join(i["origin"] for i in its if i["response"] in (p["chosen"][0]["content"], p["rejected"][0]["content"]))
         out.extend(pairs)
-    return out
+    return out, unused
 
 
 PKU_LABELS = ("safer", "better")
@@ -151,17 +126,6 @@ def convert_ultrafeedback(row):
         responses.append(get_field(c, "response", str))
         scores.append(_uf_score(c))
     return pairs_from_scores(prompt, responses, scores, source="ultrafeedback", field="completions")
-
-
-def sharegpt_to_messages(turns, field: str) -> list[dict]:
-    role = {"user": "user", "human": "user", "assistant": "assistant", "gpt": "assistant", "system": "system"}
-    out = []
-    for k, t in enumerate(turns):
-        if not isinstance(t, dict) or not isinstance(t.get("from"), str) or t["from"] not in role \
-                or not isinstance(t.get("value"), str):
-            raise RowError(field, f"turn {k} is not a {{from, value}} message")
-        out.append(message(role[t["from"]], t["value"]))
-    return out
 
 
 def convert_ultrainteract(row):
@@ -262,22 +226,30 @@ def convert_summarize(row):
 
 SOURCES: dict[str, SourceSpec] = {s.name: s for s in (
     SourceSpec("hh-rlhf", "Anthropic/hh-rlhf", convert_hh, completion="LLM", annotator="Human",
-               data_dirs=("helpful-base", "helpful-online", "helpful-rejection-sampled")),
-    SourceSpec("shp", "stanfordnlp/SHP", convert_shp, completion="Human", annotator="Human", scores="upvotes"),
+               data_dirs=("helpful-base", "helpful-online", "helpful-rejection-sampled"), fields=("chosen", "rejected")),
+    SourceSpec("shp", "stanfordnlp/SHP", convert_shp, completion="Human", annotator="Human", scores="upvotes",
+               fields=("post_id", "history", "human_ref_A", "human_ref_B", "labels", "score_A", "score_B")),
     SourceSpec("helpsteer", "nvidia/HelpSteer", helpsteer_item, combine=combine_helpsteer, annotator="Human",
-               scores="mean(helpfulness, correctness), 0-4"),
-    SourceSpec("pku-saferlhf", "PKU-Alignment/PKU-SafeRLHF-30K", convert_pku, annotator="Human"),
-    SourceSpec("ultrafeedback", "openbmb/UltraFeedback", convert_ultrafeedback, scores="fine-grained, 1-5"),
-    SourceSpec("ultrainteract", "openbmb/UltraInteract_pair", convert_ultrainteract),
+               scores="mean(helpfulness, correctness), 0-4", fields=("prompt", "response", "helpfulness", "correctness")),
+    SourceSpec("pku-saferlhf", "PKU-Alignment/PKU-SafeRLHF-30K", convert_pku, annotator="Human",
+               fields=("prompt", "response_0", "response_1", "is_response_0_safe", "is_response_1_safe",
+                       "safer_response_id", "better_response_id")),
+    SourceSpec("ultrafeedback", "openbmb/UltraFeedback", convert_ultrafeedback, scores="fine-grained, 1-5",
+               fields=("instruction", "completions")),
+    SourceSpec("ultrainteract", "openbmb/UltraInteract_pair", convert_ultrainteract,
+               fields=("trajectory", "chosen", "rejected", "parent_id")),
     SourceSpec("codeultrafeedback", "coseal/CodeUltraFeedback", convert_codeultrafeedback, annotator="GPT-3.5",
-               scores="rating, 1-5"),
-    SourceSpec("argilla-math", "argilla/distilabel-math-preference-dpo", convert_argilla_math, scores="rating, 1-10"),
-    SourceSpec("orca", "argilla/distilabel-intel-orca-dpo-pairs", convert_orca, scores="rating, 1-10"),
-    SourceSpec("capybara", "argilla/distilabel-capybara-dpo-7k-binarized", convert_capybara, scores="rating, 1-5"),
+               scores="rating, 1-5", fields=("instruction", "responses", "annotations")),
+    SourceSpec("argilla-math", "argilla/distilabel-math-preference-dpo", convert_argilla_math, scores="rating, 1-10",
+               fields=("instruction", "chosen_response", "rejected_response", "chosen_rating", "rejected_rating")),
+    SourceSpec("orca", "argilla/distilabel-intel-orca-dpo-pairs", convert_orca, scores="rating, 1-10",
+               fields=("system", "input", "chosen", "rejected", "generations", "rating", "status")),
+    SourceSpec("capybara", "argilla/distilabel-capybara-dpo-7k-binarized", convert_capybara, scores="rating, 1-5",
+               fields=("chosen", "rejected", "rating_chosen", "rating_rejected")),
     # Loaded through a dataset script on the hub; recent `datasets` versions refuse scripts, so on a
     # connected machine pass path= to a parquet/JSON export of the "comparisons" config.
     SourceSpec("summarize", "openai/summarize_from_feedback", convert_summarize, config="comparisons",
-               completion="LLM", annotator="Human"),
+               completion="LLM", annotator="Human", fields=("info", "summaries", "choice")),
 )}
 
 TABLE5 = ("hh-rlhf", "shp", "helpsteer", "pku-saferlhf", "ultrafeedback", "ultrainteract",
@@ -305,11 +277,38 @@ def load_source(name: str, path=None, *, errors: str = "report", limit: int | No
         dirs = s.data_dirs or (None,)
         rows = (r for d in dirs for r in hub_rows(s.hub_id, s.config, s.split, d))
         where = s.hub_id
-    convert = (lambda row: s.convert(row, **options)) if options else s.convert
-    if s.combine is None:
-        return convert_rows(rows, convert, name, where, errors=errors, limit=limit)
+    merged = [0]
 
-    items, report = convert_rows(rows, convert, name, where, errors=errors, limit=limit)
-    pairs = s.combine(items)
-    report.pairs = len(pairs)
+    def convert(row):
+        try:
+            out = s.convert(row, **options)
+        except RowError as e:
+            if e.reason == "missing" and e.field in s.fields and isinstance(row, dict):
+                raise RowError(e.field, layout_mismatch(s, row)) from None
+            raise
+        if s.combine is None:  # pairs: prompts whose turns do not alternate are mended or dropped here
+            mended = 0
+            for p in out:
+                p["prompt"], m = alternate_turns(p["prompt"])
+                mended |= m
+            merged[0] += mended  # rows, not pairs
+        return out
+
+    if s.combine is None:
+        pairs, report = convert_rows(rows, convert, name, where, errors=errors, limit=limit)
+    else:
+        items, report = convert_rows(rows, convert, name, where, errors=errors, limit=limit)
+        pairs, unused = s.combine(items)
+        for origin, err in unused:  # every row is in a pair or counted, here as well
+            report.drop(origin, err)
+        report.pairs = len(pairs)
+    report.merged_turns = merged[0]
     return pairs, report
+
+
+def layout_mismatch(s: SourceSpec, row: dict) -> str:
+    """The reason for a row that lacks a field of its dataset's layout: the fields expected and those found,
+    so a copy of another version of the dataset (Intel/orca_dpo_pairs instead of argilla's re-rated one)
+    says so. No commas or " (" in it: the report counts drops by the reason's text up to those."""
+    found = " ".join(sorted(map(str, row))) or "none"
+    return f"missing: {s.name} reads the layout of {s.hub_id} [{' '.join(s.fields)}]; this row has [{found}]"
