@@ -135,10 +135,10 @@ def test_the_probe_is_lite_only_and_checks_its_kind():
     from rlhf_lite.reward.study import epoch_probes
 
     cfg = Config.preset("ci")
-    probes = epoch_probes(cfg, "bt")
+    probes = epoch_probes(cfg, "bt", "bt-mix2")
     assert len(probes) == 1 and probes[0].kind == "bt"
     assert len(probes[0].rows) == 4 * cfg.reward_eval.bench_per_category  # chapter 4's Table 1 rows
-    assert epoch_probes(with_overrides(cfg, {"data.source": "hub"}), "pm") == []
+    assert epoch_probes(with_overrides(cfg, {"data.source": "hub"}), "pm", "pm-mix2") == []
     assert epoch_probes(cfg, "bt", "bt-mix1") == []  # chapter 4 draws no curve for it
     assert len(epoch_probes(cfg, "pm", "pm-mix2-small")) == 1
     with pytest.raises(ValueError, match="'bt' or 'pm'"):

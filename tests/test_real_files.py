@@ -179,7 +179,7 @@ def test_every_field_of_a_layout_is_one_the_loader_needs(hub, tmp_path, name):
     good = []
     for _, row in iter_rows(hub / name):
         try:
-            if isinstance(row, dict) and not isinstance(row, RowError) and spec.convert(row):
+            if isinstance(row, dict) and spec.convert(row):
                 good.append(row)
         except RowError:
             pass

@@ -28,6 +28,7 @@ class CurationResult:
         sources = sorted({s["source"] for s in self.steps} | {lr.source for lr in load_reports})
         names = list(dict.fromkeys(s["filter"] for s in self.steps))
         rows = []
+        any_unpaired = any(lr.unpaired for lr in load_reports)  # the column only where some source has them (HelpSteer)
         for src in sources:
             row = {"source": src}
             lr = next((lr for lr in load_reports if lr.source == src), None)
@@ -35,7 +36,7 @@ class CurationResult:
                 row["rows"] = lr.rows if lr else 0
                 row["malformed"] = lr.malformed if lr else 0
                 row["bad label"] = lr.bad_labels if lr else 0
-                if any(r.unpaired for r in load_reports):  # only where some source has them (HelpSteer's rows)
+                if any_unpaired:
                     row["unpaired"] = lr.unpaired if lr else 0
             steps = [s for s in self.steps if s["source"] == src]
             row["pairs"] = steps[0]["before"] if steps else (lr.pairs if lr else 0)

@@ -129,13 +129,19 @@ def iter_rows(path: str | Path, split: str = "train", subdirs: tuple[str, ...] =
         files = select_files(path, split, subdirs)
         if not files:
             raise FileNotFoundError(f"{path} has no .jsonl, .jsonl.gz, .json or .parquet files.")
-        for p in files:  # every file before any row: a pointer found late would waste the rows read so far
-            check_file(p, p.relative_to(path).as_posix())
-        for p in files:
-            yield from iter_rows(p, label=p.relative_to(path).as_posix())
+        labels = [p.relative_to(path).as_posix() for p in files]
+        for p, name in zip(files, labels):  # every file before any row: a pointer found late would waste the rows read
+            check_file(p, name)
+        for p, name in zip(files, labels):
+            yield from _file_rows(p, name)
         return
     label = label or path.name
     check_file(path, label)
+    yield from _file_rows(path, label)
+
+
+def _file_rows(path: Path, label: str) -> Iterator[tuple[str, dict | RowError]]:
+    """The rows of one data file that ``check_file`` has passed."""
     kind = _kind(path)
     if kind == "jsonl":
         yield from _jsonl_rows(path, label)

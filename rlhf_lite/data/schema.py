@@ -94,8 +94,9 @@ def alternate_turns(prompt: list[dict]) -> tuple[list[dict], int]:
     turns = [m for m in out if m["role"] != "system"]
     if not turns or turns[0]["role"] != "user":
         raise RowError("prompt", "the first turn after any system prompt is not the user's")
-    if turns[-1]["role"] != "user" or out[-1]["role"] != "user":
-        raise RowError("prompt", "the last turn is not the user's: two assistant turns in a row before the response")
+    if out[-1]["role"] != "user":
+        raise RowError("prompt", "the last turn is not the user's" + (
+            ": two assistant turns in a row before the response" if out[-1]["role"] == "assistant" else ""))
     return out, int(len(out) < len(prompt))
 
 

@@ -277,9 +277,10 @@ def load_source(name: str, path=None, *, errors: str = "report", limit: int | No
         dirs = s.data_dirs or (None,)
         rows = (r for d in dirs for r in hub_rows(s.hub_id, s.config, s.split, d))
         where = s.hub_id
-    merged = [0]
+    merged = 0  # rows whose prompt had turns of one role merged
 
     def convert(row):
+        nonlocal merged
         try:
             out = s.convert(row, **options)
         except RowError as e:
@@ -291,7 +292,7 @@ def load_source(name: str, path=None, *, errors: str = "report", limit: int | No
             for p in out:
                 p["prompt"], m = alternate_turns(p["prompt"])
                 mended |= m
-            merged[0] += mended  # rows, not pairs
+            merged += mended  # rows, not pairs
         return out
 
     if s.combine is None:
@@ -302,7 +303,7 @@ def load_source(name: str, path=None, *, errors: str = "report", limit: int | No
         for origin, err in unused:  # every row is in a pair or counted, here as well
             report.drop(origin, err)
         report.pairs = len(pairs)
-    report.merged_turns = merged[0]
+    report.merged_turns = merged
     return pairs, report
 
 

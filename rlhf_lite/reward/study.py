@@ -26,6 +26,8 @@ import dataclasses
 import numpy as np
 from transformers import TrainerCallback
 
+from rlhf_lite.reward.rewardbench import credit, lite_benchmark
+
 # name -> (kind, share of the mixture's pairs, from the small pi_0): the chapter's learning curves over pairs and
 # capacity. Larger models were not affordable within the chapter's time budget on 2 CPU cores; neither was a
 # quarter and a half of the pairs (the previous grid): one third gives the pairs' curve and an equal-pairs-shown
@@ -53,14 +55,12 @@ def small_config(cfg):
 PROBED = ("pm-mix2", "bt-mix2", *STUDY_MODELS)
 
 
-def epoch_probes(cfg, kind: str, name: str = "pm-mix2") -> list:
+def epoch_probes(cfg, kind: str, name: str) -> list:
     """The callbacks for reward-stage model ``name``: in the lite world and for a model of :data:`PROBED`,
     an ``EpochProbe`` on chapter 4's lite RewardBench rows (the same rows as its Table 1); otherwise none (with hub
     data RewardBench is read in the chapter)."""
     if cfg.data.source != "lite" or name not in PROBED:
         return []
-    from rlhf_lite.reward.rewardbench import lite_benchmark
-
     return [EpochProbe(kind, lite_benchmark(cfg.reward_eval.bench_per_category, cfg.world, seed=cfg.seed + 20_000))]
 
 
@@ -98,19 +98,17 @@ def agreement(judge, rows: Sequence[dict], seed: int = 0, swap: bool = True) -> 
     """Share of ``rows`` (prompt, chosen, rejected, subset; chosen truly better) where ``judge`` prefers chosen:
     "all", one entry per subset, "longer better" and "shorter better", and (unless ``swap`` is False)
     "other prompt" (the same answers judged against another row's prompt)."""
-    from rlhf_lite.reward.rewardbench import credit as _credit
-
     if not rows:
         raise ValueError("agreement needs at least one row.")
     chosen, rejected = [r["chosen"] for r in rows], [r["rejected"] for r in rows]
-    credit = _credit(judge.prob_first([r["prompt"] for r in rows], chosen, rejected))
-    out = {"all": float(credit.mean())}
+    got = credit(judge.prob_first([r["prompt"] for r in rows], chosen, rejected))
+    out = {"all": float(got.mean())}
     for s in dict.fromkeys(r["subset"] for r in rows):
-        out[s] = float(credit[[r["subset"] == s for r in rows]].mean())
+        out[s] = float(got[[r["subset"] == s for r in rows]].mean())
     for name, mask in length_split(rows).items():
-        out[name] = float(credit[mask].mean()) if mask.any() else float("nan")
+        out[name] = float(got[mask].mean()) if mask.any() else float("nan")
     if swap:
-        out["other prompt"] = float(_credit(judge.prob_first(other_prompts(rows, seed), chosen, rejected)).mean())
+        out["other prompt"] = float(credit(judge.prob_first(other_prompts(rows, seed), chosen, rejected)).mean())
     return out
 
 
