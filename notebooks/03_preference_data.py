@@ -125,7 +125,7 @@ for k in ("prompt", "chosen", "rejected", "source", "margin", "origin"):
 #   grouped by prompt: a prompt with a single rated response forms no pair and is counted as *unpaired*,
 #   not as malformed.
 # - **A file that is not what its name says stops the load before any row is read, and the error names
-#   it.** A repository cloned without git-lfs holds a 130-byte text pointer in place of each large file
+#   it.** A repository cloned without git-lfs holds a short text pointer in place of each large file
 #   (the public hh-rlhf repository's `.jsonl.gz` files are such files); the error says to run
 #   `git lfs pull`. A `.gz` or `.parquet` file with the wrong first bytes, or a `.gz` cut short, is named
 #   the same way.
