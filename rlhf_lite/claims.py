@@ -36,6 +36,7 @@ class Measured:
     method: str
     exact: bool = False
     conditions: list = field(default_factory=list)
+    learned: list = field(default_factory=list)
 
 
 @dataclass(frozen=True)
@@ -50,6 +51,12 @@ class Claim:
     built_in: str | None = None  # how the lite world was built to produce this, if it was
     kind: str = EMPIRICAL  # or THEORY: counted apart
     note: str | None = None  # what a reader must know to read the row (e.g. a baseline at chance by construction)
+    # False: the row's baseline is at chance by construction, so the row is shown but left out of the tally
+    counted: bool = True
+    # The same effect and half-width as the chapter prints them: a function of the chapter's glued values
+    # ({name: value}, tests/test_scorecard.py reads them from the executed chapter), so a test can check that
+    # the scorecard quotes the comparison its chapter tells, not another one.
+    printed: Callable[[dict], tuple] | None = None
 
 
 def quad(*half_widths: float) -> float:
@@ -79,27 +86,43 @@ def _bt_beats_prompting(R):
 
 
 def _pm_beats_bt_reasoning(R):
+    """Reasoning, preference model minus BT, on the same pairs; measurable only if the preference model learned its
+    task: it reads its prompt (its agreement falls under another prompt, as BT's does) and beats a coin flip (0.5)
+    in every section, by more than the chapter's half-width of a section's share."""
     r = R["04_reward_models"]
     n = int(r["bench_pairs_per_category"])
-    pm, bt = r["rewardbench_sections"]["preference, MIX2"]["reasoning"], r["rewardbench_sections"]["BT, MIX2"]["reasoning"]
+    sections = r["rewardbench_sections"]["preference, MIX2"]
+    pm, bt = sections["reasoning"], r["rewardbench_sections"]["BT, MIX2"]["reasoning"]
     m, h = _ms(r["paired_differences"]["reasoning: preference, MIX2 minus BT, MIX2"])
+    study = r["pm_study"]
+    half = float(study["section_half_width"])
+    learned = [("the preference model reads its prompt", not study["reads_prompt_less_than_bt"])]
+    learned += [(f"the preference model beats a coin flip on {sec} ({float(v):.3f} against 0.5 ± {half:.3f})",
+                 float(v) - half > 0.5) for sec, v in sections.items()]
     return Measured(f"lite RewardBench reasoning: preference model {pm:.3f}, BT {bt:.3f}", m, h,
-                    f"{n} pairs", PAIRED_PAIRS)
+                    f"{n} pairs", PAIRED_PAIRS, learned=learned)
+
+
+def label_accuracy_change(before: float, after: float, n: int, kept: int) -> tuple[float, float]:
+    """Curation keeps ``kept`` of ``n`` raw pairs: after - before = (removed share) x (accuracy of the kept pairs -
+    accuracy of the removed ones), two disjoint samples, so the half-width combines theirs in quadrature.
+    Returns (after - before, its 95% half-width). The preference-data chapter prints this number."""
+    removed = n - kept
+    if removed <= 0 or kept <= 0:
+        raise ValueError(f"label_accuracy_change: curation kept {kept} of {n} pairs; it must keep some and remove some.")
+    acc_removed = (before * n - after * kept) / removed
+    return after - before, removed / n * quad(binomial_half(after, kept), binomial_half(acc_removed, removed))
 
 
 def _curation(R):
-    """Curation keeps a subset of the raw pairs: after - before = (removed share) x (accuracy of the kept pairs -
-    accuracy of the removed ones), two disjoint samples."""
     r = R["03_preference_data"]
     before, after = r["label_accuracy"]["before"], r["label_accuracy"]["after"]
     n, kept = int(r["mix2_raw_pairs"]), int(r["mix2_kept_pairs"])
-    removed = n - kept
-    acc_removed = (before * n - after * kept) / removed
-    share = removed / n
+    acc_removed = (before * n - after * kept) / (n - kept)
+    effect, half = label_accuracy_change(before, after, n, kept)
     return Measured(f"labels agreeing with r*: {before:.3f} before, {after:.3f} after (of the removed pairs "
                     f"{acc_removed:.3f}); {r['mix2_removed_share']:.0%} of MIX2's pairs removed "
-                    f"({r['mix2_removed_share_excluding_ties']:.0%} not counting ties)", after - before,
-                    share * quad(binomial_half(after, kept), binomial_half(acc_removed, removed)), f"{n} pairs",
+                    f"({r['mix2_removed_share_excluding_ties']:.0%} not counting ties)", effect, half, f"{n} pairs",
                     DISJOINT)
 
 
@@ -122,30 +145,44 @@ def _length_bias(R):
                     f"{corr['BT, MIX2']['prompts']} prompts", PAIRED_PROMPTS)
 
 
-def _online_vs_offline(judge_key: str):
-    def measure(R):
-        r = R["06_iterative_dpo"]
-        name = r[judge_key]
-        m, h = _ms(r["iterative_minus_offline_win_rate"][name])
-        off, _ = _ms(r["offline_dpo"]["win_rate"])
-        return Measured(f"true win rate against pi_0 after {r['iterations']} iterations, {name} minus offline DPO "
-                        f"({off:.3f})", m, h, _seeds(r), PAIRED_SEEDS)
-    return measure
+def arm_distance(r7: dict, writer: str, judge: str) -> float:
+    """How far the chosen answers of the offline arm (``writer``'s samples ranked by ``judge``) sit from pi_0's own
+    samples, nats per token, from chapter 7's results: each arm's own data, not another judge's."""
+    for row in r7["dial_table"].values():
+        if row["writer"] == writer and row["judge"] == judge:
+            return float(row["distance (chosen), nats/token"])
+    raise KeyError(f"no offline arm of writer {writer!r} ranked by {judge!r} in chapter 7's dial table")
 
 
-def _far_offline(judge: str):
-    """The paper's regime (chapter 7): offline data written far from pi_0, compared at the largest KL both arms
-    reached, paired by seed."""
+def _judge_key(r7: dict, judge: str) -> str:
+    return next(k for k in r7["matched_kl"] if (k.startswith("gold") if judge == "gold" else not k.startswith("gold")))
+
+
+def _online_vs_offline(regime: str, judge: str):
+    """Chapter 7's controlled comparison: the loop against offline DPO on a writer's data (``regime`` "near": the
+    demonstration maker that wrote the lite twins; "far": text pi_0 would rarely write), both arms' samples ranked
+    by the same judge and paired by the same rule, compared at the largest KL every seed of both reached (no
+    extrapolation), paired by seed."""
     def measure(R):
         r = R["07_why_online"]
-        key = next(k for k in r["matched_kl"] if (k.startswith("gold") if judge == "gold" else not k.startswith("gold")))
-        far, near = r["matched_kl"][key]["far"], r["matched_kl"][key]["near"]
-        gap = r["distances_by_writer"]["far"]
-        return Measured(f"{key}: true win rate at matched KL ({far['matched KL']:.2f} nats per token), loop minus "
-                        f"offline DPO on data {gap:+.2f} nats per token from pi_0 "
-                        f"(near pi_0: {near['online - offline']:+.3f} ± {near['± (95%)']:.3f})",
-                        far["online - offline"], far["± (95%)"], f"{r['seeds']} seeds", PAIRED_SEEDS)
+        key = _judge_key(r, judge)
+        row = r["matched_kl"][key][regime]
+        gap = arm_distance(r, regime, key)
+        learned = [(f"{arm} above pi_0 (0.5) at that KL", _above_half(row, col))
+                   for arm, col in (("the loop", "online at that KL"), ("offline DPO", "offline at that KL"))]
+        return Measured(f"{key}: true win rate at matched KL ({row['matched KL']:.2f} nats per token), loop "
+                        f"{row['online at that KL']:.3f} minus offline DPO {row['offline at that KL']:.3f}, offline "
+                        f"data {gap:+.2f} nats per token from pi_0's own samples", row["online - offline"],
+                        row["± (95%)"], f"{r['seeds']} seeds", PAIRED_SEEDS, learned=learned)
     return measure
+
+
+def _above_half(row: dict, col: str) -> bool:
+    """An arm's win rate against pi_0 clear of a tie (0.5, its chance baseline): with its interval where chapter 7
+    saved one ("<col> ±"), by its mean otherwise."""
+    m = float(row[col])
+    h = row.get(f"{col} ±")
+    return m - (float(h) if h is not None and math.isfinite(float(h)) else 0.0) > 0.5
 
 
 def _offline_beats_sft(R):
@@ -202,61 +239,77 @@ CLAIMS = (
           lambda R: "Prompting pi_0 asks a tiny model that was never trained to compare answers.",
           note="The baseline is at chance by construction: pi_0 never saw a comparison in training, so its "
                "prompted answer carries no information, unlike the paper's prompted LLaMA-3-8B-it. The row "
-               "measures BT against a coin flip."),
+               "measures BT against a coin flip, and the tally leaves it out.",
+          counted=False, printed=lambda g: (g["bt_prompt_diff"], g["bt_prompt_diff_h"])),
     Claim("pm_beats_bt_reasoning", "The pairwise preference model beats the BT model on reasoning", "Table 1",
           "reasoning 94.7 against 86.4", "04_reward_models", _pm_beats_bt_reasoning,
-          lambda R: R["04_reward_models"]["pm_study"]["reason"]),
+          lambda R: R["04_reward_models"]["pm_study"]["reason"],
+          printed=lambda g: (g["pm_bt_reason_diff"], g["pm_bt_reason_diff_h"])),
     Claim("curation", "Removing ties, small margins and incorrect labels raises the quality of the preference data",
           "Section 2, Appendix B", "no number; about 10% of the pairs removed", "03_preference_data", _curation,
-          lambda R: "The chapter's filter-by-filter table gives the accuracy of the labels each filter removed."),
+          lambda R: "The chapter's filter-by-filter table gives the accuracy of the labels each filter removed.",
+          printed=lambda g: (g["acc_change"], g["acc_change_h"])),
     Claim("curation_downstream", "Curated preference data gives a better reward model than the raw data",
           "Section 2, Appendix B (implied: the reason to curate)", "no number", "04_reward_models",
           _curation_downstream,
           lambda R: "The chapter's table gives both models' agreement and best-of-n, and the preference-data "
-                    "chapter how accurate the labels each filter removed were."),
+                    "chapter how accurate the labels each filter removed were.",
+          printed=lambda g: (g["cur_raw_diff"], g["cur_raw_diff_h"])),
     Claim("length_bias", "A reward model trained on MIX1 (UltraRM's data, mostly UltraFeedback) likes length more "
           "than one trained on MIX2", "Figure 3", "mean correlation 0.19 for UltraRM-13B against 0.06 for BT-MIX2",
           "05_length_bias", _length_bias,
           lambda R: "The chapter's heatmaps show the correlation for each prompt and length.",
+          printed=lambda g: (g["r_diff"], g["r_diff_h"]),
           built_in="UltraFeedback's twin, the largest part of MIX1, is rated by an annotator given a taste for "
                    "length (beta_len > 0), and MIX2 adds twins whose annotators dislike it (beta_len < 0)."),
-    Claim("online_beats_offline_gold", "Online iterative DPO beats offline DPO, offline data near pi_0 (the lite "
-          "twins); ranked by r* itself", "Table 2", TABLE2, "06_iterative_dpo", _online_vs_offline("gold_recipe"),
-          lambda R: "The chapter measures how far the twins' answers are from pi_0's own."),
-    Claim("online_beats_offline", "Online iterative DPO beats offline DPO, offline data near pi_0 (the lite twins); "
-          "ranked by the learned BT-MIX2 model, the paper's recipe", "Table 2", TABLE2, "06_iterative_dpo",
-          _online_vs_offline("main_recipe"),
-          lambda R: ("With a learned judge the loop learns the judge's taste for length along with r*; the online "
-                     "chapter measures how many of its pairs teach the truth and how many teach length.")),
-    Claim("online_beats_far_offline", "Online iterative DPO beats offline DPO on data other policies wrote "
-          "(the paper's regime: its offline data came from other models); ranked by r* itself", "Table 2", TABLE2,
-          "07_why_online", _far_offline("gold"),
-          lambda R: "The chapter's frontier figure shows where along KL each arm leads."),
-    Claim("online_beats_far_offline_bt", "Online iterative DPO beats offline DPO on data other policies wrote; "
-          "ranked by the learned BT-MIX2 model", "Table 2", TABLE2, "07_why_online", _far_offline("learned"),
+    Claim("online_beats_offline_gold", "Online iterative DPO beats offline DPO at matched KL, offline data near "
+          "pi_0 (written like its demonstrations, as the lite twins are); both ranked by r* itself", "Table 2", TABLE2,
+          "07_why_online", _online_vs_offline("near", "gold"),
+          lambda R: "Data written like pi_0's demonstrations is what the loop's first round samples anyway; the "
+                    "chapter's replays and frontier figure show where along KL the arms part.",
+          printed=lambda g: (g["near_diff"], g["near_diff_ci"])),
+    Claim("online_beats_offline", "Online iterative DPO beats offline DPO at matched KL, offline data near pi_0; "
+          "both ranked by the learned BT-MIX2 model, the paper's judge", "Table 2", TABLE2, "07_why_online",
+          _online_vs_offline("near", "learned"),
+          lambda R: ("With a learned judge both arms learn the judge's errors along with r*; the iterative DPO "
+                     "chapter measures how many of the loop's pairs teach the truth and how many teach length."),
+          printed=lambda g: (g["bt_near_diff"], g["bt_near_diff_ci"])),
+    Claim("online_beats_far_offline", "Online iterative DPO beats offline DPO at matched KL on data other policies "
+          "wrote (the paper's regime: its offline data came from other models); both ranked by r* itself", "Table 2",
+          TABLE2, "07_why_online", _online_vs_offline("far", "gold"),
+          lambda R: "The chapter's frontier figure shows where along KL each arm leads.",
+          printed=lambda g: (g["far_diff"], g["far_diff_ci"])),
+    Claim("online_beats_far_offline_bt", "Online iterative DPO beats offline DPO at matched KL on data other "
+          "policies wrote; both ranked by the learned BT-MIX2 model", "Table 2", TABLE2, "07_why_online",
+          _online_vs_offline("far", "learned"),
           lambda R: "The learned judge's errors add noise to both arms; the chapter's frontier figure shows both "
-                    "judges."),
+                    "judges.",
+          printed=lambda g: (g["bt_far_diff"], g["bt_far_diff_ci"])),
     Claim("offline_beats_sft", "Offline DPO beats the SFT model", "Table 2", "LC AlpacaEval-2 22.5 against 10.2",
           "06_iterative_dpo", _offline_beats_sft,
           lambda R: "Offline DPO learns from pairs other policies wrote; the chapter's table by task family shows "
-                    "where it falls behind."),
+                    "where it falls behind.",
+          printed=lambda g: (g["win_off"] - 0.5, g["win_off_ci"])),
     Claim("length_penalty", "The length penalty (eq. 9) gives shorter answers without losing quality", "Table 4",
-          "LC AlpacaEval-2 38.1 with the penalty against 31.3 without; shorter answers", "06_iterative_dpo",
+          "with the penalty against without: LC AlpacaEval-2 38.1 against 31.3, but Chat-Arena-Hard 22.1 against "
+          "29.1; shorter answers", "06_iterative_dpo",
           _length_penalty,
-          lambda R: "The chapter's table by task family shows which families paid for the shorter answers."),
+          lambda R: "The chapter's table by task family shows which families paid for the shorter answers.",
+          printed=lambda g: (-g["pen_chars_diff"], g["pen_chars_diff_h"])),
     Claim("reference_pi0", "The reference model stays pi_0 in every iteration (rather than the last iterate)",
           "Algorithm 2", "no number: the paper's algorithm, not an ablation", "06_iterative_dpo", _reference_pi0,
-          lambda R: "Over the few iterations run here the two references are close (the chapter's KL column)."),
+          lambda R: "Over the few iterations run here the two references are close (the chapter's KL column).",
+          printed=lambda g: (-g["ref_win_diff"], g["ref_win_diff_ci"])),
     Claim("dpo_full_coverage", "Under full coverage DPO recovers the KL-regularised optimum", "Section 3",
           "a theorem: no number", "01_theory", _dpo_full_coverage,
           lambda R: "The optimiser stopped before it converged: a bug, since full coverage makes this exact.",
-          kind=THEORY),
+          kind=THEORY, printed=lambda g: (0.01 - g["dpo_err"], None)),
     Claim("exploration", "Online exploration beats learning from a fixed offline dataset", "Section 3 (Algorithm 1)",
           "a theorem: no number", "01_theory", _exploration,
           lambda R: "The chapter's offline data covers the optimum on this bandit; see its coverage exercise.",
-          kind=THEORY),
+          kind=THEORY, printed=lambda g: (g["enh_diff"], g["enh_diff_h"])),
     Claim("best_of_n_kl", "The KL divergence of best-of-n from its base policy is at most log n - (n-1)/n",
           "Section 3.2", "a bound: no number", "01_theory", _best_of_n_kl,
           lambda R: "A distribution broke the bound: a bug in the computation, since the bound is a theorem.",
-          kind=THEORY),
+          kind=THEORY, printed=lambda g: (g["bon_slack"] + 1e-9, None)),
 )

@@ -15,12 +15,15 @@ nothing (it is noise, and differs in the last digits between CPUs).
   page says which); also a single run, which has no interval;
 - **does not hold**: the interval lies wholly below zero (an exact computation: zero or negative), or a
   further condition of the claim is measurably broken;
-- **not measurable here**: the lite world has no analog, or this build did not measure it;
+- **not measurable here**: the lite world has no analog, this build did not measure it, or one of the models
+  compared did not learn its task (it does not beat its own chance baseline: a comparison with a model that
+  learned nothing says nothing about the claim);
 - **built into the world**: the lite world was constructed so that this comes out (the row says how), so
   the measurement is an illustration, not evidence (the lite-world chapter lists what is built in).
 
 Checks of the theory (chapter 1: exact computations and simulations on small bandits) are counted apart from
-the empirical claims about training language models.
+the empirical claims about training language models. A row whose baseline is at chance by construction (the
+lite world's prompted pi_0, which never saw a comparison) is shown with its verdict and left out of the tally.
 
 One interval method for every row: where two arms share their units (seeds, prompts, pairs), the interval
 is that of the unit-by-unit difference (paired); Student's t quantile when the units are few (seeds and
@@ -56,6 +59,8 @@ def verdict(m: Measured | None) -> str:
     """The page's rule (module docstring)."""
     if m is None or not math.isfinite(m.effect):
         return NOT_MEASURED
+    if not all(ok for _, ok in m.learned):
+        return NOT_MEASURED  # a model compared did not learn its task: the difference says nothing of the claim
     if not all(ok for _, ok in m.conditions):
         return FAILS
     if m.exact:
@@ -90,6 +95,11 @@ def score(results: dict) -> list[dict]:
         broken = [name for name, ok in (m.conditions if m else []) if not ok]
         if v == FAILS and broken:
             row["why_not"] = "Not met: " + "; ".join(broken) + ". " + row["why_not"]
+        unlearned = [name for name, ok in (m.learned if m else []) if not ok]
+        if v == NOT_MEASURED and unlearned:
+            row["why_not"] = ("Not measurable until every model compared learned its task; not so: "
+                              + "; ".join(unlearned) + ". " + _why_not(c, results))
+        row["counted"] = c.counted
         rows.append(row)
     return rows
 
@@ -125,9 +135,14 @@ def _ours(m: dict | None) -> str:
 
 
 def counts(rows: list[dict], kind: str) -> str:
-    """"holds: 5, no measurable difference: 2, ..." over the rows of one kind (verdicts with no row left out)."""
+    """"holds: 5, no measurable difference: 2, ..." over the counted rows of one kind (verdicts with no row left
+    out), then how many rows were left out of the tally (a baseline at chance by construction)."""
     of_kind = [r for r in rows if r["kind"] == kind]
-    return ", ".join(f"{v}: {n}" for v in VERDICTS if (n := sum(r["verdict"] == v for r in of_kind)))
+    counted = [r for r in of_kind if r.get("counted", True)]
+    tally = ", ".join(f"{v}: {n}" for v in VERDICTS if (n := sum(r["verdict"] == v for r in counted)))
+    apart = len(of_kind) - len(counted)
+    return tally + (f" ({apart} more not counted: {'its' if apart == 1 else 'their'} baseline is at chance by "
+                    f"construction)" if apart else "")
 
 
 def _table(rows: list[dict], chapters: dict) -> str:
@@ -231,3 +246,53 @@ def write_ci_reference(staging: Path, root: Path, rows: list[dict], chapters: di
     (staging / GENERATED).mkdir(parents=True, exist_ok=True)
     (staging / GENERATED / "ci_reference.md").write_text(text)
     return text
+
+
+def glued_values(notebook: Path) -> dict:
+    """{name: value} of every number an executed chapter glued (myst-nb's ``glue``, as papermill records it in
+    the cell's outputs): what the chapter's prose prints. Values that are not a literal (a figure) are left out."""
+    import ast
+
+    out = {}
+    for cell in json.loads(Path(notebook).read_text())["cells"]:
+        for o in cell.get("outputs", []):
+            book = o.get("metadata", {}).get("scrapbook")
+            if not book:
+                continue
+            text = o.get("data", {}).get(book.get("mime_prefix", "") + "text/plain")
+            if text is None:
+                continue
+            text = "".join(text) if isinstance(text, list) else text
+            text = re.sub(r"^np\.(?:float|int)\d*\((.*)\)$", r"\1", text.strip())  # numpy 2's repr of a scalar
+            try:
+                out[book["name"]] = ast.literal_eval(text)
+            except (ValueError, SyntaxError):
+                continue
+    return out
+
+
+def unprinted(rows: list[dict], glued: dict, tol: float = 1e-9) -> list[str]:
+    """Every scorecard row whose effect or half-width is not the number its chapter prints: ``glued`` is
+    {chapter stem: glued_values(its executed notebook)}. Each claim's ``printed`` reads the chapter's glued
+    values; a row of a chapter that did not run, or that was not measured, is skipped. Returns one sentence per
+    disagreement (empty: the card and the chapters agree)."""
+    claims = {c.key: c for c in CLAIMS}
+    out = []
+    for r in rows:
+        c, m = claims[r["key"]], r["measured"]
+        if m is None or r["chapter"] not in glued:
+            continue
+        if c.printed is None:
+            out.append(f"{r['key']}: the claim names no number its chapter prints (Claim.printed).")
+            continue
+        try:
+            effect, half = c.printed(glued[r["chapter"]])
+        except KeyError as e:
+            out.append(f"{r['key']}: {r['chapter']} glues no value {e} for the scorecard's number.")
+            continue
+        h = m["half_width"]
+        if not math.isclose(effect, m["effect"], rel_tol=tol, abs_tol=tol):
+            out.append(f"{r['key']}: the scorecard quotes an effect of {m['effect']!r}, {r['chapter']} prints {effect!r}.")
+        if (half is None) != (h is None) or (half is not None and not math.isclose(half, h, rel_tol=tol, abs_tol=tol)):
+            out.append(f"{r['key']}: the scorecard quotes a half-width of {h!r}, {r['chapter']} prints {half!r}.")
+    return out

@@ -22,6 +22,12 @@ def _summary(chars, win):
     return {"chars": _ms(chars, 1.0), "win_rate": _ms(win, 0.02)}
 
 
+def _arm(kl, diff, half, offline=0.6):
+    """One row of chapter 7's matched-KL table: both arms clear of a tie unless told otherwise."""
+    return {"matched KL": kl, "online at that KL": offline + diff, "online at that KL ±": 0.02,
+            "offline at that KL": offline, "offline at that KL ±": 0.02, "online - offline": diff, "± (95%)": half}
+
+
 @pytest.fixture
 def results():
     """A complete set of chapter results in the shape the notebooks save, with every claim going the paper's way."""
@@ -35,11 +41,13 @@ def results():
         "04_reward_models": {"profile": "book", "onpolicy_pairs": 1300, "bench_pairs_per_category": 500,
                              "onpolicy_agreement": {"BT, MIX2": _ms(0.83, 0.03), "prompting (pi_0)": _ms(0.49, 0.04)},
                              "rewardbench_score": {"BT, MIX2": 0.95, "prompting (pi_0)": 0.52},
-                             "rewardbench_sections": {"preference, MIX2": {"reasoning": 0.95},
+                             "rewardbench_sections": {"preference, MIX2": {"chat": 0.9, "chat-hard": 0.7, "safety": 0.8,
+                                                                           "reasoning": 0.95},
                                                       "BT, MIX2": {"reasoning": 0.90}},
                              "padded_preference": {"preference, MIX2": 1.0},
                              "pm_study": {"reason": "The preference model does not read its answers against the "
-                                                    "prompt's content (planted)."},
+                                                    "prompt's content (planted).", "reads_prompt_less_than_bt": False,
+                                          "section_half_width": 0.04},
                              "curation_downstream": {"raw MIX2": {"pairs": 28000},
                                                      "curated, margin 0.5 (BT-MIX2)": {"pairs": 20000}},
                              "curation_downstream_paired": {"curated minus raw": _ms(0.03, 0.02)},
@@ -57,12 +65,12 @@ def results():
                                                "concise": [_summary(30.0, 0.60), _summary(20.0, 0.67)]},
                              "reference_ablation": {"previous_minus_pi0": {"win_rate": _ms(-0.05, 0.02)}}},
         "07_why_online": {"profile": "book", "seeds": 3, "distances_by_writer": {"near": 0.1, "far": -1.2},
+                          "dial_table": {f"writer '{w}', ranked by {j}": {
+                              "writer": w, "judge": j, "distance (chosen), nats/token": d}
+                              for j in ("gold judge (r*)", "BT-MIX2") for w, d in (("near", 0.1), ("far", -1.2))},
                           "matched_kl": {"gold judge (r*)": {
-                              "far": {"matched KL": 1.5, "online - offline": 0.08, "± (95%)": 0.03},
-                              "near": {"matched KL": 1.5, "online - offline": -0.02, "± (95%)": 0.03}},
-                              "BT-MIX2": {
-                              "far": {"matched KL": 1.2, "online - offline": 0.06, "± (95%)": 0.04},
-                              "near": {"matched KL": 1.2, "online - offline": -0.01, "± (95%)": 0.04}}}},
+                              "far": _arm(0.2, 0.08, 0.03), "near": _arm(0.2, 0.04, 0.03)},
+                              "BT-MIX2": {"far": _arm(0.15, 0.06, 0.04), "near": _arm(0.15, 0.05, 0.04)}}},
     }
 
 
@@ -125,14 +133,14 @@ def _set(d, key, value):
 
 
 @pytest.mark.parametrize("key, alter, expected", [
-    ("online_beats_offline", lambda R: R["06_iterative_dpo"]["iterative_minus_offline_win_rate"].update(
-        paper=_ms(-0.05, 0.01)), sc.FAILS),
-    ("online_beats_offline", lambda R: R["06_iterative_dpo"]["iterative_minus_offline_win_rate"].update(
-        paper=_ms(-0.02, 0.03)), sc.NO_DIFFERENCE),  # leans the other way, but the interval contains zero
-    ("online_beats_offline", lambda R: R["06_iterative_dpo"]["iterative_minus_offline_win_rate"].update(
-        paper=_ms(0.02, 0.03)), sc.NO_DIFFERENCE),
-    ("online_beats_offline_gold", lambda R: R["06_iterative_dpo"]["iterative_minus_offline_win_rate"].update(
-        gold=_ms(-0.01, 0.02)), sc.NO_DIFFERENCE),
+    ("online_beats_offline", lambda R: R["07_why_online"]["matched_kl"]["BT-MIX2"]["near"].update(
+        {"online - offline": -0.031, "± (95%)": 0.014}), sc.FAILS),  # the issue's case: wholly below zero
+    ("online_beats_offline", lambda R: R["07_why_online"]["matched_kl"]["BT-MIX2"]["near"].update(
+        {"online - offline": -0.02, "± (95%)": 0.03}), sc.NO_DIFFERENCE),  # leans the other way, interval has zero
+    ("online_beats_offline_gold", lambda R: R["07_why_online"]["matched_kl"]["gold judge (r*)"]["near"].update(
+        {"online - offline": 0.012, "± (95%)": 0.027}), sc.NO_DIFFERENCE),
+    ("online_beats_offline_gold", lambda R: R["07_why_online"]["matched_kl"]["gold judge (r*)"]["near"].update(
+        {"offline at that KL": 0.49}), sc.NOT_MEASURED),  # offline DPO never beat pi_0 there: nothing to compare
     ("online_beats_far_offline", lambda R: R["07_why_online"]["matched_kl"]["gold judge (r*)"]["far"].update(
         {"online - offline": -0.05}), sc.FAILS),
     ("online_beats_far_offline", lambda R: R["07_why_online"]["matched_kl"]["gold judge (r*)"]["far"].update(
@@ -141,6 +149,10 @@ def _set(d, key, value):
         {"online - offline": -0.01}), sc.NO_DIFFERENCE),
     ("pm_beats_bt_reasoning", lambda R: R["04_reward_models"]["paired_differences"].update(
         {"reasoning: preference, MIX2 minus BT, MIX2": _ms(-0.36, 0.05)}), sc.FAILS),
+    ("pm_beats_bt_reasoning", lambda R: R["04_reward_models"]["rewardbench_sections"]["preference, MIX2"].update(
+        chat=0.464), sc.NOT_MEASURED),  # the issue's case: below a coin flip on chat
+    ("pm_beats_bt_reasoning", lambda R: R["04_reward_models"]["pm_study"].update(reads_prompt_less_than_bt=True),
+     sc.NOT_MEASURED),
     ("bt_beats_prompting", lambda R: R["04_reward_models"]["paired_differences"].update(
         {"onpolicy: BT, MIX2 minus prompting (pi_0)": _ms(0.01, 0.03)}), sc.NO_DIFFERENCE),
     ("curation", lambda R: R["03_preference_data"]["label_accuracy"].update(after=0.90), sc.FAILS),
@@ -167,8 +179,12 @@ def test_altered_results_flip_the_verdict(results, key, alter, expected):
     assert row["why_not"]  # a verdict other than "holds" says why
     if key == "length_penalty" and expected == sc.FAILS:
         assert row["why_not"].startswith("Not met: quality kept")
-    if key == "pm_beats_bt_reasoning":  # the chapter's measured reason, not a guess about size
+    if key == "pm_beats_bt_reasoning" and expected == sc.FAILS:  # the chapter's measured reason, not a guess
         assert row["why_not"] == altered["04_reward_models"]["pm_study"]["reason"]
+    if expected == sc.NOT_MEASURED:  # says which model did not learn its task
+        assert row["why_not"].startswith("Not measurable until every model compared learned its task; not so: ")
+        assert ("chat (0.464" in row["why_not"] or "reads its prompt" in row["why_not"]
+                or "offline DPO above pi_0" in row["why_not"])
 
 
 def test_a_chapter_that_did_not_run_or_ran_in_another_profile_is_not_measured(results, tmp_path):
@@ -178,7 +194,7 @@ def test_a_chapter_that_did_not_run_or_ran_in_another_profile_is_not_measured(re
     (tmp_path / "06_iterative_dpo.json").write_text(json.dumps(other))
     loaded = sc.load_results(tmp_path, [s for s in results if s != "05_length_bias"], profile="book")
     v = _verdicts(loaded)
-    assert v["length_bias"] == v["online_beats_offline"] == v["length_penalty"] == sc.NOT_MEASURED
+    assert v["length_bias"] == v["offline_beats_sft"] == v["length_penalty"] == sc.NOT_MEASURED
     assert v["curation"] == sc.HOLDS
     assert v["length_bias"] == sc.NOT_MEASURED  # built in, but not measured in this build either
 
@@ -188,8 +204,8 @@ def test_the_build_writes_the_page_and_the_json(results, tmp_path):
     folder.mkdir()
     for stem, data in results.items():
         (folder / f"{stem}.json").write_text(json.dumps(data))
-    results["06_iterative_dpo"]["iterative_minus_offline_win_rate"]["paper"] = _ms(-0.05, 0.01)
-    (folder / "06_iterative_dpo.json").write_text(json.dumps(results["06_iterative_dpo"]))
+    results["07_why_online"]["matched_kl"]["BT-MIX2"]["near"].update({"online - offline": -0.05, "± (95%)": 0.01})
+    (folder / "07_why_online.json").write_text(json.dumps(results["07_why_online"]))
     rows = sc.write_scorecard(staging, folder, CHAPTERS, "book", list(results))
     page = (staging / "book" / "_generated" / "scorecard.md").read_text()
     saved = json.loads((folder / "scorecard.json").read_text())
@@ -203,12 +219,14 @@ def test_the_build_writes_the_page_and_the_json(results, tmp_path):
     assert theory.startswith(f" ({n_theory}:") and "holds: 3." in theory and "dpo_full_coverage" not in empirical
     assert "Under full coverage DPO" in theory and "Under full coverage DPO" not in empirical
     assert "at chance by construction" in empirical  # the row whose baseline is a coin flip says so
+    # ... and is left out of the tally, which says so
+    assert "(1 more not counted: its baseline is at chance by construction)" in empirical.split("\n")[0]
 
 
 def test_a_row_without_a_measurable_difference_says_which_way_it_leans(results, tmp_path):
-    results["06_iterative_dpo"]["iterative_minus_offline_win_rate"]["paper"] = _ms(-0.015, 0.056)
+    results["07_why_online"]["matched_kl"]["BT-MIX2"]["near"].update({"online - offline": -0.015, "± (95%)": 0.056})
     page = sc.markdown(sc.score(results), CHAPTERS, "book")
-    row = next(line for line in page.splitlines() if "the paper's recipe" in line)
+    row = next(line for line in page.splitlines() if "near pi_0; both ranked by the learned" in line)
     assert "**no measurable difference** (leans against the paper)." in row
 
 
@@ -218,5 +236,60 @@ def test_the_ci_build_measures_every_claim(staged):
 
     card = json.loads((results_dir() / "scorecard.json").read_text())
     assert card["profile"] == "ci" and len(card["claims"]) == len(sc.CLAIMS)
-    assert [c["key"] for c in card["claims"] if c["verdict"] == sc.NOT_MEASURED] == []
+    # every claim is measured; "not measurable here" only where a model compared did not learn its task
+    assert [c["key"] for c in card["claims"] if c["measured"] is None] == []
+    assert all(c["why_not"].startswith("Not measurable until every model compared learned its task")
+               for c in card["claims"] if c["verdict"] == sc.NOT_MEASURED)
     assert "| Claim of the paper |" in (staged / "book" / "_generated" / "scorecard.md").read_text()
+
+
+def test_every_row_quotes_the_number_its_chapter_prints(staged):
+    """The issue's agreement test: each row's effect and half-width, read from results/ by the scorecard, equal
+    the numbers its chapter glues into its prose (read from the executed chapter)."""
+    from rlhf_lite.io import results_dir
+
+    card = json.loads((results_dir() / "scorecard.json").read_text())
+    glued = {c["chapter"]: sc.glued_values(staged / "notebooks" / f"{c['chapter']}.ipynb") for c in card["claims"]}
+    assert all(glued.values())  # every chapter on the card glued something
+    assert sc.unprinted(card["claims"], glued) == []
+
+
+def test_a_row_that_quotes_another_number_than_its_chapter_is_named(results):
+    rows = sc.score(results)
+    r7 = results["07_why_online"]["matched_kl"]
+    g7 = {"near_diff": r7["gold judge (r*)"]["near"]["online - offline"], "near_diff_ci": 0.03,
+          "far_diff": 0.08, "far_diff_ci": 0.03, "bt_near_diff": 0.05, "bt_near_diff_ci": 0.04,
+          "bt_far_diff": 0.06, "bt_far_diff_ci": 0.04}
+    ours = [r for r in rows if r["chapter"] == "07_why_online"]
+    assert sc.unprinted(ours, {"07_why_online": g7}) == []
+    # chapter 6's confounded comparison quoted where the card quotes chapter 7's: named
+    assert sc.unprinted(ours, {"07_why_online": {**g7, "near_diff": 0.047}}) == [
+        "online_beats_offline_gold: the scorecard quotes an effect of 0.04, 07_why_online prints 0.047."]
+    assert sc.unprinted(ours, {"07_why_online": {**g7, "bt_far_diff_ci": 0.05}})[0].startswith(
+        "online_beats_far_offline_bt: the scorecard quotes a half-width of 0.04")
+    missing = dict(g7)
+    del missing["far_diff"]
+    assert sc.unprinted(ours, {"07_why_online": missing}) == [
+        "online_beats_far_offline: 07_why_online glues no value 'far_diff' for the scorecard's number."]
+
+
+def test_glued_values_reads_what_papermill_recorded(tmp_path):
+    import nbformat
+
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("glue(...)")
+    prefix = "application/papermill.record/"
+    cell.outputs = [nbformat.v4.new_output("display_data", data={prefix + "text/plain": text},
+                                           metadata={"scrapbook": {"name": name, "mime_prefix": prefix}})
+                    for name, text in (("a", "0.25"), ("b", "np.float64(-0.5)"), ("c", "'words'"), ("d", "<Figure>"))]
+    nb.cells = [cell]
+    nbformat.write(nb, tmp_path / "x.ipynb")
+    assert sc.glued_values(tmp_path / "x.ipynb") == {"a": 0.25, "b": -0.5, "c": "words"}
+
+
+def test_an_arm_quotes_its_own_distance(results):
+    """The BT row's distance is that of the BT-ranked writer's chosen answers, not the gold-ranked one's."""
+    results["07_why_online"]["dial_table"]["writer 'far', ranked by BT-MIX2"]["distance (chosen), nats/token"] = -0.62
+    text = {r["key"]: r["measured"]["text"] for r in sc.score(results)}
+    assert "offline data -0.62 nats per token" in text["online_beats_far_offline_bt"]
+    assert "offline data -1.20 nats per token" in text["online_beats_far_offline"]
