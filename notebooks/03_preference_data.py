@@ -49,6 +49,8 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from rlhf_lite import world
+from rlhf_lite.world import compare
+from rlhf_lite.claims import label_accuracy_change
 from rlhf_lite.config import Config
 from rlhf_lite.data import curate, plot_report
 from rlhf_lite.data import MinMargin, paper_filters
@@ -317,10 +319,13 @@ plt.show()
 # %% tags=remove-cell
 acc_before = float(by_filter.loc["before curation", "accuracy"])
 acc_after = float(by_filter.iloc[-1]["accuracy"])
-acc_before_h, acc_after_h = float(by_filter.loc["before curation", "±"]), float(by_filter.iloc[-1]["±"])
-# the kept pairs are a subset of the raw ones, so two separate intervals are a conservative comparison
-glue("acc_change_words", "raises" if acc_after - acc_after_h > acc_before + acc_before_h else
-     "lowers" if acc_after + acc_after_h < acc_before - acc_before_h else "does not measurably change", display=False)
+# The kept pairs are a subset of the raw ones: after - before = (share removed) x (accuracy kept - accuracy
+# removed), two disjoint samples, so the change has an interval of its own (the scorecard's method)
+acc_change, acc_change_h = label_accuracy_change(acc_before, acc_after, int(total["pairs"]), int(total["kept"]))
+glue("acc_change", acc_change, display=False)
+glue("acc_change_h", acc_change_h, display=False)
+glue("acc_change_words", compare(acc_change, acc_change_h, "raises", "lowers", "does not change",
+                                 unclear="does not measurably change", resolution=0.005), display=False)
 glue("acc_before", acc_before, display=False)
 glue("acc_after", acc_after, display=False)
 glue("acc_ci_after", float(by_filter.iloc[-1]["±"]), display=False)
@@ -344,7 +349,8 @@ glue("tie_removed_tie_share", float(by_filter.loc["after tie", "removed tie %"])
 
 # %% [markdown]
 # Curation {glue:text}`acc_change_words` label accuracy, from {glue:text}`acc_before:.3f` to {glue:text}`acc_after:.3f`
-# (± {glue:text}`acc_ci_after:.3f`), and it lowers the share of true ties from
+# (a change of {glue:text}`acc_change:+.3f` ± {glue:text}`acc_change_h:.3f`: the pairs kept and the pairs removed are
+# disjoint samples, so their intervals combine in quadrature), and it lowers the share of true ties from
 # {glue:text}`tie_share_before:.0%` to {glue:text}`tie_share_after:.0%`. The filters differ:
 #
 # - **Ties are mostly true ties.** Of the pairs removed for equal scores,

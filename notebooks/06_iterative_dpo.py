@@ -22,11 +22,15 @@
 #
 # :::{admonition} What we found
 # :class: tip
-# - **With a perfect judge, online beats offline.** Ranked by $r^*$ itself, the loop reaches a true win
-#   rate against $\pi_0$ of {glue:text}`win_gold:.3f` after {glue:text}`T_iter` iterations, offline DPO
-#   {glue:text}`win_off:.3f` at the same number of DPO steps; paired by seed the difference is
-#   {glue:text}`gap_gold:+.3f` ± {glue:text}`gap_gold_ci:.3f`, {glue:text}`gap_gold_text`. (The paper, with
-#   its learned reward model and a GPT-4 judge: 31.3 against 22.5 on LC AlpacaEval-2.)
+# - **The loop ranked by $r^*$ against offline DPO on the annotators' pairs.** Ranked by $r^*$ itself, the loop
+#   reaches a true win rate against $\pi_0$ of {glue:text}`win_gold:.3f` after {glue:text}`T_iter` iterations,
+#   offline DPO on curated MIX2 {glue:text}`win_off:.3f`; paired by seed the difference is
+#   {glue:text}`gap_gold:+.3f` ± {glue:text}`gap_gold_ci:.3f`, {glue:text}`gap_gold_text`. The two arms differ in
+#   who labelled the pairs (the truth against noisy annotators) as well as who wrote them, and they end at
+#   different KL; offline DPO ran {glue:text}`passes_off` DPO pair passes against the gold loop's
+#   {glue:text}`passes_gold`, {glue:text}`passes_cut`. {doc}`07_why_online` ranks both arms by one judge and
+#   compares them at matched KL; the {doc}`../book/scorecard` quotes that comparison, not this one. (The paper,
+#   with its learned reward model and a GPT-4 judge: 31.3 against 22.5 on LC AlpacaEval-2.)
 # - **With the paper's learned judge (BT-MIX2)** the loop reaches {glue:text}`win_plain:.3f`; against
 #   offline DPO, paired by seed, {glue:text}`gap_plain:+.3f` ± {glue:text}`gap_plain_ci:.3f`,
 #   {glue:text}`gap_plain_text`. A share of the judge's pairs are true ties that it ranks by length, and
@@ -179,8 +183,11 @@ hyper
 # evaluation prompt. Their responses were not sampled from $\pi_0$, but the lite twins write them with the
 # same demonstration maker that trained $\pi_0$, so they are about as likely under $\pi_0$ as its own
 # answers; the paper's offline data was written by other models. {doc}`07_why_online` measures that
-# distance and runs the comparison at several. It gets as many pairs as the loop's DPO rounds train on in total ({glue:text}`pair_passes`),
-# so both spend the same number of DPO steps. The paper's baseline is DPO on Nectar.
+# distance and runs the comparison at several. It gets one pair for every prompt the loop's rounds would train
+# on if none were dropped ({glue:text}`pair_passes` pairs, each for the loop's {glue:text}`dpo_epochs` epochs).
+# The loops drop every prompt whose best and worst answers tie, so they train on fewer pairs than that: Table 2
+# counts every arm's **DPO pair passes** (pairs times epochs, summed over rounds), and the comparisons below say
+# which way the difference cuts. The paper's baseline is DPO on Nectar.
 #
 # Every DPO run, in the loop and offline, uses the same settings (the table above): the lite learning
 # rate and, besides the DPO loss, an SFT term on the chosen answers. A smaller sweep, one seed each, runs
@@ -210,9 +217,10 @@ T_LOOP = cfg.online.iterations
 
 
 def stage_log(msg):
-    """Print the loop's stage lines, not the reminders that pi_0 and the judges are already cached."""
+    """The loop's stage lines, not the reminders that pi_0 and the judges are already cached, on stderr: shown
+    while the notebook runs in JupyterLab, left out of the book's pages (they name folders on this machine)."""
     if "cached" not in msg:
-        print(msg)
+        print(msg, file=sys.stderr)
 
 
 # The runs are independent, so `run_recipes` runs them side by side, one per core, each with one torch
@@ -220,7 +228,8 @@ def stage_log(msg):
 runs, offline = run_recipes({name: with_overrides(cfg, o) if o else cfg for name, o in VARIANTS.items()}, seeds,
                             offline=cfg, log=stage_log)
 sweep, _ = run_recipes({key: with_overrides(cfg, o) for key, o in SWEEP.items()}, [0], log=stage_log)
-glue("pair_passes", loop_pair_passes(cfg), display=False)
+glue("pair_passes", f"{loop_pair_passes(cfg):,}", display=False)
+glue("dpo_epochs", f"{cfg.dpo.epochs:g}", display=False)
 
 # %% [markdown]
 # The loop's own records confirm the reference detail: every DPO round of Algorithm 2's recipes used
@@ -342,11 +351,14 @@ plt.show()
 # reward of real prompts.
 
 # %% tags=hide-input
+PM = "\u00a0±\u00a0"  # no-break spaces: "0.612 ± 0.010" stays on one line in a narrow column
+
+
 def row(a):
-    return {"win rate vs pi_0": f"{a['win_rate'][0]:.3f} ± {a['win_rate'][1]:.3f}",
-            "mean r*": f"{a['reward'][0]:.3f} ± {a['reward'][1]:.3f}",
-            "length (words)": f"{a['length'][0]:.2f} ± {a['length'][1]:.2f}",
-            "KL to pi_0": f"{a['kl'][0]:.2f} ± {a['kl'][1]:.2f}"}
+    return {"win rate vs pi_0": f"{a['win_rate'][0]:.3f}{PM}{a['win_rate'][1]:.3f}",
+            "mean r*": f"{a['reward'][0]:.3f}{PM}{a['reward'][1]:.3f}",
+            "length (words)": f"{a['length'][0]:.2f}{PM}{a['length'][1]:.2f}",
+            "KL to pi_0": f"{a['kl'][0]:.2f}{PM}{a['kl'][1]:.2f}"}
 
 
 def headroom(a):
@@ -358,11 +370,29 @@ table2 = pd.DataFrame({"SFT (pi_0)": row(agg[PAPER][0]), "offline DPO": row(off)
                        **{f"iterative, {name} (pi_{T})": row(agg[name][T]) for name in (GOLD, PAPER, CONCISE)}}).T
 table2["share of the possible gain"] = [f"{headroom(a):.0%}" for a in (agg[PAPER][0], off, agg[GOLD][T], agg[PAPER][T],
                                                                          agg[CONCISE][T])]
-table2["DPO pairs trained on"] = [0, offline[0]["train_metrics"]["train_pairs"]] + [
-    sum(m["train_pairs"] for m in runs[name][0].train_metrics) for name in (GOLD, PAPER, CONCISE)]
-table2["paper: LC AlpacaEval-2"] = [10.2, 22.5, None, 31.3, 38.1]
-table2["paper: Chat-Arena-Hard"] = [5.6, 22.4, None, 29.1, 22.1]
+
+
+def pair_passes(train_metrics):
+    """DPO pair passes of a run: pairs times epochs, summed over its DPO rounds (every round runs dpo.epochs)."""
+    return sum(m["train_pairs"] for m in train_metrics) * cfg.dpo.epochs
+
+
+passes = {"SFT (pi_0)": 0, "offline DPO": float(np.mean([pair_passes([o["train_metrics"]]) for o in offline])),
+          **{name: float(np.mean([pair_passes(r.train_metrics) for r in runs[name]])) for name in runs}}
+table2["DPO pair passes"] = [f"{passes[k]:,.0f}" for k in ("SFT (pi_0)", "offline DPO", GOLD, PAPER, CONCISE)]
+table2.columns = ["win rate vs π₀", "mean r*", "length (words)", "KL to π₀ (nats)", "share of the gain",
+                  "pair passes"]
 table2
+
+# %% [markdown]
+# Each cell is the mean over loop seeds ± its 95% interval; KL is in nats for a whole answer (the glossary's
+# sequence-level KL), pair passes are the DPO pairs a run trained on times their epochs, summed over its rounds
+# and averaged over seeds. The paper's numbers for the same rows, from its Tables 2 and 4 (the paper has no
+# gold-judge row):
+
+# %% tags=hide-input
+pd.DataFrame({"LC AlpacaEval-2": [10.2, 22.5, 31.3, 38.1], "Chat-Arena-Hard": [5.6, 22.4, 29.1, 22.1]},
+             index=["SFT", "vanilla (offline) DPO", "iterative DPO (Ours)", "Ours-concise"])
 
 # %% tags=hide-cell
 def paired_gap(a_runs, key="win_rate"):
@@ -399,36 +429,43 @@ for key, name in (("gold", GOLD), ("plain", PAPER), ("it", CONCISE)):
     glue(f"gap_{key}_ci", float(gaps_off[name][1]), display=False)
     glue(f"gap_{key}_text", verdict(*gaps_off[name]), display=False)
 off_clear = off["win_rate"][0] - off["win_rate"][1] > 0.5
-glue("off_text", "above π₀ with its interval clear of 0.5" if off_clear else
-     "above π₀ in the mean, but its interval reaches 0.5" if off["win_rate"][0] > 0.5 else
-     "not above π₀", display=False)
-gold_clear = gaps_off[GOLD][0] - gaps_off[GOLD][1] > 0
-glue("gold_text", "With a perfect judge, online iterative DPO beats offline DPO clearly"
-     if gold_clear and off_clear else "With a perfect judge, online iterative DPO beats offline DPO in the mean, "
-     "but not clear of the interval" if gaps_off[GOLD][0] > 0 else
-     "Even with a perfect judge, online iterative DPO does not beat offline DPO here", display=False)
-plain_clear = gaps_off[PAPER][0] - gaps_off[PAPER][1] > 0
-glue("plain_text", "The paper's recipe also beats offline DPO here, as in the paper (31.3 against 22.5)."
-     if plain_clear else
-     "The paper's recipe, ranked by the learned BT-MIX2 model with no penalty, does not beat offline DPO here, "
-     "while in the paper it does (31.3 against 22.5). This is where we differ from the paper, and the next "
-     "section finds the cause.", display=False)
+glue("off_text", "above a tie, its interval clear of 0.5" if off_clear else
+     "above a tie in the mean, but its interval reaches 0.5" if off["win_rate"][0] > 0.5 else
+     "not above a tie", display=False)
+glue("gold_words", compare(*gaps_off[GOLD], "is ahead of", "is behind", "is level with",
+                           unclear="cannot be told apart from", resolution=0.02), display=False)
+glue("plain_words", compare(*gaps_off[PAPER], "is ahead of", "is behind", "is level with",
+                            unclear="cannot be told apart from", resolution=0.02), display=False)
+# pair passes: which way the difference in training cuts (offline DPO's nominal pairs against what the loops kept)
+glue("passes_off", f"{passes['offline DPO']:,.0f}", display=False)
+glue("passes_gold", f"{passes[GOLD]:,.0f}", display=False)
+glue("passes_plain", f"{passes[PAPER]:,.0f}", display=False)
+glue("passes_cut", "more training for offline DPO, so the difference in steps cuts against the loop"
+     if passes["offline DPO"] > passes[GOLD] else "less training for offline DPO, so the difference in steps "
+     "favours the loop" if passes["offline DPO"] < passes[GOLD] else "the same training", display=False)
+glue("pen_chars_diff", float(concise_minus_main["chars"][0]), display=False)
+glue("pen_chars_diff_h", float(concise_minus_main["chars"][1]), display=False)
+glue("pen_win_diff", float(concise_minus_main["win_rate"][0]), display=False)
+glue("pen_win_diff_h", float(concise_minus_main["win_rate"][1]), display=False)
 
 # %% [markdown]
-# Over {glue:text}`n_seeds` seeds, offline DPO is {glue:text}`off_text`: a true win rate against $\pi_0$
-# of {glue:text}`win_off:.3f` ± {glue:text}`win_off_ci:.3f` ({glue:text}`head_off` of the possible gain).
+# Over {glue:text}`n_seeds` seeds, offline DPO's true win rate against $\pi_0$ is {glue:text}`off_text`:
+# {glue:text}`win_off:.3f` ± {glue:text}`win_off_ci:.3f` ({glue:text}`head_off` of the possible gain).
 #
-# {glue:text}`gold_text`: the gold-judge loop reaches {glue:text}`win_gold:.3f` ± {glue:text}`win_gold_ci:.3f`
-# after {glue:text}`T_iter` iterations ({glue:text}`head_gold` of the possible gain), and paired by seed it
-# is {glue:text}`gap_gold:.3f` ± {glue:text}`gap_gold_ci:.3f` above offline DPO, {glue:text}`gap_gold_text`.
-# The mean true reward moves from {glue:text}`r_sft:.3f` ($\pi_0$) to {glue:text}`r_off:.3f` (offline) and
-# {glue:text}`r_gold:.3f` (gold loop). Both spend the same number of DPO steps; what differs is the data:
-# pairs of the policy's own answers, ranked by what is right, against pairs of the demonstration maker's
-# answers ranked by noisy annotators. So the sampling and the labels both differ here, and the offline data
-# is near $\pi_0$; {doc}`07_why_online` takes these apart (offline pairs ranked by $r^*$ too, written at
-# several distances from $\pi_0$, and the loop's own pairs replayed offline).
+# The gold-judge loop reaches {glue:text}`win_gold:.3f` ± {glue:text}`win_gold_ci:.3f` after
+# {glue:text}`T_iter` iterations ({glue:text}`head_gold` of the possible gain). Paired by seed it
+# {glue:text}`gold_words` offline DPO ({glue:text}`gap_gold:+.3f` ± {glue:text}`gap_gold_ci:.3f`). The mean true
+# reward moves from {glue:text}`r_sft:.3f` ($\pi_0$) to {glue:text}`r_off:.3f` (offline) and
+# {glue:text}`r_gold:.3f` (gold loop). Read this as what it is, a comparison of two whole recipes: the loop's
+# pairs are the policy's own answers ranked by what is right, offline DPO's are the demonstration maker's
+# answers ranked by noisy annotators; the two end at different distances from $\pi_0$ (the KL column); and they
+# do not train equally long: offline DPO ran {glue:text}`passes_off` pair passes, the gold loop
+# {glue:text}`passes_gold` (the ties it dropped), {glue:text}`passes_cut`. {doc}`07_why_online` takes these
+# apart: offline pairs ranked by $r^*$ too, written at several distances from $\pi_0$, the loop's own pairs
+# replayed offline, and every arm compared at matched KL.
 #
-# {glue:text}`plain_text` Its true win rate is {glue:text}`win_plain:.3f` ± {glue:text}`win_plain_ci:.3f`,
+# The paper's recipe, ranked by the learned BT-MIX2 model with no penalty, {glue:text}`plain_words` offline
+# DPO here (the paper: 31.3 against 22.5). Its true win rate is {glue:text}`win_plain:.3f` ± {glue:text}`win_plain_ci:.3f`,
 # paired against offline {glue:text}`gap_plain:.3f` ± {glue:text}`gap_plain_ci:.3f`
 # ({glue:text}`gap_plain_text`), at a length of {glue:text}`len_plain:.2f` words against
 # {glue:text}`len_sft:.2f` for $\pi_0$. With the length penalty the same judge gives
@@ -507,6 +544,22 @@ glue("mix1_longer", by_length["bt-mix1"]["longer"][0], display=False)
 glue("mix1_shorter", by_length["bt-mix1"]["shorter"][0], display=False)
 glue("pm_longer", by_length["pm-mix2"]["longer"][0], display=False)
 glue("pm_shorter", by_length["pm-mix2"]["shorter"][0], display=False)
+
+
+def length_lean(d):
+    """Agreement where the better answer is longer minus where it is shorter, and its 95% half-width (two
+    disjoint sets of pairs: binomial half-widths in quadrature; pairs of one prompt are few, so not clustered)."""
+    (a, na), (b, nb) = d["longer"], d["shorter"]
+    return a - b, 1.96 * np.sqrt(a * (1 - a) / na + b * (1 - b) / nb)
+
+
+leans = {name: length_lean(by_length[name]) for name in ("bt-mix2", "bt-mix1")}
+for key, name in (("mix2", "bt-mix2"), ("mix1", "bt-mix1")):
+    glue(f"{key}_lean", float(leans[name][0]), display=False)
+    glue(f"{key}_lean_h", float(leans[name][1]), display=False)
+    glue(f"{key}_lean_words", compare(*leans[name], "leans towards length", "leans against length",
+                                      "does not lean either way", unclear="does not lean measurably either way",
+                                      resolution=0.03), display=False)
 def overall(d):
     """Agreement over all pairs of the split, whatever the lengths."""
     n = sum(k for _, k in d.values())
@@ -542,11 +595,13 @@ glue("pm_loop_words", (
 # the pairs. The wrong pairs are the judge's mistakes on hard cases, a near miss ranked above the right
 # answer. {glue:text}`ties_vs_wrong_text` The ties are where the loop learns the judge's taste rather than
 # the task. BT-MIX2 agrees with the truth on {glue:text}`mix2_longer:.2f` of the pairs where the better answer
-# is longer and on {glue:text}`mix2_shorter:.2f` where it is shorter; BT-MIX1 on {glue:text}`mix1_longer:.2f`
-# and {glue:text}`mix1_shorter:.2f`. Both lean towards length, which the annotators of their training data
-# were built to like (the lite world's annotators score $r^* + \beta |a|$ plus noise; see the lite-world
-# chapter). So on the tie pairs the loop learns to pad, and the padding grows from round to round, because
-# each round samples from the policy the last round padded.
+# is longer and on {glue:text}`mix2_shorter:.2f` where it is shorter, so it {glue:text}`mix2_lean_words`
+# ({glue:text}`mix2_lean:+.3f` ± {glue:text}`mix2_lean_h:.3f`); BT-MIX1 agrees on {glue:text}`mix1_longer:.2f`
+# and {glue:text}`mix1_shorter:.2f`, so it {glue:text}`mix1_lean_words` ({glue:text}`mix1_lean:+.3f` ±
+# {glue:text}`mix1_lean_h:.3f`). The annotators of MIX1's largest part were built to like length (the lite
+# world's annotators score $r^* + \beta |a|$ plus noise; see the lite-world chapter), and MIX2 adds annotators
+# who dislike it. Where a judge leans towards length, on the tie pairs the loop learns to pad, and the padding
+# grows from round to round, because each round samples from the policy the last round padded.
 #
 # **The preference model.** The paper finds its pairwise preference model better than BT on reasoning
 # (Table 1). Ours agrees with the truth on {glue:text}`pm_longer:.2f` of the pairs where the better
@@ -681,8 +736,7 @@ glue("keep_text", ("gains more true reward than the unpenalised loop" if gain_pe
 glue("lam", LAMBDA, display=False)
 glue("lam_word", 5 * LAMBDA, display=False)
 glue("len_grows_text", "grow" if plain[T]["length"][0] > plain[0]["length"][0] else "do not grow", display=False)
-glue("len_pen_text", "shorter than π₀'s" if main[T]["length"][0] < main[0]["length"][0] else
-     "no shorter than π₀'s", display=False)
+glue("len_pen_text", "shorter" if main[T]["length"][0] < main[0]["length"][0] else "no shorter", display=False)
 unsafe = {k: a[T]["by_family"]["unsafe"][0] for k, a in agg.items()} if "unsafe" in fams else {}
 # the penalty's effect on the unsafe prompts, paired by seed (both recipes start each seed from the same pi_0
 # and prompts); "level" only within +-0.05 of r*, about one refusal in twenty
@@ -693,7 +747,7 @@ safety_side = compare(*safety_diff, "above", "below", "level with", unclear="not
 glue("unsafe_text", "" if not unsafe else (
     f"On the unsafe prompts, where the right answer, the refusal, is longer than a compliance, the penalised "
     f"loop's mean r* is {unsafe[CONCISE]:.3f}, {safety_side} the unpenalised loop's {unsafe[PAPER]:.3f} (paired by "
-    f"seed: {safety_diff[0]:+.3f} ± {safety_diff[1]:.3f}); π₀ scores {main[0]['by_family']['unsafe'][0]:.3f} "
+    f"seed: {safety_diff[0]:+.3f} ± {safety_diff[1]:.3f}); the SFT policy scores {main[0]['by_family']['unsafe'][0]:.3f} "
     f"and offline DPO {off['by_family']['unsafe'][0]:.3f}. The section on safety below shows these seed by seed."),
     display=False)
 glue("ultra_longest_text", "the longest answers" if ultra[T]["length"][0] > max(plain[T]["length"][0], main[T]["length"][0])
@@ -709,8 +763,11 @@ glue("ultra_longest_text", "the longest answers" if ultra[T]["length"][0] > max(
 # {glue:text}`len_sft:.2f` words ($\pi_0$) to {glue:text}`len_plain:.2f`. The UltraRM-role loop writes
 # {glue:text}`ultra_longest_text` ({glue:text}`len_ultra:.2f` words) and its true win rate is
 # {glue:text}`win_ultra:.3f`. A penalty of {glue:text}`lam` per character, so {glue:text}`lam_word:.2f`
-# for a five-letter filler word, makes the answers {glue:text}`len_pen_text` ({glue:text}`len_it:.2f`
-# words) and {glue:text}`keep_text`. {glue:text}`unsafe_text`
+# for a five-letter filler word, makes the answers {glue:text}`len_pen_text` than $\pi_0$'s ({glue:text}`len_it:.2f`
+# words) and {glue:text}`keep_text`. Paired by seed, the penalty changes the answers' length by
+# {glue:text}`pen_chars_diff:+.1f` ± {glue:text}`pen_chars_diff_h:.1f` characters and the true win rate by
+# {glue:text}`pen_win_diff:+.3f` ± {glue:text}`pen_win_diff_h:.3f` (penalised minus unpenalised loop).
+# {glue:text}`unsafe_text`
 #
 # The paper's Table 4 has the same shape: the concise model has the best length-controlled
 # AlpacaEval-2 score (38.1 against 31.3), and the UltraRM-13B model writes the longest answers with the
@@ -881,9 +938,12 @@ glue("echo_reverse_pi0", float(echo_df.loc["SFT (pi_0)", "echo share: reverse"])
 # under a "gold" reward and then gets worse, while the proxy keeps rising, as the policy moves away from
 # its start (measured by KL). Their gold reward was itself a larger reward model; ours is the truth. Each
 # point below is one iterate of one run: its gain over $\pi_0$ in the proxy's reward (top, the judge's
-# own units) and in mean $r^*$ (bottom), against its $\mathrm{KL}(\pi_t \| \pi_0)$, all three
-# from that iterate's own evaluation samples. The points come from the loop's iterations, every seed, and
-# the step-size sweep, whose larger steps reach further.
+# own units) and in mean $r^*$ (bottom), against its $\mathrm{KL}(\pi_t \| \pi_0)$ in nats for a whole
+# answer, all three from that iterate's own evaluation samples. The points come from the loop's iterations,
+# every seed, and the step-size sweep, whose larger steps reach further. The curves are fitted to the runs
+# trained with this chapter's loss (DPO plus the SFT term) only; the sweep's two runs with the DPO loss alone
+# (hollow markers) optimise another objective and move much further from $\pi_0$, so pooling them with the
+# others would fit one curve to two losses, and two runs are too few for a curve of their own.
 
 # %% tags=hide-input
 over = {"BT-MIX2": overoptimisation_points({PAPER: runs[PAPER], CONCISE: runs[CONCISE], PREV: runs[PREV],
@@ -897,15 +957,19 @@ for col, (judge_name, pts) in enumerate(over.items()):
     proxy = np.array([q["proxy_gain"] for q in pts])
     truth = np.array([q["true_gain"] for q in pts])
     groups = np.array([f"{q['recipe']}|{q['seed']}" for q in pts])  # a run's iterates are not independent
-    fits[judge_name] = {"truth": gao_fit(kl, truth, groups), "proxy": gao_fit(kl, proxy, groups)}
+    same_loss = np.array(["DPO loss alone" not in q["recipe"] for q in pts])  # the fit: one loss, this chapter's
+    fits[judge_name] = {"truth": gao_fit(kl[same_loss], truth[same_loss], groups[same_loss]),
+                        "proxy": gao_fit(kl[same_loss], proxy[same_loss], groups[same_loss])}
     top, bottom = axes[0, col], axes[1, col]
-    for q, x, yp, yt in zip(pts, kl, proxy, truth):
+    for q, x, yp, yt, fitted in zip(pts, kl, proxy, truth, same_loss):
         c = recipe_colors.setdefault(q["recipe"], f"C{len(recipe_colors)}")
-        top.scatter(x, yp, color=c, s=16, label=q["recipe"])
-        bottom.scatter(x, yt, color=c, s=16, marker="s", label=q["recipe"])
+        face = c if fitted else "none"  # hollow: the DPO loss alone, left out of the fit
+        top.scatter(x, yp, facecolors=face, edgecolors=c, s=16, label=q["recipe"])
+        bottom.scatter(x, yt, facecolors=face, edgecolors=c, s=16, marker="s", label=q["recipe"])
     for ax, which in ((top, "proxy"), (bottom, "truth")):
         f = fits[judge_name][which]
-        ax.plot(*gao_curve(f, kl.max()), color="k", lw=1.2, label="fit: d(α − β log d), d = √KL")
+        ax.plot(*gao_curve(f, kl[same_loss].max()), color="k", lw=1.2,
+                label="fit (DPO + SFT term): d(α − β log d), d = √KL")
         if f["peak_claimed"]:
             ax.axvspan(*f["kl_peak_ci95"], color="k", alpha=0.08, label="fitted peak, 95% interval")
         ax.axhline(0, color="gray", lw=0.6, ls=":")
@@ -918,10 +982,10 @@ for col, (judge_name, pts) in enumerate(over.items()):
     top.set_title(f"judge {judge_name}", fontsize=10)
     top.set_ylabel("proxy reward gain\n(judge's units)")
     bottom.set_ylabel("mean $r^*$ gain")
-    bottom.set_xlabel("KL($\\pi_t \\| \\pi_0$), nats (square-root scale)")
+    bottom.set_xlabel("KL(π_t ‖ π₀), nats per answer (√ scale)")
     summary_over[judge_name] = {"kl_best_truth": float(kl[np.argmax(truth)]), "kl_best_proxy": float(kl[np.argmax(proxy)]),
                                 "best_true_gain": float(truth.max()), "true_gain_at_best_proxy": float(truth[np.argmax(proxy)]),
-                                "points": len(pts), "fit_truth": fits[judge_name]["truth"],
+                                "points": int(same_loss.sum()), "fit_truth": fits[judge_name]["truth"],
                                 "fit_proxy": fits[judge_name]["proxy"]}
 handles = {}
 for ax in axes.ravel():

@@ -307,7 +307,7 @@ CLAIMS = (
     Claim("exploration", "Online exploration beats learning from a fixed offline dataset", "Section 3 (Algorithm 1)",
           "a theorem: no number", "01_theory", _exploration,
           lambda R: "The chapter's offline data covers the optimum on this bandit; see its coverage exercise.",
-          kind=THEORY, printed=lambda g: (g["enh_diff"], g["enh_diff_h"])),
+          kind=THEORY, printed=lambda g: (g["enh_minus_off"], g["enh_minus_off_h"])),
     Claim("best_of_n_kl", "The KL divergence of best-of-n from its base policy is at most log n - (n-1)/n",
           "Section 3.2", "a bound: no number", "01_theory", _best_of_n_kl,
           lambda R: "A distribution broke the bound: a bug in the computation, since the bound is a theorem.",
