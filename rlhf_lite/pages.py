@@ -314,3 +314,14 @@ def write_generated(staging: Path, chapters: dict, times: dict, this_build: dict
     (out / "exercises.md").write_text("".join(
         f"- {chapter_link(stem, ch)}: {ch['assign']}\n" for stem, ch in chapters.items()))
     return out
+
+
+def ranks_and_generates(best_ranker: str, best_generator: str) -> str:
+    """Chapter 7's sentence on discrimination against generation, from the arm whose final policy ranks held-out
+    pairs best and the arm whose final policy has the highest true win rate: one clause when they are the same
+    arm, two when not (tests/test_pages_words.py reads every outcome)."""
+    if not best_ranker or not best_generator:
+        raise ValueError("ranks_and_generates needs the names of both arms.")
+    if best_ranker == best_generator:
+        return f"{best_ranker} both ranks held-out pairs best and has the highest true win rate"
+    return f"{best_ranker} ranks held-out pairs best, while {best_generator} has the highest true win rate"
