@@ -106,16 +106,18 @@ def by_machine(times: dict, stem: str, profile: str) -> list[tuple[float, dict]]
                    if stem in m.get("seconds", {}).get(profile, {})), key=lambda t: t[0])
 
 
-def time_range(times: dict, stem: str, profile: str) -> str | None:
-    """"17 min" (one machine), "17 to 32 min" (several), None (none)."""
-    secs = [s for s, _ in by_machine(times, stem, profile)]
+def time_range(times: dict, stem: str, profile: str, also: float | None = None) -> str | None:
+    """"17 min" (one machine), "17 to 32 min" (several), None (none). ``also``: seconds of another build (this
+    one) that the range must take in, so that a time printed beside the range never lies outside it."""
+    secs = sorted([s for s, _ in by_machine(times, stem, profile)] + ([also] if also is not None else []))
     if not secs:
         return None
     lo, hi = minutes(secs[0]), minutes(secs[-1])
     if lo == hi:
         return lo
     (a, unit_lo), (_, unit_hi) = lo.split(" ", 1), hi.split(" ", 1)
-    return f"{a} to {hi}" if unit_lo == unit_hi else f"{lo} to {hi}"  # "17 to 32 min", "40 s to 2 min"
+    # "17 to 32 min", "40 s to 2 min"; only a bare unit is shared: "1 h 5 min" to "2 h 5 min" is not "1 to 2 h 5 min"
+    return f"{a} to {hi}" if unit_lo == unit_hi and unit_lo in ("s", "min", "h") else f"{lo} to {hi}"
 
 
 def _on_each(times: dict, stem: str, profile: str) -> str:
@@ -189,15 +191,24 @@ def times_table(chapters: dict, times: dict, this_build: dict | None = None) -> 
     profile = (this_build or {}).get("profile")
     here = (this_build or {}).get("machine")
     on = f", {machine_label(here)}" if here else ""
-    head = ["Chapter", "What it teaches", "`ci` profile: fastest to slowest machine",
-            "`book` profile: fastest to slowest machine"] + ([f"This build: `{profile}` profile{on}"] if profile else [])
-    rows = [times_caption(chapters, times, profile, here), "",
-            "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    head = ["Chapter", "What it teaches", "`ci` profile: fastest to slowest build",
+            "`book` profile: fastest to slowest build"] + ([f"This build: `{profile}` profile{on}"] if profile else [])
+    body, widened = [], 0
     for stem, ch in chapters.items():
-        row = [chapter_link(stem, ch), ch["teaches"]] + [time_range(times, stem, p) or "not measured" for p in PROFILES]
+        mine = ((this_build or {}).get("chapters", {}).get(stem) or {}).get("seconds")
+        recorded = [s for s, _ in by_machine(times, stem, profile)] if profile else []
+        # This build's own time joins the range of its profile when it lies outside the recorded builds' (another
+        # kind of machine, a machine shared with another job, changed code): a range never excludes the time beside it.
+        outside = mine is not None and bool(recorded) and not recorded[0] <= mine <= recorded[-1]
+        widened += outside
+        row = [chapter_link(stem, ch), ch["teaches"]] + [
+            time_range(times, stem, p, also=mine if outside and p == profile else None) or "not measured"
+            for p in PROFILES]
         if profile:
-            row.append(minutes((this_build.get("chapters", {}).get(stem) or {}).get("seconds")))
-        rows.append("| " + " | ".join(row) + " |")
+            row.append(minutes(mine))
+        body.append("| " + " | ".join(row) + " |")
+    rows = [times_caption(chapters, times, profile, here, widened), "",
+            "| " + " | ".join(head) + " |", "|" + "---|" * len(head), *body]
     if not times["machines"]:
         return "\n".join(rows + ["", "No measured times yet."]) + "\n"
     rows += ["", "The machines, fastest first, and how long each took (`bench/bench_chapters.py` measures a machine "
@@ -215,9 +226,11 @@ def times_table(chapters: dict, times: dict, this_build: dict | None = None) -> 
     return "\n".join(rows) + "\n"
 
 
-def times_caption(chapters: dict, times: dict, profile: str | None = None, here: dict | None = None) -> str:
+def times_caption(chapters: dict, times: dict, profile: str | None = None, here: dict | None = None,
+                  widened: int = 0) -> str:
     """What each column of the course guide's table is, and why its ranges are wide, in numbers read from the
-    measured table: how many machines, the slowest against the fastest, `ci` against `book`."""
+    measured table: how many machines, the slowest against the fastest, `ci` against `book`. ``widened``: how
+    many chapters' ranges take in this build's time because it lay outside the recorded builds'."""
     ms = times["machines"]
     profiles = ("- **`ci` and `book`** are the two profiles. `ci` runs every chapter end to end with smaller models, "
                 "fewer samples and fewer seeds, so the numbers it prints are not the ones the pages show; `book` is "
@@ -227,7 +240,8 @@ def times_caption(chapters: dict, times: dict, profile: str | None = None, here:
     m, stems = max(both, key=lambda b: len(b[1]), default=(None, []))
     if stems:
         ratio = sum(m["seconds"]["book"][s] for s in stems) / sum(m["seconds"]["ci"][s] for s in stems)
-        profiles += f" On {machine_label(m)}, `ci` ran the chapters it measured in both {ratio:.0f} times faster."
+        profiles += (f" On {machine_label(m)}, the chapters it timed in both profiles took {ratio:.0f} times as long "
+                     f"in `book` as in `ci`.")
     why = ("much of it from whether the CPU has AVX-512, which torch's CPU kernels use. Plan a session for the slow "
            "end.")
     if len(ms) > 1:
@@ -249,7 +263,11 @@ def times_caption(chapters: dict, times: dict, profile: str | None = None, here:
     if profile:
         lines.append(f"- **This build** is this build's own time, in the `{profile}` profile"
                      + (f" on {machine_label(here)}" if here else "") + "; a chapter the build took from its cache "
-                     "shows the time of the run that made the cached copy.")
+                     "shows the time of the run that made the cached copy."
+                     + (f" For {widened} chapter{'s' if widened > 1 else ''} it lay outside the recorded builds' "
+                        f"range, so the `{profile}` range beside it takes it in: a build on another kind of machine, "
+                        "or one that shared its machine with another job, runs faster or slower than the recorded "
+                        "ones." if widened else ""))
     return "\n".join(lines)
 
 
