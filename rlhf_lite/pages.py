@@ -1,5 +1,7 @@
 """What the book build writes into its pages from measurements: each chapter's "Run this chapter" box, the
-course guide's table of run times, and the chapter's opening screen without papermill's injected cell.
+course guide's table of run times, the profile each exercise it assigns runs in (read from the chapter's
+exercises), the effects a `ci` run resolves (from bench/ci_reference.json), and the chapter's opening screen
+without papermill's injected cell.
 
 Run times come from ``bench/chapter_times.json``, per-chapter seconds in both profiles measured by complete
 builds, one entry per kind of machine (CPU model, cores, AVX-512 or not: machines of our kind differ about
@@ -17,6 +19,8 @@ copy (never into the committed notebook) is the one place where measured times c
 from __future__ import annotations
 
 import json
+import math
+import re
 from pathlib import Path
 
 import yaml
@@ -322,6 +326,132 @@ def readme_block(readme: Path) -> str:
     """What the README holds between its markers now."""
     text = readme.read_text()
     return text.split(README_BEGIN, 1)[1].split(README_END, 1)[0].strip("\n")
+
+
+# The exercises to assign, each in the profile its chapter asks for. The chapter says it in its exercises: a
+# sentence before the list applies to all of them (chapter 6: "Run at least three seeds in the book profile"), one
+# inside an item to that exercise (chapter 3's exercise 3: "so use the `book` profile"). A chapter asks for `book`
+# where the effect is about as large as a smaller run's interval; none asks for `ci`, which is there to see a
+# chapter run. So an exercise is `book` if its chapter's words ask for it there, and runs in either otherwise.
+EXERCISE_REF = re.compile(r"\b[Ee]xercises? (\d+)")
+ASKS_FOR_BOOK = re.compile(r"`?book`?\s+profile")
+
+
+def chapter_exercises(markdown: str) -> tuple[str, dict[int, str]]:
+    """The words before the list and the numbered exercises under a chapter's "## Exercises" heading, up to the
+    solutions or the next heading: ("Most of these ...", {1: "**Fewer samples.** Rerun ...", ...})."""
+    lines = markdown.splitlines()
+    start = next((i for i, ln in enumerate(lines) if ln.strip() == "## Exercises"), None)
+    if start is None:
+        return "", {}
+    preamble, items, current = [], {}, None
+    for ln in lines[start + 1:]:
+        if ln.startswith("#") or ln.lstrip().startswith(":::"):
+            break
+        if m := re.match(r"(\d+)\. (.*)", ln):
+            current = int(m.group(1))
+            items[current] = m.group(2).strip()
+        elif ln.strip():
+            if current is None:
+                preamble.append(ln.strip())
+            else:
+                items[current] += " " + ln.strip()
+    return " ".join(preamble), items
+
+
+def asked_profiles(assign: str, markdown: str) -> dict[int, str | None]:
+    """{exercise number: "book" or None (either profile)} for each exercise ``assign`` names that the chapter has."""
+    preamble, items = chapter_exercises(markdown)
+    return {n: "book" if ASKS_FOR_BOOK.search(preamble + " " + items[n]) else None
+            for n in dict.fromkeys(int(m.group(1)) for m in EXERCISE_REF.finditer(assign)) if n in items}
+
+
+def _numbers(ns: list[int]) -> str:
+    said = [str(n) for n in ns]
+    return ("exercise " if len(ns) == 1 else "exercises ") + (said[0] if len(said) == 1 else
+                                                              ", ".join(said[:-1]) + " and " + said[-1])
+
+
+def profile_words(asked: dict[int, str | None]) -> str:
+    """"In the `book` profile, as the chapter asks." / "In either profile: ..." / "Exercise 1 in the `book` profile,
+    as the chapter asks; exercise 3 in either." """
+    book = [n for n, p in asked.items() if p == "book"]
+    either = [n for n, p in asked.items() if p is None]
+    if not asked:
+        return ""
+    if not either:
+        return "In the `book` profile, as the chapter asks."
+    if not book:
+        return "In either profile: the chapter asks for neither."
+    return (f"{_numbers(book).capitalize()} in the `book` profile, as the chapter asks; {_numbers(either)} in "
+            f"either.")
+
+
+def notebook_markdown(path: Path) -> str:
+    """The markdown cells of a notebook, one after another ("" if there is no such notebook)."""
+    if not path.exists():
+        return ""
+    import nbformat
+
+    return "\n\n".join(c.source for c in nbformat.read(str(path), as_version=4).cells if c.cell_type == "markdown")
+
+
+def exercises_list(chapters: dict, markdown: dict[str, str]) -> str:
+    """The course guide's exercises to assign: each chapter's ``assign``, then the profile its exercises ask for
+    (``markdown``: {chapter: the markdown of its notebook})."""
+    out = []
+    for stem, ch in chapters.items():
+        words = profile_words(asked_profiles(ch["assign"], markdown.get(stem, "")))
+        out.append(f"- {chapter_link(stem, ch)}: {ch['assign']}" + (f" {words}" if words else "") + "\n")
+    return "".join(out)
+
+
+# The effects a `ci` run resolves: the claims of bench/ci_reference.json (what a complete `ci` build measured,
+# bench/record_ci_reference.py; the scorecard's CI_REFERENCE) whose recorded `ci` interval settled them, one way or the
+# other. The course guide advises comparing only these in `ci`, so its advice moves with the recorded file.
+CI_REFERENCE_FILE = Path("bench") / "ci_reference.json"
+RESOLVED = ("holds", "does not hold")  # the scorecard's verdicts that an interval settles
+
+
+def load_ci_reference(root: Path) -> dict | None:
+    path = root / CI_REFERENCE_FILE
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def _claim_words(claim: str) -> str:
+    """The claim without its parenthetical asides of more than one word (the scorecard's short form)."""
+    return re.sub(r"\s*\([^()]* [^()]*\)", "", claim).strip()
+
+
+def resolved_in_ci(reference: dict | None) -> list[dict]:
+    """The recorded claims whose `ci` verdict is "holds" (interval above zero) or "does not hold" (below it). An
+    exact computation has no interval, and a claim failed on a condition was not settled by its interval: neither
+    is an effect a `ci` run tells apart."""
+    def settled(c):
+        e, h = c.get("effect"), c.get("half_width")
+        if e is None or h is None or not (math.isfinite(e) and math.isfinite(h)):
+            return False
+        return (c["verdict"] == "holds" and e - h > 0) or (c["verdict"] == "does not hold" and e + h < 0)
+    return sorted((c for c in (reference or {}).get("claims", []) if settled(c)), key=lambda c: c["chapter"])
+
+
+def ci_resolves_list(reference: dict | None, chapters: dict) -> str:
+    """The list the course guide's warning box includes: each effect the recorded `ci` build resolved."""
+    if reference is None:
+        return (f"- None yet: no `ci` build has been recorded (`{CI_REFERENCE_FILE}` is missing), so compare the "
+                f"`book` page's numbers only.\n")
+    claims = resolved_in_ci(reference)
+    if not claims:
+        return (f"- None: the recorded `ci` build of commit `{reference['commit']}` resolved no claim, so compare the "
+                f"`book` page's numbers only.\n")
+    out = []
+    for c in claims:
+        number = c["chapter"].split("_")[0].lstrip("0")  # notebooks/NN_name: NN is the chapter's number
+        link = (f"{{doc}}`chapter {number} <../notebooks/{c['chapter']}>`" if c["chapter"] in chapters
+                else c["chapter"])
+        out.append(f"- {_claim_words(c['claim'])} ({link}): {c['effect']:+.3f} ± {c['half_width']:.3f} over "
+                   f"{c['n']}, {c['verdict']}.\n")
+    return "".join(out)
 
 
 def write_generated(staging: Path, chapters: dict, times: dict, this_build: dict | None = None) -> Path:
