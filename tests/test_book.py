@@ -15,6 +15,16 @@ TIMES = {"machines": [{"cpu": "c", "cores": 2, "avx512": True, "memory_gib": 24,
                        "seconds": {"ci": {"x": 30.0}, "book": {"x": 600.0}}}]}
 
 
+def _tiny_day():
+    from rlhf_lite.pages import Session
+
+    return (Session("run it live", stem="x", run="ci", reading=40, talk=15), Session("Break", reading=15),
+            Session("each group runs an exercise in `{profile}`", stem="x", run="exercises", reading=45, talk=30))
+
+
+TINY_DAY = _tiny_day()
+
+
 @pytest.fixture
 def tiny_book(tmp_path, monkeypatch):
     root = tmp_path / "src"
@@ -46,6 +56,9 @@ def tiny_book(tmp_path, monkeypatch):
         return 1.0
 
     monkeypatch.setattr(book, "execute_notebook", execute)
+    import rlhf_lite.pages as pages
+
+    monkeypatch.setattr(pages, "DAY_PLAN", TINY_DAY)  # the real plan names the real chapters
     return root, calls, tmp_path
 
 

@@ -1,16 +1,73 @@
-"""The course guide's generated parts (rlhf_lite/pages.py): the profile each assigned exercise runs in and the
-effects a `ci` run resolves. Each is computed from a file (the chapters' exercises, bench/ci_reference.json),
-never typed."""
+"""The course guide's generated parts (rlhf_lite/pages.py): the timed one-day plan, the profile each assigned
+exercise runs in, and the effects a `ci` run resolves. Each is computed
+from a file (bench/chapter_times.json, the chapters' exercises, bench/ci_reference.json), never typed."""
 
+import json
+import re
 from pathlib import Path
 
+import pytest
+
 from rlhf_lite import pages
+from rlhf_lite.pages import Session
 
 ROOT = Path(__file__).resolve().parents[1]
+FAST = {"cpu": "c", "cores": 2, "avx512": True, "memory_gib": 24, "date": "2026-11-29",
+        "seconds": {"ci": {"x": 30.0}, "book": {"x": 600.0}}}
+SLOW = {"cpu": "d", "cores": 2, "avx512": False, "memory_gib": 24, "date": "2026-11-30",
+        "seconds": {"book": {"x": 3900.0}}}
 CHAPTERS = {"x": {"title": "X", "teaches": "t", "caches": "c", "assign": "Exercise 1 (fewer samples)."}}
+DAY = (Session("run it live", stem="x", run="ci", reading=40, talk=15), Session("Break", reading=15),
+       Session("each group runs an exercise in `{profile}`", stem="x", run="exercises", reading=45, talk=30))
 ASKS_BOOK = ("# X\n\n## Exercises\n\nA difference from `ci` is not evidence: run them in the `book`\nprofile.\n\n"
              "1. **Fewer samples.** Rerun with `n = 4`.\n\n"
              ":::{admonition} Solutions\n:class: dropdown\n1. Less.\n:::\n")
+
+
+# --- the one-day plan ---------------------------------------------------------------------------------------------
+
+def test_the_day_plan_gives_clock_times_from_the_measured_runs_and_the_plans_reading_time():
+    plan = pages.day_plan(CHAPTERS, {"machines": [FAST]}, {"x": ""}, DAY)
+    assert plan.startswith("The day starts at 09:00.")
+    # 40 min reading + a 30 s run + 15 min discussion, ended on the next five minutes
+    assert ("- **09:00 to 10:00** {doc}`X <../notebooks/x>`: run it live. 40 min reading, the run in `ci` (30 s on "
+            "c (2 cores, with AVX-512)), 15 min discussion.\n") in plan
+    assert "- **10:00 to 10:15** Break.\n" in plan
+    # the chapter asks for no profile: the exercise runs in ci, alongside the reading (45 min, then 30 of talk)
+    assert "- **10:15 to 11:30** {doc}`X <../notebooks/x>`: each group runs an exercise in `ci`." in plan
+
+
+def test_the_exercise_session_runs_in_the_profile_the_chapter_asks_for_and_lasts_as_long_as_the_run():
+    plan = pages.day_plan(CHAPTERS, {"machines": [FAST, SLOW]}, {"x": ASKS_BOOK}, DAY)
+    # book, on the slowest machine that measured it: 65 min, longer than the 45 min of reading
+    assert "each group runs an exercise in `book`." in plan
+    assert "(each at most the whole chapter's run in `book`: 1 h 5 min on d (2 cores, without AVX-512))" in plan
+    assert "- **10:15 to 11:50**" in plan  # 10:15 + 65 min + 30 min of discussion
+
+
+def test_a_plan_without_a_measured_run_prints_no_clock_times():
+    plan = pages.day_plan(CHAPTERS, {"machines": []}, {"x": ""}, DAY)
+    assert "No clock times yet: no machine has measured {doc}`X <../notebooks/x>` in `ci`" in plan
+    assert not re.search(r"\d\d:\d\d to", plan)
+
+
+def test_a_plan_that_names_a_chapter_the_book_lacks_is_refused():
+    with pytest.raises(ValueError, match=r"names chapters the book lacks: \['y'\]"):
+        pages.day_plan(CHAPTERS, {"machines": [FAST]}, {}, (Session("read", stem="y", reading=10),))
+
+
+def test_the_real_plan_names_chapters_of_the_book_and_the_guide_types_no_clock_time():
+    from rlhf_lite.book import toc_notebooks
+
+    chapters = pages.load_chapters(ROOT, [nb.stem for nb in toc_notebooks(ROOT)])  # checks DAY_PLAN too
+    markdown = {nb.stem: pages.notebook_markdown(nb) for nb in toc_notebooks(ROOT)}
+    plan = pages.day_plan(chapters, pages.load_times(ROOT), markdown)
+    assert len(re.findall(r"^- \*\*\d\d:\d\d to \d\d:\d\d\*\* ", plan, re.M)) == len(pages.DAY_PLAN)
+    guide = (ROOT / "book" / "course_guide.md").read_text()
+    assert "_generated/day_plan.md" in guide
+    assert not re.search(r"\b\d{1,2}:\d{2}\b", guide), "a clock time typed into the guide; the plan computes them"
+    # the exercise session runs in the profile chapter 6 asks for (its exercises: the book profile)
+    assert "starts one of its exercises in `book`" in plan
 
 
 # --- the profile each assigned exercise runs in ------------------------------------------------------------------
@@ -70,3 +127,41 @@ def test_the_effects_a_ci_run_resolves_are_the_recorded_claims_it_settled():
         {"commit": "abc1234", "claims": ref["claims"][:1]}, {})
     assert "no `ci` build has been recorded" in pages.ci_resolves_list(None, {})
 
+
+def test_the_guides_ci_advice_names_no_effect_by_hand():
+    """The warning box includes the generated list; the effect it used to type (the length penalty's, which the
+    recorded ci build does not resolve) is gone from it."""
+    guide = (ROOT / "book" / "course_guide.md").read_text()
+    box = guide.split(":::{admonition} What a `ci` run", 1)[1].split("\n:::\n", 1)[0]
+    assert "_generated/ci_resolves.md" in box
+    assert "length penalty" not in box and "gold judge against" not in box
+    reference = json.loads((ROOT / "bench" / "ci_reference.json").read_text())
+    listed = pages.ci_resolves_list(reference, {})
+    for c in reference["claims"]:
+        if c["verdict"] not in pages.RESOLVED:
+            assert pages._claim_words(c["claim"]) + " (" not in listed, c["key"]
+
+
+def test_the_build_writes_the_plan_and_the_ci_list_into_the_staged_book(tmp_path, monkeypatch):
+    import nbformat
+
+    monkeypatch.setattr(pages, "DAY_PLAN", DAY)
+    (tmp_path / "notebooks").mkdir()
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(ASKS_BOOK)])
+    nbformat.write(nb, str(tmp_path / "notebooks" / "x.ipynb"))
+    ref = {"commit": "abc1234", "claims": [_claim("bt", "x", 0.274, 0.159, "holds", "73 pairs")]}
+    out = pages.write_generated(tmp_path, {"x": {**CHAPTERS["x"], "assign": "Exercise 1 (**Fewer samples**)."}},
+                                {"machines": [FAST]}, None, ref)
+    assert "each group runs an exercise in `book`" in (out / "day_plan.md").read_text()
+    assert "In the `book` profile, as the chapter asks." in (out / "exercises.md").read_text()
+    assert "+0.274 ± 0.159 over 73 pairs, holds." in (out / "ci_resolves.md").read_text()
+
+
+def test_the_guides_notes_on_the_sessions_follow_the_plan():
+    """The guide explains each session of the generated plan in the plan's order: moving a session in one
+    without the other fails here."""
+    guide = (ROOT / "book" / "course_guide.md").read_text()
+    notes = guide.split("What the sessions are for", 1)[1].split(":::{admonition}", 1)[0]
+    targets = [re.search(r"\{doc\}`(?:[^`<]*<)?([^`>]+)>?`", item).group(1)
+               for item in re.findall(r"^- \*\*.*$", notes, re.M)]
+    assert [t.split("/")[-1] for t in targets] == [s.stem or s.page for s in pages.DAY_PLAN if s.stem or s.page]
