@@ -1,5 +1,5 @@
 """The course guide's generated parts (rlhf_lite/pages.py): the timed one-day plan, the profile each assigned
-exercise runs in, and the effects a `ci` run resolves. Each is computed
+exercise runs in, the effects a `ci` run resolves, and the bridge's links into chapters 3 and 5. Each is computed
 from a file (bench/chapter_times.json, the chapters' exercises, bench/ci_reference.json), never typed."""
 
 import json
@@ -155,6 +155,34 @@ def test_the_build_writes_the_plan_and_the_ci_list_into_the_staged_book(tmp_path
     assert "each group runs an exercise in `book`" in (out / "day_plan.md").read_text()
     assert "In the `book` profile, as the chapter asks." in (out / "exercises.md").read_text()
     assert "+0.274 ± 0.159 over 73 pairs, holds." in (out / "ci_resolves.md").read_text()
+
+
+# --- the bridge ---------------------------------------------------------------------------------------------------
+
+def _labels() -> dict[str, str]:
+    """Every MyST label that stands right before a heading: in the chapters' sources and in book/*.md."""
+    found = {}
+    for f in (ROOT / "notebooks").glob("*.py"):
+        for m in re.finditer(r"^# \(([\w-]+)\)=\n# #+ ", f.read_text(), re.M):
+            found[m.group(1)] = f.stem
+    for f in (ROOT / "book").glob("*.md"):
+        for m in re.finditer(r"^\(([\w-]+)\)=\n#+ ", f.read_text(), re.M):
+            found[m.group(1)] = f"book/{f.stem}"
+    return found
+
+
+def test_the_bridge_links_the_sections_of_chapters_3_and_5_it_points_to():
+    bridge = (ROOT / "book" / "bridge.md").read_text()
+    refs = re.findall(r"\{ref\}`[^`<]*<([^>]+)>`", bridge)
+    labels = _labels()
+    assert not [r for r in refs if r not in labels], "the bridge links a label no heading carries"
+    linked = {labels[r] for r in refs}
+    assert {"03_preference_data", "05_length_bias"} <= linked
+    # each figure the bridge names is linked where it names it
+    for figure in ('how often "chosen" is truly better', "margin sweep", "length gap between chosen and rejected",
+                   "composition by RewardBench category", "A heatmap counts prompts", "sweeps $\\lambda$"):
+        paragraph = next(p for p in re.split(r"\n(?=- \*\*)|\n\n", bridge) if figure in p)
+        assert "{ref}`" in paragraph, figure
 
 
 def test_the_guides_notes_on_the_sessions_follow_the_plan():
