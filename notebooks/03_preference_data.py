@@ -160,6 +160,7 @@ fixture_mix = build_mixture(recipe, {n: fixtures / n for n in recipe.sources}, l
 display(fixture_mix.report())
 
 # %% [markdown]
+# (preference-data-twins)=
 # ## The lite world's preference sources
 #
 # For each dataset the lite world has a twin: a synthetic source written to disk **in that dataset's
@@ -207,6 +208,7 @@ for c in row["completions"]:
     print(f"  {c['response']!r:46s} fine-grained {c['fine-grained_score']:.2f}  {ratings}")
 
 # %% [markdown]
+# (preference-data-labels)=
 # ## How good are the labels before cleaning?
 #
 # For every converted pair we know $r^*(x, a^w) - r^*(x, a^l)$. A label *agrees* with the truth if that
@@ -232,6 +234,7 @@ for src, key in (("pku-saferlhf", "pku"), ("ultrafeedback", "uf"), ("shp", "shp"
     glue(f"raw_acc_{key}_h", float(raw_truth.loc[src, "ci"]), display=False)
 
 # %% [markdown]
+# (preference-data-filters)=
 # ## Curation, filter by filter
 #
 # The cleaning in the order we apply it. Filters marked *(paper)* are the ones Appendix B.1 lists;
@@ -292,6 +295,7 @@ glue("merged_rows", sum(r.merged_turns for r in mix2.loads), display=False)
 # here is {glue:text}`mix2_removed_after_ties:.1%`.
 
 # %% [markdown]
+# (preference-data-filter-accuracy)=
 # ## What does each filter buy?
 #
 # The paper removes ties and small margins because "these preference signals tend to be noisy". In the
@@ -372,6 +376,7 @@ glue("tie_removed_tie_share", float(by_filter.loc["after tie", "removed tie %"])
 # - **Empty turns** and **identical** pairs are broken as comparisons, whatever their labels say.
 
 # %% [markdown]
+# (preference-data-margin-sweep)=
 # ## The margin threshold: quantity against quality
 #
 # Each threshold keeps a different number of scored pairs at a different accuracy. We sweep it over
@@ -419,6 +424,7 @@ glue("sweep_words", "A stricter margin trades data for accuracy:" if a1 - h1 > a
 # answers.
 
 # %% [markdown]
+# (preference-data-length)=
 # ## Length: where reward-model length bias comes from
 #
 # Table 5 of the paper lists the mean preferred and rejected lengths of each dataset. In UltraFeedback,
@@ -562,6 +568,7 @@ glue("t5_scale_max", float(scale.max()), display=False)
 # than the paper's.
 
 # %% [markdown]
+# (preference-data-mixtures)=
 # ## MIX1 and MIX2
 #
 # MIX1 (HH-RLHF, SHP, UltraFeedback, summarisation) is the mixture behind the earlier open reward
@@ -598,6 +605,7 @@ glue("mix2_safety", float(comp.loc["safety", "MIX2"]), display=False)
 # mixes all task families.
 
 # %% [markdown]
+# (preference-data-prompt-splits)=
 # ## The prompt set for the online iterations
 #
 # The online loop (the iterative DPO chapter) needs prompts, not pairs. The paper pools prompts from UltraFeedback,

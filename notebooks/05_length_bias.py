@@ -111,6 +111,7 @@ glue("bias_prompts", len(prompts), display=False)
 pooled = f"{n} samples of π₀ per prompt, T = " + " and ".join(str(t) for t in cfg.sampling.temperatures) + " pooled"
 
 # %% [markdown]
+# (length-bias-heatmaps)=
 # ## The heatmaps
 #
 # `length_correlations` gives one Pearson coefficient per prompt and the prompt's mean length. A prompt
@@ -128,6 +129,7 @@ fig.suptitle(pooled, y=1.03)
 plt.show()
 
 # %% [markdown]
+# (length-bias-mean)=
 # ## The mean coefficient, against the paper's
 
 # %%
@@ -183,6 +185,7 @@ glue("ordering", "the model in UltraRM's role is clearly more length-biased, as 
 # the part of its coefficient *above* $r^*$'s. For {glue:text}`r_flat_true:.0%` of the prompts every
 # sample has the same $r^*$, and the truth's coefficient there is 0.
 #
+# (length-bias-training-pairs)=
 # ## Where the bias comes from: the training pairs
 #
 # A BT model learns whatever separates chosen from rejected. So look at the length of the chosen
@@ -233,6 +236,7 @@ glue("shorter_sources", ", ".join(f"`{s}`" for s in shorter) or "none", display=
 # length looks like any other label, and the filters of the preference-data chapter drop ties only when
 # the *scores* are tied.
 #
+# (length-bias-penalty)=
 # ## Why it matters for the online loop
 #
 # The iterative DPO chapter ranks the policy's own samples with one of these models and trains towards

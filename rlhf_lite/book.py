@@ -98,7 +98,8 @@ def stage(root: Path, staging: Path, profile: str, only: str | None = None, cach
     """Copy the book's sources to ``staging`` and execute its notebooks there (or take them from the cache of
     executed notebooks, with the results each wrote, when ``cache`` and nothing they depend on changed)."""
     from rlhf_lite.io import copy_atomic, results_dir, runs_dir
-    from rlhf_lite.pages import load_chapters, load_times, prepare_staged_notebook, run_box, write_generated
+    from rlhf_lite.pages import (load_chapters, load_ci_reference, load_times, prepare_staged_notebook, run_box,
+                                 write_generated)
     from rlhf_lite.scorecard import write_ci_reference, write_scorecard
 
     notebooks = toc_notebooks(root)
@@ -150,7 +151,7 @@ def stage(root: Path, staging: Path, profile: str, only: str | None = None, cach
             (cached / "done").touch()
         prepare_staged_notebook(staging / rel, box)
     write_generated(staging, chapters, times, {"profile": profile, "machine": machine(), "chapters": {
-        Path(r).stem: {"seconds": secs} for r, secs, _ in timings}})
+        Path(r).stem: {"seconds": secs} for r, secs, _ in timings}}, load_ci_reference(root))
     rows = write_scorecard(staging, results_dir(), chapters, profile, [Path(r).stem for r, _, _ in timings])
     print("[book] scorecard: " + ", ".join(f"{r['key']} {r['verdict']}" for r in rows), flush=True)
     write_ci_reference(staging, root, rows, chapters, profile)  # the course guide: what a ci run should print

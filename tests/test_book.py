@@ -15,6 +15,16 @@ TIMES = {"machines": [{"cpu": "c", "cores": 2, "avx512": True, "memory_gib": 24,
                        "seconds": {"ci": {"x": 30.0}, "book": {"x": 600.0}}}]}
 
 
+def _tiny_day():
+    from rlhf_lite.pages import Session
+
+    return (Session("run it live", stem="x", run="ci", reading=40, talk=15), Session("Break", reading=15),
+            Session("each group runs an exercise in `{profile}`", stem="x", run="exercises", reading=45, talk=30))
+
+
+TINY_DAY = _tiny_day()
+
+
 @pytest.fixture
 def tiny_book(tmp_path, monkeypatch):
     root = tmp_path / "src"
@@ -46,6 +56,9 @@ def tiny_book(tmp_path, monkeypatch):
         return 1.0
 
     monkeypatch.setattr(book, "execute_notebook", execute)
+    import rlhf_lite.pages as pages
+
+    monkeypatch.setattr(pages, "DAY_PLAN", TINY_DAY)  # the real plan names the real chapters
     return root, calls, tmp_path
 
 
@@ -145,24 +158,27 @@ def test_the_course_guides_times_come_from_the_measured_table_and_this_build(tin
     root, calls, tmp = tiny_book
     book.stage(root, tmp / "s1", "ci")
     table = (tmp / "s1" / "book" / "_generated" / "chapter_times.md").read_text()
-    assert "| 30 s | 10 min | 1 s |" in table  # ci and book from the table, this build's own run
+    # ci and book from the table, this build's own run; its 1 s lies below the recorded 30 s: the ci range takes it in
+    assert "| 1 to 30 s | 10 min | 1 s |" in table
+    assert "For 1 chapter it lay outside the recorded builds' range, so the `ci` range beside it takes it" in table
     # the table says what each column is: the profile, a range over machines, and this build's CPU
-    assert ("| `ci` profile: fastest to slowest machine | `book` profile: fastest to slowest machine | This build: "
+    assert ("| `ci` profile: fastest to slowest build | `book` profile: fastest to slowest build | This build: "
             f"`ci` profile, {machine_label(book.machine())} |") in table
     assert "**Each time was measured on one machine**, c (2 cores, with AVX-512). Machines of our kind differ" in table
-    assert "On c (2 cores, with AVX-512), `ci` ran the chapters it measured in both 20 times faster." in table
+    assert ("On c (2 cores, with AVX-512), the chapters it timed in both profiles took 20 times as long in `book` "
+            "as in `ci`.") in table
     times = json.loads((root / "bench" / "chapter_times.json").read_text())
     times["machines"][0]["seconds"]["book"]["x"] = 3900.0
     (root / "bench" / "chapter_times.json").write_text(json.dumps(times))
     book.stage(root, tmp / "s2", "ci")
-    assert "| 30 s | 1 h 5 min |" in (tmp / "s2" / "book" / "_generated" / "chapter_times.md").read_text()
+    assert "| 1 to 30 s | 1 h 5 min |" in (tmp / "s2" / "book" / "_generated" / "chapter_times.md").read_text()
     # a second kind of machine, slower: every page shows the range, and names both machines
     times["machines"].append({"cpu": "AMD EPYC 7B13 64-Core Processor", "cores": 2, "avx512": False,
                               "memory_gib": 24, "date": "2026-12-01", "seconds": {"book": {"x": 7200.0}}})
     (root / "bench" / "chapter_times.json").write_text(json.dumps(times))
     book.stage(root, tmp / "s3", "ci")
     table = (tmp / "s3" / "book" / "_generated" / "chapter_times.md").read_text()
-    assert "| 30 s | 1 h 5 min to 2 h |" in table
+    assert "| 1 to 30 s | 1 h 5 min to 2 h |" in table
     assert ("the slowest of the machines that measured the chapter (2 machines with 2 cores, named in the second "
             "table), not one machine's time. On the chapters they all measured, the slowest took 1.8 times as long as "
             "the fastest: machines of our kind differ that much in speed, much of it from whether the CPU has "
@@ -488,3 +504,51 @@ def test_without_a_recorded_ci_reference_the_course_guide_says_how_to_record_it(
     page = (tmp / "s1" / "book" / "_generated" / "ci_reference.md").read_text()
     assert "`bench/ci_reference.json` is missing" in page and "bench/record_ci_reference.py" in page
     assert "make book-ci" in page and "|" not in page
+
+
+def _seconds(text: str) -> float:
+    """"1 h 5 min" -> 3900; "40 s" -> 40 (what ``minutes`` prints, read back)."""
+    units = {"h": 3600, "min": 60, "s": 1}
+    return sum(float(n) * units[u] for n, u in re.findall(r"(\d+) (h|min|s)\b", text))
+
+
+def _range_seconds(text: str) -> tuple[float, float]:
+    """"17 to 32 min" -> (1020, 1920); "40 s to 2 min"; "1 h 5 min to 2 h"; "10 min" -> (600, 600)."""
+    if " to " not in text:
+        return _seconds(text), _seconds(text)
+    lo, hi = text.split(" to ")
+    if re.fullmatch(r"\d+", lo.strip()):  # "17 to 32 min": the unit is said once
+        lo = f"{lo} {hi.split()[-1]}"
+    return _seconds(lo), _seconds(hi)
+
+
+@pytest.mark.parametrize("mine", [1.0, 300.0, 600.0, 700.0, 2900.0, 9000.0])
+def test_this_builds_time_never_lies_outside_the_range_printed_beside_it(mine):
+    """A build on another machine, or one sharing its machine, can be faster or slower than every recorded build:
+    the range of its profile then takes it in, and the caption says why."""
+    from rlhf_lite.pages import times_table
+
+    other = {"cpu": "d", "cores": 2, "avx512": False, "date": "2026-12-01", "seconds": {"book": {"x": 900.0}}}
+    table = times_table({"x": {"title": "X", "teaches": "t"}}, {"machines": [TIMES["machines"][0], other]},
+                        {"profile": "book", "machine": None, "chapters": {"x": {"seconds": mine}}})
+    row = next(ln for ln in table.splitlines() if ln.startswith("| {doc}`X"))
+    _, _, ci, book_range, here = [c.strip() for c in row.strip("|").split("|")]
+    lo, hi = _range_seconds(book_range)
+    assert lo <= _seconds(here) <= hi, row
+    assert ci == "30 s"  # another profile's range is the recorded builds' alone
+    outside = not 600.0 <= mine <= 900.0
+    assert ("For 1 chapter it lay outside the recorded builds' range" in table) == outside
+    if not outside:
+        assert book_range == "10 to 15 min"
+
+
+def test_a_range_of_hours_says_both_ends_in_full():
+    from rlhf_lite.pages import time_range
+
+    times = {"machines": [{"cpu": "c", "cores": 2, "seconds": {"book": {"x": 3900.0}}},
+                          {"cpu": "d", "cores": 2, "seconds": {"book": {"x": 7500.0}}}]}
+    assert time_range(times, "x", "book") == "1 h 5 min to 2 h 5 min"  # not "1 to 2 h 5 min"
+    times["machines"][1]["seconds"]["book"]["x"] = 1920.0
+    assert time_range(times, "x", "book") == "32 min to 1 h 5 min"
+    times["machines"][0]["seconds"]["book"]["x"] = 1020.0
+    assert time_range(times, "x", "book") == "17 to 32 min"
