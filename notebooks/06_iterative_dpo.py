@@ -581,10 +581,10 @@ glue("pm_text", (
     f"{overall(by_length['pm-mix2']):.2f} of these pairs against {overall(by_length['bt-mix2']):.2f} for BT-MIX2."),
     display=False)
 glue("pm_loop_words", (
-    f"Our preference model agrees with the truth on {overall(by_length['pm-mix2']):.2f} of pi_0's pairs against "
+    f"Our preference model agrees with the truth on {overall(by_length['pm-mix2']):.2f} of the SFT policy's pairs against "
     f"{overall(by_length['bt-mix2']):.2f} for BT-MIX2, so it is not used as a judge of the loop."
     if pm_leans or overall(by_length["pm-mix2"]) <= overall(by_length["bt-mix2"]) else
-    f"Our preference model agrees with the truth on {overall(by_length['pm-mix2']):.2f} of pi_0's pairs, as well as "
+    f"Our preference model agrees with the truth on {overall(by_length['pm-mix2']):.2f} of the SFT policy's pairs, as well as "
     f"BT-MIX2 ({overall(by_length['bt-mix2']):.2f}); this chapter has no loop ranked by it yet."), display=False)
 
 # %% [markdown]
@@ -991,8 +991,8 @@ handles = {}
 for ax in axes.ravel():
     for h, lab in zip(*ax.get_legend_handles_labels()):
         handles.setdefault(lab, h)
-fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=2, fontsize=8, frameon=False)
-fig.tight_layout(rect=(0, 0.17, 1, 1))
+fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=2, fontsize=9, frameon=False)
+fig.tight_layout(rect=(0, 0.19, 1, 1))
 plt.show()
 
 # %% tags=hide-cell
@@ -1064,13 +1064,13 @@ glue("ref_kl", float(agg[PREV][T]["kl"][0]), display=False)
 glue("ref_kl_pi0", float(agg[CONCISE][T]["kl"][0]), display=False)
 glue("ref_win_diff", float(ref_diff["win_rate"][0]), display=False)
 glue("ref_win_diff_ci", float(ref_diff["win_rate"][1]), display=False)
-glue("ref_kl_text", "moves clearly further from π₀" if kl_more else
-     "does not move clearly further from π₀" if ref_diff["kl"][0] + ref_diff["kl"][1] >= 0 else
-     "stays closer to π₀", display=False)
+glue("ref_kl_text", "moves clearly further" if kl_more else
+     "does not move clearly further" if ref_diff["kl"][0] + ref_diff["kl"][1] >= 0 else
+     "stays closer", display=False)
 glue("ref_win_text", verdict(*ref_diff["win_rate"]), display=False)
 
 # %% [markdown]
-# With the previous iterate as reference the loop {glue:text}`ref_kl_text`: a KL of
+# With the previous iterate as reference the loop {glue:text}`ref_kl_text` from $\pi_0$: a KL of
 # {glue:text}`ref_kl:.2f` nats after {glue:text}`T_iter` iterations against {glue:text}`ref_kl_pi0:.2f`
 # with $\pi_0$. Its true win rate differs by {glue:text}`ref_win_diff:+.3f` ± {glue:text}`ref_win_diff_ci:.3f`,
 # {glue:text}`ref_win_text`. The reference sets how far the loop may go from $\pi_0$; the over-optimisation

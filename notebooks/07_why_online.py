@@ -126,7 +126,7 @@ ax.axhline(ceiling, color="gray", ls=":", lw=1, label="highest possible")
 ax.axvline(cfg.online.iterations, color="k", lw=0.8, ls="--", label="the paper's T")
 ax.set_xlabel("iteration t")
 ax.set_ylabel("true win rate against π₀")
-ax.legend(fontsize=8, loc="lower right")
+ax.legend(fontsize=9, loc="lower right")
 fig.tight_layout()
 plt.show()
 
@@ -342,7 +342,7 @@ def colour(name):
     return next(c for k, c in COLORS.items() if name.startswith(k))
 
 
-fig, axes = plt.subplots(1, 2, figsize=(10, 4), sharey=True)
+fig, axes = plt.subplots(1, 2, figsize=(8.4, 4.4), sharey=True)  # read at the column's width: text of 9 pt or more
 for ax, j in zip(axes, RECIPES):
     names = [n for n in arms if n.endswith(f"[{j}]")]
     for n in names:
@@ -359,8 +359,9 @@ handles = {}  # one legend for both panels: the replays are in the gold panel on
 for ax in axes:
     for h, lab in zip(*ax.get_legend_handles_labels()):
         handles.setdefault(lab, h)
-fig.legend(handles.values(), handles.keys(), fontsize=8, loc="lower center", ncol=len(handles), frameon=False)
-fig.tight_layout(rect=(0, 0.07, 1, 1))
+fig.legend(handles.values(), handles.keys(), fontsize=9, loc="lower center", ncol=(len(handles) + 1) // 2,
+           frameon=False)
+fig.tight_layout(rect=(0, 0.13, 1, 1))
 plt.show()
 
 # %% [markdown]
