@@ -53,7 +53,7 @@ from datasets import load_from_disk
 
 from rlhf_lite.config import Config, with_overrides
 from rlhf_lite.io import read_jsonl, save_results
-from rlhf_lite.pages import ranks_and_generates
+from rlhf_lite.wording import ranks_and_generates
 from rlhf_lite.online import (Writer, calibrate, common_reach, front, implicit_accuracy, iterate_points, loop_prompts,
                               matched, peak, peaks, per_token, response_logliks, run_arms, run_recipes, win_at_kl,
                               win_rate_ceiling, write_samples)

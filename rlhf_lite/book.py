@@ -98,12 +98,14 @@ def stage(root: Path, staging: Path, profile: str, only: str | None = None, cach
     """Copy the book's sources to ``staging`` and execute its notebooks there (or take them from the cache of
     executed notebooks, with the results each wrote, when ``cache`` and nothing they depend on changed)."""
     from rlhf_lite.io import copy_atomic, results_dir, runs_dir
-    from rlhf_lite.pages import (load_chapters, load_ci_reference, load_times, prepare_staged_notebook, run_box,
-                                 write_generated)
+    from rlhf_lite.course import load_ci_reference
+    from rlhf_lite.course_plan import check_plan, write_generated
+    from rlhf_lite.pages import load_chapters, load_times, prepare_staged_notebook, run_box
     from rlhf_lite.scorecard import write_ci_reference, write_scorecard
 
     notebooks = toc_notebooks(root)
     chapters, times = load_chapters(root, [nb.stem for nb in notebooks]), load_times(root)  # fail before running
+    check_plan(chapters)  # the course guide's timed day names chapters the book has, before any chapter runs
     if staging.exists():
         shutil.rmtree(staging)
     staging.mkdir(parents=True)

@@ -58,7 +58,11 @@ def results_dir() -> Path:
 
 # Modules that write the book's pages, not the stages' artifacts: an edit to the scorecard's wording or the
 # course guide's table must re-run the chapters (their pages show it), not retrain every model of the book.
-PRESENTATION_MODULES = ("book.py", "pages.py", "scorecard.py", "claims.py", "plots.py")
+# The modules no stage runs: the build, the pages and what they write (the scorecard, the course guide, the chapters'
+# outcome-dependent words and figures). tests/test_layout.py checks that no other module imports one of them.
+# An analysis that only reads what finished stages wrote (online/safety.py) is one of them too.
+PRESENTATION_MODULES = ("book.py", "pages.py", "scorecard.py", "claims.py", "plots.py", "course.py", "course_plan.py",
+                        "wording.py", "online/safety.py")
 
 
 @functools.lru_cache(maxsize=2)

@@ -16,7 +16,7 @@ TIMES = {"machines": [{"cpu": "c", "cores": 2, "avx512": True, "memory_gib": 24,
 
 
 def _tiny_day():
-    from rlhf_lite.pages import Session
+    from rlhf_lite.course_plan import Session
 
     return (Session("run it live", stem="x", run="ci", reading=40, talk=15), Session("Break", reading=15),
             Session("each group runs an exercise in `{profile}`", stem="x", run="exercises", reading=45, talk=30))
@@ -56,9 +56,9 @@ def tiny_book(tmp_path, monkeypatch):
         return 1.0
 
     monkeypatch.setattr(book, "execute_notebook", execute)
-    import rlhf_lite.pages as pages
+    import rlhf_lite.course_plan as course_plan
 
-    monkeypatch.setattr(pages, "DAY_PLAN", TINY_DAY)  # the real plan names the real chapters
+    monkeypatch.setattr(course_plan, "DAY_PLAN", TINY_DAY)  # the real plan names the real chapters
     return root, calls, tmp_path
 
 
@@ -526,7 +526,7 @@ def _range_seconds(text: str) -> tuple[float, float]:
 def test_this_builds_time_never_lies_outside_the_range_printed_beside_it(mine):
     """A build on another machine, or one sharing its machine, can be faster or slower than every recorded build:
     the range of its profile then takes it in, and the caption says why."""
-    from rlhf_lite.pages import times_table
+    from rlhf_lite.course import times_table
 
     other = {"cpu": "d", "cores": 2, "avx512": False, "date": "2026-12-01", "seconds": {"book": {"x": 900.0}}}
     table = times_table({"x": {"title": "X", "teaches": "t"}}, {"machines": [TIMES["machines"][0], other]},

@@ -1,4 +1,4 @@
-"""The course guide's generated parts (rlhf_lite/pages.py): the timed one-day plan, the profile each assigned
+"""The course guide's generated parts (rlhf_lite/course.py, rlhf_lite/course_plan.py): the timed one-day plan, the profile each assigned
 exercise runs in, the effects a `ci` run resolves, and the bridge's links into chapters 3 and 5. Each is computed
 from a file (bench/chapter_times.json, the chapters' exercises, bench/ci_reference.json), never typed."""
 
@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from rlhf_lite import pages
-from rlhf_lite.pages import Session
+from rlhf_lite import course, course_plan, pages
+from rlhf_lite.course_plan import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = {"cpu": "c", "cores": 2, "avx512": True, "memory_gib": 24, "date": "2026-11-29",
@@ -27,7 +27,7 @@ ASKS_BOOK = ("# X\n\n## Exercises\n\nA difference from `ci` is not evidence: run
 # --- the one-day plan ---------------------------------------------------------------------------------------------
 
 def test_the_day_plan_gives_clock_times_from_the_measured_runs_and_the_plans_reading_time():
-    plan = pages.day_plan(CHAPTERS, {"machines": [FAST]}, {"x": ""}, DAY)
+    plan = course_plan.day_plan(CHAPTERS, {"machines": [FAST]}, {"x": ""}, DAY)
     assert plan.startswith("The day starts at 09:00.")
     # 40 min reading + a 30 s run + 15 min discussion, ended on the next five minutes
     assert ("- **09:00 to 10:00** {doc}`X <../notebooks/x>`: run it live. 40 min reading, the run in `ci` (30 s on "
@@ -38,7 +38,7 @@ def test_the_day_plan_gives_clock_times_from_the_measured_runs_and_the_plans_rea
 
 
 def test_the_exercise_session_runs_in_the_profile_the_chapter_asks_for_and_lasts_as_long_as_the_run():
-    plan = pages.day_plan(CHAPTERS, {"machines": [FAST, SLOW]}, {"x": ASKS_BOOK}, DAY)
+    plan = course_plan.day_plan(CHAPTERS, {"machines": [FAST, SLOW]}, {"x": ASKS_BOOK}, DAY)
     # book, on the slowest machine that measured it: 65 min, longer than the 45 min of reading
     assert "each group runs an exercise in `book`." in plan
     assert "(each at most the whole chapter's run in `book`: 1 h 5 min on d (2 cores, without AVX-512))" in plan
@@ -46,23 +46,24 @@ def test_the_exercise_session_runs_in_the_profile_the_chapter_asks_for_and_lasts
 
 
 def test_a_plan_without_a_measured_run_prints_no_clock_times():
-    plan = pages.day_plan(CHAPTERS, {"machines": []}, {"x": ""}, DAY)
+    plan = course_plan.day_plan(CHAPTERS, {"machines": []}, {"x": ""}, DAY)
     assert "No clock times yet: no machine has measured {doc}`X <../notebooks/x>` in `ci`" in plan
     assert not re.search(r"\d\d:\d\d to", plan)
 
 
 def test_a_plan_that_names_a_chapter_the_book_lacks_is_refused():
     with pytest.raises(ValueError, match=r"names chapters the book lacks: \['y'\]"):
-        pages.day_plan(CHAPTERS, {"machines": [FAST]}, {}, (Session("read", stem="y", reading=10),))
+        course_plan.day_plan(CHAPTERS, {"machines": [FAST]}, {}, (Session("read", stem="y", reading=10),))
 
 
 def test_the_real_plan_names_chapters_of_the_book_and_the_guide_types_no_clock_time():
     from rlhf_lite.book import toc_notebooks
 
-    chapters = pages.load_chapters(ROOT, [nb.stem for nb in toc_notebooks(ROOT)])  # checks DAY_PLAN too
-    markdown = {nb.stem: pages.notebook_markdown(nb) for nb in toc_notebooks(ROOT)}
-    plan = pages.day_plan(chapters, pages.load_times(ROOT), markdown)
-    assert len(re.findall(r"^- \*\*\d\d:\d\d to \d\d:\d\d\*\* ", plan, re.M)) == len(pages.DAY_PLAN)
+    chapters = pages.load_chapters(ROOT, [nb.stem for nb in toc_notebooks(ROOT)])
+    course_plan.check_plan(chapters)  # what the build does before any chapter runs
+    markdown = {nb.stem: course.notebook_markdown(nb) for nb in toc_notebooks(ROOT)}
+    plan = course_plan.day_plan(chapters, pages.load_times(ROOT), markdown)
+    assert len(re.findall(r"^- \*\*\d\d:\d\d to \d\d:\d\d\*\* ", plan, re.M)) == len(course_plan.DAY_PLAN)
     guide = (ROOT / "book" / "course_guide.md").read_text()
     assert "_generated/day_plan.md" in guide
     assert not re.search(r"\b\d{1,2}:\d{2}\b", guide), "a clock time typed into the guide; the plan computes them"
@@ -76,14 +77,14 @@ def test_an_exercise_runs_in_book_where_its_words_or_the_words_before_the_list_a
     each = ("## Exercises\n\n1. Give offline DPO ten times as many pairs. Run it on every bandit of the `book`\n"
             "   profile.\n2. Set the ridge to zero.\n3. Compute the KL of worst-of-n.\n\n:::{admonition} Solutions\n"
             "3. Use the `book` profile.\n:::\n")
-    assert pages.asked_profiles("Exercise 1 (ten times) and exercise 3 (the KL).", each) == {1: "book", 3: None}
-    assert pages.asked_profiles("Exercise 1 (**Fewer samples**).", ASKS_BOOK) == {1: "book"}
-    assert pages.asked_profiles("Exercise 7 (no such one).", each) == {}
-    assert pages.profile_words({1: "book", 3: None}) == ("Exercise 1 in the `book` profile, as the chapter asks; "
+    assert course.asked_profiles("Exercise 1 (ten times) and exercise 3 (the KL).", each) == {1: "book", 3: None}
+    assert course.asked_profiles("Exercise 1 (**Fewer samples**).", ASKS_BOOK) == {1: "book"}
+    assert course.asked_profiles("Exercise 7 (no such one).", each) == {}
+    assert course.profile_words({1: "book", 3: None}) == ("Exercise 1 in the `book` profile, as the chapter asks; "
                                                           "exercise 3 in either.")
-    assert pages.profile_words({1: "book", 4: "book"}) == "In the `book` profile, as the chapter asks."
-    assert pages.profile_words({2: None}) == "In either profile: the chapter asks for neither."
-    line = pages.exercises_list({"x": {**CHAPTERS["x"], "assign": "Exercise 1 (**Fewer samples**)."}},
+    assert course.profile_words({1: "book", 4: "book"}) == "In the `book` profile, as the chapter asks."
+    assert course.profile_words({2: None}) == "In either profile: the chapter asks for neither."
+    line = course.exercises_list({"x": {**CHAPTERS["x"], "assign": "Exercise 1 (**Fewer samples**)."}},
                                 {"x": ASKS_BOOK})
     assert line == ("- {doc}`X <../notebooks/x>`: Exercise 1 (**Fewer samples**). In the `book` profile, as the "
                     "chapter asks.\n")
@@ -96,11 +97,11 @@ def test_the_exercises_of_each_real_chapter_are_found_and_chapter_6s_run_in_book
 
     chapters = yaml.safe_load((ROOT / "book" / "chapters.yml").read_text())
     for stem, ch in chapters.items():
-        markdown = pages.notebook_markdown(ROOT / "notebooks" / f"{stem}.ipynb")
-        named = {int(m.group(1)) for m in pages.EXERCISE_REF.finditer(ch["assign"])}
-        assert set(pages.asked_profiles(ch["assign"], markdown)) == named, stem
-    six = pages.notebook_markdown(ROOT / "notebooks" / "06_iterative_dpo.ipynb")
-    assert set(pages.asked_profiles(chapters["06_iterative_dpo"]["assign"], six).values()) == {"book"}
+        markdown = course.notebook_markdown(ROOT / "notebooks" / f"{stem}.ipynb")
+        named = {int(m.group(1)) for m in course.EXERCISE_REF.finditer(ch["assign"])}
+        assert set(course.asked_profiles(ch["assign"], markdown)) == named, stem
+    six = course.notebook_markdown(ROOT / "notebooks" / "06_iterative_dpo.ipynb")
+    assert set(course.asked_profiles(chapters["06_iterative_dpo"]["assign"], six).values()) == {"book"}
 
 
 # --- the effects a ci run resolves --------------------------------------------------------------------------------
@@ -118,14 +119,14 @@ def test_the_effects_a_ci_run_resolves_are_the_recorded_claims_it_settled():
         _claim("bound", "01_x", 0.0095, None, "holds", "exact"),  # a computation, not an effect with an interval
         _claim("cond", "07_x", 0.3, 0.1, "does not hold"),  # failed on a condition: the interval did not settle it
     ]}
-    text = pages.ci_resolves_list(ref, {"04_x": {"title": "Four"}})
+    text = course.ci_resolves_list(ref, {"04_x": {"title": "Four"}})
     link = "{doc}`chapter 4 <../notebooks/04_x>`"
     assert text == (f"- Claim pm ({link}): -0.240 ± 0.119 over 100 pairs, does not hold.\n"
                     f"- Claim bt ({link}): +0.274 ± 0.159 over 73 pairs, holds.\n")
     assert "penalty" not in text and "bound" not in text and "cond" not in text
-    assert "None: the recorded `ci` build of commit `abc1234` resolved no claim" in pages.ci_resolves_list(
+    assert "None: the recorded `ci` build of commit `abc1234` resolved no claim" in course.ci_resolves_list(
         {"commit": "abc1234", "claims": ref["claims"][:1]}, {})
-    assert "no `ci` build has been recorded" in pages.ci_resolves_list(None, {})
+    assert "no `ci` build has been recorded" in course.ci_resolves_list(None, {})
 
 
 def test_the_guides_ci_advice_names_no_effect_by_hand():
@@ -136,21 +137,21 @@ def test_the_guides_ci_advice_names_no_effect_by_hand():
     assert "_generated/ci_resolves.md" in box
     assert "length penalty" not in box and "gold judge against" not in box
     reference = json.loads((ROOT / "bench" / "ci_reference.json").read_text())
-    listed = pages.ci_resolves_list(reference, {})
+    listed = course.ci_resolves_list(reference, {})
     for c in reference["claims"]:
-        if c["verdict"] not in pages.RESOLVED:
-            assert pages._claim_words(c["claim"]) + " (" not in listed, c["key"]
+        if c["verdict"] not in course.RESOLVED:
+            assert course._claim_words(c["claim"]) + " (" not in listed, c["key"]
 
 
 def test_the_build_writes_the_plan_and_the_ci_list_into_the_staged_book(tmp_path, monkeypatch):
     import nbformat
 
-    monkeypatch.setattr(pages, "DAY_PLAN", DAY)
+    monkeypatch.setattr(course_plan, "DAY_PLAN", DAY)
     (tmp_path / "notebooks").mkdir()
     nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_markdown_cell(ASKS_BOOK)])
     nbformat.write(nb, str(tmp_path / "notebooks" / "x.ipynb"))
     ref = {"commit": "abc1234", "claims": [_claim("bt", "x", 0.274, 0.159, "holds", "73 pairs")]}
-    out = pages.write_generated(tmp_path, {"x": {**CHAPTERS["x"], "assign": "Exercise 1 (**Fewer samples**)."}},
+    out = course_plan.write_generated(tmp_path, {"x": {**CHAPTERS["x"], "assign": "Exercise 1 (**Fewer samples**)."}},
                                 {"machines": [FAST]}, None, ref)
     assert "each group runs an exercise in `book`" in (out / "day_plan.md").read_text()
     assert "In the `book` profile, as the chapter asks." in (out / "exercises.md").read_text()
@@ -192,4 +193,4 @@ def test_the_guides_notes_on_the_sessions_follow_the_plan():
     notes = guide.split("What the sessions are for", 1)[1].split(":::{admonition}", 1)[0]
     targets = [re.search(r"\{doc\}`(?:[^`<]*<)?([^`>]+)>?`", item).group(1)
                for item in re.findall(r"^- \*\*.*$", notes, re.M)]
-    assert [t.split("/")[-1] for t in targets] == [s.stem or s.page for s in pages.DAY_PLAN if s.stem or s.page]
+    assert [t.split("/")[-1] for t in targets] == [s.stem or s.page for s in course_plan.DAY_PLAN if s.stem or s.page]

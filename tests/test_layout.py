@@ -57,3 +57,31 @@ def test_an_upward_import_breaks_the_contract(tmp_path, module, upward):
 def test_modules_stay_small_enough_to_read_in_one_sitting():
     sizes = {str(p.relative_to(ROOT)): len(p.read_text().splitlines()) for p in (ROOT / "rlhf_lite").rglob("*.py")}
     assert not {p: n for p, n in sizes.items() if n > 330}, "split these modules: each should hold one idea"
+
+
+def test_no_stage_imports_a_module_the_stage_keys_leave_out():
+    """io.PRESENTATION_MODULES are left out of every stage's cache key (editing them re-runs chapters, not
+    training), which is right only while no stage's code imports one of them."""
+    import ast
+
+    from rlhf_lite.io import PRESENTATION_MODULES
+
+    def dotted(rel):
+        return "rlhf_lite." + rel.removesuffix(".py").replace("/", ".")
+
+    left_out = {dotted(m) for m in PRESENTATION_MODULES}
+    entry_points = {"cli.py", "smoke.py"}  # the top layers: they call stages and the build alike, and nothing imports them
+    found = {}
+    for p in (ROOT / "rlhf_lite").rglob("*.py"):
+        rel = p.relative_to(ROOT / "rlhf_lite").as_posix()
+        if rel in PRESENTATION_MODULES or rel in entry_points:
+            continue
+        for node in ast.walk(ast.parse(p.read_text())):
+            names = ([a.name for a in node.names] if isinstance(node, ast.Import) else
+                     [node.module] + [f"{node.module}.{a.name}" for a in node.names]
+                     if isinstance(node, ast.ImportFrom) and node.module else [])
+            hit = sorted(n for n in names if n in left_out)
+            if hit:
+                found[rel] = hit
+    assert not found, f"stage code imports modules its cache keys leave out: {found}"
+    assert dotted("plots.py") in left_out and all((ROOT / "rlhf_lite" / m).exists() for m in PRESENTATION_MODULES)

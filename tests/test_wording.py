@@ -2,7 +2,7 @@
 
 import pytest
 
-from rlhf_lite.pages import ranks_and_generates
+from rlhf_lite.wording import ranks_and_generates
 
 
 def test_the_same_arm_is_named_once():
