@@ -71,6 +71,21 @@ def test_full_recipes_carry_the_papers_hyper_parameters():
         full.sampling.__class__(**{**full.sampling.__dict__, "data_parallel": 1}), full.online, full.data)
 
 
+def test_the_as_tested_full_recipe_is_the_papers_with_the_lite_chapters_loss_and_history():
+    """recipes/full/paper-as-tested.yaml: paper.yaml with the two algorithm settings the lite chapters ran (the
+    scaling-up chapter recommends it), and nothing else changed."""
+    import dataclasses
+
+    full = load_recipe(ROOT / "recipes" / "full" / "paper.yaml")
+    tested = load_recipe(ROOT / "recipes" / "full" / "paper-as-tested.yaml")
+    lite = Config.preset("book")
+    assert (tested.dpo.loss_type, tested.online.history) == (lite.dpo.loss_type, lite.online.history) == (
+        ("sigmoid", "sft"), "all")
+    assert (full.dpo.loss_type, full.online.history) == (("sigmoid",), "new")  # what the lite chapters never ran
+    assert tested == dataclasses.replace(full, dpo=dataclasses.replace(full.dpo, loss_type=lite.dpo.loss_type),
+                                         online=dataclasses.replace(full.online, history=lite.online.history))
+
+
 def test_recipe_errors_name_the_file_and_key(tmp_path):
     bad = tmp_path / "bad.yaml"
     bad.write_text("base: ci\nsft:\n  epochz: 2\n")
