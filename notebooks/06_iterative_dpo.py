@@ -312,7 +312,7 @@ off = across_seeds([o["eval"] for o in offline])
 ceiling = float(np.mean([win_rate_ceiling(read_jsonl(r.root / "pi0_eval" / "eval.jsonl")) for r in runs[GOLD]]))
 glue("ceiling", ceiling, display=False)
 panels = [("win_rate", "true win rate vs $\\pi_0$"), ("reward", "mean $r^*$"), ("length", "length (words)"),
-          ("kl", "KL($\\pi_t \\| \\pi_0$), nats"), ("proxy_win_rate", "judge's win rate vs $\\pi_0$")]
+          ("kl", "KL($\\pi_t \\| \\pi_0$), nats per answer"), ("proxy_win_rate", "judge's win rate vs $\\pi_0$")]
 fig, grid = plt.subplots(2, 3, figsize=(9, 6.4), sharex=True)
 axes = grid.ravel()
 for ax, (key, title) in zip(axes, panels):
@@ -380,7 +380,7 @@ def pair_passes(train_metrics):
 passes = {"SFT (pi_0)": 0, "offline DPO": float(np.mean([pair_passes([o["train_metrics"]]) for o in offline])),
           **{name: float(np.mean([pair_passes(r.train_metrics) for r in runs[name]])) for name in runs}}
 table2["DPO pair passes"] = [f"{passes[k]:,.0f}" for k in ("SFT (pi_0)", "offline DPO", GOLD, PAPER, CONCISE)]
-table2.columns = ["win rate vs π₀", "mean r*", "length (words)", "KL to π₀ (nats)", "share of the gain",
+table2.columns = ["win rate vs π₀", "mean r*", "length (words)", "KL to π₀ (nats/answer)", "share of the gain",
                   "pair passes"]
 table2
 
@@ -657,7 +657,7 @@ glue("sft_helps_text", (
 
 # %% [markdown]
 # With the first version's settings the gold loop {glue:text}`first_small_text` (KL
-# {glue:text}`gold_first_kl:.2f` nats, true win rate {glue:text}`gold_first:.3f` for seed 0). At today's
+# {glue:text}`gold_first_kl:.2f` nats per answer, true win rate {glue:text}`gold_first:.3f` for seed 0). At today's
 # learning rate with the DPO loss alone it reaches {glue:text}`gold_alone:.3f` (KL
 # {glue:text}`gold_alone_kl:.2f`), and the paper's recipe {glue:text}`plain_alone:.3f`, with answers of
 # {glue:text}`plain_alone_len:.2f` words that its judge prefers to $\pi_0$'s {glue:text}`plain_alone_judge:.3f`
@@ -1004,10 +1004,10 @@ def peak_words(f, what):
     """The words for a fit's peak: claimed (with its interval) only when `peak_claimed`."""
     lo, hi = f["kl_peak_ci95"]
     if f["peak_claimed"]:
-        return (f"the fitted {what} peaks at a KL of {f['kl_peak']:.2f} nats (95% interval over runs "
+        return (f"the fitted {what} peaks at a KL of {f['kl_peak']:.2f} nats per answer (95% interval over runs "
                 f"{lo:.2f} to {hi:.2f})")
     if f["share_turning_down"] >= 0.975 and f["peak_inside_data"]:
-        return (f"the fitted {what} turns down at a KL of {f['kl_peak']:.2f} nats, but its 95% interval over runs "
+        return (f"the fitted {what} turns down at a KL of {f['kl_peak']:.2f} nats per answer, but its 95% interval over runs "
                 f"runs from {lo:.2f} to beyond the measured range (the points reach {f['max_kl']:.1f}), so we claim "
                 f"no peak")
     if f["share_turning_down"] >= 0.975:
@@ -1071,7 +1071,7 @@ glue("ref_win_text", verdict(*ref_diff["win_rate"]), display=False)
 
 # %% [markdown]
 # With the previous iterate as reference the loop {glue:text}`ref_kl_text` from $\pi_0$: a KL of
-# {glue:text}`ref_kl:.2f` nats after {glue:text}`T_iter` iterations against {glue:text}`ref_kl_pi0:.2f`
+# {glue:text}`ref_kl:.2f` nats per answer after {glue:text}`T_iter` iterations against {glue:text}`ref_kl_pi0:.2f`
 # with $\pi_0$. Its true win rate differs by {glue:text}`ref_win_diff:+.3f` ± {glue:text}`ref_win_diff_ci:.3f`,
 # {glue:text}`ref_win_text`. The reference sets how far the loop may go from $\pi_0$; the over-optimisation
 # figure shows what going further buys when the judge is a learned proxy.
@@ -1246,7 +1246,7 @@ save_results("06_iterative_dpo", {
 #    knowledge of the world that no practitioner has: on real prompts nobody can list the words that earn
 #    nothing. The paper's length penalty is the practical, blunter version of the same idea.
 # 5. The sweep's row with the term reaches a true win rate of {glue:text}`gold_big:.3f` at a KL of
-#    {glue:text}`gold_big_kl:.2f` nats (gold recipe, seed 0, book profile). The SFT term keeps the
+#    {glue:text}`gold_big_kl:.2f` nats per answer (gold recipe, seed 0, book profile). The SFT term keeps the
 #    likelihood of the chosen answers up, so DPO cannot lower its loss only by pushing both answers of a
 #    pair down, one way a large step drifts; without it, expect a larger KL for the same or a lower win
 #    rate. This is a large effect, visible with one seed.
