@@ -147,7 +147,7 @@ def layout_problems(reading: dict, site: Path, base: str) -> list[str]:
                        f"{g['around']}")
     paths = sorted(set(m.group(0)[:80].rstrip(".,;:") for m in MACHINE_PATH.finditer(reading["text"])))
     if paths:
-        out.append(f"names paths on the machine that built it: {paths}")
+        out.append(f"names {len(paths)} path(s) on the machine that built it, e.g. {paths[:4]}")
     logs = [m.group(0).strip()[:80] for m in STAGE_LOG.finditer(reading["shownOutput"])]
     if logs:
         out.append(f"shows {len(logs)} stage log line(s), e.g. {logs[:3]}")
