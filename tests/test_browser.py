@@ -75,7 +75,7 @@ READING = """() => {
   const column = article.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
   const images = [...article.querySelectorAll('img')].map((im, i) => ({
     n: i + 1, src: im.currentSrc || im.src, natural: im.naturalWidth, shown: im.getBoundingClientRect().width,
-    alt: (im.alt || '').slice(0, 60), near: near(im)}));
+    near: near(im)}));
   const tables = [...article.querySelectorAll('table')].map((t, i) => ({
     n: i + 1, width: t.getBoundingClientRect().width, near: near(t),
     head: [...(t.rows[0] || {cells: []}).cells].map(c => c.textContent.trim()).join(' | ').slice(0, 80)}));
