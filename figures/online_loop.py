@@ -6,6 +6,8 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
+from rlhf_lite.plots import save_png
+
 # (x, y, label) of the loop's stages, clockwise from the policy
 BOXES = {
     "policy": (0.0, 2.0, "policy $\\pi_{t-1}$\n($\\pi_0$ at $t=1$)"),
@@ -51,7 +53,7 @@ def draw(path: Path) -> Path:
     ax.set_ylim(-1.4, 3.2)
     ax.axis("off")
     fig.tight_layout()
-    fig.savefig(path, dpi=150)
+    save_png(fig, path, dpi=150)  # a PNG that says its smallest text, for the book's check
     plt.close(fig)
     return path
 

@@ -13,6 +13,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 
+from rlhf_lite.plots import save_png  # noqa: E402
+
 W, H = 2.7, 1.0  # box size, in data units
 X = (0.0, 3.3, 6.6)  # the three columns
 ONCE, LOOP = "#e8f0fa", "#fbeaea"  # trained once, before the loop / each iteration of the loop
@@ -71,7 +73,7 @@ def draw(path: Path) -> Path:
     ax.set_ylim(-0.2, ROW_Y[2] + H + 0.15)
     ax.axis("off")
     fig.tight_layout(pad=0.2)
-    fig.savefig(path, dpi=150)
+    save_png(fig, path, dpi=150)  # a PNG that says its smallest text, for the book's check
     plt.close(fig)
     return path
 

@@ -475,7 +475,7 @@ policies = {
     "Dirichlet(1) over 20": (bon_rng.dirichlet(np.ones(20)), bon_rng.normal(size=20)),
     "peaked: 90% on one of 20": (np.r_[0.9, np.full(19, 0.1 / 19)], bon_rng.normal(size=20)),
 }
-fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(10, 3.4))
+fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(7.4, 3.4))  # read at the column's width
 ax1.plot(ns, [T.best_of_n_kl_bound(n) for n in ns], "k:", label=r"$\log n - (n-1)/n$")
 kl_table = {}
 for name, (p, r) in policies.items():
@@ -486,12 +486,12 @@ for name, (p, r) in policies.items():
 ax1.set_xscale("log", base=2)
 ax1.set_xlabel("n")
 ax1.set_ylabel(r"$D_{\rm KL}(\pi_{\rm bon} \| \pi)$")
-ax1.legend(fontsize=8)
 ax2.set_xscale("log", base=2)
 ax2.set_xlabel("n")
 ax2.set_ylabel("E[best] - E[worst], / reward range")
 ax2.set_title("reward gap of the best-of-n / worst-of-n pair", fontsize=10)
-plt.tight_layout()
+fig.legend(*ax1.get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=9)  # both panels' policies
+plt.tight_layout(rect=(0, 0.15, 1, 1))
 plt.show()
 kl_df = pd.DataFrame(kl_table, index=ns).T
 kl_df.loc["bound log n - (n-1)/n"] = [T.best_of_n_kl_bound(n) for n in ns]
@@ -534,7 +534,7 @@ results = {
     "gamma_after": gam,
     "best_of_n_kl": {name: dict(zip(map(int, ns), map(float, v))) for name, v in kl_table.items()},
 }
-print("wrote", save_results("01_theory", results, profile=cfg.profile))
+print("wrote", save_results("01_theory", results, profile=cfg.profile).name)  # no machine path on the page
 
 # %% [markdown]
 # ## Summary

@@ -132,11 +132,11 @@ gaps, empirical, predicted = map(np.array, (gaps, empirical, predicted))
 max_dev = np.max(np.abs(empirical - predicted) / np.sqrt(predicted * (1 - predicted) / n_labels + 1e-12))
 
 grid = np.linspace(gaps.min() - 0.1, gaps.max() + 0.1, 200)
-fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+fig, axes = plt.subplots(1, 2, figsize=(7.4, 3.6))  # read at the column's width
 axes[0].plot(grid, oracle.sigmoid(grid / ideal.temperature), color="0.6", label=r"$\sigma(\Delta r^*/T)$")
 axes[0].scatter(gaps, empirical, s=18, label=f"empirical ({n_labels} labels per pair)")
 axes[0].set(xlabel=r"$r^*(x,a^1) - r^*(x,a^2)$", ylabel="P(prefer $a^1$)", title="Bradley-Terry oracle, T = 0.2")
-axes[0].legend(fontsize=8)
+axes[0].legend(fontsize=9, loc="upper left")
 
 # Verbosity bias: two equally correct answers, one wrapped in filler.
 concise, verbose = "1 3 5 8", "sure here is the answer : 1 3 5 8 hope that helps"
@@ -199,8 +199,10 @@ print("decoded:", tok.decode(ids, skip_special_tokens=True))
 # | global batch, warm-up | 32, 0.03 | see `cfg.sft` |
 # | packing | block 8192 | none (sequences are a few tokens) |
 
+# %% tags=remove-output
+art = prepare_pi0(cfg)  # trains pi_0 once and caches it; its log (and TRL's progress table) stays off the page
+
 # %%
-art = prepare_pi0(cfg)
 pi0, tok = load_policy(art.pi0)
 init, _ = load_policy(art.init)
 m = art.metrics
@@ -264,7 +266,7 @@ glue("pi0_finished", finished, display=False)
 
 # %% tags=hide-input
 families = list(world.FAMILIES)
-fig, axes = plt.subplot_mosaic([["reward", "reward"], ["length", "filler"]], figsize=(10, 7))
+fig, axes = plt.subplot_mosaic([["reward", "reward"], ["length", "filler"]], figsize=(7.4, 7))
 axes = [axes["reward"], axes["length"], axes["filler"]]
 pooled = "T = " + " and ".join(str(t) for t in cfg.sampling.temperatures) + " pooled"
 width = 0.27
@@ -278,11 +280,11 @@ for k, (label, recs) in enumerate([
                 yerr=[s[f][1] for f in families], capsize=2, label=label)
 axes[0].set_xticks(range(len(families)), families)
 axes[0].set(ylabel="mean true reward r*", title="True reward by task family (95% CI)", ylim=(0, 1))
-axes[0].legend(fontsize=8)
+axes[0].legend(fontsize=9)
 
 lengths = {f: [r["length"] for r in pi0_records if r["family"] == f] for f in families}
 axes[1].boxplot([lengths[f] for f in families], tick_labels=families, showmeans=True)
-axes[1].set(ylabel="|a| (words)", title=rf"Response length of $\pi_0$ ({pooled})")
+axes[1].set(ylabel="|a| (words)", title=f"Response length of $\\pi_0$\n({pooled})")
 
 padded = np.array([world.has_filler(r["response"]) for r in pi0_records])
 rewards = np.array([r["reward"] for r in pi0_records])
@@ -293,7 +295,7 @@ for f in families:
 axes[2].scatter([], [], c="C0", label="no filler")
 axes[2].scatter([], [], c="C3", label="with filler")
 axes[2].set(ylabel="mean r*", title=f"$\\pi_0$'s answers with and without filler\n({pooled})", ylim=(0, 1))
-axes[2].legend(fontsize=8)
+axes[2].legend(fontsize=9)
 fig.tight_layout()
 plt.show()
 
@@ -343,7 +345,7 @@ results = {
     "pi0_verbose_share": verbose_share,
     "pi0_finished": finished,
 }
-print("wrote", save_results("02_lite_world", results, profile=cfg.profile))
+print("wrote", save_results("02_lite_world", results, profile=cfg.profile).name)  # no machine path on the page
 
 # %% tags=remove-cell
 # The numbers the solutions quote. Exercise 2: a 0.05 reward gap seen through sigma(gap / T), and the labels a

@@ -92,7 +92,8 @@ print("data:", cfg.data)
 # `margin`.
 
 # %% tags=nbval-check-output
-registry = pd.DataFrame([{"source": s.name, "hub id": s.hub_id, "completion": s.completion, "annotator": s.annotator,
+# who wrote the answers and who judged them share a column, so the table fits the page
+registry = pd.DataFrame([{"source": s.name, "hub id": s.hub_id, "answers / judge": f"{s.completion} / {s.annotator}",
                           "scores": s.scores} for s in SOURCES.values()]).set_index("source")
 display(registry)
 
@@ -153,11 +154,30 @@ except ValueError as e:
 # `build_mixture(load_mixture_recipe("recipes/data/mix2.yaml"), tokenizer=...)` reads the real
 # datasets by their hub ids.)
 
+# %% tags=hide-input
+LOADING = ["rows", "malformed", "bad label", "unpaired", "pairs", "kept", "kept %"]
+
+
+def show_report(report):
+    """A curation report (``Mixture.report()``, one row per source, a column per filter) as two tables that fit
+    the page: what each source's rows became, then what each filter removed and from which sources."""
+    sources = report.drop(index="total")
+    filters = [c for c in report.columns if c not in LOADING]
+    total = report.loc["total"]
+    per_filter = pd.DataFrame([{
+        "filter": f, "pairs removed": int(total[f]), "% of pairs": round(100 * total[f] / total["pairs"], 1),
+        "from (most first)": ", ".join(f"{s} {int(n)}" for s, n in sources[f].sort_values(ascending=False).items()
+                                       if n > 0) or "none"} for f in filters]).set_index("filter")
+    display(report[[c for c in LOADING if c in report.columns]])
+    with pd.option_context("display.max_colwidth", None):  # every source, not the first fifty characters
+        display(per_filter)
+
+
 # %% tags=nbval-check-output
 recipe = load_mixture_recipe(repo / "recipes" / "data" / "mix2.yaml")
 assert recipe == MIX2
 fixture_mix = build_mixture(recipe, {n: fixtures / n for n in recipe.sources}, log=lambda *a: None)
-display(fixture_mix.report())
+show_report(fixture_mix.report())
 
 # %% [markdown]
 # (preference-data-twins)=
@@ -192,7 +212,7 @@ glue("beta_gpt35", GPT35.beta_len, display=False)
 glue("beta_rubric", -GPT4_RUBRIC.beta_len, display=False)
 
 # %%
-art = prepare_preference_data(cfg, log=print)
+art = prepare_preference_data(cfg, log=lambda *a: None)  # its log names this machine's folders: not for the page
 for name, path in art.sources.items():
     files = sorted(p.name for p in path.iterdir())
     print(f"{name:18s} {files}")
@@ -267,8 +287,8 @@ for src, key in (("pku-saferlhf", "pku"), ("ultrafeedback", "uf"), ("shp", "shp"
 
 # %%
 report2 = mix2.report()
-display(report2)
-fig, ax = plt.subplots(figsize=(9, 4.2))
+show_report(report2)
+fig, ax = plt.subplots(figsize=(7, 4.4))  # read at the column's width: plot_report's legend is 8 pt
 plot_report(report2, ax=ax, title="MIX2 (lite): share of pairs each filter removed, per source")
 plt.tight_layout()
 plt.show()
@@ -529,8 +549,11 @@ paper_t5 = pd.DataFrame({
 side = ours.join(paper_t5)
 side["ours pref/rej"] = side["preferred len"] / side["rejected len"]
 side["paper pref/rej"] = side["paper preferred len"] / side["paper rejected len"]
-display(side[["#prompts", "#pairs", "paper #pairs", "prompt len", "preferred len", "rejected len", "ours pref/rej",
-              "paper pref/rej", "completion", "annotator"]])
+# two tables, so each fits the page: the counts, then the lengths (lite tokens) and their ratio
+side["paper #pairs"] = side["paper #pairs"].astype("Int64")  # no paper count for summarisation
+display(side[["#prompts", "#pairs", "paper #pairs"]])
+display(side[["prompt len", "preferred len", "rejected len", "ours pref/rej", "paper pref/rej"]].rename(columns={
+    "prompt len": "prompt", "preferred len": "preferred", "rejected len": "rejected"}))
 
 # %% tags=remove-cell
 both = side.dropna(subset=["paper pref/rej"])
@@ -666,7 +689,7 @@ results = {
     "length_gap_true_ties": {k: float(v) for k, v in gaps["gap (true ties)"].dropna().items()},
     "prompt_pool_distinct": len(pool),
 }
-print("wrote", save_results("03_preference_data", results, profile=cfg.profile))
+print("wrote", save_results("03_preference_data", results, profile=cfg.profile).name)  # no machine path on the page
 
 # %% [markdown]
 # ## Summary

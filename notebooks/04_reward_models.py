@@ -101,8 +101,8 @@ print("preference model:", cfg.preference)
 # caches those, so this cell only reads them (or builds them on a fresh clone).
 
 # %% tags=hide-cell
-pi0 = prepare_pi0(cfg, log=print).pi0
-data = prepare_preference_data(cfg, log=print)
+pi0 = prepare_pi0(cfg, log=lambda *a: None).pi0  # the stages' logs name this machine's folders: not for the page
+data = prepare_preference_data(cfg, log=lambda *a: None)
 mix = {name: load_from_disk(str(path)).to_list() for name, path in data.mixtures.items()}
 
 # %% tags=nbval-check-output
@@ -170,9 +170,9 @@ assert abs(by_hand.item() - trl_value) < 1e-4 and abs(bt_loss(r_w, r_l).item() -
 # (preference model) on hundreds of thousands of pairs. Our models are tiny and start far from a good
 # judge, so the lite presets use larger learning rates and a few epochs (printed above).
 
-# %% tags=hide-output
+# %% tags=remove-output
 t0 = time.time()
-rms = prepare_reward_models(cfg, log=print)  # the training log is collapsed on the page; the table sums it up
+rms = prepare_reward_models(cfg, log=print)  # its log names this machine's folders: off the page; the table sums it up
 print(f"ready in {time.time() - t0:.0f} s")
 
 # %% tags=hide-input
@@ -183,7 +183,7 @@ train_table = pd.DataFrame({
     for name, m in rms.metrics.items() if name not in STUDY_MODELS}).T
 display(train_table)
 
-fig, (ax_bt, ax_pm) = plt.subplots(1, 2, figsize=(9, 3.2))
+fig, (ax_bt, ax_pm) = plt.subplots(1, 2, figsize=(7.4, 3.2))  # read at the column's width
 for name, m in rms.metrics.items():
     if name in STUDY_MODELS:
         continue
@@ -197,7 +197,7 @@ ax_pm.set_yscale("log")
 for ax in (ax_bt, ax_pm):
     ax.set_xlabel("epoch")
     ax.set_ylabel("training loss")
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=9, loc="upper right")  # where the falling curves are not
 plt.tight_layout()
 plt.show()
 
@@ -248,7 +248,7 @@ side = pd.concat({"ours (lite)": table.round(1), "paper": paper}, axis=1)
 display(side)
 
 # %% tags=hide-input
-fig, ax = plt.subplots(figsize=(8, 3.8))
+fig, ax = plt.subplots(figsize=(7.2, 4))  # read at the column's width
 width = 0.8 / len(table)
 for k, (name, row) in enumerate(table.iterrows()):
     err = np.vstack([row.values - lo.loc[name].values, hi.loc[name].values - row.values]).clip(min=0)
@@ -257,7 +257,7 @@ ax.axhline(50, color="grey", ls=":", lw=1)
 ax.set_xticks(np.arange(4) + width * (len(table) - 1) / 2, table.columns)
 ax.set_ylabel("accuracy (%)")
 ax.set_ylim(0, 105)
-ax.legend(fontsize=7, ncol=5, loc="upper center", bbox_to_anchor=(0.5, -0.1), frameon=False)
+ax.legend(fontsize=9, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.1), frameon=False)
 ax.set_title("Lite RewardBench (95% intervals; dotted: chance)")
 plt.tight_layout()
 plt.show()
@@ -364,7 +364,7 @@ book_params = num_parameters(load_policy(pi0)[0])
 style = {"preference, all pairs": ("C0", "-"), "preference, 1/3 of the pairs": ("C0", "--"),
          "preference, small pi_0": ("C2", "-"),
          "BT, all pairs": ("C3", "-"), "BT, small pi_0": ("C1", "-")}
-fig, axes = plt.subplots(1, 3, figsize=(11, 4.4))
+fig, axes = plt.subplots(3, 1, figsize=(7.2, 10))  # one panel per row: read at the column's width
 for label, c in curves.items():  # x: pairs shown so far, the pairs a model trains on times the epochs done
     col, ls = style[label]
     shown = c["epoch"] * rms.metrics[study[label]]["pairs"] / 1000
@@ -378,8 +378,9 @@ x = np.arange(len(curves))
 last = pd.DataFrame({label: c.iloc[-1] for label, c in curves.items()}).T
 axes[2].bar(x - 0.2, last["all"], 0.4, label="its own prompt", color="C0")
 axes[2].bar(x + 0.2, last["other prompt"], 0.4, label="another prompt", color="C7")
-axes[2].set_xticks(x, [f"{'PM' if k.startswith('pref') else 'BT'}{', ' + k.split(', ')[1].replace(' of the pairs', '').replace('all pairs', 'all')}"
-                       for k in curves], rotation=30, ha="right", fontsize=7)
+short = {k: ("PM" if k.startswith("pref") else "BT") + "\n" + k.split(", ")[1].replace(" of the pairs", "").replace("all pairs", "all")
+         for k in curves}  # two lines each, so five fit under the bars
+axes[2].set_xticks(x, list(short.values()))
 for ax in axes:
     ax.axhline(0.5, color="grey", ls=":", lw=1)
     ax.set_ylim(0, 1.02)
@@ -393,8 +394,8 @@ axes[1].set(xlabel="epoch", title="all sections, by which answer is right")
 axes[2].set(title="after training: own or another prompt")
 axes[1].set_xticks(curves["preference, all pairs"]["epoch"])
 for ax in axes:
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3 if ax is axes[2] else -0.16), frameon=False,
-              ncol=2 if ax is not axes[1] else 1)
+    ax.set_ylabel("agreement with r*")
+    ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
 plt.tight_layout()
 plt.show()
 cols = ["all", "lite-chat", "lite-chat-hard", "lite-safety", "lite-reasoning", "longer better", "shorter better",
@@ -402,7 +403,9 @@ cols = ["all", "lite-chat", "lite-chat-hard", "lite-safety", "lite-reasoning", "
 study_table = last[cols].rename(columns=lambda c: c.replace("lite-", ""))
 study_table.insert(0, "pairs", [rms.metrics[k]["pairs"] for k in study.values()])
 study_table.insert(1, "parameters (M)", [(small_params if "small" in k else book_params) / 1e6 for k in study])
-display(study_table.round(3))
+# two tables, so each fits the page: the run and its headline scores, then the sections and the length split
+display(study_table[["pairs", "parameters (M)", "all", "reasoning", "other prompt"]].round(3))
+display(study_table[["chat", "chat-hard", "safety", "longer better", "shorter better"]].round(3))
 
 # %% tags=remove-cell
 # the same answers under another prompt, section by section, for the book's two models after training
@@ -549,7 +552,7 @@ glue("pm_reading", face_text + (
 #   {glue:text}`st_pm_reason_e2:.3f`, {glue:text}`st_pm_reason_e3:.3f` over the three epochs; BT's goes
 #   {glue:text}`st_bt_reason_e1:.3f`, {glue:text}`st_bt_reason_e2:.3f`, {glue:text}`st_bt_reason_e3:.3f`.
 # - **Pairs.** {glue:text}`lead_pairs` On a third of the pairs it reaches {glue:text}`st_t_reason:.3f` on
-#   reasoning. On the left, against the pairs shown (pairs times epochs), its two runs can be read on one axis:
+#   reasoning. In the top panel, against the pairs shown (pairs times epochs), its two runs can be read on one axis:
 #   at the same number shown, a third of the pairs three times and all of them once score {glue:text}`same_shown`
 # - **Size.** {glue:text}`lead_size` From a $\pi_0$ of {glue:text}`pm_small_params:.2f`M parameters
 #   instead of {glue:text}`pm_book_params:.2f`M it reaches {glue:text}`st_pms_reason:.3f` (BT from the same
@@ -975,7 +978,7 @@ results = {
                  "reasoning_on_its_face_or_not": {k: {"on its face": v[0], "needs the prompt": v[1]} for k, v in face.items()},
                  "reason": pm_reason, "section_half_width": float(cell_h)},
 }
-print("wrote", save_results("04_reward_models", results, profile=cfg.profile))
+print("wrote", save_results("04_reward_models", results, profile=cfg.profile).name)  # no machine path on the page
 
 # %% [markdown]
 # ## Summary

@@ -87,7 +87,8 @@ print("length-bias sample:", cfg.reward_eval)
 # temperature 1.0 and half at 0.7.
 
 # %%
-rms = prepare_reward_models(cfg, names=["bt-ultrafeedback", "bt-mix1", "bt-mix2"], log=print)
+# the stages' logs name this machine's folders: not for the page
+rms = prepare_reward_models(cfg, names=["bt-ultrafeedback", "bt-mix1", "bt-mix2"], log=lambda *a: None)
 model, tok = load_policy(rms.pi0)
 prompts = world.sample_prompts(cfg.reward_eval.bias_prompts, cfg.world, seed=cfg.seed + 30_000)
 n = cfg.reward_eval.bias_n
@@ -193,7 +194,7 @@ glue("ordering", "the model in UltraRM's role is clearly more length-biased, as 
 # pairs that are *true ties* under $r^*$, where the only difference is presentation.
 
 # %%
-data = prepare_preference_data(cfg, log=print)
+data = prepare_preference_data(cfg, log=lambda *a: None)
 mixes = {name: load_from_disk(str(p)).to_list() for name, p in data.mixtures.items()}
 train_sets = {
     "UltraRM role (BT, MIX1)": mixes["mix1"],
@@ -287,7 +288,7 @@ results = {
     "penalty_sweep": dict(zip(map(float, lams), pen)),
     "samples": {"prompts": len(prompts), "n": n},
 }
-print("wrote", save_results("05_length_bias", results, profile=cfg.profile))
+print("wrote", save_results("05_length_bias", results, profile=cfg.profile).name)  # no machine path on the page
 
 # %% [markdown]
 # ## Summary

@@ -61,6 +61,12 @@ def toc_notebooks(root: Path) -> list[Path]:
     return nbs
 
 
+# Run in the kernel before a chapter's first cell: every figure it shows then carries the size of its smallest text
+# (rlhf_lite.plots.record_text_sizes), which tests/test_browser.py checks on the page. Here, not in each chapter,
+# so no chapter can leave it out and the page shows no line of it.
+RECORD_TEXT = """--InteractiveShellApp.exec_lines=['__import__("rlhf_lite.plots").plots.record_text_sizes()']"""
+
+
 def execute_notebook(src: Path, dst: Path, profile: str, **extra) -> float:
     """Run one notebook with papermill (parameters: profile, plus extra), cwd = its folder."""
     import papermill
@@ -69,7 +75,7 @@ def execute_notebook(src: Path, dst: Path, profile: str, **extra) -> float:
     t0 = time.time()
     papermill.execute_notebook(
         str(src), str(dst), parameters={"profile": profile, **extra}, cwd=str(src.parent),
-        kernel_name="python3", progress_bar=False, log_output=False,
+        kernel_name="python3", progress_bar=False, log_output=False, extra_arguments=[RECORD_TEXT],
     )
     return time.time() - t0
 

@@ -4,9 +4,19 @@ page-writing module (``io.PRESENTATION_MODULES``): editing it re-runs chapters, 
 
 Written here because no library has them: matplotlib draws error bars but not a forest plot with the
 units (seeds) beside each interval, and the over-optimisation law d(alpha - beta log d) of Gao et al.
-(2023) is a two-parameter linear least-squares fit (numpy's lstsq) with a bootstrap over runs."""
+(2023) is a two-parameter linear least-squares fit (numpy's lstsq) with a bootstrap over runs.
+
+It also measures the figures a chapter shows: ``record_text_sizes`` (turned on for every chapter the book
+executes, ``rlhf_lite.book.execute_notebook``) writes into each figure's PNG the smallest text it draws, which
+tests/test_browser.py turns into CSS pixels at the width the page shows the image.
+Our own code because no library does it: matplotlib knows each text's size in points, the browser knows how
+much the image is scaled, and nothing carries the first to the second but the image itself."""
 from __future__ import annotations
 
+import base64
+import json
+import struct
+import zlib
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -106,3 +116,130 @@ def gao_curve(fit: Mapping, kl_max: float, num: int = 300) -> tuple[np.ndarray, 
     the square-root KL axis the over-optimisation figures use (even steps in KL leave its start jagged)."""
     kl = np.linspace(0.0, np.sqrt(max(kl_max, 0.0)), num) ** 2
     return kl, _design(kl) @ np.array([fit["alpha"], fit["beta"]])
+
+
+# --- the smallest text of a figure, carried in its PNG -------------------------------------------------------------
+TEXT_KEY = "rlhf_lite:text"  # the PNG tEXt keyword of the record (PNG allows 1-79 Latin-1 characters)
+
+
+def smallest_text(fig) -> dict:
+    """Draw ``fig`` once and note every piece of text the renderer draws (tick labels, legends, titles, annotations,
+    colour bars; empty strings and hidden artists are never drawn): the smallest size in points and the text set in
+    it, with the figure's size in inches. ``min_pt`` is None for a figure without text."""
+    from matplotlib.backends.backend_agg import RendererAgg
+
+    drawn: list[tuple[float, str]] = []
+
+    class Recording(RendererAgg):  # what reaches the renderer is what the reader sees, ticks outside the view not
+        def draw_text(self, gc, x, y, s, prop, angle, *args, **kwargs):
+            if s.strip():
+                drawn.append((prop.get_size_in_points(), s))
+            return super().draw_text(gc, x, y, s, prop, angle, *args, **kwargs)
+
+        def draw_tex(self, gc, x, y, s, prop, angle, *args, **kwargs):
+            if s.strip():
+                drawn.append((prop.get_size_in_points(), s))
+            return super().draw_tex(gc, x, y, s, prop, angle, *args, **kwargs)
+
+    w, h = fig.get_size_inches()
+    fig.draw(Recording(max(int(fig.bbox.width), 1), max(int(fig.bbox.height), 1), fig.dpi))
+    pt, text = min(drawn, key=lambda d: d[0]) if drawn else (None, "")
+    return {"min_pt": None if pt is None else round(float(pt), 2), "text": text[:60],
+            "size_in": [round(float(w), 2), round(float(h), 2)]}
+
+
+def _chunks(png: bytes):
+    if png[:8] != b"\x89PNG\r\n\x1a\n":
+        raise ValueError("not a PNG: its first bytes are not the PNG signature.")
+    at = 8
+    while at < len(png):
+        n, kind = struct.unpack(">I4s", png[at:at + 8])
+        yield kind, png[at + 8:at + 8 + n], at
+        at += 12 + n
+
+
+def png_dpi(png: bytes) -> float | None:
+    """Pixels per inch that the PNG's pHYs chunk states (matplotlib writes its savefig dpi there), else None."""
+    for kind, data, _ in _chunks(png):
+        if kind == b"pHYs":
+            x, _y, unit = struct.unpack(">IIB", data)
+            return x * 0.0254 if unit == 1 else None
+    return None
+
+
+def with_text_record(png: bytes, record: Mapping) -> bytes:
+    """``png`` with ``record`` (JSON) in a tEXt chunk before its end, plus ``min_px``: the smallest text's height
+    in the PNG's own pixels (points times its dpi / 72). Any earlier record is replaced."""
+    dpi = png_dpi(png) or record.get("dpi")
+    record = {**record, "dpi": None if dpi is None else round(float(dpi), 1)}
+    record["min_px"] = (None if record.get("min_pt") is None or dpi is None
+                        else round(record["min_pt"] * dpi / 72, 2))
+    data = TEXT_KEY.encode("latin-1") + b"\0" + json.dumps(record, ensure_ascii=True).encode("ascii")
+    chunk = struct.pack(">I", len(data)) + b"tEXt" + data + struct.pack(">I", zlib.crc32(b"tEXt" + data))
+    kept = b"".join(png[at:at + 12 + len(d)] for kind, d, at in _chunks(png)
+                    if not (kind == b"tEXt" and d.startswith(TEXT_KEY.encode() + b"\0")) and kind != b"IEND")
+    return png[:8] + kept + chunk + png[-12:]
+
+
+def text_record(png: bytes) -> dict | None:
+    """The record ``with_text_record`` wrote into ``png``, or None."""
+    for kind, data, _ in _chunks(png):
+        if kind == b"tEXt" and data.startswith(TEXT_KEY.encode() + b"\0"):
+            return json.loads(data.split(b"\0", 1)[1])
+    return None
+
+
+def save_png(fig, path, dpi: float = 150, **savefig_kwargs):
+    """``fig.savefig(path, dpi=dpi)`` as a PNG that carries its ``smallest_text`` record: how the drawing scripts
+    under figures/ save, so the book's check measures their diagrams like a chapter's figures."""
+    import io
+    from pathlib import Path
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi, **savefig_kwargs)
+    Path(path).write_bytes(with_text_record(buf.getvalue(), {**smallest_text(fig), "dpi": dpi}))
+    return Path(path)
+
+
+def _recording(show_png):
+    """Wrap IPython's PNG formatter for figures (png or retina; base64 text, bytes, or (data, metadata))."""
+    def png(fig, *args, **kwargs):
+        record = smallest_text(fig)
+        out = show_png(fig, *args, **kwargs)
+        data, meta = out if isinstance(out, tuple) else (out, None)
+        if data is None:
+            return out
+        raw = base64.b64decode(data) if isinstance(data, str) else data
+        raw = with_text_record(raw, {**record, "dpi": fig.dpi})
+        data = base64.b64encode(raw).decode("ascii") if isinstance(data, str) else raw
+        return (data, meta) if isinstance(out, tuple) else data
+
+    png.records_text = True
+    return png
+
+
+def record_text_sizes() -> bool:
+    """In an IPython kernel whose figures show through matplotlib's inline backend, every figure shown from now on
+    (plt.show, the end of a cell, display, glue) carries the record of ``smallest_text`` in its PNG. Returns
+    whether it is on; outside such a kernel it does nothing. Idempotent."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    if shell is None or not hasattr(shell, "display_formatter"):
+        return False
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    if matplotlib.get_backend(auto_select=False) in ("inline", "module://matplotlib_inline.backend_inline"):
+        # importing the backend registers its PNG formatter; done now, it cannot replace ours at the first figure
+        import matplotlib_inline.backend_inline  # noqa: F401
+    formatter = shell.display_formatter.formatters["image/png"]
+    try:
+        current = formatter.lookup_by_type(Figure)
+    except KeyError:
+        return False
+    if not getattr(current, "records_text", False):
+        formatter.for_type(Figure, _recording(current))
+    return True

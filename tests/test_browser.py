@@ -4,22 +4,31 @@ glued numbers, logs no error to the console and asks no other host for anything;
 "next" reaches every chapter. Screenshots of two chapters land in $RLHF_LITE_SCREENSHOTS (default: the
 test's temporary folder) for a person to look at.
 
+Each page is also read at the column's width (1280 px window, about 688 px of text), with every hidden output and
+dropdown opened, since a reader can open them: every figure's smallest text is at least 9 CSS pixels as shown
+(the size in points each figure's PNG carries, rlhf_lite.plots.record_text_sizes, times the scale the page shows
+it at), no table is wider than the column, glued values are set in the weight of their sentence, nothing names
+a path on the machine that built the book, and no stage log line ("[sft] ...") is left showing.
+
 The browser is Debian's chromium (/usr/bin/chromium, or $RLHF_LITE_CHROMIUM), driven by Playwright; nothing
 is downloaded at run time. `make test` installs chromium when it is missing (tools/ensure_chromium.sh).
 """
 
+import base64
 import functools
 import http.server
 import os
 import re
 import threading
 from pathlib import Path
+from urllib.parse import unquote, urlparse
 
 import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from rlhf_lite.book import toc_files
+from rlhf_lite.plots import text_record
 
 ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = os.environ.get("RLHF_LITE_CHROMIUM", "/usr/bin/chromium")
@@ -44,6 +53,105 @@ PAGE_STATE = """() => {
     next: (document.querySelector('.prev-next-area a.right-next') || {}).href || null,
   };
 }"""
+
+
+# What the page gives a reader at the column's width, read in two steps: first what shows as the page loads
+# (the log lines a reader sees, glued values), then with every hidden output and dropdown opened (the rest).
+READING = """() => {
+  const main = document.querySelector('main') || document.body;
+  const article = main.querySelector('article') || main;
+  const headings = [...article.querySelectorAll('h1, h2, h3')];
+  const near = el => {  // the section a thing is in, to name it
+    const before = headings.filter(h => h.compareDocumentPosition(el) & Node.DOCUMENT_POSITION_FOLLOWING);
+    return before.length ? before[before.length - 1].textContent.replace(/#$/, '').trim() : '';
+  };
+  const shownOutput = [...main.querySelectorAll('.cell_output')].map(o => o.innerText).join('\\n');
+  const glue = [...main.querySelectorAll('span.pasted-text')].map(g => ({
+    text: g.textContent.slice(0, 40), near: near(g),
+    weight: getComputedStyle(g).fontWeight, around: getComputedStyle(g.parentElement).fontWeight}));
+  main.querySelectorAll('details').forEach(d => { d.open = true; });
+  main.querySelectorAll('.toggle-hidden').forEach(e => e.classList.remove('toggle-hidden'));
+  const style = getComputedStyle(article);
+  const column = article.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+  const images = [...article.querySelectorAll('img')].map((im, i) => ({
+    n: i + 1, src: im.currentSrc || im.src, natural: im.naturalWidth, shown: im.getBoundingClientRect().width,
+    near: near(im)}));
+  const tables = [...article.querySelectorAll('table')].map((t, i) => ({
+    n: i + 1, width: t.getBoundingClientRect().width, near: near(t),
+    head: [...(t.rows[0] || {cells: []}).cells].map(c => c.textContent.trim()).join(' | ').slice(0, 80)}));
+  const all = document.body.cloneNode(true);
+  all.querySelectorAll('script, style').forEach(e => e.remove());
+  return {column, images, tables, glue, shownOutput, text: all.textContent};
+}"""
+MIN_TEXT_PX = 9  # the smallest text a figure may show, in CSS pixels at the column's width
+# a place on the machine that built the book: home and scratch folders, a Python object's repr of one, or a
+# cached run's folder (runs/<profile>-<hash>)
+MACHINE_PATH = re.compile(r"(?<![\w.~])(?:/tmp|/work|/root|/home|/Users|/var/folders|/private/var)/[^\s'\")]*"
+                          r"|(?:Posix|Windows)Path\(|file:///\S*|\bruns/[\w.-]*-[0-9a-f]{8,}\S*")
+# a stage's log line as the package prints it: "[sft] ...", "[iter 2] ...", "[data] ..."
+STAGE_LOG = re.compile(r"^[ \t]*\[[a-z][\w.-]*(?: [\w.-]+)?\] .*$", re.M)
+
+
+def read_page(state: dict) -> dict:
+    return state["page"].evaluate(READING)
+
+
+def image_bytes(src: str, site: Path, base: str) -> bytes | None:
+    """The bytes of an image the page shows, from the built site on disk (or the data: URI itself)."""
+    if src.startswith("data:"):
+        return base64.b64decode(src.split(",", 1)[1]) if ";base64," in src else None
+    if src.startswith("file:"):
+        path = Path(unquote(urlparse(src).path))
+    else:
+        path = site / unquote(src.removeprefix(base + "/"))
+    return path.read_bytes() if path.is_file() else None
+
+
+def figure_problems(reading: dict, site: Path, base: str) -> list[str]:
+    """Every figure whose smallest text is under MIN_TEXT_PX as shown, or that says nothing of its text."""
+    out = []
+    for im in reading["images"]:
+        file = "inline" if im["src"].startswith("data:") else Path(urlparse(im["src"]).path).name
+        file = re.sub(r"^([0-9a-f]{12})[0-9a-f]{20,}", r"\1...", file)  # myst-nb names images by their hash
+        name = f"figure {im['n']} ({file}"
+        name += f", in '{im['near']}')" if im["near"] else ")"
+        data = image_bytes(im["src"], site, base)
+        try:
+            record = text_record(data) if data else None
+        except ValueError:  # not a PNG
+            record = None
+        if record is None:
+            out.append(f"{name}: its image carries no text-size record (draw it in a chapter the book executes, or "
+                       f"save it with rlhf_lite.plots.save_png), so its smallest text cannot be measured")
+            continue
+        if record.get("min_px") is None:
+            continue  # a figure without text
+        shown = im["shown"] or min(im["natural"], reading["column"])  # not laid out: as it would show
+        px = record["min_px"] * shown / im["natural"]
+        if px < MIN_TEXT_PX:
+            out.append(f"{name}: smallest text {record['text']!r} is {record['min_pt']:g} pt, {px:.1f} px as shown "
+                       f"(a {record['size_in'][0]:g} x {record['size_in'][1]:g} in figure at {record['dpi']:g} dpi, "
+                       f"{im['natural']} px wide, shown at {shown:.0f} px); at least {MIN_TEXT_PX} px is readable")
+    return out
+
+
+def layout_problems(reading: dict, site: Path, base: str) -> list[str]:
+    out = figure_problems(reading, site, base)
+    for t in reading["tables"]:
+        if t["width"] > reading["column"] + 1:
+            out.append(f"table {t['n']} ({t['head']!r}{', in ' + repr(t['near']) if t['near'] else ''}) is "
+                       f"{t['width']:.0f} px wide in a {reading['column']:.0f} px column")
+    for g in reading["glue"]:
+        if g["weight"] != g["around"]:
+            out.append(f"glued value {g['text']!r} (in {g['near']!r}) has font-weight {g['weight']}, its sentence "
+                       f"{g['around']}")
+    paths = sorted(set(m.group(0)[:80].rstrip(".,;:") for m in MACHINE_PATH.finditer(reading["text"])))
+    if paths:
+        out.append(f"names {len(paths)} path(s) on the machine that built it, e.g. {paths[:4]}")
+    logs = [m.group(0).strip()[:80] for m in STAGE_LOG.finditer(reading["shownOutput"])]
+    if logs:
+        out.append(f"shows {len(logs)} stage log line(s), e.g. {logs[:3]}")
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -170,3 +278,62 @@ def test_a_page_that_loads_mathjax_from_a_cdn_fails_the_checks(browser, tmp_path
     found = " ".join(problems(state))
     assert "asked other hosts" in found and "1 equations but 0 typeset" in found
     assert "raw TeX" in found and "images that did not load" in found
+
+
+def test_every_page_reads_at_the_column_width(browser, rendered):
+    """Figures readable, tables inside the column, glued values in the prose's weight, no machine paths and no stage
+    log lines, on every page at 1280 px (see the module docstring). The findings name page and figure or table."""
+    found, glued = {}, []
+    for rel in PAGES:
+        state = visit(browser, f"{rendered.as_uri()}/{rel}", ("file://",))
+        if "missing" in state:
+            found[rel] = [f"could not open: {state['missing']}"]
+            continue
+        reading = read_page(state)
+        state["context"].close()
+        glued += [g["weight"] for g in reading["glue"]]
+        found[rel] = layout_problems(reading, rendered, rendered.as_uri())
+    assert not {p: v for p, v in found.items() if v}, "\n".join(
+        f"{p}:\n  " + "\n  ".join(v) for p, v in found.items() if v)
+    assert "400" in glued  # glued values were measured, and those in plain prose are set in normal weight
+
+
+def test_a_page_a_reader_cannot_read_at_the_column_width_fails_the_checks(browser, tmp_path):
+    """A planted page with each fault beside its fixed twin: only the faults are named."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from rlhf_lite.plots import save_png
+
+    for name, (width, fontsize) in {"tiny.png": (11, 6), "fine.png": (6, 10)}.items():
+        fig, ax = plt.subplots(figsize=(width, 3))
+        ax.plot([0, 1], label="an arm")
+        ax.legend(fontsize=fontsize)
+        ax.tick_params(labelsize=fontsize)
+        save_png(fig, tmp_path / name, dpi=100)
+        plt.close(fig)
+    plt.figure().savefig(tmp_path / "bare.png")  # saved without a record
+    cells = "".join(f"<td>column {i}</td>" for i in range(30))
+    (tmp_path / "page.html").write_text(f"""<html><head><style>
+      span.pasted-text {{ font-weight: bold; }} img {{ max-width: 100%; }} article {{ width: 688px; }}
+    </style></head><body><main><article class="bd-article"><h2>Results</h2>
+      <p>Glued <span class="pasted-text">0.52</span>,
+         <strong>bold <span class="pasted-text">0.61</span></strong>.</p>
+      <img src="tiny.png"><img src="fine.png"><img src="bare.png">
+      <table><tr>{cells}</tr></table><table><tr><td>narrow</td></tr></table>
+      <details><div class="cell_output"><pre>wrote /tmp/rlhf/results/x.json</pre></div></details>
+      <div class="cell_output"><pre>[iter 1] DPO on 512 pairs\n[0.1, 0.2]\n</pre></div>
+    </article></main></body></html>""")
+    state = visit(browser, (tmp_path / "page.html").as_uri(), ("file://",))
+    found = layout_problems(read_page(state), tmp_path, tmp_path.as_uri())
+    state["context"].close()
+    said = "\n".join(found)
+    assert len(found) == 6, said
+    assert re.search(r"figure 1 \(tiny\.png, in 'Results'\): smallest text .* is 6 pt, [4-5]\.\d px as shown", said)
+    assert "fine.png" not in said and "figure 3 (bare.png" in said and "no text-size record" in said
+    assert "table 1 ('column 0 | column 1" in said and "table 2" not in said
+    assert "glued value '0.52'" in said and "0.61" not in said  # bold where its sentence is bold is fine
+    assert "/tmp/rlhf/results/x.json" in said  # inside an output a reader can open
+    assert "[iter 1] DPO on 512 pairs" in said and "[0.1" not in said
