@@ -1131,9 +1131,10 @@ for i in range(cfg.eval_prompts):
     if rec["family"] in families_seen:
         continue
     families_seen.add(rec["family"])
-    cases.append({"prompt": rec["prompt"], **{k: f"{v[i * n_eval]['response']}  (r*={v[i * n_eval]['reward']:.2f})"
-                                              for k, v in sources.items()}})
-pd.DataFrame(cases).set_index("prompt")
+    # one row per prompt and policy, r* in a column of its own: narrow enough for the page, nothing cut off
+    cases += [{"prompt": rec["prompt"], "policy": k, "answer": v[i * n_eval]["response"], "r*": v[i * n_eval]["reward"]}
+              for k, v in sources.items()]
+pd.DataFrame(cases).set_index(["prompt", "policy"]).style.format({"r*": "{:.2f}"})
 
 # %% [markdown]
 # ## Results file
@@ -1145,7 +1146,7 @@ def pack(a):
         "by_family_echo": {f: {"mean": v[0], "ci95": v[1]} for f, v in a.get("echo_by_family", {}).items()}}
 
 
-save_results("06_iterative_dpo", {
+_ = save_results("06_iterative_dpo", {  # the path it wrote names this machine: not shown
     "seeds": cfg.online.seeds, "iterations": T, "length_penalty": LAMBDA, "dpo_learning_rate": LR,
     "main_recipe": PAPER, "gold_recipe": GOLD, "concise_recipe": CONCISE,
     "history": cfg.online.history, "offline_pairs": offline[0]["train_metrics"]["train_pairs"],

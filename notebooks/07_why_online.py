@@ -574,7 +574,7 @@ def pack(tab):
             for n, r in tab.iterrows()}
 
 
-save_results("07_why_online", {
+_ = save_results("07_why_online", {  # the path it wrote names this machine: not shown
     "seeds": len(seeds), "win_rate_ceiling": ceiling,
     "rounds": {"run": rounds, "best": best_round, "win_rate": [{"mean": a, "ci95": b} for a, b in curve],
                "share_at_paper_T": share(curve[cfg.online.iterations][0]), "share_at_best": share(curve[best_round][0])},

@@ -382,10 +382,10 @@ def plan(recipe, gpu_gb, gpus=1, zero=0):
 
 eight, one = plan(full, 80, gpus=8, zero=3), plan(qlora, 24)
 full_on_one = plan(full, 24)
-print("paper.yaml, 8 x 80 GB, ZeRO-3")
-display(eight)
-print("paper-qlora.yaml, 1 x 24 GB")
-display(one)
+for frame, caption in ((eight, "paper.yaml, 8 × 80 GB, ZeRO-3"), (one, "paper-qlora.yaml, 1 × 24 GB")):
+    # the memory in one table, each stage's set-up in another: both fit the page's column
+    display(frame.drop(columns="setup").round(1).style.format(precision=1).set_caption(f"{caption}: GB per GPU"))
+    display(frame[["setup"]].style.set_caption(f"{caption}: what each stage runs"))
 
 # %% tags=remove-cell
 glue("eight_ref_gb", float(eight.loc["DPO", "reference"]), display=False)
@@ -658,7 +658,7 @@ else:
 # ## Results file
 
 # %% tags=hide-cell
-save_results("08_scaling_up", {
+_ = save_results("08_scaling_up", {  # the path it wrote names this machine: not shown
     "fields_differing_lite_full": len(diff),
     "recipe_the_lite_chapters_back": "recipes/full/paper-as-tested.yaml",
     "sweep_seed0_from_06": ({"true_win_rate_dpo_alone": sweep[0], "true_win_rate_dpo_plus_sft": sweep[1]} if sweep
