@@ -35,7 +35,7 @@
 #   offline DPO, paired by seed, {glue:text}`gap_plain:+.3f` ± {glue:text}`gap_plain_ci:.3f`,
 #   {glue:text}`gap_plain_text`. A share of the judge's pairs are true ties that it ranks by length, and
 #   the loop learns that taste.
-# - **The length penalty** makes the answers {glue:text}`len_pen_text` and {glue:text}`keep_text`.
+# - **The length penalty** makes the answers {glue:text}`len_pen_text` than $\pi_0$'s and {glue:text}`keep_text`.
 # - **Safety, seed by seed:** {glue:text}`collapse_short`
 # - **Over-optimisation:** for BT-MIX2, {glue:text}`over_short_text`.
 #
@@ -1179,16 +1179,17 @@ _ = save_results("06_iterative_dpo", {  # the path it wrote names this machine: 
 #   resumes after a crash. `online.judge = "gold"` ranks by $r^*$ itself; `online.reference = "previous"`
 #   is the reference ablation.
 # - With a perfect judge the loop reaches a true win rate of {glue:text}`win_gold:.3f` against
-#   {glue:text}`win_off:.3f` for offline DPO at the same number of DPO steps, {glue:text}`head_gold` of
-#   the possible gain against {glue:text}`head_off`. Here the offline data is near $\pi_0$ and its labels
-#   are noisier than $r^*$; {doc}`07_why_online` separates the two and measures the comparison at several
-#   distances of the offline data from $\pi_0$, the property that decides it.
+#   {glue:text}`win_off:.3f` for offline DPO on the annotators' pairs ({glue:text}`passes_gold` DPO pair passes
+#   against {glue:text}`passes_off`), {glue:text}`head_gold` of the possible gain against {glue:text}`head_off`.
+#   That compares whole recipes: the labels, the data's authors, the KL and the training differ. Here the offline
+#   data is near $\pi_0$ and its labels are noisier than $r^*$; {doc}`07_why_online` separates these and compares
+#   the arms at matched KL, at several distances of the offline data from $\pi_0$, the property that decides it.
 # - With a learned judge the loop learns what the judge's pairs say. Against the truth, a share of the
 #   BT judges' pairs are ties that teach their taste for length, and the loop follows it: the paper's
 #   recipe reaches {glue:text}`win_plain:.3f`, the penalised one {glue:text}`win_it:.3f`. The reward
 #   model decides what the loop can learn (the paper's Section 2), and the gap between the gold row and
 #   these rows is its price here.
-# - The length penalty makes the answers {glue:text}`len_pen_text` and {glue:text}`keep_text`.
+# - The length penalty makes the answers {glue:text}`len_pen_text` than $\pi_0$'s and {glue:text}`keep_text`.
 #   {glue:text}`safety_summary`
 # - Along KL, for BT-MIX2, {glue:text}`over_short_text`.
 # - {glue:text}`pm_loop_words`
