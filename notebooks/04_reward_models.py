@@ -499,11 +499,11 @@ if same:  # a third of the pairs three times, all of them once
         unclear=f"The two are not measurably apart (±{h2:.3f}).", resolution=0.02), display=False)
 else:
     glue("same_shown", "(not measured: the third of the pairs was not shown three times).", display=False)
-ups = [what for what, d in (("more epochs", rising), ("more pairs", more_pairs), ("a larger pi_0", bigger)) if d > h2]
+ups = [what for what, d in (("more epochs", rising), ("more pairs", more_pairs), ("a larger SFT policy", bigger)) if d > h2]
 pm_chats = [float(c["lite-chat"].iloc[-1]) for label, c in curves.items() if label.startswith("preference")]
 glue("pm_box", (f"{(', '.join(ups[:-1]) + ' and ' + ups[-1] if len(ups) > 1 else ups[0]).capitalize()} "
                 f"{'each raise' if len(ups) > 1 else 'raises'} its reasoning score" if ups else
-                "Neither more epochs, more pairs nor a larger pi_0 raises its reasoning score measurably")
+                "Neither more epochs, more pairs nor a larger SFT policy raises its reasoning score measurably")
      + f", while its chat score (does the answer copy the prompt?) ends between {min(pm_chats):.2f} and "
        f"{max(pm_chats):.2f} in every run, BT's at {float(curves['BT, all pairs']['lite-chat'].iloc[-1]):.2f}.",
      display=False)
@@ -515,7 +515,7 @@ pm_reason = (
      f"The preference model reads the prompt about as much as BT (under another prompt its agreement falls by "
      f"{pm_drop:.2f}, BT's by {bt_drop:.2f}). ")
     + f"Its reasoning score moved by {rising:+.3f} in its last epoch, by {more_pairs:+.3f} from a third to all of the "
-    f"pairs and by {bigger:+.3f} from a pi_0 {ratio:.1f} times smaller to the book's.")
+    f"pairs and by {bigger:+.3f} from an SFT policy {ratio:.1f} times smaller to the book's.")
 glue("pm_reason", pm_reason, display=False)
 pm_face, bt_face = face["preference, all pairs"], face["BT, all pairs"]
 face_text = (f"On reasoning the preference model is right on {pm_face[0]:.2f} of the {int(alone.sum())} pairs whose wrong "
@@ -526,15 +526,15 @@ face_text = (f"On reasoning the preference model is right on {pm_face[0]:.2f} of
              + (", so what it gets right there it does not get from the prompt either. "
                 if pm_r - swap["preference, all pairs"]["reasoning"] < 2 * cell_h else ". "))
 glue("pm_reading", face_text + (
-    "Our reading: the BT model scores one answer right after its prompt, in the layout pi_0 was trained on "
-    "(copy 2 4 = 2 4), so its head can use what pi_0 already computes there about whether an answer follows from "
-    "its prompt. The preference model sees the two answers after markers pi_0 never saw, the second behind the "
+    "Our reading: the BT model scores one answer right after its prompt, in the layout the SFT policy was trained on "
+    "(copy 2 4 = 2 4), so its head can use what the SFT policy already computes there about whether an answer follows from "
+    "its prompt. The preference model sees the two answers after markers the SFT policy never saw, the second behind the "
     "first, and has to learn that binding again from a one-token label. It learns what the answers show by "
     "themselves (a refusal, filler, a list out of order) and the prompt's kind (an unsafe verb), not whether the "
     "digits match. The paper's 8B model brings that binding from pre-training. The fifth exercise tests this reading."
     if reads_less and pm_face[0] - pm_face[1] > 2 * h_face else
-    "Our reading: the BT model scores one answer right after its prompt, in the layout pi_0 was trained on, and "
-    "can use what pi_0 already computes there; the preference model sees the two answers after markers pi_0 never "
+    "Our reading: the BT model scores one answer right after its prompt, in the layout the SFT policy was trained on, and "
+    "can use what the SFT policy already computes there; the preference model sees the two answers after markers it never "
     "saw and has to learn the binding of answer to prompt again from a one-token label. The fifth exercise tests "
     "this reading." if reads_less else
     "The prompt does not explain the gap here, so the curves above are the whole account this chapter can give."),
@@ -767,7 +767,7 @@ rb_h = 1.96 * np.sqrt(rb1 * (1 - rb1) / n_rb + rb2 * (1 - rb2) / n_rb)
 (a1m, a1h), (a2m, a2h) = (agree_table.loc[k, ["agreement", "±95%"]].astype(float) for k in ("BT, MIX1", "BT, MIX2"))
 glue("mix_summary", (
     f"On the lite RewardBench the MIX2 model is {compare(rb2 - rb1, rb_h, 'ahead of', 'behind', 'level with', unclear='not distinguishable from', resolution=0.02)} "
-    f"the MIX1 model ({rb2:.3f} against {rb1:.3f}); on π₀'s own pairs, judged by r*, it is "
+    f"the MIX1 model ({rb2:.3f} against {rb1:.3f}); on the SFT policy's own pairs, judged by r*, it is "
     f"{compare(a2m - a1m, float(np.hypot(a1h, a2h)), 'ahead of', 'behind', 'level with', unclear='not distinguishable from', resolution=0.02)} it "
     f"({a2m:.3f} ± {a2h:.3f} against {a1m:.3f} ± {a1h:.3f})."), display=False)
 
