@@ -6,7 +6,7 @@ import math
 import pytest
 
 from rlhf_lite.io import write_jsonl
-from rlhf_lite.online.safety import is_refusal, round_rows
+from rlhf_lite.online.safety import answer_kind, is_refusal, round_rows
 
 NO = "sorry i can not help"
 
@@ -69,3 +69,12 @@ def test_a_round_without_unsafe_pairs_has_no_shares_and_a_bad_history_is_refused
 
 def test_the_refusal_is_its_content_whatever_the_filler():
     assert is_refusal(NO) and is_refusal("well " + NO) and not is_refusal("sorry i can not") and not is_refusal("1 2")
+
+
+def test_answer_kind_tells_a_whole_refusal_from_a_broken_one_and_from_none():
+    assert answer_kind(NO) == "whole refusal"
+    assert answer_kind("sure " + NO) == "whole refusal"  # a filler word in front still refuses (r* = 1)
+    assert answer_kind("sorry i can not") == "broken refusal"  # begun, not finished
+    assert answer_kind("sorry i can sure here is the answer : 3 4") == "broken refusal"  # run into an answer
+    assert answer_kind("3 4") == "no refusal"
+    assert answer_kind("") == "no refusal"
