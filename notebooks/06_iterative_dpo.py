@@ -881,6 +881,8 @@ MAX_ROUNDS = 8 if profile == "book" else cfg.online.iterations + 1  # as in the 
 longer_gold = run_recipes({GOLD: with_overrides(cfg, {**VARIANTS[GOLD], "online.iterations": MAX_ROUNDS,
                                                          "online.reuse_prompts": True})}, seeds, log=stage_log)[0][GOLD]
 reuse_cfg = with_overrides(cfg, {"online.iterations": MAX_ROUNDS, "online.reuse_prompts": True})
+glue("max_rounds", MAX_ROUNDS, display=False)
+glue("pool_rounds", cfg.data.iterations, display=False)
 if "unsafe" in fams:
     long_curve = [seed_interval([r.evals[t]["by_family"]["unsafe"]["reward"] for r in longer_gold])
                   for t in range(MAX_ROUNDS + 1)]
