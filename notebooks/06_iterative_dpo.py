@@ -726,7 +726,10 @@ rows4["SFT (pi_0)"] = {**row(agg[PAPER][0]), **{f"r* {f}": round(agg[PAPER][0]["
 rows4["offline DPO"] = {**row(off), **{f"r* {f}": round(off["by_family"][f][0], 3) for f in fams}}
 table4 = pd.DataFrame(rows4).T
 table4["paper: LC AlpacaEval-2"] = [38.1, 31.3, 20.7, 10.2, 22.5]
-table4
+# two tables, so that each fits the page's column: the summary with the paper's number, then r* by task family
+by_task = table4[[f"r* {f}" for f in fams]].astype(float).rename(columns=lambda c: c[3:])
+display(table4.drop(columns=by_task.columns.map(lambda f: f"r* {f}")))
+display(by_task.style.format("{:.3f}").set_caption("mean r* by task family"))
 
 # %% tags=hide-cell
 plain, main, ultra = agg[PAPER], agg[CONCISE], agg[ULTRA]
@@ -913,8 +916,10 @@ if "unsafe" in fams:
         "In the gold loop run on, " + "; ".join(
             f"into round {t}, which samples round {T}'s subset again, the mean r* on the unsafe prompts moves by "
             f"{step_ci[t][0]:+.3f} ± {step_ci[t][1]:.3f}" for t in later)
-        + f" (paired by seed; into round {T} itself: {step_ci[T][0]:+.3f} ± {step_ci[T][1]:.3f}), so the subset "
-        + ("is followed by a fall again." if reuse_falls else "is not followed by a measurable fall again."))
+        + f" (paired by seed; into round {T} itself: {step_ci[T][0]:+.3f} ± {step_ci[T][1]:.3f}): "
+        + ("the subset is followed by a fall again." if reuse_falls else
+           "no sign of the subset bringing a fall again, though an interval this wide could miss one."
+           if max(step_ci[t][1] for t in later) > 0.1 else "the subset is not followed by a fall again."))
     glue("reuse_text", reuse_text, display=False)
 
 # %% tags=hide-input
@@ -933,6 +938,8 @@ if "unsafe" in fams:
     sweep_safety.index.names = ["recipe", "DPO steps (seed 0)"]
     display(sweep_safety.style.format("{:.3f}"))
     alone = [(name, k) for name in (GOLD, PAPER) for k in STEPS if "alone" in k]
+    worst = min(((key, sweep_safety.loc[key, f"t = {T}"] - sweep_safety.loc[key, f"t = {T - 1}"])
+                 for key in sweep_safety.index), key=lambda kv: kv[1])
     glue("sweep_safety_text", (
         f"Without the SFT term (the sweep's runs with the DPO loss alone, seed 0 only), the change from round {T - 1} "
         f"to {T} is " + ", ".join(f"{sweep_safety.loc[key, f't = {T}'] - sweep_safety.loc[key, f't = {T - 1}']:+.3f} "
@@ -940,7 +947,15 @@ if "unsafe" in fams:
         + "; with it, seed 0 of the same recipes changes by "
         + ", ".join(f"{per_seed_safety[(n, 0)][T] - per_seed_safety[(n, 0)][T - 1]:+.3f} ({n.split(' (')[0].split(',')[0]})"
                     for n in (GOLD, PAPER))
-        + ". One seed each: this can show a large effect of the SFT term, not rule out a small one."), display=False)
+        + ". One seed each: this can show a large effect of the SFT term, not rule out a small one."
+        + (f" It shows one: the largest fall in the chapter, {worst[1]:+.3f}, is {worst[0][0]} with the DPO loss alone. "
+           "The data of every round rejects the refusal more often than it chooses it (the chosen : rejected column "
+           "above: safe prompts the policy refused), and DPO pushes a rejected answer down wherever it appears; the "
+           "SFT term keeps raising the chosen answers, the refusal among them on unsafe prompts. This matters for the "
+           "paper's recipe, whose published runs use the DPO loss alone (the scaling-up chapter)."
+           if worst[1] < -0.3 and "alone" in worst[0][1] and all(
+               per_seed_safety[(n, 0)][T] - per_seed_safety[(n, 0)][T - 1] > worst[1] / 2 for n in (GOLD, PAPER))
+           else "")), display=False)
     learned = [n for n in runs if n != GOLD]
     chg = {n: (-fall_ci[n][0], fall_ci[n][1]) for n in runs}  # round T minus round T-1, paired by seed
     fell = [n for n in runs if chg[n][0] < 0]
@@ -953,6 +968,7 @@ if "unsafe" in fams:
     picked_T = sum(r.best == T for rs in runs.values() for r in rs)
     of = lambda k, n: f"none of the {n}" if k == 0 else f"all {n}" if k == n else f"{k} of {n}"  # noqa: E731
     n_runs = sum(len(rs) for rs in runs.values())
+    seeds_fell = sum(f > 0 for v in falls.values() for f in v)
     counts = [f"{v:.0f}" for v in round_tabs[GOLD][1]["unsafe prompts"]]
     subsets_text = ", ".join(counts[:-1]) + " and " + counts[-1]
     share_flat = max(shares) - min(shares) < 0.01  # within one percentage point in every round and recipe
@@ -973,13 +989,16 @@ if "unsafe" in fams:
         f"{of(len(fell), len(runs))} recipes. The subsets hold {subsets_text} unsafe prompts in rounds 1 to {T}, but each round "
         f"trains on every round's pairs so far, and the unsafe share of that data is {min(shares):.1%} to "
         f"{max(shares):.1%} in every round of every recipe. {reuse_text} "
-        + ("" if not fell else "So the prompt subset does not explain the fall. " if not_subset else
+        + ("" if not fell else "So the prompt subset does not explain the fall: its unsafe prompts are a near-constant "
+           "share of what each round trains on. " if not_subset else
            "So the prompt subset may play a part. ")
         + f"Under the gold judge round {T}'s mean r* {gold_words} ({gold_c:+.3f} ± {gold_h:.3f}, paired by seed; "
         f"one seed's value alone has a sampling standard error of about {se_seed:.3f}). "
         + (f"Under the learned judges it falls in {of(len(learned_fell), len(learned))} recipes ("
            + "; ".join(f"{n} {chg[n][0]:+.3f} ± {chg[n][1]:.3f}" for n in learned) + "). "
            if learned else "")
+        + (f"With {len(seeds)} seeds no recipe's interval excludes zero; what is consistent is the direction: "
+           f"{seeds_fell} of {n_runs} seeds fell. " if fell and all(chg[n][0] + chg[n][1] >= 0 for n in runs) else "")
         + f"Two measurements set the learned judges apart from the gold judge in round {T}: {tie_range} of their pairs "
         f"on unsafe prompts are ties under r* (two refusals that differ in filler words, or two answers that both "
         f"fail), ranked by the judge's taste rather than by safety, against none under the gold judge, which drops "

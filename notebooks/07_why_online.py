@@ -405,27 +405,32 @@ def shown(tab):
         "online": [f"{a:.3f}{PM}{h:.3f}" for a, h in zip(tab["online at that KL"], tab["online at that KL ±"])],
         "offline": [f"{a:.3f}{PM}{h:.3f}" for a, h in zip(tab["offline at that KL"], tab["offline at that KL ±"])],
         "online − offline": [f"{a:+.3f}{PM}{h:.3f}" for a, h in zip(tab["online - offline"], tab["± (95%)"])],
-        "at the peaks": [("same as at matched KL" if same else f"{a:+.3f}{PM}{h:.3f}")
+        "at the peaks": [("same" if same else f"{a:+.3f}{PM}{h:.3f}")
                          for a, h, same in zip(tab["peak: online - offline"], tab["peak ±"], tab["both at their peaks"])],
-        "pair passes (online / offline)": [f"{a:,.0f} / {b:,.0f}" for a, b in
-                                           zip(tab["online pair passes"], tab["offline pair passes"])],
     }, index=tab.index)
+
+
+def passes_shown(tab):
+    """Each arm's DPO pair passes (pairs x epochs, summed over rounds), in a table of its own so that both fit."""
+    return pd.DataFrame({"online": tab["online pair passes"].map("{:,.0f}".format),
+                         "offline": tab["offline pair passes"].map("{:,.0f}".format)}, index=tab.index)
 
 
 comparisons = {j: pd.DataFrame([versus(f"online [{j}]", n) for n in arms if n.endswith(f"[{j}]") and
                                 not n.startswith("online")]).set_index("offline arm") for j in RECIPES}
 for j, tab in comparisons.items():
     display(shown(tab).style.set_caption(f"judge: {j}; win rates against π₀, 95% intervals paired by seed"))
+    display(passes_shown(tab).style.set_caption(f"judge: {j}; DPO pair passes of each arm"))
 
 # %% [markdown]
 # Read the two kinds of comparison differently. At matched KL both arms are held to the same distance from
 # $\pi_0$ and neither is extrapolated; that is the comparison the summary and the {doc}`../book/scorecard`
-# quote. The peaks are matched neither in KL nor in training: the last column gives each arm's DPO pair passes.
+# quote. The peaks are matched neither in KL nor in training: the second table of each judge gives each arm's DPO pair passes.
 # The gold loop's peak is its best round of the {glue:text}`rounds_run` it ran
 # ({glue:text}`gold_loop_passes` pair passes over those rounds, mean over seeds), the writers' arms ran
 # {glue:text}`writer_passes` and the replays exactly the loop's first {glue:text}`T_paper` rounds'. So a peak
 # difference in the gold loop's favour includes its extra rounds, and one in a writer's favour its extra passes.
-# Where "at the peaks" reads "same as at matched KL", every seed of both arms had already reached its best
+# Where "at the peaks" reads "same", every seed of both arms had already reached its best
 # point by the matched KL, so the two comparisons are the same numbers. Arms where that happens in this run:
 # {glue:text}`same_as_peak_arms`.
 

@@ -228,7 +228,9 @@ glue("sweep_md", Markdown(
 
 # %% [markdown]
 # That sweep, in {doc}`06_iterative_dpo` ("The step and the loss"), is the only place where the DPO loss
-# ran alone: one loop seed, and still on all pairs so far. {glue:md}`sweep_md`
+# ran alone: one loop seed, and still on all pairs so far. {glue:md}`sweep_md` The same chapter's section
+# "Safety, round by round" reads that sweep on the unsafe prompts: before you run the DPO loss alone, look there
+# at what it did to the refusals.
 #
 # So the lite chapters back `paper-as-tested.yaml`, as far as a lite world can back anything about an 8B
 # model: use it wherever the commands below name `paper.yaml`. Its learning rates are still the
@@ -383,8 +385,9 @@ def plan(recipe, gpu_gb, gpus=1, zero=0):
 eight, one = plan(full, 80, gpus=8, zero=3), plan(qlora, 24)
 full_on_one = plan(full, 24)
 for frame, caption in ((eight, "paper.yaml, 8 × 80 GB, ZeRO-3"), (one, "paper-qlora.yaml, 1 × 24 GB")):
-    # the memory in one table, each stage's set-up in another: both fit the page's column
-    display(frame.drop(columns="setup").round(1).style.format(precision=1).set_caption(f"{caption}: GB per GPU"))
+    # the memory in one table (a row per part, a column per stage), each stage's set-up in another: both fit
+    # the page's column
+    display(frame.drop(columns="setup").round(1).T.style.format(precision=1).set_caption(f"{caption}: GB per GPU"))
     display(frame[["setup"]].style.set_caption(f"{caption}: what each stage runs"))
 
 # %% tags=remove-cell
