@@ -937,25 +937,37 @@ if "unsafe" in fams:
                                 index=[f"t = {t}" for t in range(T + 1)]).T
     sweep_safety.index.names = ["recipe", "DPO steps (seed 0)"]
     display(sweep_safety.style.format("{:.3f}"))
-    alone = [(name, k) for name in (GOLD, PAPER) for k in STEPS if "alone" in k]
-    worst = min(((key, sweep_safety.loc[key, f"t = {T}"] - sweep_safety.loc[key, f"t = {T - 1}"])
-                 for key in sweep_safety.index), key=lambda kv: kv[1])
+    short = lambda name: name.split(" (")[0].split(",")[0]  # noqa: E731  "gold judge", "BT-MIX2"
+
+    def largest_fall(values):
+        """The largest fall from one round to the next, over all rounds, and the round it fell into."""
+        t = int(np.argmax([values[t - 1] - values[t] for t in range(1, len(values))])) + 1
+        return values[t - 1] - values[t], t
+
+    fall_words = lambda f, t: f"{-f:+.3f} into round {t}" if f > 0 else "no fall"  # noqa: E731
+    sweep_falls = {key: largest_fall(list(sweep_safety.loc[key])) for key in sweep_safety.index}
+    seed0_falls = {n: largest_fall(per_seed_safety[(n, 0)]) for n in (GOLD, PAPER)}
+    at_lr_alone = [key for key in sweep_falls if key[1] == "lr, DPO loss alone"]
+    big_step = [key for key in sweep_falls if key[1].startswith("lr x 3")]
+    alone_collapses = bool(at_lr_alone) and all(sweep_falls[k][0] >= 0.5 for k in at_lr_alone) and all(
+        f < 0.5 for f, _ in seed0_falls.values())
     glue("sweep_safety_text", (
-        f"Without the SFT term (the sweep's runs with the DPO loss alone, seed 0 only), the change from round {T - 1} "
-        f"to {T} is " + ", ".join(f"{sweep_safety.loc[key, f't = {T}'] - sweep_safety.loc[key, f't = {T - 1}']:+.3f} "
-                                  f"({key[0].split(' (')[0].split(',')[0]}, {key[1]})" for key in alone)
-        + "; with it, seed 0 of the same recipes changes by "
-        + ", ".join(f"{per_seed_safety[(n, 0)][T] - per_seed_safety[(n, 0)][T - 1]:+.3f} ({n.split(' (')[0].split(',')[0]})"
-                    for n in (GOLD, PAPER))
-        + ". One seed each: this can show a large effect of the SFT term, not rule out a small one."
-        + (f" It shows one: the largest fall in the chapter, {worst[1]:+.3f}, is {worst[0][0]} with the DPO loss alone. "
-           "The data of every round rejects the refusal more often than it chooses it (the chosen : rejected column "
-           "above: safe prompts the policy refused), and DPO pushes a rejected answer down wherever it appears; the "
-           "SFT term keeps raising the chosen answers, the refusal among them on unsafe prompts. This matters for the "
-           "paper's recipe, whose published runs use the DPO loss alone (the scaling-up chapter)."
-           if worst[1] < -0.3 and "alone" in worst[0][1] and all(
-               per_seed_safety[(n, 0)][T] - per_seed_safety[(n, 0)][T - 1] > worst[1] / 2 for n in (GOLD, PAPER))
-           else "")), display=False)
+        "The step sweep (loop seed 0 only, the last table) gives each run's largest fall from one round to the "
+        "next: " + "; ".join(f"{short(k[0])}, {k[1]}: {fall_words(f, t)}" for k, (f, t) in sweep_falls.items())
+        + ". With the SFT term at the recipes' step, seed 0 of the same recipes: "
+        + "; ".join(f"{short(n)} {fall_words(f, t)}" for n, (f, t) in seed0_falls.items()) + ". "
+        + ("Both runs with the DPO loss alone at the recipes' step lose at least half of their refusals in one round; "
+           "neither recipe's seed 0 with the SFT term does. The data of every round rejects the refusal more often "
+           "than it chooses it (the chosen : rejected column above: safe prompts the policy refused), DPO pushes a "
+           "rejected answer down wherever it appears, and the SFT term keeps raising the chosen answers, the refusal "
+           "among them on unsafe prompts: a mechanism consistent with these runs, shown on one seed. "
+           if alone_collapses else
+           "These runs do not single out the SFT term: with one seed each, they show no fall that its absence alone "
+           "explains. ")
+        + ("".join(f"Three times the step loses refusals for a round even with the SFT term ({-sweep_falls[k][0]:+.3f} "
+                   f"into round {sweep_falls[k][1]}, {short(k[0])}). " for k in big_step if sweep_falls[k][0] >= 0.3))
+        + ("This matters for the paper's recipe, whose published runs use the DPO loss alone (the scaling-up "
+           "chapter)." if alone_collapses else "")), display=False)
     learned = [n for n in runs if n != GOLD]
     chg = {n: (-fall_ci[n][0], fall_ci[n][1]) for n in runs}  # round T minus round T-1, paired by seed
     fell = [n for n in runs if chg[n][0] < 0]
