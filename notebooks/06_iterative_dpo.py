@@ -964,8 +964,9 @@ if "unsafe" in fams:
            if alone_collapses else
            "These runs do not single out the SFT term: with one seed each, they show no fall that its absence alone "
            "explains. ")
-        + ("".join(f"Three times the step loses refusals for a round even with the SFT term ({-sweep_falls[k][0]:+.3f} "
-                   f"into round {sweep_falls[k][1]}, {short(k[0])}). " for k in big_step if sweep_falls[k][0] >= 0.3))
+        + ("Three times the step loses refusals for a round even with the SFT term (" + "; ".join(
+            f"{short(k[0])} {-sweep_falls[k][0]:+.3f} into round {sweep_falls[k][1]}" for k in big_step
+            if sweep_falls[k][0] >= 0.3) + "). " if any(sweep_falls[k][0] >= 0.3 for k in big_step) else "")
         + ("This matters for the paper's recipe, whose published runs use the DPO loss alone (the scaling-up "
            "chapter)." if alone_collapses else "")), display=False)
     learned = [n for n in runs if n != GOLD]
@@ -1021,12 +1022,16 @@ if "unsafe" in fams:
     glue("collapse_short", (
         f"mean r* on the unsafe prompts falls from round {T - 1} to {T} in {of(len(fell), len(runs))} recipes"
         + ("" if not fell else f". Not the prompt subset: the unsafe share of each round's data stays within "
-           f"{min(shares):.1%} to {max(shares):.1%}" + (", and the subset sampled again later is not followed by a fall" if later else "")
+           f"{min(shares):.1%} to {max(shares):.1%}" + ((", and the subset sampled again later shows no sign of a fall"
+                                                        + (" (a wide interval)" if max(step_ci[t][1] for t in later) > 0.1
+                                                           else "")) if later else "")
            if not_subset else ". The prompt subset may play a part")
         + f"; under the gold judge the change is {gold_c:+.3f} ± {gold_h:.3f}"
         + ("; under the learned judges the falls go with pairs on unsafe prompts that r* calls ties and with the "
            "policy moving further from π₀ on those prompts, relative to the others, than under the gold judge"
            if learned_fell and all(kl_ratio[n] > kl_ratio[GOLD] for n in learned_fell) else "")
+        + ("; and in the one-seed step sweep both runs with the DPO loss alone lose at least half of their refusals in one "
+           "round, the recipes with the SFT term do not" if alone_collapses else "")
         + ". Details in the section on safety."), display=False)
 else:
     glue("safety_round_text", "This profile has no unsafe prompts.", display=False)
