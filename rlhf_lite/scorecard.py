@@ -11,8 +11,9 @@ nothing (it is noise, and differs in the last digits between CPUs).
 
 - **holds**: the interval lies wholly above zero (for an exact computation, which has no interval: the
   effect is positive), and every further condition of the claim is met;
-- **no measurable difference**: the interval contains zero, whichever way the point estimate leans (the
-  page says which); also a single run, which has no interval;
+- **no measurable difference**: the interval contains zero, on whichever side of zero the point estimate
+  falls (the page says which, and does not call it a lean: an interval that contains zero leans nowhere);
+  also a single run, which has no interval;
 - **does not hold**: the interval lies wholly below zero (an exact computation: zero or negative), or a
   further condition of the claim is measurably broken;
 - **not measurable here**: the lite world has no analog, this build did not measure it, or one of the models
@@ -74,10 +75,11 @@ def verdict(m: Measured | None) -> str:
 
 
 def leaning(m: dict | None) -> str:
-    """For "no measurable difference": which way the point estimate leans, as the page says it."""
+    """For "no measurable difference": on which side of zero the point estimate falls, as the page says it.
+    Not "leans": the book says a result leans only when its interval does."""
     if not m or m["exact"] or m["effect"] == 0:
         return ""
-    return "leans the paper's way" if m["effect"] > 0 else "leans against the paper"
+    return "point estimate on the paper's side" if m["effect"] > 0 else "point estimate against the paper"
 
 
 def score(results: dict) -> list[dict]:

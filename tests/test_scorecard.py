@@ -106,8 +106,8 @@ def test_the_rule_is_symmetric_about_zero(effect, half):
     up = sc.verdict(sc.Measured("x", effect, half, "3 seeds", sc.PAIRED_SEEDS))
     down = sc.verdict(sc.Measured("x", -effect, half, "3 seeds", sc.PAIRED_SEEDS))
     assert up == down == sc.NO_DIFFERENCE
-    assert sc.leaning(asdict(sc.Measured("x", effect, half, "3 seeds", sc.PAIRED_SEEDS))) == "leans the paper's way"
-    assert sc.leaning(asdict(sc.Measured("x", -effect, half, "3 seeds", sc.PAIRED_SEEDS))) == "leans against the paper"
+    assert sc.leaning(asdict(sc.Measured("x", effect, half, "3 seeds", sc.PAIRED_SEEDS))) == "point estimate on the paper's side"
+    assert sc.leaning(asdict(sc.Measured("x", -effect, half, "3 seeds", sc.PAIRED_SEEDS))) == "point estimate against the paper"
 
 
 @pytest.mark.parametrize("effect, half", [(0.06, 0.05), (0.2, 0.01)])
@@ -223,11 +223,11 @@ def test_the_build_writes_the_page_and_the_json(results, tmp_path):
     assert "(1 more not counted: its baseline is at chance by construction)" in empirical.split("\n")[0]
 
 
-def test_a_row_without_a_measurable_difference_says_which_way_it_leans(results, tmp_path):
+def test_a_row_without_a_measurable_difference_says_where_its_point_estimate_falls(results, tmp_path):
     results["07_why_online"]["matched_kl"]["BT-MIX2"]["near"].update({"online - offline": -0.015, "± (95%)": 0.056})
     page = sc.markdown(sc.score(results), CHAPTERS, "book")
     row = next(line for line in page.splitlines() if "near pi_0; both ranked by the learned" in line)
-    assert "**no measurable difference** (leans against the paper)." in row
+    assert "**no measurable difference** (point estimate against the paper)." in row
 
 
 def test_the_ci_build_measures_every_claim(staged):
