@@ -7,7 +7,7 @@
     online/   Algorithm 2: pair rules, the proxy judge, the loop, offline DPO, evaluation against pi_0;
               writers far from pi_0, offline arms, the win-rate-against-KL frontier
     theory/   the theory chapter's tabular bandit;  scale/  what fits on which GPUs
-    config.py every setting;  stages.py  the cached stages (pi_0, data, reward models)
+    config.py every setting;  stages.py, data_stage.py  the cached stages (pi_0, reward models; the data)
     cli.py, book.py  the command line and the book build;  io.py, parallel.py, devices.py  plumbing
 
 Imports only go down this list (world at the bottom, cli at the top): an import-linter contract in

@@ -15,11 +15,11 @@ from typing import Any
 
 import yaml
 
-from rlhf_lite.policy.dpo import DPOSettings
+from rlhf_lite.policy.dpo_settings import DPOSettings
 from rlhf_lite.policy.lora import LoraSettings
 from rlhf_lite.policy.models import TinyModelConfig
 from rlhf_lite.policy.sft import SFTSettings
-from rlhf_lite.reward.bradley_terry import RewardSettings
+from rlhf_lite.reward.settings import RewardSettings
 from rlhf_lite.world.tasks import WorldConfig
 
 

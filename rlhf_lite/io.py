@@ -84,6 +84,27 @@ def code_fingerprint(pages: bool = False) -> str:
     return h.hexdigest()[:12]
 
 
+@functools.lru_cache(maxsize=None)
+def stage_code(entries: tuple = (), own: tuple = ()) -> str:
+    """The hash of the code one stage runs, for its cache key: the modules ``entries`` and everything they
+    import, and the modules ``own`` by themselves, each without docstrings or comments (rlhf_lite.codekeys).
+    A stage's key holds this instead of the whole package's hash, so an edit retrains only the stages that
+    run the edited code. Computed once per process, like :func:`code_fingerprint`."""
+    from rlhf_lite.codekeys import code_hash
+
+    return code_hash(entries, own, package="rlhf_lite", package_dir=PACKAGE_DIR)
+
+
+def run_relative(path: str | Path) -> str:
+    """A path as a cache key should hold it: by what it names, relative to the runs folder when it lies inside,
+    so that a runs/ folder copied to another machine or checkout keeps its keys (and its shared artifacts)."""
+    p = Path(path).resolve()
+    try:
+        return p.relative_to(runs_dir().resolve()).as_posix()
+    except ValueError:
+        return str(p)
+
+
 def fingerprint(obj) -> str:
     return hashlib.sha256(json.dumps(obj, sort_keys=True, default=str).encode()).hexdigest()[:12]
 

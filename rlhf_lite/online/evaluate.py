@@ -15,12 +15,16 @@ from typing import Sequence
 import numpy as np
 
 from rlhf_lite.config import Config
-from rlhf_lite.io import atomic_dir, code_fingerprint, computed_once, intact, read_jsonl, single_process, write_jsonl
+from rlhf_lite.io import (atomic_dir, computed_once, intact, read_jsonl, run_relative, single_process, stage_code,
+                          write_jsonl)
 from rlhf_lite.online.judge import ProxyJudge
 from rlhf_lite.policy.sampling import Generator, sample_responses, sequence_logprobs
 from rlhf_lite.stages import eval_prompts, validation_prompts
 from rlhf_lite.world.scoring import mean_ci, score_records
 from rlhf_lite.world.tasks import echoes_prompt
+
+# The code of an evaluation, for the key of pi_0's shared one (io.stage_code): this module and what it imports.
+EVAL_CODE = (("rlhf_lite.online.evaluate",), ())
 
 
 def sample_and_score(policy_lm: tuple, ref_lm: tuple, prompts: Sequence[str], n: int, seed: int,
@@ -107,9 +111,9 @@ class PolicyEvaluator:
             if Path(policy) != Path(self.pi0):
                 self._evaluate(policy, out, what, validation)
             else:  # the same for every recipe with this judge and loop seed (and its offline run)
-                computed_once({"stage": "eval", "policy": str(Path(policy).resolve()), "held_out": self.held_out,
+                computed_once({"stage": "eval", "policy": run_relative(policy), "held_out": self.held_out,
                                "validation": self.val, "n": self.n, "seed": self.seed, "judge": self.judge.identity,
-                               "sampling": self.sampling, "truth": self.truth, "code": code_fingerprint()}, out,
+                               "sampling": self.sampling, "truth": self.truth, "code": stage_code(*EVAL_CODE)}, out,
                               lambda path: self._evaluate(policy, path, what))
         val = out / "validation.jsonl"
         return read_jsonl(out / "eval.jsonl"), read_jsonl(val) if val.exists() else None

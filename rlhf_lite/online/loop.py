@@ -42,9 +42,8 @@ import numpy as np
 
 from rlhf_lite.config import Config
 from rlhf_lite.data.truth import as_world_prompt
-from rlhf_lite.io import (atomic_dir, code_fingerprint, computed_once, exclusive, file_hash, fingerprint, intact,
-                          read_jsonl, runs_dir,
-                          single_process, write_json, write_jsonl)
+from rlhf_lite.io import (atomic_dir, computed_once, exclusive, file_hash, fingerprint, intact, read_jsonl, run_relative,
+                          runs_dir, single_process, stage_code, write_json, write_jsonl)
 from rlhf_lite.online.evaluate import PolicyEvaluator, summarise
 from rlhf_lite.online.judge import load_judge
 from rlhf_lite.online.pairs import build_pairs
@@ -82,6 +81,11 @@ def hf_generator(batch_size: int = 128, progress: bool = True) -> GeneratorFacto
 # ----------------------------------------------------------------------------- the loop
 
 
+# The code a loop runs, for its keys (io.stage_code): this module and everything it imports (pi_0's and the
+# reward models' stages, the judge, the pair rule, DPO, the evaluation), so they change when any of it does.
+LOOP_CODE = (("rlhf_lite.online.loop",), ())
+
+
 def online_root(cfg: Config) -> Path:
     """The recipe's folder. Its key leaves out the number of iterations and prompt reuse: iteration t's work does
     not depend on them, so a loop run for more iterations continues a shorter one (everything after the first T
@@ -90,7 +94,7 @@ def online_root(cfg: Config) -> Path:
     key = fingerprint({"world": cfg.world, "data": cfg.data, "model": cfg.model, "sft": cfg.sft, "reward": cfg.reward,
                        "preference": cfg.preference, "sampling": cfg.sampling, "dpo": cfg.dpo, "online": online,
                        "eval": cfg.eval_prompts, "seed": cfg.seed, "policy": cfg.policy, "lora": cfg.lora,
-                       "code": code_fingerprint()})
+                       "code": stage_code(*LOOP_CODE)})
     return runs_dir() / f"{cfg.profile}-online-{key}"
 
 
@@ -181,8 +185,8 @@ def generate(cfg: Config, seed: int, t: int, policy: Path, make: GeneratorFactor
         if t > 1:  # pi_{t-1} is this run's own
             draw(out)
         else:  # pi_0 on iteration 1's prompts with this seed: every recipe draws the same samples
-            computed_once({"stage": "generate", "policy": str(Path(policy).resolve()), "prompts": prompts,
-                           "sampling": cfg.sampling, "seed": 1000 * seed + t, "code": code_fingerprint()}, out, draw,
+            computed_once({"stage": "generate", "policy": run_relative(policy), "prompts": prompts,
+                           "sampling": cfg.sampling, "seed": 1000 * seed + t, "code": stage_code(*LOOP_CODE)}, out, draw,
                           lambda: log(f"[iter {t}] generate: the same samples as another run of this seed (shared) "
                                       f"-> {out}"))
     return out
@@ -208,7 +212,7 @@ def annotate(cfg: Config, seed: int, t: int, judge, log=print) -> Path:
 
         # the same samples and judge give the same scores: computed once for the recipes that share them
         computed_once({"stage": "annotate", "generations": file_hash(it / "generations.jsonl"),
-                       "judge": judge.identity, "source": cfg.data.source, "code": code_fingerprint()}, out, score,
+                       "judge": judge.identity, "source": cfg.data.source, "code": stage_code(*LOOP_CODE)}, out, score,
                       lambda: log(f"[iter {t}] annotate: the same scores as another run with this judge (shared) -> {out}"))
     return out
 

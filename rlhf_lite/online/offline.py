@@ -10,12 +10,15 @@ from __future__ import annotations
 import json
 
 from rlhf_lite.config import Config
-from rlhf_lite.io import atomic_dir, exclusive, intact, write_json
+from rlhf_lite.io import atomic_dir, exclusive, intact, stage_code, write_json
 from rlhf_lite.online.evaluate import PolicyEvaluator, summarise
 from rlhf_lite.online.judge import load_judge
 from rlhf_lite.online.loop import make_generator, offline_pairs, online_root
 from rlhf_lite.policy.dpo import train_dpo
 from rlhf_lite.stages import prepare_pi0
+
+# The code of the offline-DPO baseline, for its folder's key (io.stage_code): this module and what it imports.
+OFFLINE_CODE = (("rlhf_lite.online.offline",), ())
 
 
 def loop_pair_passes(cfg: Config) -> int:
@@ -30,14 +33,18 @@ def run_offline(cfg: Config, seed: int = 0, pairs: int | None = None, progress: 
     """The vanilla-DPO baseline: one DPO run from pi_0 on a fixed offline set of MIX2 pairs, evaluated on
     the online run's prompts against the same pi_0 samples (made if they are not there yet).
 
-    By default it gets as many pairs as the loop's rounds train on in total (:func:`loop_pair_passes`),
-    so both spend the same number of DPO steps: the comparison is of data, not of compute."""
+    By default it gets one pair for every prompt the loop's rounds would train on if none were dropped
+    (:func:`loop_pair_passes`), for the loop's epochs. The loop drops prompts whose best and worst answers tie,
+    so it trains on fewer pair passes than that: the chapters report both arms' pair passes.
+
+    Its folder's name holds the hash of the code it runs (:data:`OFFLINE_CODE`): the recipe folder's key covers
+    the loop's code, not this module's."""
     n = pairs if pairs is not None else loop_pair_passes(cfg)
     pi0 = prepare_pi0(cfg, progress=progress, log=log).pi0
     judge = load_judge(cfg, progress=progress, log=log)
     root = online_root(cfg) / f"seed{seed}"
     ev = PolicyEvaluator(cfg, seed, pi0, judge, make_generator(cfg, progress), log)
-    out = root / f"offline{n}"
+    out = root / f"offline{n}-{stage_code(*OFFLINE_CODE)}"
     with exclusive(out, "the offline DPO baseline", log):
         return _train_and_evaluate(cfg, seed, n, out, pi0, ev, judge, progress, log)
 

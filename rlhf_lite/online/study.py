@@ -27,7 +27,7 @@ import numpy as np
 
 from rlhf_lite.config import Config
 from rlhf_lite.data.truth import as_world_prompt
-from rlhf_lite.io import atomic_dir, exclusive, fingerprint, intact, read_jsonl, write_json, write_jsonl
+from rlhf_lite.io import atomic_dir, exclusive, fingerprint, intact, read_jsonl, stage_code, write_json, write_jsonl
 from rlhf_lite.online.evaluate import PolicyEvaluator, summarise
 from rlhf_lite.online.judge import load_judge
 from rlhf_lite.online.loop import OnlineRun, iteration_dir, make_generator, online_root, prepare_data, prompt_subset
@@ -36,6 +36,10 @@ from rlhf_lite.online.offpolicy import Writer, write_samples
 from rlhf_lite.online.pairs import build_pairs
 from rlhf_lite.policy.dpo import train_dpo
 from rlhf_lite.stages import prepare_pi0
+
+# The code of an offline arm, for its folder's key (io.stage_code): this module and what it imports (the writers,
+# the pair rule, DPO, the evaluation); the recipe folder's key covers the loop's code, not this.
+STUDY_CODE = (("rlhf_lite.online.study",), ())
 
 # fractions of an offline run saved as frontier points. Chapter 7 compares arms at KL 0.15-0.25 per token, which
 # the offline arms reach between 1/8 and 1/2 of their run; 1/16 and 3/4 added two of an arm's six evaluations
@@ -115,7 +119,8 @@ def run_arm(cfg: Config, seed: int, name: str, make_pairs: Callable[[], list[dic
     judge = load_judge(cfg, progress=progress, log=log)
     root = online_root(cfg) / f"seed{seed}"
     # the arm's pairs and passes depend on the loop's number of iterations, which the recipe folder's key omits
-    key = fingerprint([name, sequential, list(checkpoints), cfg.online.iterations, cfg.online.reuse_prompts])
+    key = fingerprint([name, sequential, list(checkpoints), cfg.online.iterations, cfg.online.reuse_prompts,
+                       stage_code(*STUDY_CODE)])
     out = root / "study" / f"{name.replace(' ', '-')}-{key}"
     with exclusive(out, f"the offline arm {name!r}", log):
         if not intact(out / "policy", log) or not intact(out / "train_metrics.json", log):

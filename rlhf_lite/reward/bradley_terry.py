@@ -10,7 +10,6 @@ P(a^w > a^l | x) = sigmoid(r(x, a^w) - r(x, a^l)); maximum likelihood minimises 
 from __future__ import annotations
 
 import tempfile
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Sequence
 
@@ -22,25 +21,8 @@ from rlhf_lite.data.schema import trl_dataset
 from rlhf_lite.devices import inference_placement
 from rlhf_lite.policy.lora import LoraSettings, load_base, peft_config, save_merged
 from rlhf_lite.policy.trainers import quiet, shared_args, train_dtype
+from rlhf_lite.reward.settings import RewardSettings
 from rlhf_lite.world.oracle import sigmoid
-
-
-@dataclass(frozen=True)
-class RewardSettings:
-    """Hyper-parameters of reward-model training (the paper: 1 epoch, batch 512, lr 2e-6, cosine,
-    warm-up 0.03, from the SFT/instruct model; lite presets in rlhf_lite.config)."""
-
-    # Lite: at lr 1e-3 the tiny model settled on length and filler and never learned to check answers
-    # (lite RewardBench chat 0.54 after 1 epoch, 0.50 after 6); at 3e-4 for 3 epochs it does (0.91).
-    epochs: float = 3.0
-    learning_rate: float = 3e-4
-    batch_size: int = 64  # per device
-    grad_accum: int = 1  # global batch = batch_size x grad_accum x GPUs
-    warmup: float = 0.03
-    lr_scheduler: str = "cosine"
-    max_length: int = 64
-    bf16: bool = False  # see SFTSettings: TRL's GPU defaults are slow for tiny CPU models
-    gradient_checkpointing: bool = False
 
 
 def bt_loss(r_chosen: torch.Tensor, r_rejected: torch.Tensor) -> torch.Tensor:
