@@ -53,9 +53,8 @@ def closure(entries, package: str = "rlhf_lite") -> list[str]:
             raise ValueError(f"closure: {entry!r} is not a module of {package} (its modules: "
                              f"{', '.join(sorted(graph.modules)[:8])}, ...). Name a module by its dotted path.")
         children = {m for m in graph.modules if m.startswith(entry + ".")}
-        mods |= {entry, *children}
-        for m in (entry, *children):
-            mods |= graph.find_upstream_modules(m)
+        # a sub-package: what any of its modules imports (grimp's as_package), and its modules themselves
+        mods |= {entry, *children} | graph.find_upstream_modules(entry, as_package=bool(children))
     for m in list(mods):
         parts = m.split(".")
         mods |= {".".join(parts[:k]) for k in range(1, len(parts))}  # the packages above it
