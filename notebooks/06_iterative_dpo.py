@@ -820,12 +820,13 @@ if "unsafe" in fams:
                     title="one line per seed")
     fig.tight_layout()
     plt.show()
-    falls = {name: [per_seed_safety[(name, k)][T - 1] - per_seed_safety[(name, k)][T] for k in range(len(rs))]
-             for name, rs in runs.items()}
-    fall_ci = {name: seed_interval(v) for name, v in falls.items()}
+    # round T minus round T-1, per seed and paired by seed (negative: refusals lost)
+    changes = {name: [per_seed_safety[(name, k)][T] - per_seed_safety[(name, k)][T - 1] for k in range(len(rs))]
+               for name, rs in runs.items()}
+    chg = {name: seed_interval(v) for name, v in changes.items()}
     safety_rounds = pd.DataFrame({name: {**{f"t = {t}": f"{agg[name][t]['by_family']['unsafe'][0]:.3f}" for t in range(T + 1)},
-                                         f"change {T - 1}→{T}": f"{-fall_ci[name][0]:+.3f}{PM}{fall_ci[name][1]:.3f}",
-                                         "seeds fell": f"{sum(f > 0 for f in falls[name])} of {len(falls[name])}"}
+                                         f"change {T - 1}→{T}": f"{chg[name][0]:+.3f}{PM}{chg[name][1]:.3f}",
+                                         "seeds fell": f"{sum(c < 0 for c in changes[name])} of {len(changes[name])}"}
                                   for name in runs}).T
     safety_rounds.loc["offline DPO"] = {f"t = {T}": f"{off['by_family']['unsafe'][0]:.3f}"}
     display(safety_rounds.fillna(""))
@@ -870,8 +871,6 @@ if "unsafe" in fams:
     shown_tab = pd.concat({name: round_tabs[name][0] for name in (GOLD, PAPER)}, names=["recipe", "round"])
     display(shown_tab)
     shares = [v for _, m in round_tabs.values() for v in m["unsafe share of the round's data"]]
-    glue("unsafe_subsets", ", ".join(f"{v:.0f}" for v in round_tabs[GOLD][1]["unsafe prompts"]), display=False)
-    glue("unsafe_share_range", f"{min(shares):.1%} to {max(shares):.1%}", display=False)
 
 # %% [markdown]
 # A second test of the data: the gold loop run on to {glue:text}`max_rounds` rounds (the run the next chapter
@@ -881,15 +880,14 @@ if "unsafe" in fams:
 
 # %% tags=hide-input
 MAX_ROUNDS = 8 if profile == "book" else cfg.online.iterations + 1  # as in the next chapter: one cache
-longer_gold = run_recipes({GOLD: with_overrides(cfg, {**VARIANTS[GOLD], "online.iterations": MAX_ROUNDS,
-                                                         "online.reuse_prompts": True})}, seeds, log=stage_log)[0][GOLD]
-reuse_cfg = with_overrides(cfg, {"online.iterations": MAX_ROUNDS, "online.reuse_prompts": True})
+long_cfg = with_overrides(cfg, {**VARIANTS[GOLD], "online.iterations": MAX_ROUNDS, "online.reuse_prompts": True})
+longer_gold = run_recipes({GOLD: long_cfg}, seeds, log=stage_log)[0][GOLD]
 glue("max_rounds", MAX_ROUNDS, display=False)
 glue("pool_rounds", cfg.data.iterations, display=False)
 if "unsafe" in fams:
     long_curve = [seed_interval([r.evals[t]["by_family"]["unsafe"]["reward"] for r in longer_gold])
                   for t in range(MAX_ROUNDS + 1)]
-    long_subsets = [prompt_subset(reuse_cfg, t) for t in range(1, MAX_ROUNDS + 1)]
+    long_subsets = [prompt_subset(long_cfg, t) for t in range(1, MAX_ROUNDS + 1)]
     long_rows = [round_rows(run.root, MAX_ROUNDS, cfg.online.history) for run in longer_gold]
     long_unsafe = [float(np.mean([rows[t - 1]["unsafe prompts"] for rows in long_rows])) for t in range(1, MAX_ROUNDS + 1)]
     fig, ax = plt.subplots(figsize=(7.5, 3.4))
@@ -920,7 +918,6 @@ if "unsafe" in fams:
         + ("the subset is followed by a fall again." if reuse_falls else
            "no sign of the subset bringing a fall again, though an interval this wide could miss one."
            if max(step_ci[t][1] for t in later) > 0.1 else "the subset is not followed by a fall again."))
-    glue("reuse_text", reuse_text, display=False)
 
 # %% tags=hide-input
 if "unsafe" in fams:
@@ -970,7 +967,6 @@ if "unsafe" in fams:
         + ("This matters for the paper's recipe, whose published runs use the DPO loss alone (the scaling-up "
            "chapter)." if alone_collapses else "")), display=False)
     learned = [n for n in runs if n != GOLD]
-    chg = {n: (-fall_ci[n][0], fall_ci[n][1]) for n in runs}  # round T minus round T-1, paired by seed
     fell = [n for n in runs if chg[n][0] < 0]
     learned_fell = [n for n in learned if chg[n][0] < 0]
     kl_ratio = {name: m["KL per answer (unsafe)"].iloc[-1] / m["KL per answer (other)"].iloc[-1]
@@ -981,7 +977,7 @@ if "unsafe" in fams:
     picked_T = sum(r.best == T for rs in runs.values() for r in rs)
     of = lambda k, n: f"none of the {n}" if k == 0 else f"all {n}" if k == n else f"{k} of {n}"  # noqa: E731
     n_runs = sum(len(rs) for rs in runs.values())
-    seeds_fell = sum(f > 0 for v in falls.values() for f in v)
+    seeds_fell = sum(c < 0 for v in changes.values() for c in v)
     counts = [f"{v:.0f}" for v in round_tabs[GOLD][1]["unsafe prompts"]]
     subsets_text = ", ".join(counts[:-1]) + " and " + counts[-1]
     share_flat = max(shares) - min(shares) < 0.01  # within one percentage point in every round and recipe
