@@ -140,8 +140,9 @@ class Counter:
         ids = args[0]
         rows, width = ids.shape
         context = width
-        if self.generating and width == 1 and self.forwards and self.forwards[-1].rows == rows:
-            context = self.forwards[-1].context + 1  # a decoding step: one more position in the KV cache
+        if self.generating and width == 1 and self.forwards and self.forwards[-1].rows >= rows:
+            # a decoding step: one more position in the KV cache (fewer rows when finished ones left the batch)
+            context = self.forwards[-1].context + 1
         self.forwards.append(Forward(rows, width, (ids != self.pad_id).sum(1).tolist(), context,
                                      torch.is_grad_enabled(), time.perf_counter()))
 
@@ -195,7 +196,7 @@ def timed(fn):
 # ----------------------------------------------------------------------------- 2. the stages
 
 
-def run_sampling(cfg, pi0, prompts, counter: Counter) -> tuple[Stage, list[list[dict]]]:
+def run_sampling(cfg, pi0, prompts, counter: Counter, drop_finished: bool = True) -> tuple[Stage, list[list[dict]]]:
     from rlhf_lite.policy.models import load_policy
     from rlhf_lite.policy.sampling import HFSampler, sample_responses
 
@@ -203,8 +204,8 @@ def run_sampling(cfg, pi0, prompts, counter: Counter) -> tuple[Stage, list[list[
     s = cfg.sampling
     counter.forwards, counter.generating = [], True
     with counter:
-        secs, rows = timed(lambda: sample_responses(HFSampler(model, tok, s.batch_size, progress=False), prompts,
-                                                    s.n, s.temperatures, s.max_new_tokens, seed=1))
+        sampler = HFSampler(model, tok, s.batch_size, progress=False, drop_finished=drop_finished)
+        secs, rows = timed(lambda: sample_responses(sampler, prompts, s.n, s.temperatures, s.max_new_tokens, seed=1))
     counter.generating = False
     stage = Stage(f"sampling pass, {len(prompts)} prompts x n={s.n}", secs, counter.forwards, counter.vocab, True,
                   ["sampling prefill", "sampling decode"])

@@ -65,12 +65,13 @@ class PreferenceSettings:
     packing: bool = False  # the paper packs the formatted pairs into 3072-token blocks
     bf16: bool = False
     gradient_checkpointing: bool = False
+    micro_batch: int | None = 32  # rows per forward, grouped by length (SFTSettings.micro_batch)
 
     def to_sft(self) -> SFTSettings:
         return SFTSettings(num_demos=0, epochs=self.epochs, learning_rate=self.learning_rate,
                            batch_size=self.batch_size, grad_accum=self.grad_accum, warmup=self.warmup,
                            lr_scheduler=self.lr_scheduler, max_length=self.max_length, packing=self.packing, bf16=self.bf16,
-                           gradient_checkpointing=self.gradient_checkpointing)
+                           gradient_checkpointing=self.gradient_checkpointing, micro_batch=self.micro_batch)
 
 
 @dataclass(frozen=True)

@@ -26,10 +26,11 @@ def test_sft_raises_true_reward_above_random_init(pi0_artifacts, ci_cfg):
     assert m1 - h1 > m0 + h0, (m1, h1, m0, h0)  # the 95% intervals do not overlap
 
 
-@pytest.fixture(scope="module")
-def sampler(pi0_artifacts):
+@pytest.fixture(scope="module", params=[True, False], ids=["own-loop", "generate"])
+def sampler(pi0_artifacts, request):
+    """Both engines of HFSampler: our decoding loop that drops finished rows, and transformers' generate."""
     model, tok = load_policy(pi0_artifacts.pi0)
-    return HFSampler(model, tok, batch_size=8, progress=False), tok
+    return HFSampler(model, tok, batch_size=8, progress=False, drop_finished=request.param), tok
 
 
 def test_sampler_returns_n_samples_per_prompt_in_order(sampler, ci_cfg):
@@ -76,6 +77,45 @@ def test_lower_temperature_concentrates_samples(sampler, ci_cfg):
     def distinct(t):
         return np.mean([len({g.text for g in row}) for row in s.generate(prompts, 6, t, 12, seed=1)])
     assert distinct(0.3) < distinct(1.5)
+
+
+def test_log_probs_from_sampling_equal_a_second_pass(pi0_artifacts, ci_cfg):
+    """The own loop sums log pi(a | x) at temperature 1 while it samples (left-padded prompts of different
+    lengths, rows leaving the batch at EOS, two temperatures in one call); a clean forward pass over prompt and
+    answer, as the KL estimate used to take, gives the same numbers."""
+    from rlhf_lite.policy.sampling import sequence_logprobs
+
+    model, tok = load_policy(pi0_artifacts.pi0)
+    prompts = world.sample_prompts(30, ci_cfg.world, seed=9)
+    assert len({len(tok(p)["input_ids"]) for p in prompts}) > 2  # several prompt lengths: left padding differs
+    rows = sample_responses(HFSampler(model, tok, batch_size=7, progress=False), prompts, 4, (1.0, 0.7), 16, seed=2)
+    recs = [r for row in rows for r in row]
+    assert {r["finished"] for r in recs} == {True, False}  # some rows left the batch early, some ran to the end
+    second = sequence_logprobs(model, tok, [r["prompt"] for r in recs], [r["token_ids"] for r in recs])
+    mine = np.array([r["logprob"] for r in recs])
+    assert np.ptp(second) > 5.0
+    np.testing.assert_allclose(mine, second, atol=2e-3, rtol=1e-4)
+
+
+def test_own_loop_draws_from_softmax_of_logits_over_temperature(pi0_artifacts):
+    """The first answer token of one prompt, drawn 3,000 times at each temperature, has the frequencies of
+    softmax(logits / T) (each within 0.035; the two temperatures' distributions are further apart than that)."""
+    import torch
+
+    from rlhf_lite.policy.sampling import decode, encode_prompts
+
+    model, tok = load_policy(pi0_artifacts.pi0)
+    prompt = encode_prompts(tok, ["add 3 4 ="])[0]
+    with torch.no_grad():
+        logits = model(torch.tensor([prompt])).logits[0, -1].float()
+    rows = decode(model, [prompt], [1.0] * 3000 + [0.5] * 3000, 1, tok.eos_token_id, tok.pad_token_id,
+                  torch.Generator().manual_seed(0))
+    first = np.array([t[0] for t, _ in rows])
+    expected = {t: torch.softmax(logits / t, -1).numpy() for t in (1.0, 0.5)}
+    assert np.abs(expected[1.0] - expected[0.5]).max() > 0.08
+    for t, part in ((1.0, first[:3000]), (0.5, first[3000:])):
+        freq = np.bincount(part, minlength=len(logits)) / len(part)
+        assert np.abs(freq - expected[t]).max() < 0.035, t
 
 
 def test_split_n():

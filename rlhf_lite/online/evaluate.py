@@ -38,10 +38,14 @@ def sample_and_score(policy_lm: tuple, ref_lm: tuple, prompts: Sequence[str], n:
     recs = [dict(r, prompt_index=i, sample=k) for i, row in enumerate(rows) for k, r in enumerate(row)]
     recs = score_records(recs) if truth else score_records(recs, judge=None)
     xs, ids = [r["prompt"] for r in recs], [r["token_ids"] for r in recs]
-    logp = sequence_logprobs(*policy_lm, xs, ids, batch_size=batch_size)
+    # log pi(a|x) as the sampler summed it while drawing (HFSampler; equal to a second pass within 2e-3 nats,
+    # tests/test_sft_sampling.py), else a second pass (vLLM, generate)
+    logp = ([r["logprob"] for r in recs] if all("logprob" in r for r in recs)
+            else sequence_logprobs(*policy_lm, xs, ids, batch_size=batch_size))
     # pi_0 against itself: the same numbers, so not computed twice
     logp_ref = logp if ref_lm is policy_lm else sequence_logprobs(*ref_lm, xs, ids, batch_size=batch_size)
     for r, a, b in zip(recs, logp, logp_ref):
+        r.pop("logprob", None)  # kept once, as logp
         r["logp"], r["logp_ref"] = float(a), float(b)
     proxy = judge.reward(xs, [r["response"] for r in recs])
     for i, r in enumerate(recs):

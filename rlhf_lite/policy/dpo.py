@@ -176,7 +176,7 @@ def dpo_trainer(policy: str | Path, reference: str | Path, pairs: Sequence[dict]
     from transformers import AutoModelForCausalLM, AutoTokenizer
     from trl import DPOConfig
 
-    DPOTrainer = _dpo_trainer_class()
+    DPOTrainer = _dpo_trainer_class(settings.micro_batch)
 
     tok = AutoTokenizer.from_pretrained(str(policy))
     if tok.pad_token is None:
@@ -213,8 +213,10 @@ def dpo_trainer(policy: str | Path, reference: str | Path, pairs: Sequence[dict]
     return trainer
 
 
-def _dpo_trainer_class():
-    """TRL's DPOTrainer, scoring under the reference only the pairs whose log-probs are not known yet.
+def _dpo_trainer_class(micro_batch: int | None = None):
+    """TRL's DPOTrainer, scoring under the reference only the pairs whose log-probs are not known yet, with the
+    forward of each training batch run in groups of ``micro_batch`` rows of similar lengths
+    (rlhf_lite.policy.microbatch.RowGroups: the same loss, less padding).
 
     Why a subclass: TRL 1.16 precomputes the reference log-probs of the whole training set in every
     trainer. The online loop's round t trains on D_1..D_t against the same pi_0, so all but D_t were
@@ -224,9 +226,11 @@ def _dpo_trainer_class():
     import numpy as np
     from trl import DPOTrainer
 
+    from rlhf_lite.policy.microbatch import with_row_groups
+
     cols = ["ref_chosen_logps", "ref_rejected_logps"]
 
-    class ReusingDPOTrainer(DPOTrainer):
+    class ReusingDPOTrainer(with_row_groups(DPOTrainer, micro_batch)):
         reused_reference_logps = 0
 
         def _precompute_ref_logps(self, dataset, name, batch_size):
@@ -235,7 +239,10 @@ def _dpo_trainer_class():
             chosen, rejected = np.array(dataset[cols[0]], float), np.array(dataset[cols[1]], float)
             todo = np.flatnonzero(np.isnan(chosen) | np.isnan(rejected))
             self.reused_reference_logps = len(dataset) - len(todo)
-            if len(todo):
+            if len(todo):  # scored in batches of similar lengths (little padding), put back in place below
+                lengths = np.array([len(p) + max(len(c), len(r)) for p, c, r in zip(
+                    dataset["prompt_ids"], dataset["chosen_ids"], dataset["rejected_ids"])])
+                todo = todo[np.argsort(lengths[todo], kind="stable")]
                 scored = super()._precompute_ref_logps(dataset.select(todo).remove_columns(cols), name, batch_size)
                 chosen[todo], rejected[todo] = scored[cols[0]], scored[cols[1]]
             return dataset.remove_columns(cols).add_column(cols[0], chosen.tolist()).add_column(cols[1], rejected.tolist())

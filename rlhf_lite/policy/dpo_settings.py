@@ -31,3 +31,6 @@ class DPOSettings:
     # the online loop scores each pair once for all its rounds, since the reference stays pi_0. Faster per
     # epoch on the CPU (bench/bench_races.py); off under (Q)LoRA (see _precomputes).
     precompute_ref_log_probs: bool = True
+    # rows (answers) per forward inside a batch, grouped by length (rlhf_lite.policy.microbatch.RowGroups: the same
+    # batches and loss, less padding); None: the batch whole, as TRL runs it. Set by the race in bench/bench_padding.py.
+    micro_batch: int | None = 32

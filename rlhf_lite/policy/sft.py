@@ -15,6 +15,7 @@ from datasets import Dataset
 from trl import SFTConfig, SFTTrainer
 
 from rlhf_lite.policy.lora import LoraSettings, load_base, peft_config, save_merged
+from rlhf_lite.policy.microbatch import with_row_groups
 from rlhf_lite.policy.models import load_tokenizer
 from rlhf_lite.policy.trainers import quiet, shared_args, train_dtype
 
@@ -40,6 +41,9 @@ class SFTSettings:
     # 2 CPU cores, bf16 autocast and recomputed activations made SFT 17x slower (398 s against 23 s).
     bf16: bool = False
     gradient_checkpointing: bool = False
+    # rows per forward inside a batch, grouped by length (rlhf_lite.policy.microbatch.RowGroups: the same batches
+    # and loss, less padding); None: the batch whole, as TRL runs it
+    micro_batch: int | None = 32
 
 
 def train_sft(
@@ -91,10 +95,10 @@ def train_sft(
         # loaded after the config, so that DeepSpeed ZeRO-3 (zero3_init_flag) partitions it while loading
         model = load_base(AutoModelForCausalLM, model_name_or_path, lora, **train_dtype(settings.bf16))
         model.train()
-        trainer = quiet(SFTTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
-                                   processing_class=tokenizer, peft_config=peft_config(lora, "CAUSAL_LM"),
-                                   callbacks=list(callbacks or [])),
-                        progress)
+        trainer_class = with_row_groups(SFTTrainer, settings.micro_batch)  # forwards in groups of similar length
+        trainer = quiet(trainer_class(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+                                      processing_class=tokenizer, peft_config=peft_config(lora, "CAUSAL_LM"),
+                                      callbacks=list(callbacks or [])), progress)
         metrics = {}
         if eval_ds is not None:
             metrics["eval_loss_before"] = trainer.evaluate()["eval_loss"]

@@ -20,6 +20,7 @@ from tqdm.auto import tqdm
 from rlhf_lite.data.schema import trl_dataset
 from rlhf_lite.devices import inference_placement
 from rlhf_lite.policy.lora import LoraSettings, load_base, peft_config, save_merged
+from rlhf_lite.policy.microbatch import length_order
 from rlhf_lite.policy.trainers import quiet, shared_args, train_dtype
 from rlhf_lite.reward.settings import RewardSettings
 from rlhf_lite.world.oracle import sigmoid
@@ -59,6 +60,8 @@ def train_reward_model(base: str | Path, pairs: Sequence[dict], output_dir: str 
     ``callbacks``: transformers TrainerCallbacks for the trainer (chapter 4's ``reward.study.EpochProbe``)."""
     from trl import RewardConfig, RewardTrainer
 
+    from rlhf_lite.policy.microbatch import with_row_groups
+
     if not pairs:
         raise ValueError("train_reward_model got no pairs.")
     missing = {"prompt", "chosen", "rejected"} - set(pairs[0])
@@ -82,7 +85,8 @@ def train_reward_model(base: str | Path, pairs: Sequence[dict], output_dir: str 
         set_seed(seed)
         # loaded after the config, so that DeepSpeed ZeRO-3 (zero3_init_flag) partitions it while loading
         model, tok = load_reward_model(base, lora, **train_dtype(settings.bf16))
-        trainer = quiet(RewardTrainer(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
+        trainer_class = with_row_groups(RewardTrainer, settings.micro_batch)  # forwards in groups of similar length
+        trainer = quiet(trainer_class(model=model, args=args, train_dataset=train_ds, eval_dataset=eval_ds,
                                       processing_class=tok, peft_config=peft_config(lora, "SEQ_CLS"),
                                       callbacks=list(callbacks or [])), progress)
         metrics = {"train_pairs": len(trainer.train_dataset)}
@@ -118,17 +122,19 @@ class RewardModel:
 
     @torch.no_grad()
     def score(self, prompts: Sequence, responses: Sequence[str]) -> np.ndarray:
-        """One reward per (prompt, response); prompts are strings or chat messages."""
+        """One reward per (prompt, response); prompts are strings or chat messages. Batches are formed by length
+        (rlhf_lite.policy.microbatch.length_order), so that little of them is padding; the rewards come back in
+        the order given (each is its sequence's own, up to the order of float additions)."""
         if len(prompts) != len(responses):
             raise ValueError(f"score needs as many prompts as responses, got {len(prompts)} and {len(responses)}.")
-        out = []
-        starts = range(0, len(prompts), self.batch_size)
-        for s in tqdm(starts, desc="scoring", disable=not self.progress or len(starts) < 2):
-            texts = [self.tok.apply_chat_template(as_messages(x, a), tokenize=False)
-                     for x, a in zip(prompts[s:s + self.batch_size], responses[s:s + self.batch_size])]
-            enc = self.tok(texts, return_tensors="pt", padding=True, add_special_tokens=False).to(self.model.device)
-            out.append(self.model(**enc).logits[:, 0].float().cpu().numpy())
-        return np.concatenate(out) if out else np.zeros(0)
+        texts = [self.tok.apply_chat_template(as_messages(x, a), tokenize=False) for x, a in zip(prompts, responses)]
+        ids = self.tok(texts, add_special_tokens=False)["input_ids"] if texts else []
+        out = np.zeros(len(texts), dtype=np.float32)
+        groups = length_order([len(i) for i in ids], self.batch_size)
+        for group in tqdm(groups, desc="scoring", disable=not self.progress or len(groups) < 2):
+            enc = self.tok.pad({"input_ids": [ids[i] for i in group]}, return_tensors="pt").to(self.model.device)
+            out[group] = self.model(**enc).logits[:, 0].float().cpu().numpy()
+        return out
 
     def prob_first(self, prompts: Sequence, first: Sequence[str], second: Sequence[str]) -> np.ndarray:
         """P(first > second) under the BT model: sigma(r(x, a1) - r(x, a2))."""

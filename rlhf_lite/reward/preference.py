@@ -21,6 +21,7 @@ import torch
 from tqdm.auto import tqdm
 
 from rlhf_lite.data.schema import prompt_text
+from rlhf_lite.policy.microbatch import length_order
 
 
 def context_text(prompt) -> str:
@@ -66,15 +67,17 @@ class PreferenceModel:
 
     @torch.no_grad()
     def prob_a(self, texts: Sequence[str]) -> np.ndarray:
-        """p_A / (p_A + p_B) at the position after each formatted pair (left padding)."""
-        out = []
-        starts = range(0, len(texts), self.batch_size)
-        for s in tqdm(starts, desc="preference", disable=not self.progress or len(starts) < 2):
-            enc = self.tok(list(texts[s:s + self.batch_size]), return_tensors="pt", padding=True).to(self.model.device)
+        """p_A / (p_A + p_B) at the position after each formatted pair (left padding), in the order given; the
+        batches are formed by length so that little of them is padding (rlhf_lite.policy.microbatch)."""
+        ids = self.tok(list(texts))["input_ids"] if len(texts) else []
+        out = np.zeros(len(ids), dtype=np.float32)
+        groups = length_order([len(i) for i in ids], self.batch_size)
+        for group in tqdm(groups, desc="preference", disable=not self.progress or len(groups) < 2):
+            enc = self.tok.pad({"input_ids": [ids[i] for i in group]}, return_tensors="pt").to(self.model.device)
             logits = self.model(**enc).logits[:, -1, :].float()
             two = torch.log_softmax(logits, dim=-1)[:, [self.id_a, self.id_b]]
-            out.append(torch.softmax(two, dim=-1)[:, 0].cpu().numpy())
-        return np.concatenate(out) if out else np.zeros(0)
+            out[group] = torch.softmax(two, dim=-1)[:, 0].cpu().numpy()
+        return out
 
     def prob_first(self, prompts: Sequence, first: Sequence[str], second: Sequence[str]) -> np.ndarray:
         """P(first > second); with ``symmetric`` the mean over both orders of presentation."""

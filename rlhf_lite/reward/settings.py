@@ -24,3 +24,6 @@ class RewardSettings:
     max_length: int = 64
     bf16: bool = False  # see SFTSettings: TRL's GPU defaults are slow for tiny CPU models
     gradient_checkpointing: bool = False
+    # rows (answers) per forward inside a batch, grouped by length (rlhf_lite.policy.microbatch.RowGroups: the same
+    # batches and loss, less padding); None: the batch whole, as TRL runs it. Set by the race in bench/bench_padding.py.
+    micro_batch: int | None = 32
