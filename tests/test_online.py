@@ -426,3 +426,57 @@ def test_a_longer_loop_continues_a_shorter_one_and_reuses_the_prompt_subsets(cle
     assert prompts[4] == prompts[1] and prompts[3] != prompts[1]
     responses = [read_jsonl(run.root / f"iter{t}" / "generations.jsonl")[0]["responses"] for t in (1, 4)]
     assert responses[0] != responses[1]  # fresh samples from the current policy
+
+
+def test_pi0_is_sampled_once_for_every_judge_and_equals_a_separate_evaluation(pi0_artifacts, cfg, tmp_path, monkeypatch):
+    """pi_0's evaluation (samples, r*, log-probabilities) is shared by every judge of a loop seed; each judge adds
+    its own rewards. The shared records equal what an evaluation of its own would have written."""
+    from rlhf_lite.io import read_jsonl
+    from rlhf_lite.online.evaluate import PolicyEvaluator
+    from rlhf_lite.online.judge import GoldJudge
+    from rlhf_lite.policy.models import load_policy
+    from rlhf_lite.policy.sampling import HFSampler
+
+    monkeypatch.setenv("RLHF_LITE_RUNS", str(tmp_path / "runs"))  # runs/shared starts empty
+    made = []
+
+    def make(policy):
+        made.append(policy)
+        return HFSampler(*load_policy(policy), progress=False)
+
+    class Length(GoldJudge):  # another scalar judge: the answer's length
+        def __init__(self):
+            super().__init__()
+            self.identity = {"kind": "length"}
+            self.model = type("M", (), {"score": staticmethod(lambda xs, a: np.array([float(len(s)) for s in a]))})()
+
+    pi0, quiet = pi0_artifacts.pi0, (lambda *a: None)
+    gold = PolicyEvaluator(cfg, 0, pi0, GoldJudge(), make, log=quiet).records(pi0, tmp_path / "gold", "pi_0")
+    length_eval = PolicyEvaluator(cfg, 0, pi0, Length(), make, log=quiet)
+    by_length = length_eval.records(pi0, tmp_path / "length", "pi_0")
+    assert len(made) == 1  # sampled once
+    for a, b in zip(gold, by_length):  # held-out and validation records
+        assert [{k: v for k, v in r.items() if k != "proxy"} for r in a] == \
+            [{k: v for k, v in r.items() if k != "proxy"} for r in b]
+        assert [r["proxy"] for r in a] == [r["reward"] for r in a]
+        assert [r["proxy"] for r in b] == [float(len(r["response"])) for r in b]
+        assert "logprob" not in a[0] and a[0]["logp"] == a[0]["logp_ref"]  # pi_0 against itself
+    length_eval._evaluate(pi0, tmp_path / "alone", "pi_0")  # an evaluation of its own, as before sharing
+    assert read_jsonl(tmp_path / "alone" / "eval.jsonl") == by_length[0]
+    assert read_jsonl(tmp_path / "alone" / "validation.jsonl") == by_length[1]
+
+
+def test_a_replay_arm_reuses_the_loops_reference_log_probs(clean_run, cfg, monkeypatch):
+    """The loop's last round scored every pair of its stream against pi_0 (history "all"): the replayed stream
+    is trained without scoring any pair again, and the reused numbers are the loop's own."""
+    import rlhf_lite.online.study as study
+
+    run, _ = clean_run
+    monkeypatch.setattr(study, "online_root", lambda c: run.root.parent)
+    monkeypatch.setattr(online, "online_root", lambda c: run.root.parent)
+    res = study.arm(cfg, 0, {"kind": "replay", "name": "replay", "order": "in order"}, log=lambda *a: None)
+    m = res["train_metrics"]
+    assert m["train_pairs"] > len(_pairs(run, 2)) and m["reference_logps_reused"] == m["train_pairs"]
+    saved = json.loads((res["policy"] / "reference_logps.json").read_text())["logps"]
+    loop_saved = json.loads((run.root / "iter2" / "policy" / "reference_logps.json").read_text())["logps"]
+    assert saved.items() <= loop_saved.items()

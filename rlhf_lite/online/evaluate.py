@@ -28,7 +28,7 @@ EVAL_CODE = (("rlhf_lite.online.evaluate",), ())
 
 
 def sample_and_score(policy_lm: tuple, ref_lm: tuple, prompts: Sequence[str], n: int, seed: int,
-                     generator: Generator, judge: ProxyJudge, max_new_tokens: int = 24, batch_size: int = 64,
+                     generator: Generator, judge: ProxyJudge | None, max_new_tokens: int = 24, batch_size: int = 64,
                      truth: bool = True) -> list[dict]:
     """n samples per prompt at temperature 1.0 (so that log pi - log pi_0 estimates the KL of the policy
     itself), each with r* (``truth``: the lite world's; None in full mode), length, family, log pi(a|x),
@@ -47,7 +47,13 @@ def sample_and_score(policy_lm: tuple, ref_lm: tuple, prompts: Sequence[str], n:
     for r, a, b in zip(recs, logp, logp_ref):
         r.pop("logprob", None)  # kept once, as logp
         r["logp"], r["logp_ref"] = float(a), float(b)
-    proxy = judge.reward(xs, [r["response"] for r in recs])
+    return add_proxy(recs, judge)
+
+
+def add_proxy(recs: list[dict], judge: ProxyJudge | None) -> list[dict]:
+    """Each record's ``proxy``: the judge's reward of its answer (None for a judge without a scalar reward, or
+    without a judge: the records are then the judge-free part of an evaluation)."""
+    proxy = judge.reward([r["prompt"] for r in recs], [r["response"] for r in recs]) if judge is not None else None
     for i, r in enumerate(recs):
         r["proxy"] = None if proxy is None else float(proxy[i])
     return recs
@@ -115,14 +121,27 @@ class PolicyEvaluator:
             if Path(policy) != Path(self.pi0):
                 self._evaluate(policy, out, what, validation)
             else:  # the same for every recipe with this judge and loop seed (and its offline run)
-                computed_once({"stage": "eval", "policy": run_relative(policy), "held_out": self.held_out,
-                               "validation": self.val, "n": self.n, "seed": self.seed, "judge": self.judge.identity,
-                               "sampling": self.sampling, "truth": self.truth, "code": stage_code(*EVAL_CODE)}, out,
-                              lambda path: self._evaluate(policy, path, what))
+                key = {"stage": "eval", "policy": run_relative(policy), "held_out": self.held_out,
+                       "validation": self.val, "n": self.n, "seed": self.seed, "sampling": self.sampling,
+                       "truth": self.truth, "code": stage_code(*EVAL_CODE)}
+                computed_once({**key, "judge": self.judge.identity}, out,
+                              lambda path: self._judge_pi0(key, policy, what, path))
         val = out / "validation.jsonl"
         return read_jsonl(out / "eval.jsonl"), read_jsonl(val) if val.exists() else None
 
-    def _evaluate(self, policy: Path, out: Path, what: str, validation: bool = True) -> None:
+    def _judge_pi0(self, key: dict, policy: Path, what: str, out: Path) -> None:
+        """pi_0's evaluation under this judge: its judge-free records (samples, r*, log-probabilities: computed once
+        for every judge of this loop seed, under ``key``) with this judge's rewards added."""
+        import shutil
+
+        with atomic_dir(out) as tmp:
+            samples = computed_once(key, tmp / "samples", lambda p: self._evaluate(policy, p, what, proxy=False))
+            for f in sorted(samples.glob("*.jsonl")):
+                write_jsonl(tmp / f.name, add_proxy(read_jsonl(f), self.judge))
+            shutil.rmtree(samples)
+
+    def _evaluate(self, policy: Path, out: Path, what: str, validation: bool = True, proxy: bool = True) -> None:
+        """Samples and scores ``policy`` into the folder ``out``; ``proxy=False``: without the judge's rewards."""
         self.log(f"[eval] {what}: {len(self.held_out)} held-out" + (f" + {len(self.val)} validation" if validation
                                                                      else "") + f" prompts x {self.n} samples")
         from rlhf_lite.policy.models import load_policy
@@ -135,9 +154,9 @@ class PolicyEvaluator:
             policy_lm = ref_lm if is_pi0 else load_policy(policy)
             sets = (("eval", self.held_out, seed), ("validation", self.val, seed + 1))
             for name, prompts, s in sets if validation else sets[:1]:
-                write_jsonl(tmp / f"{name}.jsonl", sample_and_score(policy_lm, ref_lm, prompts, self.n, s, gen,
-                                                                    self.judge, self.max_new_tokens,
-                                                                    truth=self.truth))
+                write_jsonl(tmp / f"{name}.jsonl", sample_and_score(
+                    policy_lm, ref_lm, prompts, self.n, s, gen, self.judge if proxy else None,
+                    self.max_new_tokens, truth=self.truth))
 
 
 METRICS = ("win_rate", "reward", "length", "chars", "kl", "proxy", "proxy_win_rate", "echo")

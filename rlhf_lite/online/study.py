@@ -106,11 +106,13 @@ def iterate_points(run: OnlineRun) -> list[dict]:
 
 
 def run_arm(cfg: Config, seed: int, name: str, make_pairs: Callable[[], list[dict]], *, sequential: bool = False,
-            checkpoints=CHECKPOINTS, progress: bool = True, log=print) -> dict:
+            checkpoints=CHECKPOINTS, known_reference: Path | None = None, progress: bool = True, log=print) -> dict:
     """An offline arm: DPO from pi_0 (reference pi_0) on ``make_pairs()`` with as many pair passes as the loop
     of ``cfg`` trains on (:func:`~rlhf_lite.online.offline.loop_pair_passes` times ``dpo.epochs``), saving the
     policy at ``checkpoints``; every saved policy is evaluated like the loop's iterates. ``sequential``: the
     pairs are a stream already holding its passes (:func:`replay_stream`), trained once, in order.
+    ``known_reference``: a DPO output folder whose pi_0 log-probabilities of pairs are reused (the loop's last
+    round scored every pair of its stream against pi_0: a replay arm scores none again).
 
     Cached under the recipe's run folder by ``name`` (which must say what the pairs are). Returns {"points":
     pi_0, the checkpoints and the final policy, each with its KL per token and true win rate, "pairs", "policy",
@@ -131,7 +133,7 @@ def run_arm(cfg: Config, seed: int, name: str, make_pairs: Callable[[], list[dic
             log(f"[study] {name}: DPO from pi_0 on {len(pairs)} pairs ({passes} pair passes), reference pi_0")
             with atomic_dir(out / "policy") as tmp:
                 metrics = train_dpo(pi0, pi0, pairs, tmp, dpo, seed=1000 * seed + 17, progress=progress, lora=cfg.lora,
-                                    checkpoints=checkpoints, sequential=sequential)
+                                    checkpoints=checkpoints, sequential=sequential, known_reference=known_reference)
             metrics.update(policy_init="pi0", pair_passes=passes, epochs=dpo.epochs)
             write_json(out / "train_metrics.json", metrics)
         metrics = json.loads((out / "train_metrics.json").read_text())
@@ -157,8 +159,9 @@ def arm(cfg: Config, seed: int, spec: dict, progress: bool = False, log=print) -
         return run_arm(cfg, seed, f"{name} f{writer.foreign:.4f}", lambda: writer_pairs(cfg, writer, seed)[0],
                        progress=progress, log=log)
     if kind == "replay":
+        last = iteration_dir(cfg, seed, cfg.online.iterations) / "policy"  # its reference_logps.json: every pair
         return run_arm(cfg, seed, name, lambda: replay_stream(cfg, seed, spec["order"]), sequential=True,
-                       progress=progress, log=log)
+                       known_reference=last, progress=progress, log=log)
     if kind == "mix2":
         from rlhf_lite.online.loop import offline_pairs
 

@@ -159,18 +159,21 @@ def decode(model, prompts: Sequence[Sequence[int]], temperatures: Sequence[float
     from transformers import DynamicCache
 
     k = len(temperatures)
-    rows = [list(p) for p in prompts for _ in range(k)]
-    width = max(len(r) for r in rows)
+    width = max(len(p) for p in prompts)
     device = model.device
-    ids = torch.full((len(rows), width), pad, dtype=torch.long)
+    ids = torch.full((len(prompts), width), pad, dtype=torch.long)
     mask = torch.zeros_like(ids)
-    for i, r in enumerate(rows):
-        ids[i, width - len(r):], mask[i, width - len(r):] = torch.tensor(r), 1
+    for i, p in enumerate(prompts):
+        ids[i, width - len(p):], mask[i, width - len(p):] = torch.tensor(list(p)), 1
     ids, mask = ids.to(device), mask.to(device)
     position = (mask.cumsum(-1) - 1).clamp(min=0)
     cache = DynamicCache()
+    # each prompt read once, then its cache and last logits copied for its k answers
     logits = model(input_ids=ids, attention_mask=mask, position_ids=position, past_key_values=cache, use_cache=True,
-                   logits_to_keep=1).logits[:, -1]
+                   logits_to_keep=1).logits[:, -1].repeat_interleave(k, dim=0)
+    cache.batch_repeat_interleave(k)
+    mask, position = mask.repeat_interleave(k, dim=0), position.repeat_interleave(k, dim=0)
+    rows = [p for p in prompts for _ in range(k)]
     temps = torch.tensor([t for _ in prompts for t in temperatures], dtype=torch.float32, device=device)
     alive = torch.arange(len(rows), device=device)  # the rows still in the batch, by their index in ``rows``
     nxt = position[:, -1] + 1
