@@ -225,11 +225,17 @@ def stage_log(msg):
         print(msg, file=sys.stderr)
 
 
+# The gold loop run on to more rounds, for the safety section below and the next chapter (a longer loop
+# continues a shorter one: its first rounds are the recipe's own).
+MAX_ROUNDS = 8 if profile == "book" else cfg.online.iterations + 1
+long_cfg = with_overrides(cfg, {**VARIANTS[GOLD], "online.iterations": MAX_ROUNDS, "online.reuse_prompts": True})
 # The runs are independent, so `run_recipes` runs them side by side, one per core, each with one torch
-# thread (the same artifacts as one after another; bench/bench_races.py measures the time saved).
-runs, offline = run_recipes({name: with_overrides(cfg, o) if o else cfg for name, o in VARIANTS.items()}, seeds,
-                            offline=cfg, log=stage_log)
-sweep, _ = run_recipes({key: with_overrides(cfg, o) for key, o in SWEEP.items()}, [0], log=stage_log)
+# thread (the same artifacts as one after another; bench/bench_races.py measures the time saved): the recipes,
+# the sweep (loop seed 0), the longer gold loop and the offline baseline in one pool, the longest first.
+every, offline = run_recipes({**{name: with_overrides(cfg, o) if o else cfg for name, o in VARIANTS.items()},
+                              **{key: (with_overrides(cfg, o), [0]) for key, o in SWEEP.items()},
+                              "longer gold": (long_cfg, seeds)}, seeds, offline=cfg, log=stage_log)
+runs, sweep, longer_gold = {n: every[n] for n in VARIANTS}, {k: every[k] for k in SWEEP}, every["longer gold"]
 glue("pair_passes", f"{loop_pair_passes(cfg):,}", display=False)
 glue("dpo_epochs", f"{cfg.dpo.epochs:g}", display=False)
 
@@ -879,9 +885,6 @@ if "unsafe" in fams:
 # sample it again would fall too.
 
 # %% tags=hide-input
-MAX_ROUNDS = 8 if profile == "book" else cfg.online.iterations + 1  # as in the next chapter: one cache
-long_cfg = with_overrides(cfg, {**VARIANTS[GOLD], "online.iterations": MAX_ROUNDS, "online.reuse_prompts": True})
-longer_gold = run_recipes({GOLD: long_cfg}, seeds, log=stage_log)[0][GOLD]
 glue("max_rounds", MAX_ROUNDS, display=False)
 glue("pool_rounds", cfg.data.iterations, display=False)
 if "unsafe" in fams:

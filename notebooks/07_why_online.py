@@ -81,8 +81,12 @@ def quiet(msg):
         print(msg, file=sys.stderr)
 
 
-# the loops of the iterative DPO chapter (the same recipes and seeds: reused from runs/ when that chapter ran)
-runs, _ = run_recipes(RECIPES, seeds, log=quiet)
+# the loops of the iterative DPO chapter (the same recipes and seeds: reused from runs/ when that chapter ran),
+# and its gold loop run on to more rounds (below), in one pool
+MAX_ROUNDS = 8 if profile == "book" else cfg.online.iterations + 1
+more = with_overrides(RECIPES[GOLD], {"online.iterations": MAX_ROUNDS, "online.reuse_prompts": True})
+every, _ = run_recipes({**RECIPES, "longer": (more, seeds)}, seeds, log=quiet)
+runs, longer = {name: every[name] for name in RECIPES}, every["longer"]
 
 # %% [markdown]
 # ## Enough rounds?
@@ -96,13 +100,11 @@ runs, _ = run_recipes(RECIPES, seeds, log=quiet)
 # one: its first iterations are the same artifacts.
 
 # %% tags=hide-input
-MAX_ROUNDS = 8 if profile == "book" else cfg.online.iterations + 1
 ceiling = float(np.mean([win_rate_ceiling(read_jsonl(r.root / "pi0_eval" / "eval.jsonl")) for r in runs[GOLD]]))
-# All the rounds at once, then the stop read from the curve: the same artifacts as deciding round by round
-# (a longer loop continues a shorter one), but the seeds' loops run through without waiting for each other
-# at every round, which on two cores left one core idle for a third of each round.
-more = with_overrides(RECIPES[GOLD], {"online.iterations": MAX_ROUNDS, "online.reuse_prompts": True})
-longer = run_recipes({GOLD: more}, seeds, log=quiet)[0][GOLD]
+# All the rounds at once (run above), then the stop read from the curve: the same artifacts as deciding round by
+# round (a longer loop continues a shorter one), but the seeds' loops run through without waiting for each other
+# at every round, which on two cores left one core idle for a third of each round. The rounds after the stop are
+# not wasted: the iterative DPO chapter's safety section reads all of them (round 6 samples round 3's prompts).
 means = [float(np.mean([r.evals[t]["win_rate"][0] for r in longer])) for t in range(MAX_ROUNDS + 1)]
 rounds = next((t for t in range(cfg.online.iterations + 1, MAX_ROUNDS + 1) if means[t] <= max(means[1:t])), MAX_ROUNDS)
 curve = [seed_interval([r.evals[t]["win_rate"][0] for r in longer]) for t in range(rounds + 1)]

@@ -104,9 +104,12 @@ def _call(fn: Callable, args: tuple, kwargs: dict, threads: int) -> tuple[Any, l
 
 def run_jobs(fn: Callable, jobs: Sequence[tuple[tuple, dict]], workers: int | None = None,
              threads: int | None = None, log: Callable = print, desc: str = "jobs",
-             progress: bool = True) -> list:
+             progress: bool = True, costs: Sequence[float] | None = None) -> list:
     """``[fn(*args, **kwargs, log=...) for args, kwargs in jobs]``, up to ``workers`` at a time in worker
     processes, each with ``threads`` torch threads; results come back in the order of ``jobs``.
+
+    ``costs`` (one estimate per job, in any unit): the jobs start longest first, so that the last minutes are
+    not one long job alone on one core while the others idle (the schedule, not the results, changes).
 
     ``fn`` must be importable (a module-level function of a package) and take a ``log`` keyword. Its log
     lines are printed through ``log`` when its job ends, each job's lines together. With ``workers=1`` the
@@ -114,14 +117,19 @@ def run_jobs(fn: Callable, jobs: Sequence[tuple[tuple, dict]], workers: int | No
     from tqdm.auto import tqdm
 
     jobs = list(jobs)
+    if costs is not None and len(costs) != len(jobs):
+        raise ValueError(f"run_jobs: {len(costs)} costs for {len(jobs)} jobs; give one estimate per job.")
+    # the order the jobs start in: longest first (stable: equal costs keep the order given)
+    start = sorted(range(len(jobs)), key=lambda i: -costs[i]) if costs is not None else list(range(len(jobs)))
     # under accelerate launch / torchrun every process is already one rank of a collective job
     workers = 1 if launched_together() else min(workers or default_workers(), max(1, len(jobs)))
     threads = threads or job_threads()
     if workers == 1:
-        out = []
+        out: list = [None] * len(jobs)
         with torch_threads(threads):
-            for args, kwargs in tqdm(jobs, desc=desc, disable=not progress or len(jobs) < 2):
-                out.append(fn(*args, **{**kwargs, "log": log}))
+            for i in tqdm(start, desc=desc, disable=not progress or len(jobs) < 2):
+                args, kwargs = jobs[i]
+                out[i] = fn(*args, **{**kwargs, "log": log})
         return out
     import multiprocessing
 
@@ -130,7 +138,7 @@ def run_jobs(fn: Callable, jobs: Sequence[tuple[tuple, dict]], workers: int | No
     pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"),
                                initializer=_init_worker, initargs=(threads, os.getpid()))
     try:
-        futures = {pool.submit(_call, fn, args, kwargs, threads): i for i, (args, kwargs) in enumerate(jobs)}
+        futures = {pool.submit(_call, fn, *jobs[i], threads): i for i in start}  # the pool takes them in this order
         for fut in tqdm(as_completed(futures), total=len(jobs), desc=f"{desc} ({workers} processes)",
                         disable=not progress):
             results[futures[fut]], lines = fut.result()

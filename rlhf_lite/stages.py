@@ -155,10 +155,27 @@ def prepare_reward_models(cfg: Config, names=None, progress: bool = True, log=pr
             if name not in missing:
                 log(f"[{name}] cached: {root / name}")
         run_jobs(train_reward_stage, [((cfg, name), {"progress": progress and len(missing) == 1}) for name in missing],
-                 workers=workers, log=log, desc="reward models", progress=progress)
+                 workers=workers, log=log, desc="reward models", progress=progress,
+                 costs=[reward_model_cost(cfg, name) for name in missing])
     models = {name: root / name for name in names}
     metrics = {name: json.loads((root / f"{name}_metrics.json").read_text()) for name in names}
     return RewardArtifacts(root, pi0, models, metrics)
+
+
+def reward_model_cost(cfg: Config, name: str) -> float:
+    """A model's training cost, to start the longest first (rlhf_lite.parallel.run_jobs): pairs x epochs, a quarter
+    for the half-size pi_0 of chapter 4's study. An estimate for ordering only; nothing else reads it."""
+    from datasets import load_from_disk
+
+    kind, mixture, sources = REWARD_MODELS[name]
+    share, small = STUDY_MODELS.get(name, (kind, 1.0, False))[1:]
+    mixtures = prepare_preference_data(cfg, log=lambda *a: None).mixtures
+    if mixture not in mixtures:
+        return 0.0  # train_reward_stage says why it cannot train this one
+    data = load_from_disk(str(mixtures[mixture]))
+    pairs = sum(s in sources for s in data["source"]) if sources else len(data)
+    epochs = cfg.reward.epochs if kind == "bt" else cfg.preference.epochs
+    return pairs * share * epochs * (0.25 if small else 1.0)
 
 
 def _reward_model_done(root: Path, name: str) -> bool:

@@ -57,6 +57,16 @@ def test_run_jobs_keeps_order_and_each_jobs_log_lines_together_and_fixes_the_thr
     assert run_jobs(jobs.threads, [((), {})], workers=1, threads=1, progress=False) == [1]
 
 
+def test_run_jobs_starts_the_costliest_job_first_and_returns_results_in_the_order_given():
+    lines = []
+    out = run_jobs(jobs.square, [((x,), {}) for x in (3, 1, 2)], workers=1, log=lines.append, progress=False,
+                   costs=[1.0, 5.0, 3.0])
+    assert out == [9, 1, 4]
+    assert [line for line in lines if line.endswith("starts")] == ["job 1 starts", "job 2 starts", "job 3 starts"]
+    with pytest.raises(ValueError, match="one estimate per job"):
+        run_jobs(jobs.square, [((1,), {})], workers=1, log=lambda *a: None, costs=[1.0, 2.0])
+
+
 def test_a_failing_job_fails_the_call_with_its_own_error_and_what_it_logged():
     with pytest.raises(JobError, match="ValueError: negative: -1") as e:
         run_jobs(jobs.square, [((2,), {}), ((-1,), {})], workers=2, log=lambda *a: None, progress=False)
@@ -111,3 +121,32 @@ def test_recipes_share_what_they_would_compute_alike_and_nothing_else():
                 and "shared" not in x]
     assert len(computed) == 3, computed  # once each
     assert sum("shared" in x for x in lines) == 2  # the second recipe's generation and annotation
+
+
+def test_recipes_that_differ_in_rounds_alone_run_once_the_longest_first(monkeypatch):
+    """A recipe asked for 2 and for 3 rounds (same folder, same seed) runs once, for 3; the 2-round run is then read
+    from that folder. Jobs start costliest first; each name gets its own seeds back in order."""
+    import rlhf_lite.online.recipes as recipes
+    from rlhf_lite.config import with_overrides
+
+    cfg = Config.preset("ci", **{**CFG, "online.iterations": 2})
+    longer = with_overrides(cfg, {"online.iterations": 3})
+    other = with_overrides(cfg, {"online.length_penalty": 0.05})
+    calls = []
+
+    def job(kind, c, seed, progress=False, log=print):
+        calls.append((kind, c.online.iterations, c.online.length_penalty, seed))
+        return calls[-1]
+
+    monkeypatch.setattr(recipes, "_loop_job", job)
+    runs, off = run_recipes({"short": cfg, "long": (longer, [0]), "other": other}, [0, 1], offline=cfg, workers=1,
+                            log=lambda *a: None, progress=False)
+    assert runs["long"] == [("online", 3, 0.0, 0)] and runs["other"] == [("online", 2, 0.05, 0), ("online", 2, 0.05, 1)]
+    assert runs["short"] == [("online", 2, 0.0, 0), ("online", 2, 0.0, 1)] and off == [("offline", 2, 0.0, 0),
+                                                                                      ("offline", 2, 0.0, 1)]
+    pool = calls[:6]  # the pool's jobs, then the short run of seed 0 read back in this process
+    assert pool[0] == ("online", 3, 0.0, 0)  # the longest first
+    assert sorted(pool) == sorted([("online", 3, 0.0, 0), ("online", 2, 0.0, 1), ("online", 2, 0.05, 0),
+                                   ("online", 2, 0.05, 1), ("offline", 2, 0.0, 0), ("offline", 2, 0.0, 1)])
+    assert pool[-2:] == [("offline", 2, 0.0, 0), ("offline", 2, 0.0, 1)]  # the cheapest last
+    assert calls[6:] == [("online", 2, 0.0, 0)]
