@@ -190,7 +190,8 @@ def dpo_trainer(policy: str | Path, reference: str | Path, pairs: Sequence[dict]
         loss_type=list(settings.loss_type),
         loss_weights=list(settings.loss_weights) if settings.loss_weights else None,
         bf16=settings.bf16, gradient_checkpointing=settings.gradient_checkpointing,
-        precompute_ref_log_probs=precompute, train_sampling_strategy="sequential" if sequential else "random",
+        precompute_ref_log_probs=precompute, precompute_ref_batch_size=4 * settings.batch_size,  # no backward
+        train_sampling_strategy="sequential" if sequential else "random",
         **shared_args(seed, progress),
     )
     # loaded after the config, so that DeepSpeed ZeRO-3 (zero3_init_flag) partitions them while loading
@@ -226,12 +227,15 @@ def _dpo_trainer_class(micro_batch: int | None = None):
     import numpy as np
     from trl import DPOTrainer
 
-    from rlhf_lite.policy.microbatch import with_row_groups
+    from rlhf_lite.policy.microbatch import RowGroups, with_row_groups
 
     cols = ["ref_chosen_logps", "ref_rejected_logps"]
 
     class ReusingDPOTrainer(with_row_groups(DPOTrainer, micro_batch)):
         reused_reference_logps = 0
+
+        def compute_ref_log_probs(self, model, inputs):  # the reference's forward in row groups too
+            return super().compute_ref_log_probs(RowGroups(model, micro_batch) if micro_batch else model, inputs)
 
         def _precompute_ref_logps(self, dataset, name, batch_size):
             if name != "train" or cols[0] not in dataset.column_names:
