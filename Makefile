@@ -36,6 +36,7 @@ test: $(STAMP)           ## unit tests + every notebook under papermill (ci) + n
 bench: $(STAMP)          ## timings, races and utilisation on this machine; the races' table goes into bench/README.md
 	$(BIN)/python bench/bench_races.py --profile book --write
 	$(BIN)/python bench/bench_utilisation.py --profile book
+	$(BIN)/python bench/bench_padding.py --profile book
 	$(BIN)/python bench/bench_foundation.py
 	$(BIN)/python bench/bench_data.py
 	$(BIN)/python bench/bench_reward.py
