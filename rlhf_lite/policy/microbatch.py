@@ -4,7 +4,8 @@ TRL's collators pad every sequence of a batch to the batch's longest, and in the
 every batch was padding (bench/bench_utilisation.py). Here the batch the sampler drew is kept as it is, and so
 is TRL's loss over it; only the model's forward runs in pieces: :class:`RowGroups` stands in for the model,
 sorts the rows by length (each chosen and each rejected answer on its own: a pair's two answers often differ
-in length), runs groups of ``size`` rows each trimmed to its own longest, and puts the per-token outputs back
+in length), runs as many groups as ``size`` rows each would make, cut where they leave the fewest padded
+cells, each trimmed to its own longest, and puts the per-token outputs back
 in the batch's rows and columns (zeros where the batch had padding, which TRL masks). Exact up to the order of
 float additions (tests/test_microbatch.py checks the loss and the gradients); one optimizer step per batch.
 
@@ -120,8 +121,11 @@ class RowGroups:
 def _scatter(values, trims, rows, width):
     """The groups' outputs put back in the batch's rows; a dimension 1 that follows the group's width (w or w - 1
     positions) is zero-padded to the batch's (width or width - 1), any other is kept as it is."""
-    first, (_, w0) = values[0], trims[0]
-    shift = w0 - first.shape[1] if first.dim() >= 2 and first.shape[1] in (w0, w0 - 1) else None
+    first = values[0]
+    # per position if every group's dimension 1 follows its own width by the same offset (0 or 1): a per-row
+    # output of size 1 (a reward) does not, unless every group had the same width, where both readings agree
+    shifts = {w - v.shape[1] for v, (_, w) in zip(values, trims)} if first.dim() >= 2 else set()
+    shift = shifts.pop() if len(shifts) == 1 and shifts <= {0, 1} else None
     shape = (rows, width - shift, *first.shape[2:]) if shift is not None else (rows, *first.shape[1:])
     full = first.new_zeros(shape)
     for v, (idx, w) in zip(values, trims):

@@ -130,9 +130,9 @@ class HFSampler:
                 for i, p in enumerate(group):
                     out[p] = [self._generation(ids, lp) for ids, lp in rows[i * n:(i + 1) * n]]
                 continue
+            enc = tok.pad({"input_ids": batch}, return_tensors="pt").to(self.model.device)
             for j, (t, k) in enumerate(zip(temperatures, counts)):
                 torch.manual_seed(seed * 100_003 + b + 7919 * j)
-                enc = tok.pad({"input_ids": batch}, return_tensors="pt").to(self.model.device)
                 new = self.model.generate(**enc, do_sample=True, temperature=t, top_k=None, top_p=None,
                                           num_return_sequences=k, max_new_tokens=max_new_tokens,
                                           eos_token_id=tok.eos_token_id, pad_token_id=tok.pad_token_id,
