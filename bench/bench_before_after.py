@@ -7,7 +7,8 @@ folder runs ``make book`` as a new user would (the virtual environment, every ch
 HTML), timed from the clone to the rendered book; with ``--ci`` it then runs ``bash .ci/run`` in a clean clone of
 its own, as CI does, timed. ``--old`` or ``--new`` may name a folder instead of a commit: a fresh clone already
 built that way (its ``make book`` wall time read from ``results/make_book_wall_s.txt`` and its ``.ci/run`` time
-from ``results/ci_run_s.txt`` when present), so the two builds can run in different sessions.
+from ``results/ci_run_s.txt``; with ``--ci`` and no such file, ``.ci/run`` is timed for that folder's commit), so the
+two builds can run in different sessions.
 
 It prints, and with ``--write`` puts into bench/README.md (between the ``before-after`` markers) and
 bench/before_after.json: the CPU; each chapter's seconds before and after and their ratio (from each build's
@@ -35,8 +36,8 @@ def run_timed(cmd: list[str], cwd: Path, log: Path) -> float:
     return time.perf_counter() - t0
 
 
-def build(commit: str, work: Path, ci: bool) -> dict:
-    """A fresh clone of ``commit`` built with ``make book`` (and ``bash .ci/run`` in a second clone)."""
+def build(commit: str, work: Path) -> dict:
+    """A fresh clone of ``commit`` built with ``make book``, timed from the clone to the HTML."""
     sha = subprocess.run(["git", "rev-parse", commit], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     clone = work / sha[:12]
     t0 = time.perf_counter()
@@ -44,20 +45,21 @@ def build(commit: str, work: Path, ci: bool) -> dict:
     subprocess.run(["git", "checkout", "-q", sha], cwd=clone, check=True)
     print(f"[{sha[:12]}] make book in {clone}", flush=True)
     run_timed(["make", "book"], clone, work / f"{sha[:12]}-book.log")
-    out = read(clone)
-    out["wall_s"] = time.perf_counter() - t0
-    (clone / "results" / "make_book_wall_s.txt").write_text(f"{out['wall_s']:.1f}\n")
-    if ci:
-        ci_clone = work / f"{sha[:12]}-ci"
-        t0 = time.perf_counter()
-        subprocess.run(["git", "clone", "-q", str(ROOT), str(ci_clone)], check=True)
-        subprocess.run(["git", "checkout", "-q", sha], cwd=ci_clone, check=True)
-        print(f"[{sha[:12]}] bash .ci/run in {ci_clone}", flush=True)
-        run_timed(["bash", ".ci/run"], ci_clone, work / f"{sha[:12]}-ci.log")
-        out["ci_s"] = time.perf_counter() - t0
-        (clone / "results" / "ci_run_s.txt").write_text(f"{out['ci_s']:.1f}\n")
-    out["commit"] = sha
-    return out
+    wall = time.perf_counter() - t0
+    (clone / "results" / "make_book_wall_s.txt").write_text(f"{wall:.1f}\n")
+    return clone
+
+
+def time_ci(built: Path, work: Path) -> None:
+    """``bash .ci/run`` in a clean clone of the commit ``built`` holds, as CI runs it; the time kept in ``built``."""
+    sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=built, capture_output=True, text=True, check=True).stdout.strip()
+    ci_clone = work / f"{sha[:12]}-ci"
+    t0 = time.perf_counter()
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(ci_clone)], check=True)
+    subprocess.run(["git", "checkout", "-q", sha], cwd=ci_clone, check=True)
+    print(f"[{sha[:12]}] bash .ci/run in {ci_clone}", flush=True)
+    run_timed(["bash", ".ci/run"], ci_clone, work / f"{sha[:12]}-ci.log")
+    (built / "results" / "ci_run_s.txt").write_text(f"{time.perf_counter() - t0:.1f}\n")
 
 
 def read(clone: Path) -> dict:
@@ -121,7 +123,13 @@ def main():
     ap.add_argument("--write", action="store_true", help="write bench/before_after.json and bench/README.md's block")
     args = ap.parse_args()
     work = Path(tempfile.mkdtemp(prefix="rlhf_before_after_"))
-    old, new = (read(Path(x)) if Path(x).is_dir() else build(x, work, args.ci) for x in (args.old, args.new))
+    built = []
+    for x in (args.old, args.new):  # one after the other: the old book (and its CI), then the new
+        folder = Path(x) if Path(x).is_dir() else build(x, work)
+        if args.ci and not (folder / "results" / "ci_run_s.txt").exists():
+            time_ci(folder, work)
+        built.append(read(folder))
+    old, new = built
     text = table(old, new)
     print(text)
     if args.write:
