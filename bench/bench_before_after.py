@@ -36,13 +36,18 @@ def run_timed(cmd: list[str], cwd: Path, log: Path) -> float:
     return time.perf_counter() - t0
 
 
-def build(commit: str, work: Path) -> dict:
+def fresh_clone(sha: str, dest: Path) -> None:
+    """A clean clone of this repository at commit ``sha`` in ``dest``, as a new user or CI gets it."""
+    subprocess.run(["git", "clone", "-q", str(ROOT), str(dest)], check=True)
+    subprocess.run(["git", "checkout", "-q", sha], cwd=dest, check=True)
+
+
+def build(commit: str, work: Path) -> Path:
     """A fresh clone of ``commit`` built with ``make book``, timed from the clone to the HTML."""
     sha = subprocess.run(["git", "rev-parse", commit], cwd=ROOT, capture_output=True, text=True, check=True).stdout.strip()
     clone = work / sha[:12]
     t0 = time.perf_counter()
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(clone)], check=True)
-    subprocess.run(["git", "checkout", "-q", sha], cwd=clone, check=True)
+    fresh_clone(sha, clone)
     print(f"[{sha[:12]}] make book in {clone}", flush=True)
     run_timed(["make", "book"], clone, work / f"{sha[:12]}-book.log")
     wall = time.perf_counter() - t0
@@ -55,8 +60,7 @@ def time_ci(built: Path, work: Path) -> None:
     sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=built, capture_output=True, text=True, check=True).stdout.strip()
     ci_clone = work / f"{sha[:12]}-ci"
     t0 = time.perf_counter()
-    subprocess.run(["git", "clone", "-q", str(ROOT), str(ci_clone)], check=True)
-    subprocess.run(["git", "checkout", "-q", sha], cwd=ci_clone, check=True)
+    fresh_clone(sha, ci_clone)
     print(f"[{sha[:12]}] bash .ci/run in {ci_clone}", flush=True)
     run_timed(["bash", ".ci/run"], ci_clone, work / f"{sha[:12]}-ci.log")
     (built / "results" / "ci_run_s.txt").write_text(f"{time.perf_counter() - t0:.1f}\n")
