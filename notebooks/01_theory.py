@@ -50,7 +50,7 @@ from myst_nb import glue
 
 from rlhf_lite import theory as T
 from rlhf_lite.config import Config
-from rlhf_lite.world import compare, seed_interval
+from rlhf_lite.stats import compare, seed_interval
 from rlhf_lite.io import save_results
 from rlhf_lite.plots import forest_plot
 
@@ -321,7 +321,7 @@ for key, (m, h) in {"enh_minus_off": (diff, diff_h), "gain": (gain, gain_h), "bt
                     "model_gain": (model_gain, model_gain_h)}.items():
     glue(key, float(m), display=False)
     glue(f"{key}_h", float(h), display=False)
-# the summary's words, chosen by the numbers (rlhf_lite.world.compare); "level" only for an interval inside
+# the summary's words, chosen by the numbers (rlhf_lite.stats.compare); "level" only for an interval inside
 # +-RES, a twentieth of the gap to pi*, and "within the noise" words for a wider one
 RES = 0.05
 glue("enh_vs_off", compare(diff, diff_h, "significantly closer to", "further from", "not significantly closer to",

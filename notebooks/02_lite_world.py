@@ -435,7 +435,7 @@ glue("sol_prob_even", oracle.Annotator(beta_len=beta_even).prob_first(x_ex, wron
 #    hundredths, the size of the ± beside each mean above, so run it in the `book` profile and compare
 #    the two means with their intervals. A new $\pi_0$ also differs from the old one by chance in
 #    training, so to call a change of that size real, train both versions with three seeds (`seed=0, 1, 2`)
-#    and compare the seed means with a t interval (`rlhf_lite.world.seed_interval`).
+#    and compare the seed means with a t interval (`rlhf_lite.stats.seed_interval`).
 # 2. The oracle check above uses $T = 0.2$. What happens to the curve, and to the number of labels you
 #    need to tell a 0.05 reward gap from a tie with 95% confidence, as $T$ grows to 1?
 # 3. An annotator has verbosity bias $\beta_{\text{len}}$. For which $\beta_{\text{len}}$ does it prefer a

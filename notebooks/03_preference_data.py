@@ -49,7 +49,7 @@ from IPython.display import Markdown, display
 from myst_nb import glue
 
 from rlhf_lite import world
-from rlhf_lite.world import compare
+from rlhf_lite.stats import compare
 from rlhf_lite.claims import label_accuracy_change
 from rlhf_lite.config import Config
 from rlhf_lite.data import curate, plot_report

@@ -64,7 +64,7 @@ from myst_nb import glue
 
 from rlhf_lite import world
 from rlhf_lite.config import Config
-from rlhf_lite.world import compare, mean_ci, wilson_interval
+from rlhf_lite.stats import compare, mean_ci, wilson_interval
 from rlhf_lite.io import save_results
 from rlhf_lite.data import GPT4, HUMAN, HUMAN_ECHO
 from rlhf_lite.policy import load_policy, num_parameters

@@ -45,7 +45,7 @@ from myst_nb import glue
 
 from rlhf_lite import world
 from rlhf_lite.config import Config
-from rlhf_lite.world import mean_ci
+from rlhf_lite.stats import mean_ci
 from rlhf_lite.io import save_results
 from rlhf_lite.data import GPT4
 from rlhf_lite.reward import length_bins, length_correlations, plot_heatmaps

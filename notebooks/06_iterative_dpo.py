@@ -62,7 +62,7 @@ import datasets
 import transformers
 
 from rlhf_lite.config import Config, with_overrides
-from rlhf_lite.world import compare, seed_interval
+from rlhf_lite.stats import compare, seed_interval
 from rlhf_lite.io import PACKAGE_DIR, project_root, read_jsonl, save_results
 from rlhf_lite.online import (across_seeds, agreement_by_length, load_judge, loop_pair_passes, orientation_flips,
                               overoptimisation_points, pair_truth, run_recipes, win_rate_ceiling)

@@ -60,7 +60,8 @@ from rlhf_lite.online import (Writer, calibrate, common_reach, front, implicit_a
 from rlhf_lite.policy import load_policy
 from rlhf_lite.policy.sampling import HFSampler, sample_responses
 from rlhf_lite.stages import prepare_pi0, prepare_preference_data, without_held_out
-from rlhf_lite.world import compare, seed_interval, true_reward
+from rlhf_lite.stats import compare, seed_interval
+from rlhf_lite.world import true_reward
 from rlhf_lite.data.truth import as_world_prompt
 
 transformers.utils.logging.disable_progress_bar()

@@ -10,6 +10,8 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
+from rlhf_lite.stats import binomial_half, quad
+
 EMPIRICAL, THEORY = "empirical", "theory"
 
 # The interval methods the rows use (the page names each row's)
@@ -57,14 +59,6 @@ class Claim:
     # ({name: value}, tests/test_scorecard.py reads them from the executed chapter), so a test can check that
     # the scorecard quotes the comparison its chapter tells, not another one.
     printed: Callable[[dict], tuple] | None = None
-
-
-def quad(*half_widths: float) -> float:
-    return math.sqrt(sum(h * h for h in half_widths))
-
-
-def binomial_half(p: float, n: int) -> float:
-    return 1.96 * math.sqrt(max(p * (1 - p), 0.0) / n)
 
 
 def _ms(d: dict) -> tuple[float, float]:

@@ -15,6 +15,7 @@ from pathlib import Path
 
 from rlhf_lite.pages import (PROFILES, _total, _total_words, by_machine, by_speed, chapter_link, machine_label, minutes,
                              shared_chapters, time_range)
+from rlhf_lite.stats import side
 
 
 def times_table(chapters: dict, times: dict, this_build: dict | None = None) -> str:
@@ -209,7 +210,7 @@ def resolved_in_ci(reference: dict | None) -> list[dict]:
         e, h = c.get("effect"), c.get("half_width")
         if e is None or h is None or not (math.isfinite(e) and math.isfinite(h)):
             return False
-        return (c["verdict"] == "holds" and e - h > 0) or (c["verdict"] == "does not hold" and e + h < 0)
+        return (c["verdict"], side(e, h)) in (("holds", "above"), ("does not hold", "below"))
     return sorted((c for c in (reference or {}).get("claims", []) if settled(c)), key=lambda c: c["chapter"])
 
 

@@ -21,6 +21,8 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from rlhf_lite.stats import side
+
 
 def forest_plot(rows: Mapping[str, Sequence[float]], intervals: Mapping[str, tuple[float, float]], xlabel: str,
                 ax=None, colors: Mapping[str, str] | None = None, title: str | None = None):
@@ -39,7 +41,7 @@ def forest_plot(rows: Mapping[str, Sequence[float]], intervals: Mapping[str, tup
     for y, label in enumerate(labels):
         m, h = intervals[label]
         c = (colors or {}).get(label, "C0")
-        decided = m - h > 0 or m + h < 0
+        decided = side(m, h) != "includes"
         ax.errorbar([m], [y], xerr=[[h], [h]], fmt="o", color=c, ms=7, capsize=4, lw=2,
                     mfc=c if decided else "white", zorder=3)
         pts = np.asarray(rows[label], dtype=float)

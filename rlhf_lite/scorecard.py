@@ -49,6 +49,7 @@ from pathlib import Path
 
 from rlhf_lite.claims import (CLAIMS, DISJOINT, EMPIRICAL, EXACT, PAIRED_BANDITS, PAIRED_PAIRS,  # noqa: F401 (the page's
                               PAIRED_PROMPTS, PAIRED_SEEDS, SEEDS, THEORY, Claim, Measured)  # vocabulary, re-exported)
+from rlhf_lite.stats import side
 
 HOLDS, NO_DIFFERENCE, FAILS = "holds", "no measurable difference", "does not hold"
 NOT_MEASURED, BUILT_IN = "not measurable here", "built into the world"
@@ -71,7 +72,7 @@ def verdict(m: Measured | None) -> str:
         return NO_DIFFERENCE  # one run: nothing to tell an effect from noise with
     if h < 0:
         raise ValueError(f"verdict: a half-width must be >= 0, got {h} for {m.text!r}.")
-    return HOLDS if m.effect - h > 0 else FAILS if m.effect + h < 0 else NO_DIFFERENCE
+    return {"above": HOLDS, "below": FAILS, "includes": NO_DIFFERENCE}[side(m.effect, h)]
 
 
 def leaning(m: dict | None) -> str:

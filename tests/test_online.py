@@ -301,7 +301,7 @@ def test_offline_baseline_trains_from_pi0_against_pi0_on_mix2(cfg, clean_run, mo
 
 
 def test_seed_interval_uses_the_t_quantile():
-    from rlhf_lite.world.scoring import seed_interval
+    from rlhf_lite.stats import seed_interval
 
     mean, half = seed_interval([1.0, 2.0, 3.0])
     assert mean == 2.0 and half == pytest.approx(4.303 * 1.0 / np.sqrt(3), rel=1e-4)

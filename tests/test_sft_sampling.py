@@ -4,7 +4,8 @@ import pytest
 from rlhf_lite import world
 from rlhf_lite.policy.models import load_policy
 from rlhf_lite.policy.sampling import HFSampler, sample_responses, split_n
-from rlhf_lite.world.scoring import mean_ci, score_records, wilson_interval
+from rlhf_lite.stats import mean_ci, wilson_interval
+from rlhf_lite.world.scoring import score_records
 
 
 def test_sft_lowers_held_out_loss(pi0_artifacts):

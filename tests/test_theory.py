@@ -178,7 +178,7 @@ def test_a_reward_model_fitted_offline_ranks_like_r_star_and_the_loop_takes_it_a
 
 
 def test_the_summaries_words_follow_the_numbers_and_flip_when_they_are_swapped():
-    from rlhf_lite.world import compare
+    from rlhf_lite.stats import compare
 
     words = dict(above="closer to", below="further from", level="level with", unclear="not distinguishable from",
                  resolution=0.2)

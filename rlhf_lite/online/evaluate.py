@@ -20,7 +20,8 @@ from rlhf_lite.io import (atomic_dir, computed_once, intact, read_jsonl, run_rel
 from rlhf_lite.online.judge import ProxyJudge
 from rlhf_lite.policy.sampling import Generator, sample_responses, sequence_logprobs
 from rlhf_lite.stages import eval_prompts, validation_prompts
-from rlhf_lite.world.scoring import mean_ci, score_records
+from rlhf_lite.stats import mean_ci, seed_interval
+from rlhf_lite.world.scoring import score_records
 from rlhf_lite.world.tasks import echoes_prompt
 
 # The code of an evaluation, for the key of pi_0's shared one (io.stage_code): this module and what it imports.
@@ -165,8 +166,7 @@ METRICS = ("win_rate", "reward", "length", "chars", "kl", "proxy", "proxy_win_ra
 def across_seeds(evals: Sequence[dict]) -> dict:
     """{metric: (mean, 95% half-width)} over runs with different loop seeds, from their summaries
     (:func:`summarise`), plus the mean reward of each task family. The interval is a t interval over
-    the seeds (:func:`rlhf_lite.world.scoring.seed_interval`): the runs, not the samples, are the unit."""
-    from rlhf_lite.world.scoring import seed_interval
+    the seeds (:func:`rlhf_lite.stats.seed_interval`): the runs, not the samples, are the unit."""
 
     out = {m: seed_interval([e[m][0] for e in evals]) for m in METRICS if all(m in e for e in evals)}
     fams = sorted(evals[0]["by_family"])

@@ -22,7 +22,7 @@ from typing import Sequence
 
 import numpy as np
 
-from rlhf_lite.world.scoring import seed_interval
+from rlhf_lite.stats import seed_interval
 
 
 def front(points: Sequence[dict]) -> tuple[np.ndarray, np.ndarray]:
