@@ -34,7 +34,6 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
@@ -47,6 +46,7 @@ from rlhf_lite.io import (atomic_dir, computed_once, exclusive, file_hash, finge
 from rlhf_lite.online.evaluate import PolicyEvaluator, summarise
 from rlhf_lite.online.judge import load_judge
 from rlhf_lite.online.pairs import build_pairs
+from rlhf_lite.online.runs import OnlineRun, eval_path, iteration_path
 from rlhf_lite.policy.dpo import train_dpo
 from rlhf_lite.policy.sampling import Generator, sample_responses
 from rlhf_lite.stages import prepare_pi0, prepare_preference_data, without_held_out
@@ -98,22 +98,6 @@ def online_root(cfg: Config) -> Path:
     return runs_dir() / f"{cfg.profile}-online-{key}"
 
 
-@dataclass
-class OnlineRun:
-    root: Path
-    pi0: Path
-    policies: list  # pi_1 .. pi_T
-    evals: list  # summaries of pi_0 .. pi_T on the eval prompts
-    validation: list  # proxy win rate against pi_0 on validation prompts, pi_1 .. pi_T
-    pair_reports: list  # one per iteration
-    train_metrics: list  # one per iteration (includes the reference each DPO round used)
-    best: int = field(default=0)  # t of the output policy (by the validation proxy)
-
-    @property
-    def output(self) -> Path:
-        return self.policies[self.best - 1]
-
-
 def prompt_subset(cfg: Config, t: int) -> int:
     """Which prompt subset iteration t samples on: its own, or with ``online.reuse_prompts`` after the last
     subset, subset ((t - 1) mod data.iterations) + 1 again."""
@@ -147,7 +131,7 @@ def offline_pairs(cfg: Config, n: int, seed: int) -> list[dict]:
 
 def iteration_dir(cfg: Config, seed: int, t: int) -> Path:
     """Where iteration t of loop seed ``seed`` keeps its artifacts (every stage below reads and writes here)."""
-    return online_root(cfg) / f"seed{seed}" / f"iter{t}"
+    return iteration_path(online_root(cfg) / f"seed{seed}", t)
 
 
 def seed_lock(cfg: Config, seed: int, log=print):
@@ -297,7 +281,7 @@ def _iterate(cfg: Config, seed: int, pi0: Path, judge, make: GeneratorFactory, p
     root = online_root(cfg) / f"seed{seed}"
     ev = PolicyEvaluator(cfg, seed, pi0, judge, make, log)
 
-    base, base_val = ev.records(pi0, root / "pi0_eval", "pi_0")
+    base, base_val = ev.records(pi0, eval_path(root, 0), "pi_0")
     run = OnlineRun(root, pi0, [], [summarise(base, base, judge)], [], [], [])
     policy = pi0
     for t in range(1, s.iterations + 1):
@@ -311,7 +295,7 @@ def _iterate(cfg: Config, seed: int, pi0: Path, judge, make: GeneratorFactory, p
         policy = dpo(cfg, seed, t, pi0, progress, log)
         run.policies.append(policy)
         run.train_metrics.append(json.loads((it / "train_metrics.json").read_text()))
-        recs, val_recs = ev.records(policy, it / "eval", f"pi_{t}")
+        recs, val_recs = ev.records(policy, eval_path(root, t), f"pi_{t}")
         run.evals.append(summarise(recs, base, judge))
         run.validation.append(summarise(val_recs, base_val, judge)["proxy_win_rate"][0])
     run.best = int(np.argmax(run.validation)) + 1

@@ -18,6 +18,7 @@ import numpy as np
 
 from rlhf_lite.data.truth import as_world_prompt
 from rlhf_lite.io import read_jsonl
+from rlhf_lite.online.runs import eval_path, iteration_path
 from rlhf_lite.world.tasks import REFUSAL, content_tokens, parse_prompt
 
 UNSAFE = "unsafe"
@@ -51,7 +52,7 @@ def round_rows(root: Path, rounds: int, history: str = "all") -> list[dict]:
         raise ValueError(f"round_rows: history must be 'all' or 'new' (the recipe's online.history), got {history!r}.")
     rows, seen = [], []
     for t in range(1, rounds + 1):
-        it = Path(root) / f"iter{t}"
+        it = iteration_path(root, t)
         samples, pairs = read_jsonl(it / "samples.jsonl"), read_jsonl(it / "pairs.jsonl")
         fams = [family_of(s["prompt"]) for s in samples]
         if samples[0].get("true_reward") is None:
@@ -67,7 +68,7 @@ def round_rows(root: Path, rounds: int, history: str = "all") -> list[dict]:
         seen.append((len(unsafe), len(pairs), int((m > 0).sum()), against))
         trained = seen if history == "all" else seen[-1:]
         on_unsafe = [s for s, f in zip(samples, fams) if f == UNSAFE]
-        ev = read_jsonl(it / "eval" / "eval.jsonl")
+        ev = read_jsonl(eval_path(root, t) / "eval.jsonl")
         kl = {f: [e["logp"] - e["logp_ref"] for e in ev if (e["family"] == UNSAFE) == (f == UNSAFE)] for f in (UNSAFE, "")}
         rows.append({
             "round": t, "unsafe prompts": len(on_unsafe), "prompts": len(samples),

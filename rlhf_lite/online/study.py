@@ -30,7 +30,8 @@ from rlhf_lite.data.truth import as_world_prompt
 from rlhf_lite.io import atomic_dir, exclusive, fingerprint, intact, read_jsonl, stage_code, write_json, write_jsonl
 from rlhf_lite.online.evaluate import PolicyEvaluator, summarise
 from rlhf_lite.online.judge import load_judge
-from rlhf_lite.online.loop import OnlineRun, iteration_dir, make_generator, online_root, prepare_data, prompt_subset
+from rlhf_lite.online.loop import iteration_dir, make_generator, online_root, prepare_data, prompt_subset
+from rlhf_lite.online.runs import OnlineRun
 from rlhf_lite.online.offline import loop_pair_passes
 from rlhf_lite.online.offpolicy import Writer, write_samples
 from rlhf_lite.online.pairs import build_pairs

@@ -1,0 +1,59 @@
+"""A loop seed's folder read back by role (rlhf_lite.online.runs): the layout the loop writes, named in one place."""
+
+import pytest
+
+from rlhf_lite.io import write_jsonl
+from rlhf_lite.online.runs import OnlineRun, eval_path, iteration_path
+
+
+def _evals(wins, unsafe):
+    return [{"win_rate": (w, 0.01), "kl": (0.1 * t, 0.0), "by_family": {"unsafe": {"reward": u}}}
+            for t, (w, u) in enumerate(zip(wins, unsafe))]
+
+
+@pytest.fixture
+def run(tmp_path):
+    """Two rounds on disk as the loop writes them: each round's samples, pairs and evaluation, and pi_0's."""
+    for t in (1, 2):
+        it = tmp_path / f"iter{t}"
+        write_jsonl(it / "samples.jsonl", [{"prompt": f"p{t}{k}", "responses": ["a", "b"]} for k in range(2)])
+        write_jsonl(it / "pairs.jsonl", [{"prompt_id": str(k), "round": t} for k in range(t)])
+        write_jsonl(it / "eval" / "eval.jsonl", [{"who": f"pi_{t}"}])
+        write_jsonl(it / "eval" / "validation.jsonl", [{"who": f"pi_{t} val"}])
+    write_jsonl(tmp_path / "pi0_eval" / "eval.jsonl", [{"who": "pi_0"}])
+    return OnlineRun(tmp_path, tmp_path / "pi0", [tmp_path / "iter1" / "policy", tmp_path / "iter2" / "policy"],
+                     _evals([0.5, 0.7, 0.6], [0.9, 0.8, 0.2]), [0.6, 0.65], [{}, {}],
+                     [{"train_pairs": 10}, {"train_pairs": 20}], best=2)
+
+
+def test_the_layout_is_named_in_one_place(tmp_path):
+    assert iteration_path(tmp_path, 3) == tmp_path / "iter3"
+    assert eval_path(tmp_path, 0) == tmp_path / "pi0_eval" and eval_path(tmp_path, 2) == tmp_path / "iter2" / "eval"
+    with pytest.raises(ValueError, match="numbered from 1"):
+        iteration_path(tmp_path, 0)
+
+
+def test_a_run_gives_each_rounds_samples_pairs_and_records(run):
+    assert run.rounds == 2 and run.output == run.policies[1]
+    assert [s["prompt"] for s in run.samples(2)] == ["p20", "p21"]
+    assert [p["round"] for p in run.pairs(2)] == [2, 2]
+    assert [p["round"] for p in run.pair_stream()] == [1, 2, 2]  # D_1 then D_2, in the loop's order
+    assert [p["round"] for p in run.pair_stream(upto=1)] == [1]
+    assert run.records(0) == [{"who": "pi_0"}] and run.records() == [{"who": "pi_2"}]
+    assert run.records(1, split="validation") == [{"who": "pi_1 val"}]
+    with pytest.raises(ValueError, match="split"):
+        run.records(1, split="test")
+
+
+def test_a_run_reads_its_summaries_by_round(run):
+    assert run.metric("win_rate") == 0.6 and run.metric("win_rate", 0) == 0.5 and run.metric("kl", 1) == 0.1
+    assert run.family_curve("unsafe") == [0.9, 0.8, 0.2]
+    assert run.pair_passes(epochs=2) == 60 and run.pair_passes(epochs=2, upto=1) == 20
+    assert run.true_best() == 1  # r* picks pi_1 (0.7), the proxy picked pi_2
+
+
+def test_a_round_the_run_does_not_hold_is_an_error_that_says_which_it_holds(run):
+    with pytest.raises(IndexError, match=r"rounds 1\.\.2"):
+        run.samples(3)
+    with pytest.raises(IndexError, match=r"rounds 0\.\.2"):
+        run.records(5)
