@@ -24,10 +24,10 @@ $(STAMP):
 env: $(STAMP)
 
 book: $(STAMP)           ## run every chapter (book profile) with papermill, render _build/html
-	$(BIN)/python -m rlhf_lite.book --profile book
+	$(BIN)/python -m rlhf_lite.site.book --profile book
 
 book-ci: $(STAMP)        ## the same, small and fast (ci profile)
-	$(BIN)/python -m rlhf_lite.book --profile ci
+	$(BIN)/python -m rlhf_lite.site.book --profile ci
 
 test: $(STAMP)           ## unit tests + every notebook under papermill (ci) + nbval + book build -W + browser
 	bash tools/ensure_chromium.sh

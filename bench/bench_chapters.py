@@ -1,6 +1,6 @@
 """How long each chapter takes in both profiles, on each kind of machine it was measured on: the table the
 course guide, every chapter's "Run this chapter" box and the README's paragraph of build times show
-(bench/chapter_times.json, read by rlhf_lite.pages at build time).
+(bench/chapter_times.json, read by rlhf_lite.site.pages at build time).
 
     .venv/bin/python bench/bench_chapters.py --run       # build both profiles with --rerun, then record them
     .venv/bin/python bench/bench_chapters.py             # record the last builds' results/book_timings_*.json
@@ -26,18 +26,10 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from rlhf_lite.book import toc_notebooks  # noqa: E402
+from rlhf_lite.site.book import toc_notebooks  # noqa: E402
 from rlhf_lite.io import results_dir, write_json  # noqa: E402
-from rlhf_lite.pages import PROFILES, TIMES_FILE, load_times, machine_key, readme_times, update_readme  # noqa: E402
-
-
-def refuse_cached(timings: dict, profile: str) -> None:
-    """Refuse a build (a results/book_timings_<profile>.json) that took chapters from its cache: their seconds,
-    and the results they restored, are those of an earlier run, of whatever code and machine that was."""
-    cached = [c for c, v in timings["chapters"].items() if v["cached"] or v["seconds"] is None]
-    if cached:
-        raise ValueError(f"the {profile} build took chapters {cached} from its cache, not from a run; rebuild with "
-                         f"`python -m rlhf_lite.book --profile {profile} --rerun`.")
+from rlhf_lite.site.times import (PROFILES, TIMES_FILE, load_times, machine_key, readme_times, refuse_cached,  # noqa: E402
+                                  update_readme)
 
 
 def record(times: dict, profile: str, timings: dict, allow_cached: bool = False, source: str = "") -> dict:
@@ -66,7 +58,7 @@ def record(times: dict, profile: str, timings: dict, allow_cached: bool = False,
 def ci_reference() -> None:
     """Record the last build's claims in bench/ci_reference.json if it was a fresh, complete ci build of a clean
     checkout (the recorder's checks), else say why not: the scorecard is overwritten by every build."""
-    import record_ci_reference  # beside this script; it imports refuse_cached from here
+    import record_ci_reference  # beside this script (it imports nothing from here)
 
     try:
         ref = record_ci_reference.record(ROOT, results_dir())
@@ -78,12 +70,12 @@ def ci_reference() -> None:
 
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--run", action="store_true", help="run `rlhf_lite.book --rerun` for both profiles first")
+    ap.add_argument("--run", action="store_true", help="run `rlhf_lite.site.book --rerun` for both profiles first")
     ap.add_argument("--allow-cached", action="store_true", help="accept chapters a build took from its cache")
     args = ap.parse_args(argv)
     if args.run:
         for p in PROFILES:
-            subprocess.run([sys.executable, "-m", "rlhf_lite.book", "--profile", p, "--rerun"], cwd=ROOT, check=True)
+            subprocess.run([sys.executable, "-m", "rlhf_lite.site.book", "--profile", p, "--rerun"], cwd=ROOT, check=True)
             if p == "ci":
                 ci_reference()  # before the book build overwrites results/scorecard.json
     times, found = load_times(ROOT), []
@@ -91,7 +83,7 @@ def main(argv=None) -> None:
         path = results_dir() / f"book_timings_{p}.json"
         if not path.exists():
             print(f"{path} is missing: the {p} profile is not recorded (build it with "
-                  f"`python -m rlhf_lite.book --profile {p} --rerun`).")
+                  f"`python -m rlhf_lite.site.book --profile {p} --rerun`).")
             continue
         try:
             times = record(times, p, json.loads(path.read_text()), args.allow_cached)

@@ -25,17 +25,15 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(Path(__file__).resolve().parent))  # bench_chapters, also when loaded from a test
 
-from bench_chapters import refuse_cached  # noqa: E402
-
-from rlhf_lite.book import toc_notebooks  # noqa: E402
 from rlhf_lite.io import results_dir, write_json  # noqa: E402
-from rlhf_lite.scorecard import CI_REFERENCE  # noqa: E402
+from rlhf_lite.site.book import toc_notebooks  # noqa: E402
+from rlhf_lite.site.times import refuse_cached  # noqa: E402
+from rlhf_lite.site.scorecard import CI_REFERENCE  # noqa: E402
 
 FIELDS = ("effect", "half_width", "n", "method", "text")
 REBUILD = "build every chapter again in the `ci` profile (`make book-ci` in a fresh clone, or " \
-          "`python -m rlhf_lite.book --profile ci --rerun`), then run this script"
+          "`python -m rlhf_lite.site.book --profile ci --rerun`), then run this script"
 
 
 def reference(scorecard: dict, timings: dict, stems: list[str], commit: str, recorded: str) -> dict:

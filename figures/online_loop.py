@@ -1,5 +1,5 @@
 """Draw the online iterative DPO loop (figures/online_loop.png), in the spirit of the paper's Figure 4.
-Run by the book build (rlhf_lite.book) and by the iterative DPO chapter, so the picture never goes stale."""
+Run by the book build (rlhf_lite.site.book) and by the iterative DPO chapter, so the picture never goes stale."""
 
 from pathlib import Path
 

@@ -1,5 +1,5 @@
 """Draw the book's pipeline diagram (figures/pipeline.png): the stages of the paper's workflow.
-Run by the book build (rlhf_lite.book), so the picture never goes stale.
+Run by the book build (rlhf_lite.site.book), so the picture never goes stale.
 
 Two parts, as in the paper's Algorithm 2: the reward model is trained once from the preference data and then
 stays fixed; the online loop samples from the current policy, ranks the samples with that fixed model, and

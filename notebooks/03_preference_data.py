@@ -50,7 +50,7 @@ from myst_nb import glue
 
 from rlhf_lite import world
 from rlhf_lite.stats import compare
-from rlhf_lite.claims import label_accuracy_change
+from rlhf_lite.site.claims import label_accuracy_change
 from rlhf_lite.config import Config
 from rlhf_lite.data import curate, plot_report
 from rlhf_lite.data import MinMargin, paper_filters

@@ -280,7 +280,7 @@ def gpu_smoke(step: List[str] = typer.Option(None, "--step", help="only these st
 @app.command()
 def book(profile: str = PROFILE, only: Optional[str] = typer.Option(None, "--only")):
     """Execute every chapter with papermill (lite profile) and render the HTML book."""
-    from rlhf_lite.book import main
+    from rlhf_lite.site.book import main
 
     main(["--profile", profile] + (["--only", only] if only else []))
 

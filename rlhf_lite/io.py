@@ -61,8 +61,9 @@ def results_dir() -> Path:
 # The modules no stage runs: the build, the pages and what they write (the scorecard, the course guide, the chapters'
 # outcome-dependent words and figures). tests/test_layout.py checks that no other module imports one of them.
 # An analysis that only reads what finished stages wrote (online/safety.py) is one of them too.
-PRESENTATION_MODULES = ("book.py", "pages.py", "scorecard.py", "claims.py", "plots.py", "course.py", "course_plan.py",
-                        "wording.py", "online/safety.py")
+PRESENTATION_MODULES = ("site/__init__.py", "site/book.py", "site/pages.py", "site/scorecard.py", "site/claims.py",
+                        "site/course.py", "site/course_plan.py", "site/times.py", "plots.py", "wording.py",
+                        "online/safety.py")
 
 
 @functools.lru_cache(maxsize=2)

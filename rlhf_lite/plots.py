@@ -7,7 +7,7 @@ units (seeds) beside each interval, and the over-optimisation law d(alpha - beta
 (2023) is a two-parameter linear least-squares fit (numpy's lstsq) with a bootstrap over runs.
 
 It also measures the figures a chapter shows: ``record_text_sizes`` (turned on for every chapter the book
-executes, ``rlhf_lite.book.execute_notebook``) writes into each figure's PNG the smallest text it draws, which
+executes, ``rlhf_lite.site.book.execute_notebook``) writes into each figure's PNG the smallest text it draws, which
 tests/test_browser.py turns into CSS pixels at the width the page shows the image.
 Our own code because no library does it: matplotlib knows each text's size in points, the browser knows how
 much the image is scaled, and nothing carries the first to the second but the image itself."""

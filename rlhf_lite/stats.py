@@ -160,7 +160,9 @@ def share_of_gain(value, start: float, best: float):
     if not math.isfinite(best - start) or best == start:
         raise ValueError(f"share_of_gain: the best ({best}) must differ from the start ({start}); there is no gain "
                          "to share.")
-    return (np.asarray(value, dtype=float) - start) / (best - start) if np.ndim(value) else (value - start) / (best - start)
+    if np.ndim(value):
+        return (np.asarray(value, dtype=float) - start) / (best - start)
+    return (value - start) / (best - start)
 
 
 def largest_fall(values: Sequence[float]) -> tuple[float, int]:

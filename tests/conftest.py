@@ -38,7 +38,7 @@ def pi0_artifacts(ci_cfg):
 @pytest.fixture(scope="session")
 def staged(tmp_path_factory):
     """The whole book staged and executed once in the ci profile (what `make book-ci` does)."""
-    from rlhf_lite.book import stage
+    from rlhf_lite.site.book import stage
 
     staging = tmp_path_factory.mktemp("book")
     stage(ROOT, staging, "ci", cache=False)  # every chapter really runs here, whatever runs/ holds
@@ -50,7 +50,7 @@ def rendered(request, tmp_path_factory):
     """The staged book rendered to HTML with -W, once: the folder that holds index.html. With
     $RLHF_LITE_SITE set to a built site (e.g. _build/html after `make book`), that site instead, so the
     browser test can check a build without running the book again."""
-    from rlhf_lite.book import render
+    from rlhf_lite.site.book import render
 
     if os.environ.get("RLHF_LITE_SITE"):
         return Path(os.environ["RLHF_LITE_SITE"]).resolve()

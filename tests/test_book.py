@@ -9,14 +9,14 @@ import nbformat
 import pytest
 import yaml
 
-import rlhf_lite.book as book
+import rlhf_lite.site.book as book
 
 TIMES = {"machines": [{"cpu": "c", "cores": 2, "avx512": True, "memory_gib": 24, "date": "2026-11-29",
                        "seconds": {"ci": {"x": 30.0}, "book": {"x": 600.0}}}]}
 
 
 def _tiny_day():
-    from rlhf_lite.course_plan import Session
+    from rlhf_lite.site.course_plan import Session
 
     return (Session("run it live", stem="x", run="ci", reading=40, talk=15), Session("Break", reading=15),
             Session("each group runs an exercise in `{profile}`", stem="x", run="exercises", reading=45, talk=30))
@@ -56,7 +56,7 @@ def tiny_book(tmp_path, monkeypatch):
         return 1.0
 
     monkeypatch.setattr(book, "execute_notebook", execute)
-    import rlhf_lite.course_plan as course_plan
+    import rlhf_lite.site.course_plan as course_plan
 
     monkeypatch.setattr(course_plan, "DAY_PLAN", TINY_DAY)  # the real plan names the real chapters
     return root, calls, tmp_path
@@ -132,7 +132,7 @@ def test_each_staged_chapter_opens_with_its_run_box_and_without_papermills_injec
     nb = nbformat.read(str(staged), 4)
     nb.cells.insert(1, nbformat.v4.new_code_cell('profile = "ci"', metadata={"tags": ["injected-parameters"]}))
     nbformat.write(nb, str(staged))
-    from rlhf_lite.pages import RUN_BOX_TAG, prepare_staged_notebook, run_box
+    from rlhf_lite.site.pages import RUN_BOX_TAG, prepare_staged_notebook, run_box
 
     prepare_staged_notebook(staged, run_box("x", "notebooks/x.ipynb", {"caches": "nothing."}, TIMES))
     cells = nbformat.read(str(staged), 4).cells
@@ -153,7 +153,7 @@ def test_each_staged_chapter_opens_with_its_run_box_and_without_papermills_injec
 
 
 def test_the_course_guides_times_come_from_the_measured_table_and_this_build(tiny_book):
-    from rlhf_lite.pages import machine_label
+    from rlhf_lite.site.times import machine_label
 
     root, calls, tmp = tiny_book
     book.stage(root, tmp / "s1", "ci")
@@ -198,7 +198,7 @@ def test_a_chapter_missing_from_chapters_yml_is_named(tiny_book):
 
 
 def test_minutes_reads_like_a_person_wrote_it():
-    from rlhf_lite.pages import minutes
+    from rlhf_lite.site.times import minutes
 
     assert [minutes(s) for s in (0.2, 40, 89, 200, 3599, 3900, None)] == [
         "1 s", "40 s", "89 s", "3 min", "1 h", "1 h 5 min", "not measured"]
@@ -221,7 +221,7 @@ def test_the_readme_paragraph_of_build_times_is_the_measured_file():
     an edit to either without the other fails here."""
     from pathlib import Path
 
-    from rlhf_lite.pages import load_times, readme_block, readme_times
+    from rlhf_lite.site.times import load_times, readme_block, readme_times
 
     root = Path(__file__).resolve().parents[1]
     times = load_times(root)
@@ -265,7 +265,7 @@ def test_the_build_records_the_cpu_flags_that_decide_its_speed():
 
 
 def test_an_old_one_machine_file_is_read_as_one_entry(tmp_path):
-    from rlhf_lite.pages import TIMES_FILE, load_times, machine_label
+    from rlhf_lite.site.times import TIMES_FILE, load_times, machine_label
 
     (tmp_path / TIMES_FILE).parent.mkdir()
     (tmp_path / TIMES_FILE).write_text(json.dumps({"machine": {"cpu": "Intel(R) Xeon(R) Processor", "cores": 2,
@@ -278,7 +278,7 @@ def test_an_old_one_machine_file_is_read_as_one_entry(tmp_path):
 def test_the_readme_sets_machines_side_by_side_on_the_chapters_they_all_measured():
     """A machine timed before a chapter existed must not look as fast as one that ran it: the machines are
     ordered, and the complete one also quoted, on the chapters every machine measured."""
-    from rlhf_lite.pages import readme_times
+    from rlhf_lite.site.times import readme_times
 
     old = {"cpu": "Intel(R) Xeon(R) Processor", "cores": 2, "avx512": None, "date": "2026-11-30",
            "seconds": {"book": {"a": 600.0}}}
@@ -475,7 +475,7 @@ def test_the_recorder_reads_one_clean_ci_build_and_writes_the_file(tmp_path):
 
 
 def test_the_course_guide_sets_the_recorded_ci_numbers_beside_this_builds(tiny_book):
-    from rlhf_lite.scorecard import ci_reference_markdown, score
+    from rlhf_lite.site.scorecard import ci_reference_markdown, score
 
     root, calls, tmp = tiny_book
     ref = _recorder().reference(_card(), _timings(), ["x"], "abc1234", "2026-12-04")
@@ -526,7 +526,7 @@ def _range_seconds(text: str) -> tuple[float, float]:
 def test_this_builds_time_never_lies_outside_the_range_printed_beside_it(mine):
     """A build on another machine, or one sharing its machine, can be faster or slower than every recorded build:
     the range of its profile then takes it in, and the caption says why."""
-    from rlhf_lite.course import times_table
+    from rlhf_lite.site.course import times_table
 
     other = {"cpu": "d", "cores": 2, "avx512": False, "date": "2026-12-01", "seconds": {"book": {"x": 900.0}}}
     table = times_table({"x": {"title": "X", "teaches": "t"}}, {"machines": [TIMES["machines"][0], other]},
@@ -543,7 +543,7 @@ def test_this_builds_time_never_lies_outside_the_range_printed_beside_it(mine):
 
 
 def test_a_range_of_hours_says_both_ends_in_full():
-    from rlhf_lite.pages import time_range
+    from rlhf_lite.site.times import time_range
 
     times = {"machines": [{"cpu": "c", "cores": 2, "seconds": {"book": {"x": 3900.0}}},
                           {"cpu": "d", "cores": 2, "seconds": {"book": {"x": 7500.0}}}]}

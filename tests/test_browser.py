@@ -27,7 +27,7 @@ import pytest
 from playwright.sync_api import Error as PlaywrightError
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
-from rlhf_lite.book import toc_files
+from rlhf_lite.site.book import toc_files
 from rlhf_lite.plots import text_record
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -122,10 +122,10 @@ def test_two_processes_train_one_policy_and_write_it_once(tmp_path):
 
 
 def test_book_command_is_the_book_build(monkeypatch):
-    import rlhf_lite.book
+    import rlhf_lite.site.book
 
     seen = []
-    monkeypatch.setattr(rlhf_lite.book, "main", lambda argv: seen.append(argv))
+    monkeypatch.setattr(rlhf_lite.site.book, "main", lambda argv: seen.append(argv))
     run("book", "--profile", "ci", "--only", "03")
     assert seen == [["--profile", "ci", "--only", "03"]]
 

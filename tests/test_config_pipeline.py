@@ -187,12 +187,13 @@ def test_an_edit_to_the_pages_code_keeps_the_stages_but_reruns_the_chapters(tmp_
     """The scorecard's or the course guide's code decides what a page says, not what a stage computes: editing
     it must leave every trained model valid, and still change the key of an executed chapter."""
     (tmp_path / "stages.py").write_text("x = 1\n")
-    (tmp_path / "scorecard.py").write_text("rule = 1\n")
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "scorecard.py").write_text("rule = 1\n")
     monkeypatch.setattr(io, "PACKAGE_DIR", tmp_path)
     io.code_fingerprint.cache_clear()
     try:
         stages, pages = io.code_fingerprint(), io.code_fingerprint(pages=True)
-        (tmp_path / "scorecard.py").write_text("rule = 2\n")
+        (tmp_path / "site" / "scorecard.py").write_text("rule = 2\n")
         io.code_fingerprint.cache_clear()
         assert io.code_fingerprint() == stages and io.code_fingerprint(pages=True) != pages
         (tmp_path / "stages.py").write_text("x = 2\n")

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from rlhf_lite import course, course_plan, pages
-from rlhf_lite.course_plan import Session
+from rlhf_lite.site.course_plan import Session
 
 ROOT = Path(__file__).resolve().parents[1]
 FAST = {"cpu": "c", "cores": 2, "avx512": True, "memory_gib": 24, "date": "2026-11-29",
@@ -57,7 +57,7 @@ def test_a_plan_that_names_a_chapter_the_book_lacks_is_refused():
 
 
 def test_the_real_plan_names_chapters_of_the_book_and_the_guide_types_no_clock_time():
-    from rlhf_lite.book import toc_notebooks
+    from rlhf_lite.site.book import toc_notebooks
 
     chapters = pages.load_chapters(ROOT, [nb.stem for nb in toc_notebooks(ROOT)])
     course_plan.check_plan(chapters)  # what the build does before any chapter runs

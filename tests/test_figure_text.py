@@ -1,6 +1,6 @@
 """The smallest text of every figure a chapter shows, carried in its PNG (rlhf_lite.plots.record_text_sizes and
 save_png) for the browser test to turn into pixels as shown: measured on what the renderer draws, written as a
-valid PNG chunk, and switched on for every chapter the book executes (rlhf_lite.book.execute_notebook)."""
+valid PNG chunk, and switched on for every chapter the book executes (rlhf_lite.site.book.execute_notebook)."""
 import base64
 import io
 
@@ -61,7 +61,7 @@ def plt_png() -> bytes:
 def test_every_way_a_chapter_shows_a_figure_carries_the_record(tmp_path):
     """The book's kernel (execute_notebook) records figures shown at a cell's end, by plt.show, display and glue,
     in the PNG the page will show; a chapter needs no line of its own."""
-    from rlhf_lite.book import execute_notebook
+    from rlhf_lite.site.book import execute_notebook
 
     cells = ["profile = 'ci'",
              "import matplotlib.pyplot as plt\nfig, ax = plt.subplots()\nax.set_title('end of cell', fontsize=5)",

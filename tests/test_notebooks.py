@@ -9,7 +9,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from rlhf_lite.book import toc_notebooks
+from rlhf_lite.site.book import toc_notebooks
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = toc_notebooks(ROOT)

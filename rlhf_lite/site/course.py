@@ -1,6 +1,6 @@
 """The course guide's generated tables: its table of run times with how to read it, the exercises it assigns with
 the profile each runs in (read from the chapter's exercises), and the effects a `ci` run resolves (from
-bench/ci_reference.json). ``rlhf_lite.course_plan`` times its one-day plan and writes them all into the staged
+bench/ci_reference.json). ``rlhf_lite.site.course_plan`` times its one-day plan and writes them all into the staged
 book; nothing of them is typed into the guide.
 
 Why our own code: the guide's times and plan are this book's own content, computed from its measurements.
@@ -13,8 +13,10 @@ import math
 import re
 from pathlib import Path
 
-from rlhf_lite.pages import (PROFILES, _total, _total_words, by_machine, by_speed, chapter_link, machine_label, minutes,
-                             shared_chapters, time_range)
+from rlhf_lite.site.pages import chapter_link
+
+from rlhf_lite.site.times import (PROFILES, _total, _total_words, by_machine, by_speed, machine_label, minutes,
+                                  shared_chapters, time_range)
 from rlhf_lite.stats import side
 
 

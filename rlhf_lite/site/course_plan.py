@@ -1,5 +1,5 @@
 """The course guide's one-day plan, timed from measured run times, and the writer of every generated page of the
-guide into the staged book (``write_generated``: the tables of ``rlhf_lite.course`` and this plan).
+guide into the staged book (``write_generated``: the tables of ``rlhf_lite.site.course`` and this plan).
 
 Why our own code: the plan and its clock times are this book's own content, computed from its measurements.
 """
@@ -10,8 +10,9 @@ import math
 from dataclasses import dataclass
 from pathlib import Path
 
-from rlhf_lite.course import asked_profiles, ci_resolves_list, exercises_list, notebook_markdown, times_table
-from rlhf_lite.pages import GENERATED, by_machine, chapter_link, machine_label, minutes
+from rlhf_lite.site.course import asked_profiles, ci_resolves_list, exercises_list, notebook_markdown, times_table
+from rlhf_lite.site.pages import GENERATED, chapter_link
+from rlhf_lite.site.times import by_machine, machine_label, minutes
 
 # The one-day workshop, timed. Reading and discussion are this plan's choices (minutes); what participants wait for
 # is measured: a chapter's run in a profile, on the slowest machine that ran it there (bench/chapter_times.json).

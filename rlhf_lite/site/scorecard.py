@@ -47,7 +47,7 @@ import re
 from dataclasses import asdict
 from pathlib import Path
 
-from rlhf_lite.claims import (CLAIMS, DISJOINT, EMPIRICAL, EXACT, PAIRED_BANDITS, PAIRED_PAIRS,  # noqa: F401 (the page's
+from rlhf_lite.site.claims import (CLAIMS, DISJOINT, EMPIRICAL, EXACT, PAIRED_BANDITS, PAIRED_PAIRS,  # noqa: F401 (the page's
                               PAIRED_PROMPTS, PAIRED_SEEDS, SEEDS, THEORY, Claim, Measured)  # vocabulary, re-exported)
 from rlhf_lite.stats import side
 
@@ -149,7 +149,7 @@ def counts(rows: list[dict], kind: str) -> str:
 
 
 def _table(rows: list[dict], chapters: dict) -> str:
-    from rlhf_lite.pages import chapter_link
+    from rlhf_lite.site.pages import chapter_link
 
     out = "| Claim of the paper | The paper | Ours | Chapter | Verdict |\n|---|---|---|---|---|\n"
     for r in rows:
@@ -175,7 +175,7 @@ def write_scorecard(staging: Path, results_folder: Path, chapters: dict, profile
     """Score the results of the chapters that ran (or were taken from the cache) in this build; write the page's
     table into the staged book and ``results/scorecard.json``."""
     from rlhf_lite.io import write_json
-    from rlhf_lite.pages import GENERATED
+    from rlhf_lite.site.pages import GENERATED
 
     rows = score(load_results(results_folder, ran, profile))
     out = staging / GENERATED
@@ -208,7 +208,7 @@ def short_claim(claim: str) -> str:
 def ci_reference_markdown(reference: dict | None, rows: list[dict], chapters: dict, profile: str) -> str:
     """The course guide's table: each claim as the recorded `ci` build measured it (``reference``, the content
     of bench/ci_reference.json, or None where there is none) beside this build's ``rows`` (``score``)."""
-    from rlhf_lite.pages import machine_label
+    from rlhf_lite.site.times import machine_label
 
     if reference is None:
         return (f"No `ci` reference has been recorded yet: `{CI_REFERENCE}` is missing, so this page cannot say what "
@@ -242,7 +242,7 @@ def ci_reference_markdown(reference: dict | None, rows: list[dict], chapters: di
 def write_ci_reference(staging: Path, root: Path, rows: list[dict], chapters: dict, profile: str) -> str:
     """Write the course guide's include ``ci_reference.md`` into the staged book from ``root``'s
     bench/ci_reference.json (or say that there is none) and this build's ``rows``."""
-    from rlhf_lite.pages import GENERATED
+    from rlhf_lite.site.pages import GENERATED
 
     path = root / CI_REFERENCE
     text = ci_reference_markdown(json.loads(path.read_text()) if path.exists() else None, rows, chapters, profile)

@@ -1,19 +1,13 @@
-"""What the book build writes into its pages from measurements: each chapter's "Run this chapter" box with its
-run times, the chapter's opening screen without papermill's injected cell, and the README's paragraph of build
-times. The course guide's generated pages (its table of times, one-day plan, exercises and what a `ci` run
-resolves) are ``rlhf_lite.course``, built on the readers of measured times here.
+"""The chapters' measured run times: ``bench/chapter_times.json`` read and worded, for the pages' "Run this chapter"
+boxes, the course guide's tables and the README's paragraph of build times.
 
-Run times come from ``bench/chapter_times.json``, per-chapter seconds in both profiles measured by complete
-builds, one entry per kind of machine (CPU model, cores, AVX-512 or not: machines of our kind differ about
-2x in speed, so no one machine's minutes are quoted as everyone's; ``bench/bench_chapters.py`` adds or
-replaces the entry of the machine it runs on from the timings each build leaves in ``results/``), and from
-this build's own timings; nothing is typed into the prose. The README's paragraph of build times is
-generated from the same file (``readme_times``; a test keeps it in step). What each
-chapter caches under ``runs/`` and what it teaches are in ``book/chapters.yml``, beside the pages that
-show them.
+The file holds per-chapter seconds in both profiles measured by complete builds, one entry per kind of machine (CPU
+model, cores, AVX-512 or not: machines of our kind differ about 2x in speed, so no one machine's minutes are quoted
+as everyone's; ``bench/bench_chapters.py`` adds or replaces the entry of the machine it runs on from the timings each
+build leaves in ``results/``); nothing is typed into the prose. The README's paragraph of build times is generated
+from the same file (``readme_times``; a test keeps it in step).
 
-Why our own code: Jupyter Book renders what a notebook holds; inserting a generated cell into the staged
-copy (never into the committed notebook) is the one place where measured times can reach the page.
+Why our own code: the times are this book's own measurements, and no library words them.
 """
 
 from __future__ import annotations
@@ -21,31 +15,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import yaml
-
-CHAPTERS_FILE = Path("book") / "chapters.yml"
 TIMES_FILE = Path("bench") / "chapter_times.json"
-GENERATED = Path("book") / "_generated"
 PROFILES = ("ci", "book")
-RUN_BOX_TAG = "run-this-chapter"
-
-
-def load_chapters(root: Path, stems: list[str]) -> dict[str, dict]:
-    """``book/chapters.yml``: for every chapter, what it teaches and what it caches under runs/. Refuses a
-    file that misses a chapter of the table of contents or names one that is not there."""
-    path = root / CHAPTERS_FILE
-    data = yaml.safe_load(path.read_text()) or {}
-    missing, unknown = sorted(set(stems) - set(data)), sorted(set(data) - set(stems))
-    if missing or unknown:
-        raise ValueError(f"{path}: every chapter of _toc.yml needs an entry, and only those; missing {missing}, "
-                         f"not in _toc.yml {unknown}.")
-    for stem, entry in data.items():
-        lacking = [k for k in ("title", "teaches", "caches", "assign") if not entry.get(k)]
-        if lacking:
-            raise ValueError(f"{path}: chapter {stem} lacks {lacking}; give each a line of text.")
-    return data
-
-
 README_BEGIN = "<!-- build-times: written by bench/bench_chapters.py from bench/chapter_times.json -->"
 README_END = "<!-- /build-times -->"
 
@@ -130,47 +101,6 @@ def _on_each(times: dict, stem: str, profile: str) -> str:
     return said[0] if len(said) == 1 else ", ".join(said[:-1]) + " and " + said[-1]
 
 
-def chapter_link(stem: str, chapter: dict) -> str:
-    """A link to the chapter from a page in book/, under its title."""
-    return f"{{doc}}`{chapter['title']} <../notebooks/{stem}>`"
-
-
-def run_box(stem: str, rel: str, chapter: dict, times: dict, profile: str = "book") -> str:
-    """The markdown of one chapter's "Run this chapter" box: the papermill command for both profiles, the
-    measured run time of each, what the chapter caches under runs/, and the profile of the page itself."""
-    lines = [":::{admonition} Run this chapter", ":class: tip", "",
-             "From the repository's root, after `make env` and `source .venv/bin/activate`:", "", "```bash"]
-    lines += [f"papermill {rel} out.ipynb -p profile {p}" for p in PROFILES]
-    several = len(times["machines"]) > 1
-    lines += ["```", "",
-              f"Run time in the `ci` profile, the small one the tests run: {_on_each(times, stem, 'ci')}; in the "
-              f"`book` profile, whose results the book quotes: {_on_each(times, stem, 'book')} "
-              f"({_measured_on(times)})." + (" Machines of the same kind differ about 2x in speed, so expect "
-                                              "your own time anywhere in that range." if several else ""),
-              "",
-              f"This page was built in the `{profile}` profile. It caches under `runs/`: {chapter['caches']} "
-              f"A rerun reuses what is still valid.", ":::"]
-    return "\n".join(lines)
-
-
-def prepare_staged_notebook(path: Path, box: str) -> None:
-    """Insert ``box`` after the chapter's opening markdown cell and hide papermill's injected parameters
-    cell in the rendered page (myst-nb's ``remove-cell`` tag; the cell stays in the executed notebook)."""
-    import nbformat
-
-    nb = nbformat.read(str(path), as_version=4)
-    nb.cells = [c for c in nb.cells if RUN_BOX_TAG not in c.metadata.get("tags", [])]  # a cached copy had one
-    for cell in nb.cells:
-        tags = cell.metadata.setdefault("tags", [])
-        if "injected-parameters" in tags and "remove-cell" not in tags:
-            tags.append("remove-cell")
-    first = next((i for i, c in enumerate(nb.cells) if c.cell_type == "markdown"), -1)
-    cell = nbformat.v4.new_markdown_cell(box)
-    cell.metadata["tags"] = [RUN_BOX_TAG]
-    nb.cells.insert(first + 1, cell)
-    nbformat.write(nb, str(path))
-
-
 def _total(m: dict, stems, profile: str) -> tuple[float | None, list[str]]:
     """A machine's seconds for all ``stems`` in a profile, and the chapters it did not measure."""
     got = m.get("seconds", {}).get(profile, {})
@@ -236,3 +166,12 @@ def readme_block(readme: Path) -> str:
     """What the README holds between its markers now."""
     text = readme.read_text()
     return text.split(README_BEGIN, 1)[1].split(README_END, 1)[0].strip("\n")
+
+
+def refuse_cached(timings: dict, profile: str) -> None:
+    """Refuse a build (a results/book_timings_<profile>.json) that took chapters from its cache: their seconds,
+    and the results they restored, are those of an earlier run, of whatever code and machine that was."""
+    cached = [c for c, v in timings["chapters"].items() if v["cached"] or v["seconds"] is None]
+    if cached:
+        raise ValueError(f"the {profile} build took chapters {cached} from its cache, not from a run; rebuild with "
+                         f"`python -m rlhf_lite.site.book --profile {profile} --rerun`.")

@@ -1,7 +1,7 @@
 """Build the book: execute every chapter notebook in _toc.yml with papermill, then render HTML.
 
-    python -m rlhf_lite.book --profile book          # what `make book` runs
-    python -m rlhf_lite.book --profile ci --only 01  # one chapter, fast
+    python -m rlhf_lite.site.book --profile book          # what `make book` runs
+    python -m rlhf_lite.site.book --profile ci --only 01  # one chapter, fast
 
 Why not let Jupyter Book execute the notebooks itself: it cannot pass papermill parameters
 (the profile), and its cache ignores changes to the imported package. So notebooks are run
@@ -12,8 +12,8 @@ notebook, the package's code, the recipes and figure scripts, the pinned stack, 
 threads per job. A rebuild with nothing changed renders without executing; change any of those and the
 chapter runs again (``--rerun`` forces it). Each build writes its timings to
 results/book_timings_<profile>.json. Into the staged copies (never the committed notebooks) the build puts
-each chapter's "Run this chapter" box and the course guide's table of measured times (rlhf_lite.pages), and its
-table of what a `ci` run should print (rlhf_lite.scorecard, from bench/ci_reference.json).
+each chapter's "Run this chapter" box and the course guide's table of measured times (rlhf_lite.site.pages), and its
+table of what a `ci` run should print (rlhf_lite.site.scorecard, from bench/ci_reference.json).
 """
 
 from __future__ import annotations
@@ -104,10 +104,11 @@ def stage(root: Path, staging: Path, profile: str, only: str | None = None, cach
     """Copy the book's sources to ``staging`` and execute its notebooks there (or take them from the cache of
     executed notebooks, with the results each wrote, when ``cache`` and nothing they depend on changed)."""
     from rlhf_lite.io import copy_atomic, results_dir, runs_dir
-    from rlhf_lite.course import load_ci_reference
-    from rlhf_lite.course_plan import check_plan, write_generated
-    from rlhf_lite.pages import load_chapters, load_times, prepare_staged_notebook, run_box
-    from rlhf_lite.scorecard import write_ci_reference, write_scorecard
+    from rlhf_lite.site.course import load_ci_reference
+    from rlhf_lite.site.course_plan import check_plan, write_generated
+    from rlhf_lite.site.pages import load_chapters, prepare_staged_notebook, run_box
+    from rlhf_lite.site.times import load_times
+    from rlhf_lite.site.scorecard import write_ci_reference, write_scorecard
 
     notebooks = toc_notebooks(root)
     chapters, times = load_chapters(root, [nb.stem for nb in notebooks]), load_times(root)  # fail before running

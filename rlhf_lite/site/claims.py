@@ -1,4 +1,4 @@
-"""The paper's claims that the scorecard (rlhf_lite.scorecard) judges, and how each is read from the chapters'
+"""The paper's claims that the scorecard (rlhf_lite.site.scorecard) judges, and how each is read from the chapters'
 ``results/*.json`` as one effect in the paper's direction with its 95% interval and the interval's method.
 
 Why our own code: the claims and their mapping onto our measurements are this book's own content.
