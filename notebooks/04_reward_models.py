@@ -72,7 +72,7 @@ from rlhf_lite.stages import eval_prompts, prepare_pi0, prepare_preference_data,
 from rlhf_lite.reward import PreferenceModel, copeland_ranking
 from rlhf_lite.reward import RewardModel, bt_loss, load_reward_model, train_reward_model
 from rlhf_lite.reward.rewardbench import LITE_MAPPING, credit, evaluate, lite_benchmark
-from rlhf_lite.reward.study import STUDY_MODELS, other_prompts, small_config
+from rlhf_lite.reward.pm_study import STUDY_MODELS, other_prompts, small_config
 from rlhf_lite.policy import HFSampler, sample_responses
 
 pd.set_option("display.precision", 3)
@@ -336,7 +336,7 @@ glue("beta_gpt4", GPT4.beta_len, display=False)
 # missing: epochs, pairs, or size?
 #
 # The book's two models on MIX2 and the study's are scored on the lite RewardBench after each epoch of their
-# training (`rlhf_lite.reward.study.EpochProbe`, a `TrainerCallback`). The preference model's learning rate stays
+# training (`rlhf_lite.reward.pm_study.EpochProbe`, a `TrainerCallback`). The preference model's learning rate stays
 # constant after warm-up, so its point after epoch $k$ is the model trained for $k$ epochs; BT's rate decays
 # on a cosine, as in the paper, so its points are one run seen on the way. Beside the book's two models the
 # stage trains the preference model on a third of MIX2's pairs (three epochs of a third show as many pairs as
@@ -1020,7 +1020,7 @@ print("wrote", save_results("04_reward_models", results, profile=cfg.profile).na
 # 5. Test the chapter's reading of the preference model: give each answer its prompt back. Write a
 #    `format_pair` that repeats the context before each answer (`[CONTEXT] x [RESPONSE A] x a1 [RESPONSE B]
 #    x a2`), train the preference model with it, and measure its chat and reasoning scores and how far they
-#    fall under another prompt (`rlhf_lite.reward.study.agreement`). If the reading is right, chat should
+#    fall under another prompt (`rlhf_lite.reward.pm_study.agreement`). If the reading is right, chat should
 #    rise and the fall under another prompt should grow towards BT's. Then try the other direction of size:
 #    a $\pi_0$ twice as wide (`small_config` shows how to derive a config; `prepare_pi0` trains it).
 #

@@ -603,7 +603,7 @@ _ = save_results("07_why_online", {  # the path it wrote names this machine: not
 # - The distance of a data set from $\pi_0$ (`rlhf_lite.online.offpolicy`) is the property that decides
 #   this comparison; measure it before reading an online-against-offline result.
 # - Writers (`Writer`, `calibrate`) give offline data at a chosen distance and the same quality; offline arms
-#   (`rlhf_lite.online.study.run_arms`) train on it with checkpoints, and `rlhf_lite.online.frontier`
+#   (`rlhf_lite.online.arms.run_arms`) train on it with checkpoints, and `rlhf_lite.online.frontier`
 #   compares arms at matched KL, paired by seed, without extrapolation.
 #
 # ## Exercises

@@ -5,13 +5,15 @@
     reward/   Bradley-Terry reward models, the pairwise preference model, RewardBench, length bias
     policy/   tiny models, SFT of pi_0, sampling (transformers, vLLM), DPO, LoRA/QLoRA
     online/   Algorithm 2: pair rules, the proxy judge, the loop, offline DPO, evaluation against pi_0;
-              writers far from pi_0, offline arms, the win-rate-against-KL frontier
+              a loop's folder read back (runs), writers far from pi_0, offline arms, the win-rate-against-KL frontier
     theory/   the theory chapter's tabular bandit;  scale/  what fits on which GPUs
     config.py every setting;  stages.py, data_stage.py  the cached stages (pi_0, reward models; the data)
-    cli.py, book.py  the command line and the book build;  io.py, parallel.py, devices.py  plumbing
+    plots.py, wording.py  the chapters' figures and words;  cli.py  the command line
+    site/     the book build, its pages, the claims and the scorecard, the course guide (apart from the pipeline)
+    stats.py  intervals and the rule that reads them;  io.py, parallel.py, devices.py  plumbing
 
-Imports only go down this list (world at the bottom, cli at the top): an import-linter contract in
-pyproject.toml says so, and tests/test_layout.py checks it.
+Imports only go down this list (world at the bottom, cli at the top; the site imports only the plumbing):
+import-linter contracts in pyproject.toml say so, and tests/test_layout.py checks them.
 """
 
 import os as _os

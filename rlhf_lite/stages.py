@@ -21,7 +21,7 @@ from rlhf_lite.io import (atomic_dir, exclusive, fingerprint, intact, main_write
                           write_json, write_jsonl)
 from rlhf_lite.policy.models import build_tiny_policy, save_policy
 from rlhf_lite.policy.sft import train_sft
-from rlhf_lite.reward.study import STUDY_MODELS, epoch_probes, small_config, subsample
+from rlhf_lite.reward.pm_study import STUDY_MODELS, epoch_probes, small_config, subsample
 from rlhf_lite.world.tokenizer import build_tokenizer
 
 
@@ -112,7 +112,7 @@ REWARD_MODELS = {
     "bt-mix2-raw": ("bt", "mix2-raw", None),
     "bt-mix2-margin1": ("bt", "mix2-margin1", None),
 }
-# Chapter 4's study of the preference model (rlhf_lite.reward.study): fewer pairs, a smaller pi_0.
+# Chapter 4's study of the preference model (rlhf_lite.reward.pm_study): fewer pairs, a smaller pi_0.
 REWARD_MODELS.update({name: (kind, "mix2", None) for name, (kind, _, _) in STUDY_MODELS.items()})
 
 

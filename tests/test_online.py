@@ -469,12 +469,12 @@ def test_pi0_is_sampled_once_for_every_judge_and_equals_a_separate_evaluation(pi
 def test_a_replay_arm_reuses_the_loops_reference_log_probs(clean_run, cfg, monkeypatch):
     """The loop's last round scored every pair of its stream against pi_0 (history "all"): the replayed stream
     is trained without scoring any pair again, and the reused numbers are the loop's own."""
-    import rlhf_lite.online.study as study
+    import rlhf_lite.online.arms as arms
 
     run, _ = clean_run
-    monkeypatch.setattr(study, "online_root", lambda c: run.root.parent)
+    monkeypatch.setattr(arms, "online_root", lambda c: run.root.parent)
     monkeypatch.setattr(online, "online_root", lambda c: run.root.parent)
-    res = study.arm(cfg, 0, {"kind": "replay", "name": "replay", "order": "in order"}, log=lambda *a: None)
+    res = arms.arm(cfg, 0, {"kind": "replay", "name": "replay", "order": "in order"}, log=lambda *a: None)
     m = res["train_metrics"]
     assert m["train_pairs"] > len(_pairs(run, 2)) and m["reference_logps_reused"] == m["train_pairs"]
     saved = json.loads((res["policy"] / "reference_logps.json").read_text())["logps"]

@@ -10,7 +10,7 @@ import pytest
 from rlhf_lite.config import Config
 from rlhf_lite.io import cached_json, cached_model, runs_dir
 from rlhf_lite.online.loop import online_root
-from rlhf_lite.online.recipes import run_recipes
+from rlhf_lite.online.runner import run_recipes
 from rlhf_lite.parallel import JobError, run_jobs
 
 CFG = {"online.iterations": 2, "data.prompts_per_iteration": 60, "sampling.n": 4, "eval_prompts": 30,
@@ -126,7 +126,7 @@ def test_recipes_share_what_they_would_compute_alike_and_nothing_else():
 def test_recipes_that_differ_in_rounds_alone_run_once_the_longest_first(monkeypatch):
     """A recipe asked for 2 and for 3 rounds (same folder, same seed) runs once, for 3; the 2-round run is then read
     from that folder. Jobs start costliest first; each name gets its own seeds back in order."""
-    import rlhf_lite.online.recipes as recipes
+    import rlhf_lite.online.runner as runner
     from rlhf_lite.config import with_overrides
 
     cfg = Config.preset("ci", **{**CFG, "online.iterations": 2})
@@ -138,7 +138,7 @@ def test_recipes_that_differ_in_rounds_alone_run_once_the_longest_first(monkeypa
         calls.append((kind, c.online.iterations, c.online.length_penalty, seed))
         return calls[-1]
 
-    monkeypatch.setattr(recipes, "_loop_job", job)
+    monkeypatch.setattr(runner, "_loop_job", job)
     runs, off = run_recipes({"short": cfg, "long": (longer, [0]), "other": other}, [0, 1], offline=cfg, workers=1,
                             log=lambda *a: None, progress=False)
     assert runs["long"] == [("online", 3, 0.0, 0)] and runs["other"] == [("online", 2, 0.05, 0), ("online", 2, 0.05, 1)]

@@ -1,4 +1,4 @@
-"""The preference-model study (rlhf_lite.reward.study) and the preference model's ability to learn at all."""
+"""The preference-model study (rlhf_lite.reward.pm_study) and the preference model's ability to learn at all."""
 
 import dataclasses
 
@@ -10,7 +10,7 @@ from rlhf_lite.config import Config
 from rlhf_lite.policy.sft import train_sft
 from rlhf_lite.reward.preference import PreferenceModel, format_pair, preference_records
 from rlhf_lite.reward.rewardbench import lite_benchmark
-from rlhf_lite.reward.study import EpochProbe, agreement, length_split, other_prompts, small_config, subsample
+from rlhf_lite.reward.pm_study import EpochProbe, agreement, length_split, other_prompts, small_config, subsample
 
 
 class Truth:
@@ -132,7 +132,7 @@ def test_a_preference_model_learns_an_easy_separable_set(pi0_artifacts, tmp_path
 
 def test_the_probe_is_lite_only_and_checks_its_kind():
     from rlhf_lite.config import with_overrides
-    from rlhf_lite.reward.study import epoch_probes
+    from rlhf_lite.reward.pm_study import epoch_probes
 
     cfg = Config.preset("ci")
     probes = epoch_probes(cfg, "bt", "bt-mix2")

@@ -13,11 +13,11 @@ from rlhf_lite import codekeys, io
 from rlhf_lite.online.evaluate import EVAL_CODE
 from rlhf_lite.online.loop import LOOP_CODE
 from rlhf_lite.online.offline import OFFLINE_CODE
-from rlhf_lite.online.study import STUDY_CODE
+from rlhf_lite.online.arms import ARMS_CODE
 from rlhf_lite.stages import DATA_CODE, PI0_CODE, REWARD_CODE
 
 STAGES = {"pi0": PI0_CODE, "data": DATA_CODE, "reward": REWARD_CODE, "loop": LOOP_CODE, "eval": EVAL_CODE,
-          "offline": OFFLINE_CODE, "study": STUDY_CODE}
+          "offline": OFFLINE_CODE, "study": ARMS_CODE}
 
 
 def test_docstrings_and_comments_do_not_count_and_code_does():

@@ -4,11 +4,11 @@
 - ``judge``: the proxy that ranks the samples (a reward model, the preference model, or the truth);
 - ``loop``: Algorithm 2, iteration by iteration, resumable;
 - ``offline``: the offline-DPO baseline with the loop's number of DPO steps;
-- ``recipes``: many recipes and seeds side by side;
+- ``runner``: many recipes and seeds side by side, in one pool of processes;
 - ``evaluate``: every policy against pi_0 by the truth, with intervals over seeds;
 - ``offpolicy``: writers other than pi_0 at a set distance from it, and how far a data set is from pi_0;
 - ``frontier``: true win rate against KL, arms compared at matched KL and at their peaks;
-- ``study``: offline arms (writers' data, the loop's stream replayed) beside the loop;
+- ``arms``: offline arms (writers' data, the loop's stream replayed) beside the loop;
 - ``runs``: what a loop seed left in its folder (samples, pairs, evaluation records of round t), read back by role.
 """
 
@@ -20,7 +20,7 @@ from rlhf_lite.online.offline import loop_pair_passes, run_offline
 from rlhf_lite.online.frontier import common_reach, front, matched, peak, peaks, win_at_kl
 from rlhf_lite.online.offpolicy import Writer, calibrate, per_token, response_logliks, write_samples
 from rlhf_lite.online.pairs import PAIR_RULES, build_pairs, length_penalised, orientation_flips, select_pair
-from rlhf_lite.online.recipes import run_recipes
+from rlhf_lite.online.runner import run_recipes
 from rlhf_lite.online.runs import OnlineRun
-from rlhf_lite.online.study import (implicit_accuracy, iterate_points, loop_prompts, replay_stream, run_arms,
+from rlhf_lite.online.arms import (implicit_accuracy, iterate_points, loop_prompts, replay_stream, run_arms,
                                     writer_pairs)

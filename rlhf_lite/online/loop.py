@@ -23,7 +23,7 @@ run (a test interrupts it). The output policy is the iterate with the best proxy
 validation prompts, as Algorithm 2 asks; in the lite world we also know which one r* would pick.
 
 The judge lives in rlhf_lite.online.judge, the evaluation in rlhf_lite.online.evaluate, the offline-DPO
-baseline in rlhf_lite.online.offline, and many recipes and seeds side by side in rlhf_lite.online.recipes.
+baseline in rlhf_lite.online.offline, and many recipes and seeds side by side in rlhf_lite.online.runner.
 Chapter: the iterative DPO chapter.
 
 Why our own code: TRL trains one DPO round; the loop around it (sampling, ranking, history, resume,

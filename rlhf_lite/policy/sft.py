@@ -61,7 +61,7 @@ def train_sft(
 
     ``lora`` trains a (Q)LoRA adapter instead of every weight (rlhf_lite.policy.lora); the saved model is then
     the adapter merged into the base. ``callbacks``: transformers TrainerCallbacks for the trainer (chapter 4's
-    ``reward.study.EpochProbe``). Returns the metrics: training loss, and held-out loss before and after when
+    ``reward.pm_study.EpochProbe``). Returns the metrics: training loss, and held-out loss before and after when
     ``eval_records`` are given.
     """
     if not train_records:

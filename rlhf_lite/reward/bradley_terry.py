@@ -57,7 +57,7 @@ def train_reward_model(base: str | Path, pairs: Sequence[dict], output_dir: str 
                        lora: LoraSettings | None = None, callbacks: Sequence | None = None) -> dict:
     """Train a BT reward model on preference pairs (``data.schema``) with TRL's RewardTrainer.
     ``lora``: train a (Q)LoRA adapter and the score head; the saved model is the adapter merged in.
-    ``callbacks``: transformers TrainerCallbacks for the trainer (chapter 4's ``reward.study.EpochProbe``)."""
+    ``callbacks``: transformers TrainerCallbacks for the trainer (chapter 4's ``reward.pm_study.EpochProbe``)."""
     from trl import RewardConfig, RewardTrainer
 
     from rlhf_lite.policy.microbatch import with_row_groups

@@ -40,7 +40,7 @@ from rlhf_lite.stages import prepare_pi0
 
 # The code of an offline arm, for its folder's key (io.stage_code): this module and what it imports (the writers,
 # the pair rule, DPO, the evaluation); the recipe folder's key covers the loop's code, not this.
-STUDY_CODE = (("rlhf_lite.online.study",), ())
+ARMS_CODE = (("rlhf_lite.online.arms",), ())
 
 # fractions of an offline run saved as frontier points. Chapter 7 compares arms at KL 0.15-0.25 per token, which
 # the offline arms reach between 1/8 and 1/2 of their run; 1/16 and 3/4 added two of an arm's six evaluations
@@ -123,7 +123,7 @@ def run_arm(cfg: Config, seed: int, name: str, make_pairs: Callable[[], list[dic
     root = online_root(cfg) / f"seed{seed}"
     # the arm's pairs and passes depend on the loop's number of iterations, which the recipe folder's key omits
     key = fingerprint([name, sequential, list(checkpoints), cfg.online.iterations, cfg.online.reuse_prompts,
-                       stage_code(*STUDY_CODE)])
+                       stage_code(*ARMS_CODE)])
     out = root / "study" / f"{name.replace(' ', '-')}-{key}"
     with exclusive(out, f"the offline arm {name!r}", log):
         if not intact(out / "policy", log) or not intact(out / "train_metrics.json", log):

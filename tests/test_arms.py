@@ -4,7 +4,7 @@ stream, and offline arms whose checkpoints are each judged on their own samples.
 import numpy as np
 import pytest
 
-import rlhf_lite.online.study as study
+import rlhf_lite.online.arms as arms
 from rlhf_lite import world
 from rlhf_lite.config import Config
 from rlhf_lite.io import read_jsonl, write_jsonl
@@ -116,7 +116,7 @@ def _fake_loop(cfg, tmp_path, monkeypatch, sizes):
         (tmp_path / f"iter{t}").mkdir()
         write_jsonl(tmp_path / f"iter{t}" / "pairs.jsonl", pairs)
         rounds.append([p["prompt_id"] for p in pairs])
-    monkeypatch.setattr(study, "iteration_dir", lambda c, s, t: tmp_path / f"iter{t}")
+    monkeypatch.setattr(arms, "iteration_dir", lambda c, s, t: tmp_path / f"iter{t}")
     return rounds
 
 
@@ -124,7 +124,7 @@ def _fake_loop(cfg, tmp_path, monkeypatch, sizes):
 def test_the_replayed_stream_holds_exactly_the_loops_pairs_in_order_and_shuffled(tmp_path, monkeypatch, history):
     cfg = Config.preset("ci", **{"online.iterations": 3, "online.history": history, "dpo.epochs": 2.0})
     rounds = _fake_loop(cfg, tmp_path, monkeypatch, [5, 7, 6])
-    ids = [p["prompt_id"] for p in study.replay_stream(cfg, 0, "in order")]
+    ids = [p["prompt_id"] for p in arms.replay_stream(cfg, 0, "in order")]
     k = 0
     for t in range(1, 4):  # round t: its data once per epoch, each pass a permutation of it, rounds in order
         block = rounds[t - 1] if history == "new" else [i for r in rounds[:t] for i in r]
@@ -133,16 +133,16 @@ def test_the_replayed_stream_holds_exactly_the_loops_pairs_in_order_and_shuffled
             k += len(block)
     assert k == len(ids)
     assert ids[:5] != sorted(ids[:5]) or ids[5:10] != sorted(ids[5:10])  # each pass in its own random order
-    shuffled = [p["prompt_id"] for p in study.replay_stream(cfg, 0, "shuffled")]
+    shuffled = [p["prompt_id"] for p in arms.replay_stream(cfg, 0, "shuffled")]
     assert sorted(shuffled) == sorted(ids) and shuffled != ids
     with pytest.raises(ValueError, match="order"):
-        study.replay_stream(cfg, 0, "backwards")
+        arms.replay_stream(cfg, 0, "backwards")
 
 
 def test_a_replay_needs_the_loop_to_have_run(tmp_path, monkeypatch):
-    monkeypatch.setattr(study, "iteration_dir", lambda c, s, t: tmp_path / f"iter{t}")
+    monkeypatch.setattr(arms, "iteration_dir", lambda c, s, t: tmp_path / f"iter{t}")
     with pytest.raises(FileNotFoundError, match="run the loop"):
-        study.replay_stream(Config.preset("ci"), 0, "in order")
+        arms.replay_stream(Config.preset("ci"), 0, "in order")
 
 
 # ----------------------------------------------------------------------------- an offline arm
@@ -155,10 +155,10 @@ def writer_arm(tmp_path_factory):
     cfg = Config.preset("ci", **CFG)
     root = tmp_path_factory.mktemp("study")
     mp = pytest.MonkeyPatch()
-    mp.setattr(study, "online_root", lambda c: root)
+    mp.setattr(arms, "online_root", lambda c: root)
     mp.setattr(loop, "online_root", lambda c: root)
     try:
-        res = study.arm(cfg, 0, {"kind": "writer", "name": "near", "foreign": 0.0}, log=lambda *a: None)
+        res = arms.arm(cfg, 0, {"kind": "writer", "name": "near", "foreign": 0.0}, log=lambda *a: None)
     finally:
         mp.undo()
     return cfg, res
@@ -167,7 +167,7 @@ def writer_arm(tmp_path_factory):
 def test_an_offline_arm_spends_the_loops_pair_passes_and_judges_every_checkpoint_on_its_own_samples(writer_arm):
     cfg, res = writer_arm
     m = res["train_metrics"]
-    assert m["reference"] == str(study.prepare_pi0(cfg, log=lambda *a: None).pi0.resolve()) and m["policy_init"] == "pi0"
+    assert m["reference"] == str(arms.prepare_pi0(cfg, log=lambda *a: None).pi0.resolve()) and m["policy_init"] == "pi0"
     assert m["pair_passes"] == 60 * (1 + 2) * 2  # history "all": 60 + 120 pairs, 2 epochs each
     assert len(res["points"]) == 2 + len(m["checkpoints"]) and res["points"][0] == {**res["points"][0], "kl": 0.0}
     assert len(m["checkpoints"]) >= 3 and m["checkpoints"] == sorted(m["checkpoints"])
@@ -191,7 +191,7 @@ def test_an_offline_arm_spends_the_loops_pair_passes_and_judges_every_checkpoint
 def test_an_unknown_kind_of_arm_is_refused():
     cfg = Config.preset("ci", **CFG)
     with pytest.raises(ValueError, match="kind must be"):
-        study.arm(cfg, 0, {"kind": "nearby", "name": "x"})
+        arms.arm(cfg, 0, {"kind": "nearby", "name": "x"})
 
 
 def test_train_dpo_refuses_checkpoints_outside_the_run(pi0_artifacts, tmp_path):
@@ -206,11 +206,11 @@ def test_train_dpo_refuses_checkpoints_outside_the_run(pi0_artifacts, tmp_path):
 def test_implicit_accuracy_reads_the_implicit_reward_against_r_star(writer_arm):
     cfg, res = writer_arm
     base = read_jsonl(res["policy"].parent.parent.parent / "pi0_eval" / "eval.jsonl")
-    acc, n = study.implicit_accuracy(res["policy"], base)
+    acc, n = arms.implicit_accuracy(res["policy"], base)
     assert n == sum(len({r["reward"] for r in base if r["prompt_index"] == i}) == 2 for i in {r["prompt_index"] for r in base})
     assert acc != 0.5
     # pi_0 against itself: every implicit reward is 0, so every pair is a tie
-    acc0, _ = study.implicit_accuracy(study.prepare_pi0(cfg, log=lambda *a: None).pi0, base)
+    acc0, _ = arms.implicit_accuracy(arms.prepare_pi0(cfg, log=lambda *a: None).pi0, base)
     assert acc0 == 0.5
 
 
@@ -236,9 +236,9 @@ def test_the_mix2_arm_trains_on_the_baselines_pairs_with_the_loops_pair_passes(t
     from rlhf_lite.online.offline import loop_pair_passes
 
     cfg = Config.preset("ci", **CFG)
-    monkeypatch.setattr(study, "online_root", lambda c: tmp_path)
+    monkeypatch.setattr(arms, "online_root", lambda c: tmp_path)
     monkeypatch.setattr(loop, "online_root", lambda c: tmp_path)
-    res = study.arm(cfg, 0, {"kind": "mix2", "name": "mix2"}, log=lambda *a: None)
+    res = arms.arm(cfg, 0, {"kind": "mix2", "name": "mix2"}, log=lambda *a: None)
     pairs = read_jsonl(res["policy"].parent / "pairs.jsonl")
     assert len(pairs) == loop_pair_passes(cfg) == res["train_metrics"]["train_pairs"]
     assert res["train_metrics"]["epochs"] == cfg.dpo.epochs and not any(p["source"].startswith("writer") for p in pairs)
