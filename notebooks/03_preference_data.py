@@ -50,11 +50,12 @@ from myst_nb import glue
 
 from rlhf_lite import world
 from rlhf_lite.stats import compare
-from rlhf_lite.site.claims import label_accuracy_change
 from rlhf_lite.config import Config
 from rlhf_lite.data import curate, plot_report
+from rlhf_lite.data.curation import label_accuracy_change, removed_accuracy
 from rlhf_lite.data import MinMargin, paper_filters
-from rlhf_lite.io import PACKAGE_DIR, project_root, read_jsonl, save_results
+from rlhf_lite.headlines import PreferenceDataHeadline, save
+from rlhf_lite.io import PACKAGE_DIR, project_root, read_jsonl
 from rlhf_lite.data import GPT4, GPT4_RUBRIC, GPT35, LITE_SOURCES
 from rlhf_lite.data import agreement_by_filter, true_margin, truth_agreement, world_prompt
 from rlhf_lite.data import MIX1, MIX2, build_mixture, load_mixture_recipe, prompt_pool, table5
@@ -689,7 +690,13 @@ results = {
     "length_gap_true_ties": {k: float(v) for k, v in gaps["gap (true ties)"].dropna().items()},
     "prompt_pool_distinct": len(pool),
 }
-print("wrote", save_results("03_preference_data", results, profile=cfg.profile).name)  # no machine path on the page
+headline = PreferenceDataHeadline(
+    raw_pairs=int(total["pairs"]), kept_pairs=int(total["kept"]), removed_share=float(removed_share),
+    removed_share_excluding_ties=float(removed_after_ties), label_accuracy_before=acc_before,
+    label_accuracy_after=acc_after, label_accuracy_removed=removed_accuracy(acc_before, acc_after, int(total["pairs"]),
+                                                                            int(total["kept"])),
+    label_accuracy_change=label_accuracy_change(acc_before, acc_after, int(total["pairs"]), int(total["kept"])))
+print("wrote", save("03_preference_data", headline, results, profile=cfg.profile).name)  # no machine path on the page
 
 # %% [markdown]
 # ## Summary

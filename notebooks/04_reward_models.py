@@ -64,8 +64,8 @@ from myst_nb import glue
 
 from rlhf_lite import world
 from rlhf_lite.config import Config
-from rlhf_lite.stats import compare, mean_ci, wilson_interval
-from rlhf_lite.io import save_results
+from rlhf_lite.headlines import RewardModelsHeadline, save
+from rlhf_lite.stats import Interval, compare, mean_ci, wilson_interval
 from rlhf_lite.data import GPT4, HUMAN, HUMAN_ECHO
 from rlhf_lite.policy import load_policy, num_parameters
 from rlhf_lite.stages import eval_prompts, prepare_pi0, prepare_preference_data, prepare_reward_models
@@ -978,7 +978,18 @@ results = {
                  "reasoning_on_its_face_or_not": {k: {"on its face": v[0], "needs the prompt": v[1]} for k, v in face.items()},
                  "reason": pm_reason, "section_half_width": float(cell_h)},
 }
-print("wrote", save_results("04_reward_models", results, profile=cfg.profile).name)  # no machine path on the page
+BT, PROMPTING, PM = "BT, MIX2", "prompting (pi_0)", "preference, MIX2"
+headline = RewardModelsHeadline(
+    onpolicy_pairs=int(keep.sum()), bt_agreement=float(agree_table.loc[BT, "agreement"]),
+    prompting_agreement=float(agree_table.loc[PROMPTING, "agreement"]),
+    bt_minus_prompting=Interval(*map(float, paired["onpolicy: BT, MIX2 minus prompting (pi_0)"])),
+    bt_rewardbench=float(scores[BT]["score"]), prompting_rewardbench=float(scores[PROMPTING]["score"]),
+    bench_pairs_per_category=n_cat, bt_sections=scores[BT]["sections"], pm_sections=scores[PM]["sections"],
+    pm_minus_bt_reasoning=Interval(*map(float, paired["reasoning: preference, MIX2 minus BT, MIX2"])),
+    pm_reads_prompt_less_than_bt=bool(reads_less), pm_section_half_width=float(cell_h), pm_reason=pm_reason,
+    raw_pairs=int(cur[RAW]["training pairs"]), curated_pairs=int(cur[CUR]["training pairs"]),
+    curated_minus_raw=Interval(*map(float, diffs["curated minus raw"])))
+print("wrote", save("04_reward_models", headline, results, profile=cfg.profile).name)  # no machine path on the page
 
 # %% [markdown]
 # ## Summary

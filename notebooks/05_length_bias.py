@@ -45,8 +45,8 @@ from myst_nb import glue
 
 from rlhf_lite import world
 from rlhf_lite.config import Config
-from rlhf_lite.stats import mean_ci
-from rlhf_lite.io import save_results
+from rlhf_lite.headlines import LengthBiasHeadline, save
+from rlhf_lite.stats import Interval, mean_ci
 from rlhf_lite.data import GPT4
 from rlhf_lite.reward import length_bins, length_correlations, plot_heatmaps
 from rlhf_lite.policy import load_policy
@@ -288,7 +288,11 @@ results = {
     "penalty_sweep": dict(zip(map(float, lams), pen)),
     "samples": {"prompts": len(prompts), "n": n},
 }
-print("wrote", save_results("05_length_bias", results, profile=cfg.profile).name)  # no machine path on the page
+headline = LengthBiasHeadline(
+    prompts=int(bias_table.loc["BT, MIX2", "prompts"]),
+    mix1_length_correlation=float(bias_table.loc["UltraRM role (BT, MIX1)", "mean r"]),
+    mix2_length_correlation=float(bias_table.loc["BT, MIX2", "mean r"]), mix1_minus_mix2=Interval(diff, diff_h))
+print("wrote", save("05_length_bias", headline, results, profile=cfg.profile).name)  # no machine path on the page
 
 # %% [markdown]
 # ## Summary

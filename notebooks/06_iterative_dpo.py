@@ -62,8 +62,9 @@ import datasets
 import transformers
 
 from rlhf_lite.config import Config, with_overrides
-from rlhf_lite.stats import compare, seed_interval
-from rlhf_lite.io import PACKAGE_DIR, project_root, read_jsonl, save_results
+from rlhf_lite.headlines import IterativeDpoHeadline, save
+from rlhf_lite.stats import Interval, compare, seed_interval
+from rlhf_lite.io import PACKAGE_DIR, project_root, read_jsonl
 from rlhf_lite.online import (across_seeds, agreement_by_length, load_judge, loop_pair_passes, orientation_flips,
                               overoptimisation_points, pair_truth, run_recipes, win_rate_ceiling)
 from rlhf_lite.online.loop import prompt_subset
@@ -1315,7 +1316,17 @@ def pack(a):
         "by_family_echo": {f: {"mean": v[0], "ci95": v[1]} for f, v in a.get("echo_by_family", {}).items()}}
 
 
-_ = save_results("06_iterative_dpo", {  # the path it wrote names this machine: not shown
+final = {name: {k: Interval(*agg[name][-1][k]) for k in ("win_rate", "chars")} for name in (GOLD, PAPER, CONCISE)}
+headline = IterativeDpoHeadline(
+    seeds=cfg.online.seeds, iterations=T, gold_recipe=GOLD, paper_recipe=PAPER, concise_recipe=CONCISE,
+    gold_win_rate=final[GOLD]["win_rate"], paper_win_rate=final[PAPER]["win_rate"], paper_chars=final[PAPER]["chars"],
+    concise_win_rate=final[CONCISE]["win_rate"], concise_chars=final[CONCISE]["chars"],
+    offline_win_rate=Interval(*off["win_rate"]), concise_minus_paper_chars=Interval(*concise_minus_main["chars"]),
+    concise_minus_paper_win_rate=Interval(*concise_minus_main["win_rate"]),
+    previous_minus_pi0_win_rate=Interval(*ref_diff["win_rate"]),
+    sweep_dpo_alone_win_rate=float(steps[(PAPER, "lr, DPO loss alone")]["true win rate"]),
+    sweep_with_sft_win_rate=float(steps[(PAPER, MAIN_STEP)]["true win rate"]))
+_ = save("06_iterative_dpo", headline, {  # the path it wrote names this machine: not shown
     "seeds": cfg.online.seeds, "iterations": T, "length_penalty": LAMBDA, "dpo_learning_rate": LR,
     "main_recipe": PAPER, "gold_recipe": GOLD, "concise_recipe": CONCISE,
     "history": cfg.online.history, "offline_pairs": offline[0]["train_metrics"]["train_pairs"],

@@ -52,7 +52,8 @@ import transformers
 from datasets import load_from_disk
 
 from rlhf_lite.config import Config, with_overrides
-from rlhf_lite.io import read_jsonl, save_results
+from rlhf_lite.headlines import Matched, WhyOnlineHeadline, save
+from rlhf_lite.io import read_jsonl
 from rlhf_lite.wording import ranks_and_generates
 from rlhf_lite.online import (Writer, calibrate, common_reach, front, implicit_accuracy, iterate_points, loop_prompts,
                               matched, peak, peaks, per_token, response_logliks, run_arms, run_recipes, win_at_kl,
@@ -60,7 +61,7 @@ from rlhf_lite.online import (Writer, calibrate, common_reach, front, implicit_a
 from rlhf_lite.policy import load_policy
 from rlhf_lite.policy.sampling import HFSampler, sample_responses
 from rlhf_lite.stages import prepare_pi0, prepare_preference_data, without_held_out
-from rlhf_lite.stats import compare, seed_interval
+from rlhf_lite.stats import Interval, compare, seed_interval
 from rlhf_lite.world import true_reward
 from rlhf_lite.data.truth import as_world_prompt
 
@@ -284,6 +285,14 @@ for (c, spec), out in zip(specs, results):
     dial_rows.append({**row, "writer": name, "judge": judge_name, "foreign": writers[name].foreign,
                       "target": DIAL[name], **whole[name], "pairs": len(pairs)})
 dial = pd.DataFrame(dial_rows).set_index("data set")
+
+
+def chosen_distance(writer, judge):
+    """How far the chosen answers of an offline arm (``writer``'s samples ranked by ``judge``) sit from pi_0's own
+    samples, nats per token: each arm's own data, not another judge's."""
+    return float(dial.loc[(dial["writer"] == writer) & (dial["judge"] == judge), "distance (chosen), nats/token"].iloc[0])
+
+
 DIAL_SHOW = {"foreign": "filler words (foreign)", "target": "target distance",
              "distance (all samples), nats/token": "all samples: distance", "distance (chosen), nats/token":
              "chosen: distance", "all samples: mean r*": "all samples: mean r*", "pi_0's own: mean r*":
@@ -479,8 +488,7 @@ for key, arm_name in (("near", "near"), ("far", "far"), ("replay", "replay in or
                                  "beats" if offline_first else "falls short of", "matches",
                                  unclear="cannot be told apart from", resolution=0.02) if np.isfinite(d)
          else "cannot be compared along KL with", display=False)
-near_gap = float(dial.loc[(dial["writer"] == "near") & (dial["judge"] == GOLD), "distance (chosen), nats/token"].iloc[0])
-far_gap = float(dial.loc[(dial["writer"] == "far") & (dial["judge"] == GOLD), "distance (chosen), nats/token"].iloc[0])
+near_gap, far_gap = chosen_distance("near", GOLD), chosen_distance("far", GOLD)
 glue("near_gap", near_gap, display=False)
 glue("far_gap_abs", abs(far_gap), display=False)
 
@@ -582,15 +590,27 @@ def pack(tab):
             for n, r in tab.iterrows()}
 
 
-_ = save_results("07_why_online", {  # the path it wrote names this machine: not shown
+def matched_of(judge, regime):
+    """One controlled comparison of the tables above, as the scorecard reads it."""
+    row = comparisons[judge].loc[regime]
+    iv = lambda col, half: Interval(float(row[col]), float(row[half]))  # noqa: E731
+    return Matched(kl=float(row["matched KL"]), online=iv("online at that KL", "online at that KL ±"),
+                   offline=iv("offline at that KL", "offline at that KL ±"), difference=iv("online - offline", "± (95%)"),
+                   offline_distance=chosen_distance(regime, judge))
+
+
+headline = WhyOnlineHeadline(seeds=len(seeds), gold_judge=GOLD, learned_judge=BT,
+                             **{f"{role}_{regime}": matched_of(judge, regime) for role, judge in (("gold", GOLD),
+                                                                                                   ("learned", BT))
+                                for regime in ("near", "far")})
+_ = save("07_why_online", headline, {  # the path it wrote names this machine: not shown
     "seeds": len(seeds), "win_rate_ceiling": ceiling,
     "rounds": {"run": rounds, "best": best_round, "win_rate": [{"mean": a, "ci95": b} for a, b in curve],
                "share_at_paper_T": share(curve[cfg.online.iterations][0]), "share_at_best": share(curve[best_round][0])},
     "dial": {k: {"target": DIAL[k], "foreign": w.foreign} for k, w in writers.items()},
     "distances": pack(distances),
     "dial_table": pack(dial),
-    "distances_by_writer": {w: float(dial.loc[(dial["writer"] == w) & (dial["judge"] == GOLD),
-                                              "distance (chosen), nats/token"].iloc[0]) for w in writers},
+    "distances_by_writer": {w: chosen_distance(w, GOLD) for w in writers},
     "matched_kl": {j: pack(t) for j, t in comparisons.items()},
     "points": {n: p for n, p in arms.items()},
     "discrimination": pack(disc),

@@ -41,7 +41,6 @@ profile = "book"  # "ci": seconds, for the test suite; "book": the results quote
 seed = 0
 
 # %% tags=hide-input
-import json
 import warnings
 
 import matplotlib.pyplot as plt
@@ -54,6 +53,7 @@ import datasets
 import transformers
 
 from rlhf_lite.config import Config, load_recipe
+from rlhf_lite import headlines
 from rlhf_lite.io import PACKAGE_DIR, project_root, results_dir, save_results
 from rlhf_lite.policy import LoraSettings
 from rlhf_lite.scale import GB, KNOWN_SHAPES, NF4_DQ_BITS, model_state_bytes, plan_config, plan_table, plan_training
@@ -199,26 +199,15 @@ glue("smoke_head", smoke.head_size(smoke_loop), display=False)
 glue("ci_head", smoke.head_size(Config.preset("ci")), display=False)
 
 
-def sweep_seed0(path, profile):
-    """The iterative DPO chapter's one-seed sweep ("The step and the loss"), as it saved it: the true win rates
-    of the paper's recipe with the DPO loss alone and with the SFT term (loop seed 0, after the last iteration),
-    or None and why there are none. That chapter runs before this one in the book; in a chapter run on its own,
-    or after that chapter ran in the other profile, there is nothing to read."""
-    if not path.exists():
-        return None, f"`results/{path.name}` is missing: that chapter has not run here"
-    r = json.loads(path.read_text())
-    if r.get("profile") != profile:
-        return None, f"that chapter last ran in the `{r.get('profile')}` profile, and this page is `{profile}`"
-    prefix = f"{r.get('main_recipe')} | "
-    rows = {k[len(prefix):]: v for k, v in r.get("step_size_sweep_seed0", {}).items() if k.startswith(prefix)}
-    alone = [v for k, v in rows.items() if "DPO loss alone" in k and "first version" not in k]
-    with_sft = [v for k, v in rows.items() if "recipes above" in k]
-    if len(alone) != 1 or len(with_sft) != 1:
-        return None, "its results hold no sweep under the names this page reads"
-    return (float(alone[0]["true win rate"]), float(with_sft[0]["true win rate"])), ""
-
-
-sweep, why_not = sweep_seed0(results_dir() / "06_iterative_dpo.json", profile)
+# The iterative DPO chapter's one-seed sweep ("The step and the loss"), from its headline: the true win rates of
+# the paper's recipe with the DPO loss alone and with the SFT term (loop seed 0, after the last iteration). That
+# chapter runs before this one in the book; in a chapter run on its own, or after that chapter ran in the other
+# profile, there is nothing to read, and the page says why.
+try:
+    dpo6 = headlines.read(results_dir(), "06_iterative_dpo", profile)
+    sweep, why_not = (dpo6.sweep_dpo_alone_win_rate, dpo6.sweep_with_sft_win_rate), ""
+except headlines.MissingResult as e:
+    dpo6, sweep, why_not = None, None, e.why
 glue("sweep_md", Markdown(
     f"There the paper's recipe reached a true win rate against the SFT policy of {sweep[0]:.3f} with the DPO "
     f"loss alone and {sweep[1]:.3f} with the SFT term, after the last iteration; with one seed, no interval "
@@ -628,16 +617,13 @@ glue("largest_stage", str(hours["GPU-hours"].drop("one iteration").idxmax()), di
 # the learning rate. In the lite world the chapters measure what the loop does against the truth:
 
 # %%
-lite_results = results_dir() / "06_iterative_dpo.json"
-if lite_results.exists():
-    r = json.loads(lite_results.read_text())
-    print(f"lite world ({r['profile']} profile): true win rate against pi_0 after {r['iterations']} iterations")
-    for name in (r["gold_recipe"], r["main_recipe"]):
-        w = r["per_iteration"][name][-1]["win_rate"]
-        print(f"  iterative DPO, {name}: {w['mean']:.3f} +- {w['ci95']:.3f}")
-    print(f"  offline DPO: {r['offline_dpo']['win_rate']['mean']:.3f} +- {r['offline_dpo']['win_rate']['ci95']:.3f}")
+if dpo6 is not None:
+    print(f"lite world ({profile} profile): true win rate against pi_0 after {dpo6.iterations} iterations")
+    for name, w in ((dpo6.gold_recipe, dpo6.gold_win_rate), (dpo6.paper_recipe, dpo6.paper_win_rate)):
+        print(f"  iterative DPO, {name}: {w.mean:.3f} +- {w.half:.3f}")
+    print(f"  offline DPO: {dpo6.offline_win_rate.mean:.3f} +- {dpo6.offline_win_rate.half:.3f}")
 else:
-    print(f"run the iterative DPO chapter first to compare (results/{lite_results.name} is missing)")
+    print(f"run the iterative DPO chapter first to compare ({why_not})")
 
 # %% [markdown]
 # ## Running the book on a GPU machine

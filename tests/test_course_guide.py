@@ -1,4 +1,4 @@
-"""The course guide's generated parts (rlhf_lite/course.py, rlhf_lite/course_plan.py): the timed one-day plan, the profile each assigned
+"""The course guide's generated parts (rlhf_lite/site/course.py, rlhf_lite/site/course_plan.py): the timed one-day plan, the profile each assigned
 exercise runs in, the effects a `ci` run resolves, and the bridge's links into chapters 3 and 5. Each is computed
 from a file (bench/chapter_times.json, the chapters' exercises, bench/ci_reference.json), never typed."""
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from rlhf_lite import course, course_plan, pages
+from rlhf_lite.site import course, course_plan, pages, times
 from rlhf_lite.site.course_plan import Session
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -62,7 +62,7 @@ def test_the_real_plan_names_chapters_of_the_book_and_the_guide_types_no_clock_t
     chapters = pages.load_chapters(ROOT, [nb.stem for nb in toc_notebooks(ROOT)])
     course_plan.check_plan(chapters)  # what the build does before any chapter runs
     markdown = {nb.stem: course.notebook_markdown(nb) for nb in toc_notebooks(ROOT)}
-    plan = course_plan.day_plan(chapters, pages.load_times(ROOT), markdown)
+    plan = course_plan.day_plan(chapters, times.load_times(ROOT), markdown)
     assert len(re.findall(r"^- \*\*\d\d:\d\d to \d\d:\d\d\*\* ", plan, re.M)) == len(course_plan.DAY_PLAN)
     guide = (ROOT / "book" / "course_guide.md").read_text()
     assert "_generated/day_plan.md" in guide

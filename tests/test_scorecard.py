@@ -1,77 +1,81 @@
 """The reproduction scorecard: its rule, each claim read from the chapters' results, verdicts that follow the
 numbers (altered results flip them), and the page and JSON the build writes."""
 
-import copy
 import json
 import math
-from dataclasses import asdict
+from dataclasses import asdict, replace
 
 import pytest
 
-from rlhf_lite import scorecard as sc
+from rlhf_lite.data.curation import label_accuracy_change, removed_accuracy
+from rlhf_lite.headlines import (IterativeDpoHeadline, LengthBiasHeadline, Matched, PreferenceDataHeadline,
+                                 RewardModelsHeadline, TheoryHeadline, WhyOnlineHeadline, to_json)
+from rlhf_lite.site import scorecard as sc
+from rlhf_lite.stats import Interval
+from rlhf_lite.theory import best_of_n_slack
 
 CHAPTERS = {s: {"title": s.replace("_", " ")} for s in ("01_theory", "03_preference_data", "04_reward_models",
                                                           "05_length_bias", "06_iterative_dpo", "07_why_online")}
 
 
-def _ms(mean, ci95):
-    return {"mean": mean, "ci95": ci95}
+def _iv(mean, half):
+    return Interval(mean, half)
 
 
-def _summary(chars, win):
-    return {"chars": _ms(chars, 1.0), "win_rate": _ms(win, 0.02)}
-
-
-def _arm(kl, diff, half, offline=0.6):
-    """One row of chapter 7's matched-KL table: both arms clear of a tie unless told otherwise."""
-    return {"matched KL": kl, "online at that KL": offline + diff, "online at that KL ±": 0.02,
-            "offline at that KL": offline, "offline at that KL ±": 0.02, "online - offline": diff, "± (95%)": half}
+def _matched(kl, diff, half, offline=0.6, distance=0.1):
+    """One of chapter 7's comparisons at matched KL: both arms clear of a tie unless told otherwise."""
+    return Matched(kl=kl, online=_iv(offline + diff, 0.02), offline=_iv(offline, 0.02), difference=_iv(diff, half),
+                   offline_distance=distance)
 
 
 @pytest.fixture
 def results():
-    """A complete set of chapter results in the shape the notebooks save, with every claim going the paper's way."""
+    """A complete set of chapter headlines, with every claim going the paper's way."""
+    bon = {"uniform": [0.9 * (math.log(n) - (n - 1) / n) for n in (1, 2, 4, 8)]}
     return {
-        "01_theory": {"profile": "book", "dpo_full_coverage_max_error": 4e-4, "enhancer_minus_offline": _ms(0.44, 0.05),
-                      "settings": {"seeds": 5},
-                      "best_of_n_kl": {"uniform": {str(n): 0.9 * (math.log(n) - (n - 1) / n) for n in (1, 2, 4, 8)}}},
-        "03_preference_data": {"profile": "book", "label_accuracy": {"before": 0.93, "after": 0.96},
-                               "mix2_raw_pairs": 28000, "mix2_kept_pairs": 20000, "mix2_removed_share": 0.3,
-                               "mix2_removed_share_excluding_ties": 0.15},
-        "04_reward_models": {"profile": "book", "onpolicy_pairs": 1300, "bench_pairs_per_category": 500,
-                             "onpolicy_agreement": {"BT, MIX2": _ms(0.83, 0.03), "prompting (pi_0)": _ms(0.49, 0.04)},
-                             "rewardbench_score": {"BT, MIX2": 0.95, "prompting (pi_0)": 0.52},
-                             "rewardbench_sections": {"preference, MIX2": {"chat": 0.9, "chat-hard": 0.7, "safety": 0.8,
-                                                                           "reasoning": 0.95},
-                                                      "BT, MIX2": {"reasoning": 0.90}},
-                             "padded_preference": {"preference, MIX2": 1.0},
-                             "pm_study": {"reason": "The preference model does not read its answers against the "
-                                                    "prompt's content (planted).", "reads_prompt_less_than_bt": False,
-                                          "section_half_width": 0.04},
-                             "curation_downstream": {"raw MIX2": {"pairs": 28000},
-                                                     "curated, margin 0.5 (BT-MIX2)": {"pairs": 20000}},
-                             "curation_downstream_paired": {"curated minus raw": _ms(0.03, 0.02)},
-                             "paired_differences": {"onpolicy: BT, MIX2 minus prompting (pi_0)": _ms(0.34, 0.03),
-                                                    "reasoning: preference, MIX2 minus BT, MIX2": _ms(0.05, 0.03)}},
-        "05_length_bias": {"profile": "book", "mean_length_correlation": {
-            "UltraRM role (BT, MIX1)": {**_ms(0.24, 0.06), "prompts": 288}, "BT, MIX2": {**_ms(0.06, 0.06), "prompts": 288}},
-            "ultrarm_minus_mix2": _ms(0.18, 0.05)},
-        "06_iterative_dpo": {"profile": "book", "seeds": 3, "iterations": 3, "main_recipe": "paper",
-                             "concise_recipe": "concise", "gold_recipe": "gold",
-                             "iterative_minus_offline_win_rate": {"paper": _ms(0.10, 0.03), "gold": _ms(0.05, 0.02)},
-                             "concise_minus_main": {"chars": _ms(-10.0, 2.0), "win_rate": _ms(0.01, 0.02)},
-                             "offline_dpo": {"win_rate": _ms(0.56, 0.02)},
-                             "per_iteration": {"paper": [_summary(30.0, 0.60), _summary(40.0, 0.66)],
-                                               "concise": [_summary(30.0, 0.60), _summary(20.0, 0.67)]},
-                             "reference_ablation": {"previous_minus_pi0": {"win_rate": _ms(-0.05, 0.02)}}},
-        "07_why_online": {"profile": "book", "seeds": 3, "distances_by_writer": {"near": 0.1, "far": -1.2},
-                          "dial_table": {f"writer '{w}', ranked by {j}": {
-                              "writer": w, "judge": j, "distance (chosen), nats/token": d}
-                              for j in ("gold judge (r*)", "BT-MIX2") for w, d in (("near", 0.1), ("far", -1.2))},
-                          "matched_kl": {"gold judge (r*)": {
-                              "far": _arm(0.2, 0.08, 0.03), "near": _arm(0.2, 0.04, 0.03)},
-                              "BT-MIX2": {"far": _arm(0.15, 0.06, 0.04), "near": _arm(0.15, 0.05, 0.04)}}},
+        "01_theory": TheoryHeadline(bandits=5, dpo_full_coverage_max_error=4e-4, enhancer_minus_offline=_iv(0.44, 0.05),
+                                    best_of_n_distributions=1, best_of_n_largest_n=8,
+                                    best_of_n_largest_kl=max(bon["uniform"]),
+                                    best_of_n_slack=best_of_n_slack(bon, (1, 2, 4, 8))),
+        "03_preference_data": PreferenceDataHeadline(
+            raw_pairs=28000, kept_pairs=20000, removed_share=0.3, removed_share_excluding_ties=0.15,
+            label_accuracy_before=0.93, label_accuracy_after=0.96,
+            label_accuracy_removed=removed_accuracy(0.93, 0.96, 28000, 20000),
+            label_accuracy_change=label_accuracy_change(0.93, 0.96, 28000, 20000)),
+        "04_reward_models": RewardModelsHeadline(
+            onpolicy_pairs=1300, bt_agreement=0.83, prompting_agreement=0.49, bt_minus_prompting=_iv(0.34, 0.03),
+            bt_rewardbench=0.95, prompting_rewardbench=0.52, bench_pairs_per_category=500,
+            bt_sections={"reasoning": 0.90},
+            pm_sections={"chat": 0.9, "chat-hard": 0.7, "safety": 0.8, "reasoning": 0.95},
+            pm_minus_bt_reasoning=_iv(0.05, 0.03), pm_reads_prompt_less_than_bt=False, pm_section_half_width=0.04,
+            pm_reason="The preference model does not read its answers against the prompt's content (planted).",
+            raw_pairs=28000, curated_pairs=20000, curated_minus_raw=_iv(0.03, 0.02)),
+        "05_length_bias": LengthBiasHeadline(prompts=288, mix1_length_correlation=0.24, mix2_length_correlation=0.06,
+                                             mix1_minus_mix2=_iv(0.18, 0.05)),
+        "06_iterative_dpo": IterativeDpoHeadline(
+            seeds=3, iterations=3, gold_recipe="gold", paper_recipe="paper", concise_recipe="concise",
+            gold_win_rate=_iv(0.7, 0.02), paper_win_rate=_iv(0.66, 0.02), paper_chars=_iv(40.0, 1.0),
+            concise_win_rate=_iv(0.67, 0.02), concise_chars=_iv(20.0, 1.0), offline_win_rate=_iv(0.56, 0.02),
+            concise_minus_paper_chars=_iv(-10.0, 2.0), concise_minus_paper_win_rate=_iv(0.01, 0.02),
+            previous_minus_pi0_win_rate=_iv(-0.05, 0.02), sweep_dpo_alone_win_rate=0.6, sweep_with_sft_win_rate=0.66),
+        "07_why_online": WhyOnlineHeadline(
+            seeds=3, gold_judge="gold judge (r*)", learned_judge="BT-MIX2",
+            gold_near=_matched(0.2, 0.04, 0.03), gold_far=_matched(0.2, 0.08, 0.03, distance=-1.2),
+            learned_near=_matched(0.15, 0.05, 0.04), learned_far=_matched(0.15, 0.06, 0.04, distance=-1.2)),
     }
+
+
+def _alter(R, chapter, path, value):
+    """``R`` with the field ``path`` (dotted, e.g. "learned_near.difference") of a chapter's headline replaced."""
+    def put(obj, names):
+        first, *rest = names
+        return replace(obj, **{first: put(getattr(obj, first), rest) if rest else value})
+    R[chapter] = put(R[chapter], path.split("."))
+
+
+def _saved(folder, R, profile="book"):
+    for stem, h in R.items():
+        (folder / f"{stem}.json").write_text(json.dumps({"profile": profile, "headline": to_json(h)}))
 
 
 def _verdicts(results):
@@ -132,46 +136,36 @@ def _set(d, key, value):
     d[key] = value
 
 
-@pytest.mark.parametrize("key, alter, expected", [
-    ("online_beats_offline", lambda R: R["07_why_online"]["matched_kl"]["BT-MIX2"]["near"].update(
-        {"online - offline": -0.031, "± (95%)": 0.014}), sc.FAILS),  # the issue's case: wholly below zero
-    ("online_beats_offline", lambda R: R["07_why_online"]["matched_kl"]["BT-MIX2"]["near"].update(
-        {"online - offline": -0.02, "± (95%)": 0.03}), sc.NO_DIFFERENCE),  # leans the other way, interval has zero
-    ("online_beats_offline_gold", lambda R: R["07_why_online"]["matched_kl"]["gold judge (r*)"]["near"].update(
-        {"online - offline": 0.012, "± (95%)": 0.027}), sc.NO_DIFFERENCE),
-    ("online_beats_offline_gold", lambda R: R["07_why_online"]["matched_kl"]["gold judge (r*)"]["near"].update(
-        {"offline at that KL": 0.49}), sc.NOT_MEASURED),  # offline DPO never beat pi_0 there: nothing to compare
-    ("online_beats_far_offline", lambda R: R["07_why_online"]["matched_kl"]["gold judge (r*)"]["far"].update(
-        {"online - offline": -0.05}), sc.FAILS),
-    ("online_beats_far_offline", lambda R: R["07_why_online"]["matched_kl"]["gold judge (r*)"]["far"].update(
-        {"online - offline": 0.02}), sc.NO_DIFFERENCE),
-    ("online_beats_far_offline_bt", lambda R: R["07_why_online"]["matched_kl"]["BT-MIX2"]["far"].update(
-        {"online - offline": -0.01}), sc.NO_DIFFERENCE),
-    ("pm_beats_bt_reasoning", lambda R: R["04_reward_models"]["paired_differences"].update(
-        {"reasoning: preference, MIX2 minus BT, MIX2": _ms(-0.36, 0.05)}), sc.FAILS),
-    ("pm_beats_bt_reasoning", lambda R: R["04_reward_models"]["rewardbench_sections"]["preference, MIX2"].update(
-        chat=0.464), sc.NOT_MEASURED),  # the issue's case: below a coin flip on chat
-    ("pm_beats_bt_reasoning", lambda R: R["04_reward_models"]["pm_study"].update(reads_prompt_less_than_bt=True),
-     sc.NOT_MEASURED),
-    ("bt_beats_prompting", lambda R: R["04_reward_models"]["paired_differences"].update(
-        {"onpolicy: BT, MIX2 minus prompting (pi_0)": _ms(0.01, 0.03)}), sc.NO_DIFFERENCE),
-    ("curation", lambda R: R["03_preference_data"]["label_accuracy"].update(after=0.90), sc.FAILS),
-    ("curation_downstream", lambda R: R["04_reward_models"]["curation_downstream_paired"].update(
-        {"curated minus raw": _ms(0.01, 0.02)}), sc.NO_DIFFERENCE),
-    ("length_bias", lambda R: _set(R["05_length_bias"], "ultrarm_minus_mix2", _ms(0.03, 0.05)), sc.NO_DIFFERENCE),
-    ("length_penalty", lambda R: R["06_iterative_dpo"]["concise_minus_main"].update(
-        win_rate=_ms(-0.06, 0.02)), sc.FAILS),  # shorter, but quality measurably lost
-    ("length_penalty", lambda R: R["06_iterative_dpo"]["concise_minus_main"].update(
-        chars=_ms(-1.0, 2.0)), sc.NO_DIFFERENCE),
-    ("reference_pi0", lambda R: R["06_iterative_dpo"]["reference_ablation"]["previous_minus_pi0"].update(
-        win_rate=_ms(0.03, 0.01)), sc.FAILS),
-    ("exploration", lambda R: R["01_theory"].update(enhancer_minus_offline=_ms(0.02, 0.05)), sc.NO_DIFFERENCE),
-    ("best_of_n_kl", lambda R: R["01_theory"]["best_of_n_kl"]["uniform"].update({"8": 5.0}), sc.FAILS),
-    ("dpo_full_coverage", lambda R: R["01_theory"].update(dpo_full_coverage_max_error=0.2), sc.FAILS),
+@pytest.mark.parametrize("key, chapter, path, value, expected", [
+    ("online_beats_offline", "07_why_online", "learned_near.difference", Interval(-0.031, 0.014), sc.FAILS),
+    ("online_beats_offline", "07_why_online", "learned_near.difference", Interval(-0.02, 0.03), sc.NO_DIFFERENCE),
+    ("online_beats_offline_gold", "07_why_online", "gold_near.difference", Interval(0.012, 0.027), sc.NO_DIFFERENCE),
+    # offline DPO never beat pi_0 there: nothing to compare
+    ("online_beats_offline_gold", "07_why_online", "gold_near.offline", Interval(0.49, 0.02), sc.NOT_MEASURED),
+    ("online_beats_far_offline", "07_why_online", "gold_far.difference", Interval(-0.05, 0.03), sc.FAILS),
+    ("online_beats_far_offline", "07_why_online", "gold_far.difference", Interval(0.02, 0.03), sc.NO_DIFFERENCE),
+    ("online_beats_far_offline_bt", "07_why_online", "learned_far.difference", Interval(-0.01, 0.04), sc.NO_DIFFERENCE),
+    ("pm_beats_bt_reasoning", "04_reward_models", "pm_minus_bt_reasoning", Interval(-0.36, 0.05), sc.FAILS),
+    ("pm_beats_bt_reasoning", "04_reward_models", "pm_sections",  # the issue's case: below a coin flip on chat
+     {"chat": 0.464, "chat-hard": 0.7, "safety": 0.8, "reasoning": 0.95}, sc.NOT_MEASURED),
+    ("pm_beats_bt_reasoning", "04_reward_models", "pm_reads_prompt_less_than_bt", True, sc.NOT_MEASURED),
+    ("bt_beats_prompting", "04_reward_models", "bt_minus_prompting", Interval(0.01, 0.03), sc.NO_DIFFERENCE),
+    ("curation", "03_preference_data", "label_accuracy_change", label_accuracy_change(0.93, 0.90, 28000, 20000),
+     sc.FAILS),
+    ("curation_downstream", "04_reward_models", "curated_minus_raw", Interval(0.01, 0.02), sc.NO_DIFFERENCE),
+    ("length_bias", "05_length_bias", "mix1_minus_mix2", Interval(0.03, 0.05), sc.NO_DIFFERENCE),
+    # shorter, but quality measurably lost
+    ("length_penalty", "06_iterative_dpo", "concise_minus_paper_win_rate", Interval(-0.06, 0.02), sc.FAILS),
+    ("length_penalty", "06_iterative_dpo", "concise_minus_paper_chars", Interval(-1.0, 2.0), sc.NO_DIFFERENCE),
+    ("reference_pi0", "06_iterative_dpo", "previous_minus_pi0_win_rate", Interval(0.03, 0.01), sc.FAILS),
+    ("offline_beats_sft", "06_iterative_dpo", "offline_win_rate", Interval(0.51, 0.02), sc.NO_DIFFERENCE),
+    ("exploration", "01_theory", "enhancer_minus_offline", Interval(0.02, 0.05), sc.NO_DIFFERENCE),
+    ("best_of_n_kl", "01_theory", "best_of_n_slack", -0.1, sc.FAILS),
+    ("dpo_full_coverage", "01_theory", "dpo_full_coverage_max_error", 0.2, sc.FAILS),
 ])
-def test_altered_results_flip_the_verdict(results, key, alter, expected):
-    altered = copy.deepcopy(results)
-    alter(altered)
+def test_altered_results_flip_the_verdict(results, key, chapter, path, value, expected):
+    altered = dict(results)
+    _alter(altered, chapter, path, value)
     assert _measured(results)[key] == sc.HOLDS and _measured(altered)[key] == expected
     if key != "length_bias":
         assert _verdicts(altered)[key] == expected
@@ -180,7 +174,7 @@ def test_altered_results_flip_the_verdict(results, key, alter, expected):
     if key == "length_penalty" and expected == sc.FAILS:
         assert row["why_not"].startswith("Not met: quality kept")
     if key == "pm_beats_bt_reasoning" and expected == sc.FAILS:  # the chapter's measured reason, not a guess
-        assert row["why_not"] == altered["04_reward_models"]["pm_study"]["reason"]
+        assert row["why_not"] == altered["04_reward_models"].pm_reason
     if expected == sc.NOT_MEASURED:  # says which model did not learn its task
         assert row["why_not"].startswith("Not measurable until every model compared learned its task; not so: ")
         assert ("chat (0.464" in row["why_not"] or "reads its prompt" in row["why_not"]
@@ -188,11 +182,9 @@ def test_altered_results_flip_the_verdict(results, key, alter, expected):
 
 
 def test_a_chapter_that_did_not_run_or_ran_in_another_profile_is_not_measured(results, tmp_path):
-    for stem, data in results.items():
-        (tmp_path / f"{stem}.json").write_text(json.dumps(data))
-    other = dict(results["06_iterative_dpo"], profile="ci")
-    (tmp_path / "06_iterative_dpo.json").write_text(json.dumps(other))
-    loaded = sc.load_results(tmp_path, [s for s in results if s != "05_length_bias"], profile="book")
+    _saved(tmp_path, results)
+    _saved(tmp_path, {"06_iterative_dpo": results["06_iterative_dpo"]}, profile="ci")
+    loaded = sc.load_headlines(tmp_path, [s for s in results if s != "05_length_bias"], profile="book")
     v = _verdicts(loaded)
     assert v["length_bias"] == v["offline_beats_sft"] == v["length_penalty"] == sc.NOT_MEASURED
     assert v["curation"] == sc.HOLDS
@@ -202,10 +194,8 @@ def test_a_chapter_that_did_not_run_or_ran_in_another_profile_is_not_measured(re
 def test_the_build_writes_the_page_and_the_json(results, tmp_path):
     staging, folder = tmp_path / "staging", tmp_path / "results"
     folder.mkdir()
-    for stem, data in results.items():
-        (folder / f"{stem}.json").write_text(json.dumps(data))
-    results["07_why_online"]["matched_kl"]["BT-MIX2"]["near"].update({"online - offline": -0.05, "± (95%)": 0.01})
-    (folder / "07_why_online.json").write_text(json.dumps(results["07_why_online"]))
+    _alter(results, "07_why_online", "learned_near.difference", Interval(-0.05, 0.01))
+    _saved(folder, results)
     rows = sc.write_scorecard(staging, folder, CHAPTERS, "book", list(results))
     page = (staging / "book" / "_generated" / "scorecard.md").read_text()
     saved = json.loads((folder / "scorecard.json").read_text())
@@ -224,7 +214,7 @@ def test_the_build_writes_the_page_and_the_json(results, tmp_path):
 
 
 def test_a_row_without_a_measurable_difference_says_where_its_point_estimate_falls(results, tmp_path):
-    results["07_why_online"]["matched_kl"]["BT-MIX2"]["near"].update({"online - offline": -0.015, "± (95%)": 0.056})
+    _alter(results, "07_why_online", "learned_near.difference", Interval(-0.015, 0.056))
     page = sc.markdown(sc.score(results), CHAPTERS, "book")
     row = next(line for line in page.splitlines() if "near pi_0; both ranked by the learned" in line)
     assert "**no measurable difference** (point estimate against the paper)." in row
@@ -256,8 +246,7 @@ def test_every_row_quotes_the_number_its_chapter_prints(staged):
 
 def test_a_row_that_quotes_another_number_than_its_chapter_is_named(results):
     rows = sc.score(results)
-    r7 = results["07_why_online"]["matched_kl"]
-    g7 = {"near_diff": r7["gold judge (r*)"]["near"]["online - offline"], "near_diff_ci": 0.03,
+    g7 = {"near_diff": results["07_why_online"].gold_near.difference.mean, "near_diff_ci": 0.03,
           "far_diff": 0.08, "far_diff_ci": 0.03, "bt_near_diff": 0.05, "bt_near_diff_ci": 0.04,
           "bt_far_diff": 0.06, "bt_far_diff_ci": 0.04}
     ours = [r for r in rows if r["chapter"] == "07_why_online"]
@@ -289,7 +278,7 @@ def test_glued_values_reads_what_papermill_recorded(tmp_path):
 
 def test_an_arm_quotes_its_own_distance(results):
     """The BT row's distance is that of the BT-ranked writer's chosen answers, not the gold-ranked one's."""
-    results["07_why_online"]["dial_table"]["writer 'far', ranked by BT-MIX2"]["distance (chosen), nats/token"] = -0.62
+    _alter(results, "07_why_online", "learned_far.offline_distance", -0.62)
     text = {r["key"]: r["measured"]["text"] for r in sc.score(results)}
     assert "offline data -0.62 nats per token" in text["online_beats_far_offline_bt"]
     assert "offline data -1.20 nats per token" in text["online_beats_far_offline"]

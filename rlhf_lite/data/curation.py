@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 from rlhf_lite.data.filters import Filter
+from rlhf_lite.stats import Interval, binomial_half, quad
 
 
 @dataclass
@@ -76,6 +77,24 @@ def curate(records: Sequence[dict], filters: Sequence[Filter], progress: bool = 
         removed.extend((f.name, r) for r, k in zip(current, mask) if not k)
         current = [r for r, k in zip(current, mask) if k]
     return CurationResult(current, removed, steps)
+
+
+def removed_accuracy(before: float, after: float, n: int, kept: int) -> float:
+    """The label accuracy of the pairs curation removed, from the accuracy of all ``n`` raw pairs (``before``) and of
+    the ``kept`` ones (``after``): the removed ones are what the kept ones leave of the total."""
+    removed = n - kept
+    if removed <= 0 or kept <= 0:
+        raise ValueError(f"curation kept {kept} of {n} pairs; it must keep some and remove some.")
+    return (before * n - after * kept) / removed
+
+
+def label_accuracy_change(before: float, after: float, n: int, kept: int) -> Interval:
+    """Curation keeps ``kept`` of ``n`` raw pairs: after - before = (removed share) x (accuracy of the kept pairs -
+    accuracy of the removed ones), two disjoint samples, so the half-width combines theirs in quadrature.
+    Returns (after - before, its 95% half-width). The preference-data chapter prints this number."""
+    removed = n - kept
+    acc_removed = removed_accuracy(before, after, n, kept)
+    return Interval(after - before, removed / n * quad(binomial_half(after, kept), binomial_half(acc_removed, removed)))
 
 
 def plot_report(df, ax=None, title: str = "What each filter removed"):

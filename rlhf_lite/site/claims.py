@@ -1,5 +1,6 @@
 """The paper's claims that the scorecard (rlhf_lite.site.scorecard) judges, and how each is read from the chapters'
-``results/*.json`` as one effect in the paper's direction with its 95% interval and the interval's method.
+headlines (rlhf_lite.headlines: typed fields, never a table's label) as one effect in the paper's direction with
+its 95% interval and the interval's method.
 
 Why our own code: the claims and their mapping onto our measurements are this book's own content.
 """
@@ -10,7 +11,7 @@ import math
 from dataclasses import dataclass, field
 from typing import Callable
 
-from rlhf_lite.stats import binomial_half, quad
+from rlhf_lite.stats import Interval, side
 
 EMPIRICAL, THEORY = "empirical", "theory"
 
@@ -48,7 +49,7 @@ class Claim:
     where: str  # its table, figure, section or algorithm
     paper: str  # the paper's number(s)
     chapter: str  # the notebook that measures it
-    measure: Callable[[dict], Measured]  # results {stem: json} -> our analog (KeyError: not measured)
+    measure: Callable[[dict], Measured]  # {chapter: its headline (rlhf_lite.headlines)} -> our analog
     why_not: Callable[[dict], str]  # one sentence for when it does not hold
     built_in: str | None = None  # how the lite world was built to produce this, if it was
     kind: str = EMPIRICAL  # or THEORY: counted apart
@@ -61,95 +62,50 @@ class Claim:
     printed: Callable[[dict], tuple] | None = None
 
 
-def _ms(d: dict) -> tuple[float, float]:
-    return float(d["mean"]), float(d["ci95"])
-
-
-def _seeds(r: dict) -> str:
-    return f"{r['seeds']} seeds"
+def _seeds(h) -> str:
+    return f"{h.seeds} seeds"
 
 
 def _bt_beats_prompting(R):
-    r = R["04_reward_models"]
-    bt, pr = (float(r["onpolicy_agreement"][k]["mean"]) for k in ("BT, MIX2", "prompting (pi_0)"))
-    m, h = _ms(r["paired_differences"]["onpolicy: BT, MIX2 minus prompting (pi_0)"])
-    rb = r["rewardbench_score"]
-    return Measured(f"agreement with r* on pi_0's pairs: BT-MIX2 {bt:.3f}, prompted pi_0 {pr:.3f} "
-                    f"(lite RewardBench {rb['BT, MIX2']:.3f} against {rb['prompting (pi_0)']:.3f})",
-                    m, h, f"{r['onpolicy_pairs']} pairs", PAIRED_PAIRS)
+    h = R["04_reward_models"]
+    return Measured(f"agreement with r* on pi_0's pairs: BT-MIX2 {h.bt_agreement:.3f}, prompted pi_0 "
+                    f"{h.prompting_agreement:.3f} (lite RewardBench {h.bt_rewardbench:.3f} against "
+                    f"{h.prompting_rewardbench:.3f})", *h.bt_minus_prompting, f"{h.onpolicy_pairs} pairs", PAIRED_PAIRS)
 
 
 def _pm_beats_bt_reasoning(R):
     """Reasoning, preference model minus BT, on the same pairs; measurable only if the preference model learned its
     task: it reads its prompt (its agreement falls under another prompt, as BT's does) and beats a coin flip (0.5)
     in every section, by more than the chapter's half-width of a section's share."""
-    r = R["04_reward_models"]
-    n = int(r["bench_pairs_per_category"])
-    sections = r["rewardbench_sections"]["preference, MIX2"]
-    pm, bt = sections["reasoning"], r["rewardbench_sections"]["BT, MIX2"]["reasoning"]
-    m, h = _ms(r["paired_differences"]["reasoning: preference, MIX2 minus BT, MIX2"])
-    study = r["pm_study"]
-    half = float(study["section_half_width"])
-    learned = [("the preference model reads its prompt", not study["reads_prompt_less_than_bt"])]
+    h = R["04_reward_models"]
+    half = h.pm_section_half_width
+    learned = [("the preference model reads its prompt", not h.pm_reads_prompt_less_than_bt)]
     learned += [(f"the preference model beats a coin flip on {sec} ({float(v):.3f} against 0.5 ± {half:.3f})",
-                 float(v) - half > 0.5) for sec, v in sections.items()]
-    return Measured(f"lite RewardBench reasoning: preference model {pm:.3f}, BT {bt:.3f}", m, h,
-                    f"{n} pairs", PAIRED_PAIRS, learned=learned)
-
-
-def label_accuracy_change(before: float, after: float, n: int, kept: int) -> tuple[float, float]:
-    """Curation keeps ``kept`` of ``n`` raw pairs: after - before = (removed share) x (accuracy of the kept pairs -
-    accuracy of the removed ones), two disjoint samples, so the half-width combines theirs in quadrature.
-    Returns (after - before, its 95% half-width). The preference-data chapter prints this number."""
-    removed = n - kept
-    if removed <= 0 or kept <= 0:
-        raise ValueError(f"label_accuracy_change: curation kept {kept} of {n} pairs; it must keep some and remove some.")
-    acc_removed = (before * n - after * kept) / removed
-    return after - before, removed / n * quad(binomial_half(after, kept), binomial_half(acc_removed, removed))
+                 side(float(v), half, at=0.5) == "above") for sec, v in h.pm_sections.items()]
+    return Measured(f"lite RewardBench reasoning: preference model {h.pm_sections['reasoning']:.3f}, BT "
+                    f"{h.bt_sections['reasoning']:.3f}", *h.pm_minus_bt_reasoning, f"{h.bench_pairs_per_category} pairs",
+                    PAIRED_PAIRS, learned=learned)
 
 
 def _curation(R):
-    r = R["03_preference_data"]
-    before, after = r["label_accuracy"]["before"], r["label_accuracy"]["after"]
-    n, kept = int(r["mix2_raw_pairs"]), int(r["mix2_kept_pairs"])
-    acc_removed = (before * n - after * kept) / (n - kept)
-    effect, half = label_accuracy_change(before, after, n, kept)
-    return Measured(f"labels agreeing with r*: {before:.3f} before, {after:.3f} after (of the removed pairs "
-                    f"{acc_removed:.3f}); {r['mix2_removed_share']:.0%} of MIX2's pairs removed "
-                    f"({r['mix2_removed_share_excluding_ties']:.0%} not counting ties)", effect, half, f"{n} pairs",
-                    DISJOINT)
+    h = R["03_preference_data"]
+    return Measured(f"labels agreeing with r*: {h.label_accuracy_before:.3f} before, {h.label_accuracy_after:.3f} "
+                    f"after (of the removed pairs {h.label_accuracy_removed:.3f}); {h.removed_share:.0%} of MIX2's "
+                    f"pairs removed ({h.removed_share_excluding_ties:.0%} not counting ties)", *h.label_accuracy_change,
+                    f"{h.raw_pairs} pairs", DISJOINT)
 
 
 def _curation_downstream(R):
-    r = R["04_reward_models"]
-    m, h = _ms(r["curation_downstream_paired"]["curated minus raw"])
-    d = r["curation_downstream"]
-    raw, cur = d["raw MIX2"], d["curated, margin 0.5 (BT-MIX2)"]
-    return Measured(f"agreement with r* on pi_0's pairs, BT on curated MIX2 ({cur['pairs']} pairs) minus BT on raw "
-                    f"MIX2 ({raw['pairs']} pairs)", m, h, f"{r['onpolicy_pairs']} pairs", PAIRED_PAIRS)
+    h = R["04_reward_models"]
+    return Measured(f"agreement with r* on pi_0's pairs, BT on curated MIX2 ({h.curated_pairs} pairs) minus BT on raw "
+                    f"MIX2 ({h.raw_pairs} pairs)", *h.curated_minus_raw, f"{h.onpolicy_pairs} pairs", PAIRED_PAIRS)
 
 
 def _length_bias(R):
-    r = R["05_length_bias"]
-    corr = r["mean_length_correlation"]
-    role = next(k for k in corr if k.startswith("UltraRM role"))
-    m, h = _ms(r["ultrarm_minus_mix2"])
+    h = R["05_length_bias"]
     return Measured(f"mean per-prompt correlation of reward and length: BT-MIX1 (UltraRM's role) "
-                    f"{float(corr[role]['mean']):.2f}, BT-MIX2 {float(corr['BT, MIX2']['mean']):.2f}", m, h,
-                    f"{corr['BT, MIX2']['prompts']} prompts", PAIRED_PROMPTS)
-
-
-def arm_distance(r7: dict, writer: str, judge: str) -> float:
-    """How far the chosen answers of the offline arm (``writer``'s samples ranked by ``judge``) sit from pi_0's own
-    samples, nats per token, from chapter 7's results: each arm's own data, not another judge's."""
-    for row in r7["dial_table"].values():
-        if row["writer"] == writer and row["judge"] == judge:
-            return float(row["distance (chosen), nats/token"])
-    raise KeyError(f"no offline arm of writer {writer!r} ranked by {judge!r} in chapter 7's dial table")
-
-
-def _judge_key(r7: dict, judge: str) -> str:
-    return next(k for k in r7["matched_kl"] if (k.startswith("gold") if judge == "gold" else not k.startswith("gold")))
+                    f"{h.mix1_length_correlation:.2f}, BT-MIX2 {h.mix2_length_correlation:.2f}", *h.mix1_minus_mix2,
+                    f"{h.prompts} prompts", PAIRED_PROMPTS)
 
 
 def _online_vs_offline(regime: str, judge: str):
@@ -158,71 +114,62 @@ def _online_vs_offline(regime: str, judge: str):
     by the same judge and paired by the same rule, compared at the largest KL every seed of both reached (no
     extrapolation), paired by seed."""
     def measure(R):
-        r = R["07_why_online"]
-        key = _judge_key(r, judge)
-        row = r["matched_kl"][key][regime]
-        gap = arm_distance(r, regime, key)
-        learned = [(f"{arm} above pi_0 (0.5) at that KL", _above_half(row, col))
-                   for arm, col in (("the loop", "online at that KL"), ("offline DPO", "offline at that KL"))]
-        return Measured(f"{key}: true win rate at matched KL ({row['matched KL']:.2f} nats per token), loop "
-                        f"{row['online at that KL']:.3f} minus offline DPO {row['offline at that KL']:.3f}, offline "
-                        f"data {gap:+.2f} nats per token from pi_0's own samples", row["online - offline"],
-                        row["± (95%)"], f"{r['seeds']} seeds", PAIRED_SEEDS, learned=learned)
+        h = R["07_why_online"]
+        c = getattr(h, f"{judge}_{regime}")
+        name = getattr(h, f"{judge}_judge")
+        learned = [(f"{arm} above pi_0 (0.5) at that KL", _above_half(iv))
+                   for arm, iv in (("the loop", c.online), ("offline DPO", c.offline))]
+        return Measured(f"{name}: true win rate at matched KL ({c.kl:.2f} nats per token), loop "
+                        f"{c.online.mean:.3f} minus offline DPO {c.offline.mean:.3f}, offline data "
+                        f"{c.offline_distance:+.2f} nats per token from pi_0's own samples", *c.difference,
+                        _seeds(h), PAIRED_SEEDS, learned=learned)
     return measure
 
 
-def _above_half(row: dict, col: str) -> bool:
-    """An arm's win rate against pi_0 clear of a tie (0.5, its chance baseline): with its interval where chapter 7
-    saved one ("<col> ±"), by its mean otherwise."""
-    m = float(row[col])
-    h = row.get(f"{col} ±")
-    return m - (float(h) if h is not None and math.isfinite(float(h)) else 0.0) > 0.5
+def _above_half(iv: Interval) -> bool:
+    """An arm's win rate against pi_0 clear of a tie (0.5, its chance baseline): by its interval where the chapter
+    has one, by its mean otherwise (one seed)."""
+    return side(iv.mean, iv.half if math.isfinite(iv.half) else 0.0, at=0.5) == "above"
 
 
 def _offline_beats_sft(R):
-    r = R["06_iterative_dpo"]
-    m, h = _ms(r["offline_dpo"]["win_rate"])
-    return Measured(f"offline DPO's true win rate against pi_0 (0.5 is a tie): {m:.3f}", m - 0.5, h, _seeds(r), SEEDS)
+    h = R["06_iterative_dpo"]
+    m, half = h.offline_win_rate
+    return Measured(f"offline DPO's true win rate against pi_0 (0.5 is a tie): {m:.3f}", m - 0.5, half, _seeds(h), SEEDS)
 
 
 def _length_penalty(R):
-    r = R["06_iterative_dpo"]
-    plain, concise = r["per_iteration"][r["main_recipe"]][-1], r["per_iteration"][r["concise_recipe"]][-1]
-    d = r["concise_minus_main"]
-    (dc, hc), (dw, hw) = _ms(d["chars"]), _ms(d["win_rate"])
-    return Measured(f"characters {float(concise['chars']['mean']):.1f} with the penalty, "
-                    f"{float(plain['chars']['mean']):.1f} without; true win rate "
-                    f"{float(concise['win_rate']['mean']):.3f} against {float(plain['win_rate']['mean']):.3f} "
-                    f"({dw:+.3f} ± {hw:.3f})", -dc, hc, _seeds(r), PAIRED_SEEDS,
+    h = R["06_iterative_dpo"]
+    (dc, hc), (dw, hw) = h.concise_minus_paper_chars, h.concise_minus_paper_win_rate
+    return Measured(f"characters {h.concise_chars.mean:.1f} with the penalty, {h.paper_chars.mean:.1f} without; true "
+                    f"win rate {h.concise_win_rate.mean:.3f} against {h.paper_win_rate.mean:.3f} ({dw:+.3f} ± {hw:.3f})",
+                    -dc, hc, _seeds(h), PAIRED_SEEDS,
                     conditions=[("quality kept (the win rate's interval reaches zero or above)", dw + hw >= 0)])
 
 
 def _reference_pi0(R):
-    r = R["06_iterative_dpo"]
-    m, h = _ms(r["reference_ablation"]["previous_minus_pi0"]["win_rate"])
-    return Measured("true win rate, reference pi_0 minus reference pi_(t-1)", -m, h, _seeds(r), PAIRED_SEEDS)
+    h = R["06_iterative_dpo"]
+    m, half = h.previous_minus_pi0_win_rate
+    return Measured("true win rate, reference pi_0 minus reference pi_(t-1)", -m, half, _seeds(h), PAIRED_SEEDS)
 
 
 def _dpo_full_coverage(R):
-    err = float(R["01_theory"]["dpo_full_coverage_max_error"])
+    err = R["01_theory"].dpo_full_coverage_max_error
     return Measured(f"largest gap between DPO's policy and the optimum, on a bandit solved exactly: {err:.1e} "
                     f"(within 0.01 counts as recovered)", 0.01 - err, None, "exact", EXACT, exact=True)
 
 
 def _exploration(R):
-    r = R["01_theory"]
-    m, h = _ms(r["enhancer_minus_offline"])
-    return Measured("share of the gap to the optimum closed, online with the enhancer minus offline", m, h,
-                    f"{r['settings']['seeds']} bandits", PAIRED_BANDITS)
+    h = R["01_theory"]
+    return Measured("share of the gap to the optimum closed, online with the enhancer minus offline",
+                    *h.enhancer_minus_offline, f"{h.bandits} bandits", PAIRED_BANDITS)
 
 
 def _best_of_n_kl(R):
-    tables = R["01_theory"]["best_of_n_kl"]
-    slack = min(math.log(int(n)) - (int(n) - 1) / int(n) - kl for t in tables.values() for n, kl in t.items())
-    worst = max(kl for t in tables.values() for kl in t.values())
-    return Measured(f"KL of best-of-n from its base, {len(tables)} distributions, n up to "
-                    f"{max(int(n) for t in tables.values() for n in t)}: largest {worst:.2f}; smallest room under the "
-                    f"bound {slack:.2e}", slack + 1e-9, None, "exact", EXACT, exact=True)
+    h = R["01_theory"]
+    return Measured(f"KL of best-of-n from its base, {h.best_of_n_distributions} distributions, n up to "
+                    f"{h.best_of_n_largest_n}: largest {h.best_of_n_largest_kl:.2f}; smallest room under the "
+                    f"bound {h.best_of_n_slack:.2e}", h.best_of_n_slack + 1e-9, None, "exact", EXACT, exact=True)
 
 
 TABLE2 = "LC AlpacaEval-2 31.3 against 22.5"
@@ -237,7 +184,7 @@ CLAIMS = (
           counted=False, printed=lambda g: (g["bt_prompt_diff"], g["bt_prompt_diff_h"])),
     Claim("pm_beats_bt_reasoning", "The pairwise preference model beats the BT model on reasoning", "Table 1",
           "reasoning 94.7 against 86.4", "04_reward_models", _pm_beats_bt_reasoning,
-          lambda R: R["04_reward_models"]["pm_study"]["reason"],
+          lambda R: R["04_reward_models"].pm_reason,
           printed=lambda g: (g["pm_bt_reason_diff"], g["pm_bt_reason_diff_h"])),
     Claim("curation", "Removing ties, small margins and incorrect labels raises the quality of the preference data",
           "Section 2, Appendix B", "no number; about 10% of the pairs removed", "03_preference_data", _curation,

@@ -49,6 +49,8 @@ from pathlib import Path
 
 from rlhf_lite.site.claims import (CLAIMS, DISJOINT, EMPIRICAL, EXACT, PAIRED_BANDITS, PAIRED_PAIRS,  # noqa: F401 (the page's
                               PAIRED_PROMPTS, PAIRED_SEEDS, SEEDS, THEORY, Claim, Measured)  # vocabulary, re-exported)
+from rlhf_lite.headlines import HEADLINES, MissingResult
+from rlhf_lite.headlines import read as read_headline
 from rlhf_lite.stats import side
 
 HOLDS, NO_DIFFERENCE, FAILS = "holds", "no measurable difference", "does not hold"
@@ -83,13 +85,24 @@ def leaning(m: dict | None) -> str:
     return "point estimate on the paper's side" if m["effect"] > 0 else "point estimate against the paper"
 
 
+class Headlines(dict):
+    """{chapter: its headline} of the chapters that ran in this build; asking for another chapter raises
+    :class:`~rlhf_lite.headlines.MissingResult`, which is how a claim learns that it was not measured."""
+
+    def __missing__(self, chapter):
+        raise MissingResult(chapter, None, "the chapter did not run in this build")
+
+
 def score(results: dict) -> list[dict]:
-    """One row per claim: the claim, the paper's number, ours, the verdict, and why where it does not hold."""
+    """One row per claim: the claim, the paper's number, ours, the verdict, and why where it does not hold.
+    ``results``: {chapter: headline} (:func:`load_headlines`). A chapter that did not run leaves its claims "not
+    measured"; any other error (a field the headline lacks, a claim's own bug) is raised, not hidden."""
+    results = Headlines(results)
     rows = []
     for c in CLAIMS:
         try:
             m = c.measure(results)
-        except (KeyError, IndexError, TypeError, StopIteration):  # the chapter did not run in this build, or saved no such number
+        except MissingResult:  # the chapter did not run in this build
             m = None
         v = BUILT_IN if c.built_in and m is not None else verdict(m)
         row = {"key": c.key, "kind": c.kind, "claim": c.claim, "where": c.where, "paper": c.paper, "chapter": c.chapter,
@@ -110,20 +123,23 @@ def score(results: dict) -> list[dict]:
 def _why_not(c: Claim, results: dict) -> str:
     try:
         return c.why_not(results)
-    except (KeyError, TypeError):
+    except MissingResult:
         return ""
 
 
-def load_results(folder: Path, stems, profile: str | None = None) -> dict:
-    """{chapter stem: its results} for the chapters ``stems`` that wrote one (in ``profile``, if given: a
-    results file left by a build of the other profile is not this build's)."""
+def load_headlines(folder: Path, stems, profile: str | None = None) -> dict:
+    """{chapter stem: its headline} for the chapters ``stems`` that wrote one in ``profile`` (a results file left by a
+    build of the other profile is not this build's). A chapter without a headline type is skipped; one that has a
+    type but whose file lacks a field raises :class:`~rlhf_lite.headlines.MissingResult` naming the field."""
     out = {}
     for s in stems:
-        path = folder / f"{s}.json"
-        if path.exists():
-            data = json.loads(path.read_text())
-            if profile is None or data.get("profile") == profile:
-                out[s] = data
+        if s not in HEADLINES:
+            continue
+        try:
+            out[s] = read_headline(folder, s, profile)
+        except MissingResult as e:
+            if e.field is not None:
+                raise
     return out
 
 
@@ -177,7 +193,7 @@ def write_scorecard(staging: Path, results_folder: Path, chapters: dict, profile
     from rlhf_lite.io import write_json
     from rlhf_lite.site.pages import GENERATED
 
-    rows = score(load_results(results_folder, ran, profile))
+    rows = score(load_headlines(results_folder, ran, profile))
     out = staging / GENERATED
     out.mkdir(parents=True, exist_ok=True)
     (out / "scorecard.md").write_text(markdown(rows, chapters, profile))

@@ -8,6 +8,7 @@ The chapter reads it as ``from rlhf_lite import theory as T``.
 """
 
 from rlhf_lite.theory.bandit import (Bandit, ascend_value, best_of_n_kl, best_of_n_kl_bound, best_of_n_policy,
+                                     best_of_n_slack,
                                      expected_best_worst_gap, gibbs_policy, implied_reward, kl_rows, make_bandit,
                                      optimal_value, value)
 from rlhf_lite.theory.learning import (EXPLORATION, all_pairs_expected, behaviour_without_best, best_worst_of_n,

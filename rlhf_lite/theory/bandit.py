@@ -11,7 +11,9 @@ language-model chapters use TRL. Chapter: notebooks/01_theory.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from typing import Mapping, Sequence
 
 import numpy as np
 
@@ -141,6 +143,12 @@ def best_of_n_kl(pi: np.ndarray, r: np.ndarray, n: int) -> float:
 def best_of_n_kl_bound(n: int) -> float:
     """The commonly quoted value log n - (n - 1)/n (paper, Section 3.3), an upper bound on the KL."""
     return float(np.log(n) - (n - 1) / n)
+
+
+def best_of_n_slack(kl_table: Mapping[str, Sequence[float]], ns: Sequence[int]) -> float:
+    """The smallest room left under the bound, log n - (n - 1)/n - KL(best-of-n || base), over every base policy of
+    ``kl_table`` ({name: KL for each n of ``ns``}) and every n: negative would mean a curve crossed it."""
+    return float(min(math.log(n) - (n - 1) / n - kl for k in kl_table.values() for n, kl in zip(ns, k)))
 
 
 def expected_best_worst_gap(pi: np.ndarray, r: np.ndarray, n: int) -> float:
