@@ -53,15 +53,16 @@ from datasets import load_from_disk
 
 from rlhf_lite.config import Config, with_overrides
 from rlhf_lite.headlines import Matched, WhyOnlineHeadline, save
-from rlhf_lite.io import read_jsonl
 from rlhf_lite.wording import ranks_and_generates
 from rlhf_lite.online import (Writer, calibrate, common_reach, front, implicit_accuracy, iterate_points, loop_prompts,
-                              matched, peak, peaks, per_token, response_logliks, run_arms, run_recipes, win_at_kl,
-                              win_rate_ceiling, write_samples)
+                              matched, mean_ceiling, peak, peaks, run_arms, run_recipes, win_at_kl, write_samples)
+from rlhf_lite.online.offpolicy import own_samples, pairs_distance, samples_distance
+from rlhf_lite.online.runs import arm_pairs
+from rlhf_lite.plots import forest_plot
 from rlhf_lite.policy import load_policy
-from rlhf_lite.policy.sampling import HFSampler, sample_responses
+from rlhf_lite.policy.sampling import HFSampler
 from rlhf_lite.stages import prepare_pi0, prepare_preference_data, without_held_out
-from rlhf_lite.stats import Interval, compare, seed_interval
+from rlhf_lite.stats import Interval, compare, seed_interval, share_of_gain
 from rlhf_lite.world import true_reward
 from rlhf_lite.data.truth import as_world_prompt
 
@@ -102,7 +103,7 @@ runs, longer = {name: every[name] for name in RECIPES}, every["longer"]
 # one: its first iterations are the same artifacts.
 
 # %% tags=hide-input
-ceiling = float(np.mean([win_rate_ceiling(read_jsonl(r.root / "pi0_eval" / "eval.jsonl")) for r in runs[GOLD]]))
+ceiling = mean_ceiling(runs[GOLD])
 # All the rounds at once (run above), then the stop read from the curve: the same artifacts as deciding round by
 # round (a longer loop continues a shorter one), but the seeds' loops run through without waiting for each other
 # at every round, which on two cores left one core idle for a third of each round. The rounds after the stop are
@@ -111,7 +112,7 @@ means = [float(np.mean([r.evals[t]["win_rate"][0] for r in longer])) for t in ra
 rounds = next((t for t in range(cfg.online.iterations + 1, MAX_ROUNDS + 1) if means[t] <= max(means[1:t])), MAX_ROUNDS)
 curve = [seed_interval([r.evals[t]["win_rate"][0] for r in longer]) for t in range(rounds + 1)]
 best_round = int(np.argmax([m for m, _ in curve[1:]])) + 1
-share = lambda w: (w - 0.5) / (ceiling - 0.5)  # noqa: E731  the share of the possible gain (0.5 -> ceiling)
+share = lambda w: share_of_gain(w, 0.5, ceiling)  # noqa: E731  the share of the possible gain (0.5 -> ceiling)
 glue("max_rounds", MAX_ROUNDS, display=False)
 glue("pool_rounds", cfg.data.iterations, display=False)
 glue("rounds_run", rounds, display=False)
@@ -166,29 +167,13 @@ N_DIST = 400 if profile == "book" else 80  # pairs per data set in the distance 
 
 def own_per_token(prompts, s=0):
     """pi_0's own samples on ``prompts`` (four each, temperature 1): their per-token log-likelihood, and mean r*."""
-    rows = sample_responses(sampler, [as_world_prompt(p) for p in prompts], 4, (1.0,), cfg.sampling.max_new_tokens,
-                            seed=4242 + s)
-    flat = [r for row in rows for r in row]
-    return (per_token(*response_logliks(model, tok, [r["prompt"] for r in flat], [r["response"] for r in flat])),
-            float(np.mean([true_reward(r["prompt"], r["response"]) for r in flat])))
+    return own_samples(sampler, model, tok, prompts, cfg.sampling.max_new_tokens, seed=4242 + s)
 
 
 def distance_row(pairs, what):
+    """The first ``N_DIST`` of ``pairs``: how far each side is from pi_0's own samples on the same prompts."""
     pairs = pairs[:N_DIST]
-    prompts = [p["prompt"] for p in pairs]
-    own, own_r = own_per_token(prompts)
-    row = {"data set": what}
-    for side in ("chosen", "rejected"):
-        texts = [p[side][-1]["content"] for p in pairs]
-        row[f"{side}: per token"] = per_token(*response_logliks(model, tok, prompts, texts))
-        row[f"{side}: mean r*"] = float(np.mean([true_reward(as_world_prompt(x), a) for x, a in zip(prompts, texts)]))
-    row["pi_0's own: per token"], row["pi_0's own: mean r*"] = own, own_r
-    row["distance (chosen), nats/token"] = row["chosen: per token"] - own
-    row["distance (rejected), nats/token"] = row["rejected: per token"] - own
-    margin = np.array([true_reward(as_world_prompt(p["prompt"]), p["chosen"][-1]["content"]) -
-                       true_reward(as_world_prompt(p["prompt"]), p["rejected"][-1]["content"]) for p in pairs])
-    row["pairs right under r*"], row["pairs tied under r*"] = float((margin > 0).mean()), float((margin == 0).mean())
-    return row
+    return {"data set": what, **pairs_distance(model, tok, pairs, *own_per_token([p["prompt"] for p in pairs]))}
 
 
 data = prepare_preference_data(cfg, log=lambda *a: None)
@@ -196,7 +181,7 @@ mixes = {m: without_held_out(cfg, load_from_disk(str(data.mixtures[m])).to_list(
 rng = np.random.default_rng(0)
 dist_rows = [distance_row([mixes[m][i] for i in rng.permutation(len(mixes[m]))], m.upper()) for m in ("mix2", "mix1")]
 for name, rs in runs.items():
-    stream = [p for t in range(1, cfg.online.iterations + 1) for p in read_jsonl(rs[0].root / f"iter{t}" / "pairs.jsonl")]
+    stream = rs[0].pair_stream(cfg.online.iterations)
     dist_rows.append(distance_row([stream[i] for i in rng.permutation(len(stream))], f"online pairs, {name} (seed 0)"))
 distances = pd.DataFrame(dist_rows).set_index("data set")
 glue("mix2_gap", float(distances.loc["MIX2", "distance (chosen), nats/token"]), display=False)
@@ -271,16 +256,15 @@ own_all, _ = own_per_token(texts, s=2)
 whole = {}  # per writer: the distance and mean r* of all its samples on the held-out prompts (judge-free)
 for name, w in writers.items():
     samples = write_samples(w, texts, cfg.sampling.n, cfg.world, seed=0)
-    flat = [(x, a) for x, r in zip(texts, samples) for a in r]
-    whole[name] = {"distance (all samples), nats/token":
-                   per_token(*response_logliks(model, tok, [x for x, _ in flat], [a for _, a in flat])) - own_all,
-                   "all samples: mean r*": float(np.mean([true_reward(x, a) for x, a in flat]))}
+    whole[name] = {"distance (all samples), nats/token": samples_distance(model, tok, texts, samples, own_all),
+                   "all samples: mean r*": float(np.mean([true_reward(x, a) for x, r in zip(texts, samples)
+                                                          for a in r]))}
 dial_rows = []
 for (c, spec), out in zip(specs, results):
     if spec["kind"] != "writer":
         continue
     name, judge_name = spec["name"].split(" [")[0], spec["name"].split(" [")[1][:-1]
-    pairs = read_jsonl(out[0]["policy"].parent / "pairs.jsonl")
+    pairs = arm_pairs(out[0])
     row = distance_row(pairs, f"writer '{name}', ranked by {judge_name}")
     dial_rows.append({**row, "writer": name, "judge": judge_name, "foreign": writers[name].foreign,
                       "target": DIAL[name], **whole[name], "pairs": len(pairs)})
@@ -333,17 +317,13 @@ arms = {f"online [{GOLD}]": [iterate_points(r)[:rounds + 1] for r in longer],  #
 arms.update({spec["name"]: [res["points"] for res in out] for (_, spec), out in zip(specs, results)})
 
 
-def loop_passes(run, upto):
-    """DPO pair passes of a loop's first ``upto`` rounds: the pairs each round trained on, times the epochs."""
-    return sum(m["train_pairs"] for m in run.train_metrics[:upto]) * cfg.dpo.epochs
-
-
 # every arm's DPO pair passes, per seed: the loops' up to the rounds used here, the offline arms' as recorded
-passes = {f"online [{GOLD}]": [loop_passes(r, rounds) for r in longer],
-          f"online [{BT}]": [loop_passes(r, cfg.online.iterations) for r in runs[BT]]}
+passes = {f"online [{GOLD}]": [r.pair_passes(cfg.dpo.epochs, upto=rounds) for r in longer],
+          f"online [{BT}]": [r.pair_passes(cfg.dpo.epochs, upto=cfg.online.iterations) for r in runs[BT]]}
 passes.update({spec["name"]: [res["train_metrics"]["pair_passes"] for res in out] for (_, spec), out in zip(specs, results)})
 glue("writer_passes", f"{np.mean(passes[f'near [{GOLD}]']):,.0f}", display=False)
-glue("loop_passes_T", f"{np.mean([loop_passes(r, cfg.online.iterations) for r in longer]):,.0f}", display=False)
+glue("loop_passes_T", f"{np.mean([r.pair_passes(cfg.dpo.epochs, upto=cfg.online.iterations) for r in longer]):,.0f}",
+     display=False)
 glue("n_samples", cfg.sampling.n, display=False)
 glue("n_ckpt", len(results[0][0]["points"]) - 1, display=False)
 
@@ -447,22 +427,14 @@ for j, tab in comparisons.items():
 # {glue:text}`same_as_peak_arms`.
 
 # %% tags=hide-input
-fig, ax = plt.subplots(figsize=(7, 0.45 * sum(len(t) for t in comparisons.values()) + 1))
-ylabels, y = [], 0
+per_seed, intervals, colours = {}, {}, {}  # the arms that can be compared along KL, gold judge first
 for j, tab in comparisons.items():
     for name, r in tab.iterrows():
-        full = f"{name} [{j}]"
-        if not np.isfinite(r["online - offline"]):
-            continue
-        per = matched(arms, f"online [{j}]", full, r["matched KL"])["per_seed"]
-        ax.errorbar(r["online - offline"], y, xerr=r["± (95%)"], fmt="o", color=colour(name), capsize=3)
-        ax.scatter(per, [y] * len(per), color=colour(name), s=10, alpha=0.5)
-        ylabels.append(f"{name} [{j.split(' ')[0]}]")
-        y += 1
-ax.axvline(0, color="gray", lw=0.8)
-ax.set_yticks(range(len(ylabels)), ylabels)
-ax.invert_yaxis()
-ax.set_xlabel("online minus offline, true win rate at matched KL (dots: seeds)")
+        if np.isfinite(r["online - offline"]):
+            label = f"{name} [{j.split(' ')[0]}]"
+            per_seed[label] = matched(arms, f"online [{j}]", f"{name} [{j}]", r["matched KL"])["per_seed"]
+            intervals[label], colours[label] = (r["online - offline"], r["± (95%)"]), colour(name)
+fig = forest_plot(per_seed, intervals, "online minus offline, true win rate at matched KL (dots: seeds)", colors=colours)
 fig.tight_layout()
 plt.show()
 
@@ -508,8 +480,7 @@ glue("far_gap_abs", abs(far_gap), display=False)
 from rlhf_lite.online import replay_stream  # noqa: E402
 
 key = lambda p: (str(p["prompt"]), str(p["chosen"]), str(p["rejected"]))  # noqa: E731
-rounds_ = [[key(p) for p in read_jsonl(runs[GOLD][0].root / f"iter{t}" / "pairs.jsonl")]
-           for t in range(1, cfg.online.iterations + 1)]
+rounds_ = [[key(p) for p in runs[GOLD][0].pairs(t)] for t in range(1, cfg.online.iterations + 1)]
 in_order = [key(p) for p in replay_stream(RECIPES[GOLD], 0, "in order")]
 shuffled = [key(p) for p in replay_stream(RECIPES[GOLD], 0, "shuffled")]
 expected = [x for t in range(1, len(rounds_) + 1) for _ in range(int(cfg.dpo.epochs))
@@ -545,7 +516,7 @@ print("the arms trained on these streams:", [res[0]["pairs"] == len(in_order) fo
 # seeds. (An arm's last point is its final policy, the one ranked here; the loop's is its last iterate.)
 
 # %% tags=hide-input
-bases = [read_jsonl(r.root / "pi0_eval" / "eval.jsonl") for r in runs[GOLD]]  # pi_0's held-out answers, per seed
+bases = [r.records(0) for r in runs[GOLD]]  # pi_0's held-out answers, per seed
 finals = {f"online [{GOLD}]": [r.policies[rounds - 1] for r in longer], f"online [{BT}]": [r.policies[-1] for r in runs[BT]]}
 finals.update({spec["name"]: [res["policy"] for res in out] for (_, spec), out in zip(specs, results)})
 

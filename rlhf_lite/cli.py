@@ -246,19 +246,21 @@ def evaluate(recipe: Optional[Path] = RECIPE, profile: str = PROFILE, set_: Opti
     from rlhf_lite.online.evaluate import PolicyEvaluator, summarise
     from rlhf_lite.online.judge import load_judge
     from rlhf_lite.online.loop import iteration_dir, make_generator, online_root
+    from rlhf_lite.online.runs import eval_path
     from rlhf_lite.stages import prepare_pi0
 
     cfg = load(recipe, profile, set_)
     pi0, judge = prepare_pi0(cfg).pi0, load_judge(cfg)
     ev = PolicyEvaluator(cfg, seed, pi0, judge, make_generator(cfg), say)
-    base, _ = ev.records(pi0, online_root(cfg) / f"seed{seed}" / "pi0_eval", "pi_0")
+    base, _ = ev.records(pi0, eval_path(online_root(cfg) / f"seed{seed}", 0), "pi_0")
     trained = [t for t in range(1, cfg.online.iterations + 1)
                if intact(iteration_dir(cfg, seed, t) / "train_metrics.json")]
     if not trained:
         raise typer.BadParameter(f"no trained iterate for seed {seed} under {online_root(cfg)}: run `rlhf-lite loop` "
                                  f"or the dpo stage first.")
     for t in trained:
-        recs, _ = ev.records(iteration_dir(cfg, seed, t) / "policy", iteration_dir(cfg, seed, t) / "eval", f"pi_{t}")
+        recs, _ = ev.records(iteration_dir(cfg, seed, t) / "policy", eval_path(online_root(cfg) / f"seed{seed}", t),
+                             f"pi_{t}")
         row = summarise(recs, base, judge)
         typer.echo(json.dumps({"policy": f"pi_{t}", **{k: row[k] for k in ("win_rate", "proxy_win_rate", "length", "kl")
                                                           if k in row}}))

@@ -9,10 +9,10 @@ from rlhf_lite import world
 from rlhf_lite.config import Config
 from rlhf_lite.io import read_jsonl, write_jsonl
 from rlhf_lite.online.frontier import common_reach, front, matched, peak, peaks, win_at_kl
-from rlhf_lite.online.offpolicy import (Writer, _poisson_quantile, calibrate, per_token, response_logliks,
-                                        write_samples)
+from rlhf_lite.online.offpolicy import (Writer, _poisson_quantile, calibrate, own_samples, pairs_distance,
+                                        samples_distance, write_samples)
 from rlhf_lite.policy.models import load_policy
-from rlhf_lite.policy.sampling import HFSampler, sample_responses, sequence_logprobs
+from rlhf_lite.policy.sampling import HFSampler, sequence_logprobs
 
 CFG = {"online.iterations": 2, "data.prompts_per_iteration": 60, "sampling.n": 4, "eval_prompts": 30,
        "online.eval_n": 2, "online.validation_prompts": 20, "online.judge": "gold"}
@@ -90,19 +90,33 @@ def test_a_calibrated_writer_sits_at_the_distance_the_dial_asks_for(pi0_artifact
     cfg = world.WorldConfig()
 
     def own_per_token(prompts, seed):
-        rows = sample_responses(HFSampler(model, tok, progress=False), prompts, 2, (1.0,), 24, seed=seed)
-        flat = [r for row in rows for r in row]
-        return per_token(*response_logliks(model, tok, [r["prompt"] for r in flat], [r["response"] for r in flat]))
+        own, own_reward = own_samples(HFSampler(model, tok, progress=False), model, tok, prompts, 24, n=2, seed=seed)
+        assert 0 <= own_reward <= 1  # pi_0's samples scored by r*
+        return own
 
     calib, fresh = world.sample_prompts(400, cfg, seed=11), world.sample_prompts(400, cfg, seed=12)
     foreign, measured = calibrate(-1.0, model, tok, calib, own_per_token(calib, 1), cfg, tol=0.03)
     assert foreign > 0 and measured == pytest.approx(-1.0, abs=0.03)
     rows = write_samples(Writer("far", foreign), fresh, 2, cfg, seed=5)
-    flat = [(x, a) for x, row in zip(fresh, rows) for a in row]
-    elsewhere = per_token(*response_logliks(model, tok, [x for x, _ in flat], [a for _, a in flat])) - own_per_token(fresh, 2)
-    assert elsewhere == pytest.approx(-1.0, abs=0.25)
+    assert samples_distance(model, tok, fresh, rows, own_per_token(fresh, 2)) == pytest.approx(-1.0, abs=0.25)
     with pytest.raises(ValueError, match="outside what this writer family reaches"):
         calibrate(+3.0, model, tok, calib, own_per_token(calib, 1), cfg)
+
+
+def test_a_pair_sets_distance_is_each_sides_and_its_truth_counts_right_and_tied_pairs(pi0_artifacts):
+    """Chosen answers written by the demonstration maker, rejected ones the same answers with filler woven in: the
+    same r* (every pair tied), the rejected side further from pi_0 than the chosen one."""
+    model, tok = load_policy(pi0_artifacts.pi0)
+    cfg = world.WorldConfig()
+    prompts = world.sample_prompts(60, cfg, seed=13)
+    near, far = (write_samples(Writer(n, f), prompts, 1, cfg, seed=6) for n, f in (("near", 0.0), ("far", 3.0)))
+    msg = lambda a: [{"role": "assistant", "content": a}]  # noqa: E731
+    pairs = [{"prompt": x, "chosen": msg(a[0]), "rejected": msg(b[0])} for x, a, b in zip(prompts, near, far)]
+    row = pairs_distance(model, tok, pairs, own=-1.5, own_reward=0.4)
+    assert row["distance (chosen), nats/token"] == pytest.approx(samples_distance(model, tok, prompts, near, -1.5))
+    assert row["distance (rejected), nats/token"] < row["distance (chosen), nats/token"]
+    assert (row["pairs right under r*"], row["pairs tied under r*"]) == (0.0, 1.0)
+    assert row["chosen: mean r*"] == row["rejected: mean r*"] and row["pi_0's own: mean r*"] == 0.4
 
 
 # ----------------------------------------------------------------------------- the replayed stream

@@ -57,3 +57,16 @@ def test_a_round_the_run_does_not_hold_is_an_error_that_says_which_it_holds(run)
         run.samples(3)
     with pytest.raises(IndexError, match=r"rounds 0\.\.2"):
         run.records(5)
+
+
+def test_the_ceiling_is_pi0s_mean_over_seeds_and_arms_read_their_own_folder(run, tmp_path):
+    from rlhf_lite.online.evaluate import mean_ceiling
+    from rlhf_lite.online.runs import arm_pairs, offline_records
+
+    write_jsonl(run.root / "pi0_eval" / "eval.jsonl", [{"reward": 1.0}, {"reward": 0.2}])  # a tie at best, a win
+    assert mean_ceiling([run, run]) == 0.75
+    arm = tmp_path / "study" / "near"
+    write_jsonl(arm / "pairs.jsonl", [{"prompt_id": "7"}])
+    write_jsonl(arm / "eval" / "eval.jsonl", [{"who": "offline"}])
+    assert arm_pairs({"policy": arm / "policy"}) == [{"prompt_id": "7"}]
+    assert offline_records({"policy": arm / "policy"}) == [{"who": "offline"}]

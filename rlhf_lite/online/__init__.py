@@ -13,7 +13,7 @@
 """
 
 from rlhf_lite.online.evaluate import (PolicyEvaluator, across_seeds, agreement_by_length, overoptimisation_points,
-                                       pair_truth, summarise, win_rate_ceiling)
+                                       mean_ceiling, pair_truth, summarise, win_rate_ceiling)
 from rlhf_lite.online.judge import GoldJudge, ProxyJudge, load_judge
 from rlhf_lite.online.loop import offline_pairs, run_online
 from rlhf_lite.online.offline import loop_pair_passes, run_offline

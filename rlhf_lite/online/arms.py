@@ -31,7 +31,7 @@ from rlhf_lite.io import atomic_dir, exclusive, fingerprint, intact, read_jsonl,
 from rlhf_lite.online.evaluate import PolicyEvaluator, summarise
 from rlhf_lite.online.judge import load_judge
 from rlhf_lite.online.loop import iteration_dir, make_generator, online_root, prepare_data, prompt_subset
-from rlhf_lite.online.runs import OnlineRun
+from rlhf_lite.online.runs import OnlineRun, eval_path
 from rlhf_lite.online.offline import loop_pair_passes
 from rlhf_lite.online.offpolicy import Writer, write_samples
 from rlhf_lite.online.pairs import build_pairs
@@ -139,7 +139,7 @@ def run_arm(cfg: Config, seed: int, name: str, make_pairs: Callable[[], list[dic
             write_json(out / "train_metrics.json", metrics)
         metrics = json.loads((out / "train_metrics.json").read_text())
         ev = PolicyEvaluator(cfg, seed, pi0, judge, make_generator(cfg, progress), log)
-        base, _ = ev.records(pi0, root / "pi0_eval", "pi_0")
+        base, _ = ev.records(pi0, eval_path(root, 0), "pi_0")
         points = [{"kl": 0.0, "win": 0.5, "reward": summarise(base, base)["reward"][0], "step": 0}]
         for step in metrics.get("checkpoints", []) + [metrics["steps"]]:
             policy = out / "policy" / "checkpoints" / f"step-{step}" if step != metrics["steps"] else out / "policy"

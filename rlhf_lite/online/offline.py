@@ -14,6 +14,7 @@ from rlhf_lite.io import atomic_dir, exclusive, intact, stage_code, write_json
 from rlhf_lite.online.evaluate import PolicyEvaluator, summarise
 from rlhf_lite.online.judge import load_judge
 from rlhf_lite.online.loop import make_generator, offline_pairs, online_root
+from rlhf_lite.online.runs import eval_path
 from rlhf_lite.policy.dpo import train_dpo
 from rlhf_lite.stages import prepare_pi0
 
@@ -58,7 +59,7 @@ def _train_and_evaluate(cfg: Config, seed: int, n: int, out, pi0, ev, judge, pro
             metrics = train_dpo(pi0, pi0, data, tmp, cfg.dpo, seed=1000 * seed, progress=progress, lora=cfg.lora)
         metrics["policy_init"] = "pi0"
         write_json(out / "train_metrics.json", metrics)
-    base, _ = ev.records(pi0, root / "pi0_eval", "pi_0")
+    base, _ = ev.records(pi0, eval_path(root, 0), "pi_0")
     recs, _ = ev.records(out / "policy", out / "eval", "offline DPO")
     return {"policy": out / "policy", "eval": summarise(recs, base, judge),
             "train_metrics": json.loads((out / "train_metrics.json").read_text())}

@@ -110,3 +110,14 @@ class OnlineRun:
     def true_best(self) -> int:
         """The round r* would pick as the output policy (highest true win rate; the lite world knows it)."""
         return int(np.argmax([e["win_rate"][0] for e in self.evals[1:]])) + 1
+
+
+def arm_pairs(result: dict) -> list[dict]:
+    """The pairs an offline arm trained on (a result of :func:`rlhf_lite.online.arms.arm`), in its order."""
+    return read_jsonl(Path(result["policy"]).parent / "pairs.jsonl")
+
+
+def offline_records(result: dict) -> list[dict]:
+    """The offline-DPO baseline's scored samples on the held-out prompts (a result of
+    :func:`rlhf_lite.online.offline.run_offline`)."""
+    return read_jsonl(Path(result["policy"]).parent / "eval" / "eval.jsonl")
