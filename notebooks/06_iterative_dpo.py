@@ -63,15 +63,18 @@ import transformers
 
 from rlhf_lite.config import Config, with_overrides
 from rlhf_lite.headlines import IterativeDpoHeadline, save
-from rlhf_lite.stats import Interval, compare, seed_interval
+from rlhf_lite.stats import Interval, compare, paired, seed_interval, share_of_gain
+from rlhf_lite.wording import (against_tie, bias_against_paper, gain_kept, interval_words, preference_model_words,
+                               training_cut)
 from rlhf_lite.io import PACKAGE_DIR, project_root, read_jsonl
 from rlhf_lite.online import (across_seeds, agreement_by_length, load_judge, loop_pair_passes, orientation_flips,
-                              overoptimisation_points, pair_truth, run_recipes, win_rate_ceiling)
+                              overoptimisation_points, run_recipes)
+from rlhf_lite.online.analysis import (length_lean, mean_ceiling, overall_agreement, pair_truth_by_round,
+                                       proxy_length_correlation)
 from rlhf_lite.online.loop import prompt_subset
 from rlhf_lite.online.safety import answer_kind, round_rows
 from rlhf_lite.plots import forest_plot, gao_curve, gao_fit
 from rlhf_lite.policy import load_policy, num_parameters
-from rlhf_lite.reward import length_correlations
 from rlhf_lite.stages import prepare_pi0
 
 # One line per stage of the loop is enough; the per-model loading and tokenising bars are not.
@@ -262,8 +265,7 @@ print("offline DPO reference is pi_0:", all(o["train_metrics"]["reference"] == p
 # different answers could differ, because the loop breaks ties at random and `argmax` takes the first.
 
 # %% tags=nbval-check-output
-rows = read_jsonl(runs[CONCISE][0].root / "iter1" / "samples.jsonl")
-saved = read_jsonl(runs[CONCISE][0].root / "iter1" / "pairs.jsonl")
+rows, saved = runs[CONCISE][0].samples(1), runs[CONCISE][0].pairs(1)
 by_hand = {}
 for k, r in enumerate(rows):
     score = np.array(r["proxy"]) - LAMBDA * np.array([len(a) for a in r["responses"]])
@@ -286,8 +288,7 @@ print("the loop's pairs are exactly the hand-made ones:", same == len(saved) == 
 
 # %% tags=hide-input
 flip_counts = [orientation_flips([r["proxy"] for r in rows_], [r["responses"] for r in rows_], LAMBDA)
-               for run_ in runs[CONCISE] for t in range(1, T_LOOP + 1)
-               for rows_ in [read_jsonl(run_.root / f"iter{t}" / "samples.jsonl")]]
+               for run_ in runs[CONCISE] for t in range(1, T_LOOP + 1) for rows_ in [run_.samples(t)]]
 flip_share = sum(f for f, _ in flip_counts) / sum(k for _, k in flip_counts)
 by_run = [f / k for f, k in flip_counts]
 glue("flip_share", flip_share, display=False)
@@ -318,7 +319,7 @@ T = cfg.online.iterations
 COLORS = {GOLD: "goldenrod", PAPER: "C0", CONCISE: "C2", ULTRA: "C3", PREV: "C4"}
 agg = {name: [across_seeds([r.evals[t] for r in rs]) for t in range(T + 1)] for name, rs in runs.items()}
 off = across_seeds([o["eval"] for o in offline])
-ceiling = float(np.mean([win_rate_ceiling(read_jsonl(r.root / "pi0_eval" / "eval.jsonl")) for r in runs[GOLD]]))
+ceiling = mean_ceiling(runs[GOLD])
 glue("ceiling", ceiling, display=False)
 panels = [("win_rate", "true win rate vs $\\pi_0$"), ("reward", "mean $r^*$"), ("length", "length (words)"),
           ("kl", "KL($\\pi_t \\| \\pi_0$), nats per answer"), ("proxy_win_rate", "judge's win rate vs $\\pi_0$")]
@@ -372,7 +373,7 @@ def row(a):
 
 def headroom(a):
     """The share of the possible gain in win rate (0.5 -> ceiling) that a policy took."""
-    return (a["win_rate"][0] - 0.5) / (ceiling - 0.5)
+    return share_of_gain(a["win_rate"][0], 0.5, ceiling)
 
 
 table2 = pd.DataFrame({"SFT (pi_0)": row(agg[PAPER][0]), "offline DPO": row(off),
@@ -380,14 +381,10 @@ table2 = pd.DataFrame({"SFT (pi_0)": row(agg[PAPER][0]), "offline DPO": row(off)
 table2["share of the possible gain"] = [f"{headroom(a):.0%}" for a in (agg[PAPER][0], off, agg[GOLD][T], agg[PAPER][T],
                                                                          agg[CONCISE][T])]
 
-
-def pair_passes(train_metrics):
-    """DPO pair passes of a run: pairs times epochs, summed over its DPO rounds (every round runs dpo.epochs)."""
-    return sum(m["train_pairs"] for m in train_metrics) * cfg.dpo.epochs
-
-
-passes = {"SFT (pi_0)": 0, "offline DPO": float(np.mean([pair_passes([o["train_metrics"]]) for o in offline])),
-          **{name: float(np.mean([pair_passes(r.train_metrics) for r in runs[name]])) for name in runs}}
+# DPO pair passes of a run: pairs times epochs, summed over its DPO rounds (every round runs dpo.epochs)
+passes = {"SFT (pi_0)": 0, "offline DPO": float(np.mean([o["train_metrics"]["train_pairs"] * cfg.dpo.epochs
+                                                          for o in offline])),
+          **{name: float(np.mean([r.pair_passes(cfg.dpo.epochs) for r in runs[name]])) for name in runs}}
 table2["DPO pair passes"] = [f"{passes[k]:,.0f}" for k in ("SFT (pi_0)", "offline DPO", GOLD, PAPER, CONCISE)]
 table2.columns = ["win rate vs π₀", "mean r*", "length (words)", "KL to π₀ (nats/answer)", "share of the gain",
                   "pair passes"]
@@ -406,12 +403,7 @@ pd.DataFrame({"LC AlpacaEval-2": [10.2, 22.5, 31.3, 38.1], "Chat-Arena-Hard": [5
 # %% tags=hide-cell
 def paired_gap(a_runs, key="win_rate"):
     """pi_T of each seed's run minus offline DPO of the same seed: (mean, 95% half-width)."""
-    return seed_interval([r.evals[T][key][0] - o["eval"][key][0] for r, o in zip(a_runs, offline)])
-
-
-def verdict(mean, half):
-    return ("an interval above zero" if mean - half > 0 else "an interval below zero" if mean + half < 0
-            else "an interval that includes zero: these seeds cannot tell the two apart")
+    return paired([r.evals[T][key][0] for r in a_runs], [o["eval"][key][0] for o in offline])
 
 
 gaps_off = {name: paired_gap(runs[name]) for name in (GOLD, PAPER, CONCISE, ULTRA)}
@@ -436,11 +428,8 @@ for key, a in (("sft", agg[PAPER][0]), ("off", off), ("gold", agg[GOLD][T]), ("p
 for key, name in (("gold", GOLD), ("plain", PAPER), ("it", CONCISE)):
     glue(f"gap_{key}", float(gaps_off[name][0]), display=False)
     glue(f"gap_{key}_ci", float(gaps_off[name][1]), display=False)
-    glue(f"gap_{key}_text", verdict(*gaps_off[name]), display=False)
-off_clear = off["win_rate"][0] - off["win_rate"][1] > 0.5
-glue("off_text", "above a tie, its interval clear of 0.5" if off_clear else
-     "above a tie in the mean, but its interval reaches 0.5" if off["win_rate"][0] > 0.5 else
-     "not above a tie", display=False)
+    glue(f"gap_{key}_text", interval_words(*gaps_off[name]), display=False)
+glue("off_text", against_tie(*off["win_rate"]), display=False)
 glue("gold_words", compare(*gaps_off[GOLD], "is ahead of", "is behind", "is level with",
                            unclear="cannot be told apart from", resolution=0.02), display=False)
 glue("plain_words", compare(*gaps_off[PAPER], "is ahead of", "is behind", "is level with",
@@ -449,9 +438,7 @@ glue("plain_words", compare(*gaps_off[PAPER], "is ahead of", "is behind", "is le
 glue("passes_off", f"{passes['offline DPO']:,.0f}", display=False)
 glue("passes_gold", f"{passes[GOLD]:,.0f}", display=False)
 glue("passes_plain", f"{passes[PAPER]:,.0f}", display=False)
-glue("passes_cut", "more training for offline DPO, so the difference in steps cuts against the loop"
-     if passes["offline DPO"] > passes[GOLD] else "less training for offline DPO, so the difference in steps "
-     "favours the loop" if passes["offline DPO"] < passes[GOLD] else "the same training", display=False)
+glue("passes_cut", training_cut(passes["offline DPO"], passes[GOLD]), display=False)
 glue("pen_chars_diff", float(concise_minus_main["chars"][0]), display=False)
 glue("pen_chars_diff_h", float(concise_minus_main["chars"][1]), display=False)
 glue("pen_win_diff", float(concise_minus_main["win_rate"][0]), display=False)
@@ -508,16 +495,7 @@ plt.show()
 # share whose chosen answer is a best-of-$n$ under $r^*$. Means over the loop seeds.
 
 # %% tags=hide-input
-def truth_of_pairs(rs):
-    per_t = []
-    for t in range(1, T + 1):
-        reports = [pair_truth(read_jsonl(r.root / f"iter{t}" / "samples.jsonl"), read_jsonl(r.root / f"iter{t}" / "pairs.jsonl"))
-                   for r in rs]
-        per_t.append({k: float(np.mean([p[k] for p in reports])) for k in reports[0]})
-    return per_t
-
-
-taught = {name: truth_of_pairs(runs[name]) for name in (GOLD, PAPER, CONCISE, ULTRA)}
+taught = {name: pair_truth_by_round(runs[name], T) for name in (GOLD, PAPER, CONCISE, ULTRA)}
 pd.DataFrame({(name, f"iteration {t + 1}"): {k: round(v, 3) for k, v in p.items()}
               for name, per_t in taught.items() for t, p in enumerate(per_t)}).T
 
@@ -529,7 +507,7 @@ pd.DataFrame({(name, f"iteration {t + 1}"): {k: round(v, 3) for k, v in p.items(
 # samples that differ in $r^*$, split by whether the truly better answer is the longer one:
 
 # %% tags=hide-input
-pi0_samples = read_jsonl(runs[PAPER][0].root / "iter1" / "samples.jsonl")
+pi0_samples = runs[PAPER][0].samples(1)
 by_length = {name: agreement_by_length(load_judge(with_overrides(cfg, {"online.judge": name}), progress=False,
                                                   log=lambda *a: None), pi0_samples,
                                        max_pairs=600 if profile == "ci" else 2000)
@@ -555,13 +533,6 @@ glue("pm_longer", by_length["pm-mix2"]["longer"][0], display=False)
 glue("pm_shorter", by_length["pm-mix2"]["shorter"][0], display=False)
 
 
-def length_lean(d):
-    """Agreement where the better answer is longer minus where it is shorter, and its 95% half-width (two
-    disjoint sets of pairs: binomial half-widths in quadrature; pairs of one prompt are few, so not clustered)."""
-    (a, na), (b, nb) = d["longer"], d["shorter"]
-    return a - b, 1.96 * np.sqrt(a * (1 - a) / na + b * (1 - b) / nb)
-
-
 leans = {name: length_lean(by_length[name]) for name in ("bt-mix2", "bt-mix1")}
 for key, name in (("mix2", "bt-mix2"), ("mix1", "bt-mix1")):
     glue(f"{key}_lean", float(leans[name][0]), display=False)
@@ -569,32 +540,13 @@ for key, name in (("mix2", "bt-mix2"), ("mix1", "bt-mix1")):
     glue(f"{key}_lean_words", compare(*leans[name], "leans towards length", "leans against length",
                                       "does not lean either way", unclear="does not lean measurably either way",
                                       resolution=0.03), display=False)
-def overall(d):
-    """Agreement over all pairs of the split, whatever the lengths."""
-    n = sum(k for _, k in d.values())
-    return sum(v * k for v, k in d.values() if k) / n
-
-
-glue("pm_overall", overall(by_length["pm-mix2"]), display=False)
-glue("mix2_overall", overall(by_length["bt-mix2"]), display=False)
-pm_leans = by_length["pm-mix2"]["longer"][0] - by_length["pm-mix2"]["shorter"][0] > 0.15
-glue("pm_text", (
-    f"It leans on length far more than on correctness, and over all these pairs it agrees with the truth on "
-    f"{overall(by_length['pm-mix2']):.2f} of them, against {overall(by_length['bt-mix2']):.2f} for BT-MIX2. A loop "
-    f"ranked by it would be taught length rather than correctness on many of its pairs, so it gets no loop of its "
-    f"own here." if pm_leans else
-    f"Its agreement differs by less than 0.15 between the two halves, but over all these pairs it agrees with the "
-    f"truth on {overall(by_length['pm-mix2']):.2f} of them, against {overall(by_length['bt-mix2']):.2f} for BT-MIX2, "
-    f"so it gets no loop of its own here." if overall(by_length["pm-mix2"]) <= overall(by_length["bt-mix2"]) else
-    f"It reads correctness about as well whichever answer is longer, and agrees with the truth on "
-    f"{overall(by_length['pm-mix2']):.2f} of these pairs against {overall(by_length['bt-mix2']):.2f} for BT-MIX2."),
-    display=False)
-glue("pm_loop_words", (
-    f"Our preference model agrees with the truth on {overall(by_length['pm-mix2']):.2f} of the SFT policy's pairs against "
-    f"{overall(by_length['bt-mix2']):.2f} for BT-MIX2, so it is not used as a judge of the loop."
-    if pm_leans or overall(by_length["pm-mix2"]) <= overall(by_length["bt-mix2"]) else
-    f"Our preference model agrees with the truth on {overall(by_length['pm-mix2']):.2f} of the SFT policy's pairs, as well as "
-    f"BT-MIX2 ({overall(by_length['bt-mix2']):.2f}); this chapter has no loop ranked by it yet."), display=False)
+pm_all, bt_all = overall_agreement(by_length["pm-mix2"]), overall_agreement(by_length["bt-mix2"])
+glue("pm_overall", pm_all, display=False)
+glue("mix2_overall", bt_all, display=False)
+pm_text, pm_loop_words = preference_model_words(
+    pm_all, bt_all, leans_on_length=by_length["pm-mix2"]["longer"][0] - by_length["pm-mix2"]["shorter"][0] > 0.15)
+glue("pm_text", pm_text, display=False)
+glue("pm_loop_words", pm_loop_words, display=False)
 
 # %% [markdown]
 # The gold judge's pairs are all right by construction. The paper's recipe, ranked by BT-MIX2, trains in
@@ -695,19 +647,9 @@ glue("sft_helps_text", (
 # coefficient would be +1 or -1, and `length_correlations` refuses them.)
 
 # %% tags=hide-input
-def mean_length_corr(rs):
-    """Mean over prompts of corr(proxy, words) on pi_0's n samples of iteration 1, one value per loop seed."""
-    vals = []
-    for r in rs:
-        rows_ = read_jsonl(r.root / "iter1" / "samples.jsonl")
-        corr, _ = length_correlations(np.array([x["proxy"] for x in rows_]),
-                                      np.array([[len(a.split()) for a in x["responses"]] for x in rows_]), flat=0.0)
-        vals.append(float(np.nanmean(corr)))
-    return vals
-
-
-corr_by_seed = {"BT-MIX2 (judge of the paper's recipe)": mean_length_corr(runs[PAPER]),
-                "BT-MIX1 (UltraRM role)": mean_length_corr(runs[ULTRA])}
+# mean over prompts of corr(proxy, words) on pi_0's n samples of iteration 1, one value per loop seed
+corr_by_seed = {"BT-MIX2 (judge of the paper's recipe)": [proxy_length_correlation(r) for r in runs[PAPER]],
+                "BT-MIX1 (UltraRM role)": [proxy_length_correlation(r) for r in runs[ULTRA]]}
 bias = {k: seed_interval(v) for k, v in corr_by_seed.items()}
 glue("bias_n", cfg.sampling.n, display=False)
 pd.DataFrame({k: {"mean per-prompt corr(reward, length)": f"{m:.3f} ± {h:.3f}",
@@ -720,9 +662,7 @@ glue("corr_mix2", c2, display=False)
 glue("corr_mix1", c1, display=False)
 glue("bias_order_text", "more" if c1 - h1 > c2 + h2 else "less" if c1 + h1 < c2 - h2 else "about as", display=False)
 glue("corr_mix2_ci", h2, display=False)
-glue("mix2_vs_paper_text", f"Our MIX2 model leans towards length {c2 / 0.06:.1f} times as much as the paper's, "
-     "one reason the paper's recipe fares worse here than in the paper." if c2 - h2 > 0.06 else
-     "Our MIX2 model is not clearly more length-biased than the paper's by this measure.", display=False)
+glue("mix2_vs_paper_text", bias_against_paper(c2, h2, paper=0.06), display=False)
 glue("corr_mix1_ci", h1, display=False)
 fams = list(agg[PAPER][T]["by_family"])
 rows4 = {}
@@ -741,10 +681,7 @@ display(by_task.style.format("{:.3f}").set_caption("mean r* by task family"))
 # %% tags=hide-cell
 plain, main, ultra = agg[PAPER], agg[CONCISE], agg[ULTRA]
 gain_plain, gain_pen = plain[T]["reward"][0] - plain[0]["reward"][0], main[T]["reward"][0] - main[0]["reward"][0]
-glue("keep_text", ("gains more true reward than the unpenalised loop" if gain_pen > gain_plain > 0
-                   else f"keeps {gain_pen / gain_plain:.0%} of the unpenalised loop's true-reward gain"
-                   if gain_plain > 0 else "gains true reward where the unpenalised loop loses it"
-                   if gain_pen > 0 >= gain_plain else "does not gain true reward either"), display=False)
+glue("keep_text", gain_kept(gain_pen, gain_plain), display=False)
 glue("lam", LAMBDA, display=False)
 glue("lam_word", 5 * LAMBDA, display=False)
 glue("len_grows_text", "grow" if plain[T]["length"][0] > plain[0]["length"][0] else "do not grow", display=False)
@@ -1237,7 +1174,7 @@ glue("ref_win_diff_ci", float(ref_diff["win_rate"][1]), display=False)
 glue("ref_kl_text", "moves clearly further" if kl_more else
      "does not move clearly further" if ref_diff["kl"][0] + ref_diff["kl"][1] >= 0 else
      "stays closer", display=False)
-glue("ref_win_text", verdict(*ref_diff["win_rate"]), display=False)
+glue("ref_win_text", interval_words(*ref_diff["win_rate"]), display=False)
 
 # %% [markdown]
 # With the previous iterate as reference the loop {glue:text}`ref_kl_text` from $\pi_0$: a KL of

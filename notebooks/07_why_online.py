@@ -55,7 +55,8 @@ from rlhf_lite.config import Config, with_overrides
 from rlhf_lite.headlines import Matched, WhyOnlineHeadline, save
 from rlhf_lite.wording import ranks_and_generates
 from rlhf_lite.online import (Writer, calibrate, common_reach, front, implicit_accuracy, iterate_points, loop_prompts,
-                              matched, mean_ceiling, peak, peaks, run_arms, run_recipes, win_at_kl, write_samples)
+                              matched, peak, peaks, run_arms, run_recipes, win_at_kl, write_samples)
+from rlhf_lite.online.analysis import mean_ceiling
 from rlhf_lite.online.offpolicy import own_samples, pairs_distance, samples_distance
 from rlhf_lite.online.runs import arm_pairs
 from rlhf_lite.plots import forest_plot

@@ -60,7 +60,7 @@ def test_a_round_the_run_does_not_hold_is_an_error_that_says_which_it_holds(run)
 
 
 def test_the_ceiling_is_pi0s_mean_over_seeds_and_arms_read_their_own_folder(run, tmp_path):
-    from rlhf_lite.online.evaluate import mean_ceiling
+    from rlhf_lite.online.analysis import mean_ceiling
     from rlhf_lite.online.runs import arm_pairs, offline_records
 
     write_jsonl(run.root / "pi0_eval" / "eval.jsonl", [{"reward": 1.0}, {"reward": 0.2}])  # a tie at best, a win

@@ -9,11 +9,12 @@
 - ``offpolicy``: writers other than pi_0 at a set distance from it, and how far a data set is from pi_0;
 - ``frontier``: true win rate against KL, arms compared at matched KL and at their peaks;
 - ``arms``: offline arms (writers' data, the loop's stream replayed) beside the loop;
-- ``runs``: what a loop seed left in its folder (samples, pairs, evaluation records of round t), read back by role.
+- ``runs``: what a loop seed left in its folder (samples, pairs, evaluation records of round t), read back by role;
+- ``analysis``, ``safety``: what the chapters read from finished loops (no stage imports them).
 """
 
 from rlhf_lite.online.evaluate import (PolicyEvaluator, across_seeds, agreement_by_length, overoptimisation_points,
-                                       mean_ceiling, pair_truth, summarise, win_rate_ceiling)
+                                       pair_truth, summarise, win_rate_ceiling)
 from rlhf_lite.online.judge import GoldJudge, ProxyJudge, load_judge
 from rlhf_lite.online.loop import offline_pairs, run_online
 from rlhf_lite.online.offline import loop_pair_passes, run_offline

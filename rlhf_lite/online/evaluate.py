@@ -256,9 +256,3 @@ def win_rate_ceiling(base: Sequence[dict]) -> float:
     if r.size == 0 or np.isnan(r).any():
         raise ValueError("win_rate_ceiling needs r* of every pi_0 sample (the lite world).")
     return float(np.mean(np.where(r < 1.0, 1.0, 0.5)))
-
-
-def mean_ceiling(runs) -> float:
-    """The win-rate ceiling (:func:`win_rate_ceiling`) of pi_0's held-out samples, mean over the loop seeds ``runs``
-    (each an :class:`~rlhf_lite.online.runs.OnlineRun`, with pi_0's samples of its own seed)."""
-    return float(np.mean([win_rate_ceiling(r.records(0)) for r in runs]))

@@ -1,0 +1,54 @@
+"""What the chapters read from finished loops: numbers computed from a loop's artifacts (its samples, pairs and
+evaluations, through :class:`~rlhf_lite.online.runs.OnlineRun`), never a stage's work.
+
+Like ``safety.py``, an analysis, not a stage: no stage imports it, so it is one of the modules the stages' cache
+keys leave out (``io.PRESENTATION_MODULES``): editing it re-runs chapters, never their training.
+Chapters: the iterative DPO chapter and why online beats offline.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from rlhf_lite.online.evaluate import pair_truth, win_rate_ceiling
+from rlhf_lite.reward.length_bias import length_correlations
+from rlhf_lite.stats import Interval
+
+
+def mean_ceiling(runs) -> float:
+    """The win-rate ceiling (:func:`win_rate_ceiling`) of pi_0's held-out samples, mean over the loop seeds ``runs``
+    (each an :class:`~rlhf_lite.online.runs.OnlineRun`, with pi_0's samples of its own seed)."""
+    return float(np.mean([win_rate_ceiling(r.records(0)) for r in runs]))
+
+
+def pair_truth_by_round(runs, rounds: int) -> list[dict]:
+    """:func:`pair_truth` of the pairs of each round 1..``rounds``, mean over the loop seeds ``runs``."""
+    per_t = []
+    for t in range(1, rounds + 1):
+        reports = [pair_truth(r.samples(t), r.pairs(t)) for r in runs]
+        per_t.append({k: float(np.mean([p[k] for p in reports])) for k in reports[0]})
+    return per_t
+
+
+def overall_agreement(by_length: dict) -> float:
+    """Agreement over all pairs of :func:`agreement_by_length`'s split, whatever the lengths (weighted by pairs)."""
+    n = sum(k for _, k in by_length.values())
+    return sum(v * k for v, k in by_length.values() if k) / n
+
+
+def length_lean(by_length: dict) -> Interval:
+    """How much a judge leans on length (:func:`agreement_by_length`): agreement where the better answer is longer
+    minus where it is shorter, with its 95% half-width (two disjoint sets of pairs: binomial half-widths in
+    quadrature; pairs of one prompt are few, so not clustered)."""
+    (a, na), (b, nb) = by_length["longer"], by_length["shorter"]
+    return Interval(a - b, 1.96 * np.sqrt(a * (1 - a) / na + b * (1 - b) / nb))
+
+
+def proxy_length_correlation(run, t: int = 1) -> float:
+    """How much the loop's judge likes length before any penalty: over the prompts of round ``t`` (round 1:
+    pi_0's own n samples), the mean per-prompt Pearson correlation between the judge's score and the answer's
+    length in words (:func:`~rlhf_lite.reward.length_bias.length_correlations`)."""
+    rows = run.samples(t)
+    corr, _ = length_correlations(np.array([x["proxy"] for x in rows]),
+                                  np.array([[len(a.split()) for a in x["responses"]] for x in rows]), flat=0.0)
+    return float(np.nanmean(corr))
