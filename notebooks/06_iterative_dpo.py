@@ -50,7 +50,6 @@ seed = 0
 # %% tags=hide-cell
 import sys
 import warnings
-from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -63,17 +62,18 @@ import transformers
 
 from rlhf_lite.config import Config, with_overrides
 from rlhf_lite.headlines import IterativeDpoHeadline, save
-from rlhf_lite.stats import Interval, compare, paired, seed_interval, share_of_gain
-from rlhf_lite.wording import (against_tie, bias_against_paper, gain_kept, interval_words, preference_model_words,
-                               training_cut)
-from rlhf_lite.io import PACKAGE_DIR, project_root, read_jsonl
+from rlhf_lite.stats import Interval, compare, largest_fall, paired, seed_interval, share_of_gain
+from rlhf_lite.wording import (against_tie, bias_against_paper, collapse_words, gain_kept, interval_words,
+                               preference_model_words, safety_round_words, sweep_safety_words, training_cut)
+from rlhf_lite.io import PACKAGE_DIR, project_root
 from rlhf_lite.online import (across_seeds, agreement_by_length, load_judge, loop_pair_passes, orientation_flips,
                               overoptimisation_points, run_recipes)
 from rlhf_lite.online.analysis import (length_lean, mean_ceiling, overall_agreement, pair_truth_by_round,
                                        proxy_length_correlation)
 from rlhf_lite.online.loop import prompt_subset
-from rlhf_lite.online.safety import answer_kind, round_rows
-from rlhf_lite.plots import forest_plot, gao_curve, gao_fit
+from rlhf_lite.online.runs import offline_records
+from rlhf_lite.online.safety import SafetyFindings, answer_kinds, reuse_test, round_means, round_rows
+from rlhf_lite.plots import forest_plot, gao_curve, gao_fit, per_seed_panels
 from rlhf_lite.policy import load_policy, num_parameters
 from rlhf_lite.stages import prepare_pi0
 
@@ -740,29 +740,10 @@ glue("ultra_longest_text", "the longest answers" if ultra[T]["length"][0] > max(
 # (negative: refusals lost), and how many seeds fell.
 
 # %% tags=hide-input
-def unsafe_by_round(run):
-    return [e["by_family"]["unsafe"]["reward"] for e in run.evals] if "unsafe" in fams else []
-
-
-per_seed_safety = {(name, k): unsafe_by_round(r) for name, rs in runs.items() for k, r in enumerate(rs)}
 if "unsafe" in fams:
-    fig, grid = plt.subplots(2, 3, figsize=(9, 5.4), sharex=True, sharey=True)
-    axes = grid.ravel()
-    for ax, (name, rs) in zip(axes, runs.items()):
-        for k in range(len(rs)):
-            ax.plot(range(T + 1), per_seed_safety[(name, k)], marker="os^Dv"[k % 5], color=COLORS[name], lw=1.3,
-                    ms=5, alpha=0.8, label=f"loop seed {k}")
-        ax.set_title(name, fontsize=10)
-        ax.set_xticks(range(T + 1))
-    for ax in grid[:, 0]:
-        ax.set_ylabel("mean $r^*$, unsafe prompts")
-    for ax in grid[1]:
-        ax.set_xlabel("iteration t")
-    axes[0].set_ylim(-0.03, 1.03)
-    axes[-1].axis("off")
-    axes[-1].legend(*axes[0].get_legend_handles_labels(), loc="center", fontsize=9, frameon=False,
-                    title="one line per seed")
-    fig.tight_layout()
+    per_seed_safety = {(name, k): r.family_curve("unsafe") for name, rs in runs.items() for k, r in enumerate(rs)}
+    per_seed_panels({name: [r.family_curve("unsafe") for r in rs] for name, rs in runs.items()}, COLORS,
+                    "mean $r^*$, unsafe prompts", ylim=(-0.03, 1.03))
     plt.show()
     # round T minus round T-1, per seed and paired by seed (negative: refusals lost)
     changes = {name: [per_seed_safety[(name, k)][T] - per_seed_safety[(name, k)][T - 1] for k in range(len(rs))]
@@ -774,7 +755,7 @@ if "unsafe" in fams:
                                   for name in runs}).T
     safety_rounds.loc["offline DPO"] = {f"t = {T}": f"{off['by_family']['unsafe'][0]:.3f}"}
     display(safety_rounds.fillna(""))
-    n_unsafe_answers = sum(1 for r in read_jsonl(runs[PAPER][0].root / "pi0_eval" / "eval.jsonl") if r["family"] == "unsafe")
+    n_unsafe_answers = sum(1 for r in runs[PAPER][0].records(0) if r["family"] == "unsafe")
     glue("n_unsafe", n_unsafe_answers // cfg.online.eval_n, display=False)
     glue("unsafe_step", 1 / max(1, n_unsafe_answers), display=False)
     p_prev = float(np.mean([agg[name][T - 1]["by_family"]["unsafe"][0] for name in runs]))
@@ -797,9 +778,8 @@ glue("T_last", T, display=False)
 # reads these from each loop's files.
 
 # %% tags=hide-input
-def safety_round_table(name):
-    rows = pd.DataFrame([r for run in runs[name] for r in round_rows(run.root, T, cfg.online.history)])
-    m = rows.groupby("round").mean(numeric_only=True)
+def safety_round_table(m):
+    """A recipe's :func:`~rlhf_lite.online.safety.round_means`, as the page shows it."""
     return pd.DataFrame({
         "unsafe prompts": m["unsafe prompts"].map("{:.0f}".format),
         "unsafe share of data": m["unsafe share of the round's data"].map("{:.1%}".format),
@@ -807,14 +787,12 @@ def safety_round_table(name):
                                                                            m["refusal rejected (round's data)"])],
         "unsafe pairs tied": m["unsafe pairs tied"].map("{:.0%}".format),
         "KL unsafe / other": [f"{u:.2f} / {o:.2f}" for u, o in zip(m["KL per answer (unsafe)"], m["KL per answer (other)"])],
-    }), m
+    })
 
 
 if "unsafe" in fams:
-    round_tabs = {name: safety_round_table(name) for name in runs}
-    shown_tab = pd.concat({name: round_tabs[name][0] for name in (GOLD, PAPER)}, names=["recipe", "round"])
-    display(shown_tab)
-    shares = [v for _, m in round_tabs.values() for v in m["unsafe share of the round's data"]]
+    means = {name: round_means(runs[name], T, cfg.online.history) for name in runs}
+    display(pd.concat({name: safety_round_table(means[name]) for name in (GOLD, PAPER)}, names=["recipe", "round"]))
 
 # %% [markdown]
 # A second test of the data: the gold loop run on to {glue:text}`max_rounds` rounds (the run the next chapter
@@ -845,131 +823,29 @@ if "unsafe" in fams:
     ax.legend(fontsize=9, loc="lower right")
     fig.tight_layout()
     plt.show()
-    later = [t for t in again if t > T]
-    step_ci = {t: seed_interval([r.evals[t]["by_family"]["unsafe"]["reward"] - r.evals[t - 1]["by_family"]["unsafe"]["reward"]
-                                 for r in longer_gold]) for t in range(1, MAX_ROUNDS + 1)}
-    reuse_falls = any(step_ci[t][0] + step_ci[t][1] < 0 for t in later)  # a fall whose interval lies below zero
-    reuse_text = (
-        "This profile's longer loop stops before any subset is sampled again, so it cannot run this test; the "
-        "book profile does." if not later else
-        "In the gold loop run on, " + "; ".join(
-            f"into round {t}, which samples round {T}'s subset again, the mean r* on the unsafe prompts moves by "
-            f"{step_ci[t][0]:+.3f} ± {step_ci[t][1]:.3f}" for t in later)
-        + f" (paired by seed; into round {T} itself: {step_ci[T][0]:+.3f} ± {step_ci[T][1]:.3f}): "
-        + ("the subset is followed by a fall again." if reuse_falls else
-           "no sign of the subset bringing a fall again, though an interval this wide could miss one."
-           if max(step_ci[t][1] for t in later) > 0.1 else "the subset is not followed by a fall again."))
+    reuse = reuse_test(longer_gold, long_subsets, T)
 
 # %% tags=hide-input
 if "unsafe" in fams:
-    kinds_at = lambda name, t: pd.Series([answer_kind(e["response"]) for r in runs[name]  # noqa: E731
-                                          for e in read_jsonl((r.root / f"iter{t}" / "eval" / "eval.jsonl") if t else
-                                                              (r.root / "pi0_eval" / "eval.jsonl"))
-                                          if e["family"] == "unsafe"]).value_counts(normalize=True)
-    kinds = pd.DataFrame({(name, f"t = {t}"): kinds_at(name, t) for name in runs for t in (T - 1, T)}).fillna(0.0)
-    kinds = kinds.reindex(["whole refusal", "broken refusal", "no refusal"]).fillna(0.0).T
+    kinds = pd.DataFrame({(name, f"t = {t}"): answer_kinds(runs[name], t) for name in runs for t in (T - 1, T)})
+    kinds = kinds.fillna(0.0).reindex(["whole refusal", "broken refusal", "no refusal"]).fillna(0.0).T
     kinds.index.names = ["recipe", "round"]
     display(kinds.style.format("{:.0%}"))
     # the SFT term and the step size: the sweep's one seed, round by round
-    sweep_safety = pd.DataFrame({(name, k): unsafe_by_round(sweep[(name, k)][0]) for name in (GOLD, PAPER) for k in STEPS},
-                                index=[f"t = {t}" for t in range(T + 1)]).T
+    sweep_safety = pd.DataFrame({(name, k): sweep[(name, k)][0].family_curve("unsafe") for name in (GOLD, PAPER)
+                                 for k in STEPS}, index=[f"t = {t}" for t in range(T + 1)]).T
     sweep_safety.index.names = ["recipe", "DPO steps (seed 0)"]
     display(sweep_safety.style.format("{:.3f}"))
-    short = lambda name: name.split(" (")[0].split(",")[0]  # noqa: E731  "gold judge", "BT-MIX2"
-
-    def largest_fall(values):
-        """The largest fall from one round to the next, over all rounds, and the round it fell into."""
-        t = int(np.argmax([values[t - 1] - values[t] for t in range(1, len(values))])) + 1
-        return values[t - 1] - values[t], t
-
-    fall_words = lambda f, t: f"{-f:+.3f} into round {t}" if f > 0 else "no fall"  # noqa: E731
-    sweep_falls = {key: largest_fall(list(sweep_safety.loc[key])) for key in sweep_safety.index}
-    seed0_falls = {n: largest_fall(per_seed_safety[(n, 0)]) for n in (GOLD, PAPER)}
-    at_lr_alone = [key for key in sweep_falls if key[1] == "lr, DPO loss alone"]
-    big_step = [key for key in sweep_falls if key[1].startswith("lr x 3")]
-    alone_collapses = bool(at_lr_alone) and all(sweep_falls[k][0] >= 0.5 for k in at_lr_alone) and all(
-        f < 0.5 for f, _ in seed0_falls.values())
-    glue("sweep_safety_text", (
-        "The step sweep (loop seed 0 only, the last table) gives each run's largest fall from one round to the "
-        "next: " + "; ".join(f"{short(k[0])}, {k[1]}: {fall_words(f, t)}" for k, (f, t) in sweep_falls.items())
-        + ". With the SFT term at the recipes' step, seed 0 of the same recipes: "
-        + "; ".join(f"{short(n)} {fall_words(f, t)}" for n, (f, t) in seed0_falls.items()) + ". "
-        + ("Both runs with the DPO loss alone at the recipes' step lose at least half of their refusals in one round; "
-           "neither recipe's seed 0 with the SFT term does. The data of every round rejects the refusal more often "
-           "than it chooses it (the chosen : rejected column above: safe prompts the policy refused), DPO pushes a "
-           "rejected answer down wherever it appears, and the SFT term keeps raising the chosen answers, the refusal "
-           "among them on unsafe prompts: a mechanism consistent with these runs, shown on one seed. "
-           if alone_collapses else
-           "These runs do not single out the SFT term: with one seed each, they show no fall that its absence alone "
-           "explains. ")
-        + ("Three times the step loses refusals for a round even with the SFT term (" + "; ".join(
-            f"{short(k[0])} {-sweep_falls[k][0]:+.3f} into round {sweep_falls[k][1]}" for k in big_step
-            if sweep_falls[k][0] >= 0.3) + "). " if any(sweep_falls[k][0] >= 0.3 for k in big_step) else "")
-        + ("This matters for the paper's recipe, whose published runs use the DPO loss alone (the scaling-up "
-           "chapter)." if alone_collapses else "")), display=False)
-    learned = [n for n in runs if n != GOLD]
-    fell = [n for n in runs if chg[n][0] < 0]
-    learned_fell = [n for n in learned if chg[n][0] < 0]
-    kl_ratio = {name: m["KL per answer (unsafe)"].iloc[-1] / m["KL per answer (other)"].iloc[-1]
-                for name, (_, m) in round_tabs.items()}
-    tied_T = {n: round_tabs[n][1]["unsafe pairs tied"].iloc[-1] for n in runs}
-    gain = {(n, kind): kinds.loc[(n, f"t = {T}"), kind] - kinds.loc[(n, f"t = {T - 1}"), kind]
-            for n in runs for kind in ("broken refusal", "no refusal")}
-    picked_T = sum(r.best == T for rs in runs.values() for r in rs)
-    of = lambda k, n: f"none of the {n}" if k == 0 else f"all {n}" if k == n else f"{k} of {n}"  # noqa: E731
-    n_runs = sum(len(rs) for rs in runs.values())
-    seeds_fell = sum(c < 0 for v in changes.values() for c in v)
-    counts = [f"{v:.0f}" for v in round_tabs[GOLD][1]["unsafe prompts"]]
-    subsets_text = ", ".join(counts[:-1]) + " and " + counts[-1]
-    share_flat = max(shares) - min(shares) < 0.01  # within one percentage point in every round and recipe
-    not_subset = share_flat and not reuse_falls
-    gold_c, gold_h = chg[GOLD]
-    gold_words = compare(gold_c, gold_h, "rises", "falls", "stays level", unclear="changes by an amount these seeds "
-                         "cannot tell from zero", resolution=0.05)
-    ratio_range = lambda names: (f"{kl_ratio[names[0]]:.1f}" if len(names) == 1 else  # noqa: E731
-                                 f"{min(kl_ratio[n] for n in names):.1f} to {max(kl_ratio[n] for n in names):.1f}")
-    tie_range = (f"{min(tied_T[n] for n in learned):.0%} to {max(tied_T[n] for n in learned):.0%}")
-    lost_words = "" if not learned_fell else (
-        " What those that fell lost are mostly broken refusals (the table above: the refusal begun and not "
-        "finished, or run into an answer)." if sum(gain[(n, "broken refusal")] for n in learned_fell)
-        > sum(gain[(n, "no refusal")] for n in learned_fell) else
-        " What those that fell lost are mostly answers that do not refuse at all (the table above).")
-    glue("safety_round_text", (
-        f"What the runs say. The mean r* on the unsafe prompts falls from round {T - 1} to {T} in "
-        f"{of(len(fell), len(runs))} recipes. The subsets hold {subsets_text} unsafe prompts in rounds 1 to {T}, but each round "
-        f"trains on every round's pairs so far, and the unsafe share of that data is {min(shares):.1%} to "
-        f"{max(shares):.1%} in every round of every recipe. {reuse_text} "
-        + ("" if not fell else "So the prompt subset does not explain the fall: its unsafe prompts are a near-constant "
-           "share of what each round trains on. " if not_subset else
-           "So the prompt subset may play a part. ")
-        + f"Under the gold judge round {T}'s mean r* {gold_words} ({gold_c:+.3f} ± {gold_h:.3f}, paired by seed; "
-        f"one seed's value alone has a sampling standard error of about {se_seed:.3f}). "
-        + (f"Under the learned judges it falls in {of(len(learned_fell), len(learned))} recipes ("
-           + "; ".join(f"{n} {chg[n][0]:+.3f} ± {chg[n][1]:.3f}" for n in learned) + "). "
-           if learned else "")
-        + (f"With {len(seeds)} seeds no recipe's interval excludes zero; what is consistent is the direction: "
-           f"{seeds_fell} of {n_runs} seeds fell. " if fell and all(chg[n][0] + chg[n][1] >= 0 for n in runs) else "")
-        + f"Two measurements set the learned judges apart from the gold judge in round {T}: {tie_range} of their pairs "
-        f"on unsafe prompts are ties under r* (two refusals that differ in filler words, or two answers that both "
-        f"fail), ranked by the judge's taste rather than by safety, against none under the gold judge, which drops "
-        f"ties; and their policies move from π₀ on the unsafe prompts {ratio_range(learned)} times as far as on "
-        f"the other prompts, against {kl_ratio[GOLD]:.1f} times under the gold judge.{lost_words} The validation "
-        f"set, scored by the judge's win rate over all prompts (a few per cent of them unsafe), picks round {T} in "
-        f"{picked_T} of {n_runs} runs" + (": it does not see the refusals lost." if fell else ".")), display=False)
-    glue("collapse_short", (
-        f"mean r* on the unsafe prompts falls from round {T - 1} to {T} in {of(len(fell), len(runs))} recipes"
-        + ("" if not fell else f". Not the prompt subset: the unsafe share of each round's data stays within "
-           f"{min(shares):.1%} to {max(shares):.1%}" + ((", and the subset sampled again later shows no sign of a fall"
-                                                        + (" (a wide interval)" if max(step_ci[t][1] for t in later) > 0.1
-                                                           else "")) if later else "")
-           if not_subset else ". The prompt subset may play a part")
-        + f"; under the gold judge the change is {gold_c:+.3f} ± {gold_h:.3f}"
-        + ("; under the learned judges the falls go with pairs on unsafe prompts that r* calls ties and with the "
-           "policy moving further from π₀ on those prompts, relative to the others, than under the gold judge"
-           if learned_fell and all(kl_ratio[n] > kl_ratio[GOLD] for n in learned_fell) else "")
-        + ("; and in the one-seed step sweep both runs with the DPO loss alone lose at least half of their refusals in one "
-           "round, the recipes with the SFT term do not" if alone_collapses else "")
-        + ". Details in the section on safety."), display=False)
+    findings = SafetyFindings(
+        T=T, gold=GOLD, seeds=len(seeds), changes=changes, change=chg, means=means, kinds=kinds,
+        picked_T=sum(r.best == T for rs in runs.values() for r in rs), se_seed=se_seed, reuse=reuse,
+        sweep_falls={key: largest_fall(list(sweep_safety.loc[key])) for key in sweep_safety.index},
+        seed0_falls={n: largest_fall(per_seed_safety[(n, 0)]) for n in (GOLD, PAPER)},
+        alone=[key for key in sweep_safety.index if key[1] == "lr, DPO loss alone"],
+        big=[key for key in sweep_safety.index if key[1].startswith("lr x 3")])
+    glue("sweep_safety_text", sweep_safety_words(findings), display=False)
+    glue("safety_round_text", safety_round_words(findings), display=False)
+    glue("collapse_short", collapse_words(findings), display=False)
 else:
     glue("safety_round_text", "This profile has no unsafe prompts.", display=False)
     glue("sweep_safety_text", "", display=False)
@@ -1224,12 +1100,8 @@ val_table
 # rewards.
 
 # %% tags=hide-input
-def answers(folder):
-    return read_jsonl(Path(folder) / "eval.jsonl")
-
-
-sources = {"pi_0": answers(runs[PAPER][0].root / "pi0_eval"), "offline DPO": answers(offline[0]["policy"].parent / "eval"),
-           **{name: answers(runs[name][0].root / f"iter{T}" / "eval") for name in (GOLD, PAPER, CONCISE)}}
+sources = {"pi_0": runs[PAPER][0].records(0), "offline DPO": offline_records(offline[0]),
+           **{name: runs[name][0].records(T) for name in (GOLD, PAPER, CONCISE)}}
 n_eval = cfg.online.eval_n
 cases = []
 families_seen = set()

@@ -57,6 +57,33 @@ def forest_plot(rows: Mapping[str, Sequence[float]], intervals: Mapping[str, tup
     return ax.figure
 
 
+def per_seed_panels(curves: Mapping[str, Sequence[Sequence[float]]], colors: Mapping[str, str], ylabel: str,
+                    ylim: tuple | None = None):
+    """One panel per recipe (up to five, the sixth cell holds the legend), one line per seed: ``curves`` {recipe:
+    [values at t = 0..T, one list per seed]}. For what a mean would hide, e.g. one seed that loses its refusals."""
+    import matplotlib.pyplot as plt
+
+    fig, grid = plt.subplots(2, 3, figsize=(9, 5.4), sharex=True, sharey=True)
+    axes = grid.ravel()
+    for ax, (name, seeds) in zip(axes, curves.items()):
+        for k, values in enumerate(seeds):
+            ax.plot(range(len(values)), values, marker="os^Dv"[k % 5], color=colors[name], lw=1.3, ms=5, alpha=0.8,
+                    label=f"loop seed {k}")
+            ax.set_xticks(range(len(values)))
+        ax.set_title(name, fontsize=10)
+    for ax in grid[:, 0]:
+        ax.set_ylabel(ylabel)
+    for ax in grid[1]:
+        ax.set_xlabel("iteration t")
+    if ylim:
+        axes[0].set_ylim(*ylim)
+    axes[-1].axis("off")
+    axes[-1].legend(*axes[0].get_legend_handles_labels(), loc="center", fontsize=9, frameon=False,
+                    title="one line per seed")
+    fig.tight_layout()
+    return fig
+
+
 def _design(kl: np.ndarray) -> np.ndarray:
     d = np.sqrt(np.clip(kl, 0.0, None))  # sampled KL estimates can be a hair below zero
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -78,3 +78,38 @@ def test_answer_kind_tells_a_whole_refusal_from_a_broken_one_and_from_none():
     assert answer_kind("sorry i can sure here is the answer : 3 4") == "broken refusal"  # run into an answer
     assert answer_kind("3 4") == "no refusal"
     assert answer_kind("") == "no refusal"
+
+
+def _run(root, unsafe_curve):
+    from rlhf_lite.online.runs import OnlineRun
+
+    evals = [{"by_family": {"unsafe": {"reward": u}}} for u in unsafe_curve]
+    return OnlineRun(root, root / "pi0", [root / f"iter{t}" / "policy" for t in range(1, len(evals))], evals, [], [], [])
+
+
+def test_round_means_average_the_seeds_and_answer_kinds_pool_them(loop):
+    from rlhf_lite.io import write_jsonl
+    from rlhf_lite.online.safety import answer_kinds, round_means
+
+    for t in (1, 2):
+        write_jsonl(loop / f"iter{t}" / "eval" / "eval.jsonl",
+                    [{"family": "unsafe", "reward": 1.0, "logp": 1.0, "logp_ref": 0.0, "response": NO},
+                     {"family": "unsafe", "reward": 0.0, "logp": 1.0, "logp_ref": 0.0, "response": "sorry 1 2"},
+                     {"family": "copy", "reward": 1.0, "logp": 0.5, "logp_ref": 0.0, "response": "5 6"}])
+    run = _run(loop, [1.0, 0.5, 0.5])
+    m = round_means([run, run], 2)
+    assert list(m.index) == [1, 2] and m.loc[1, "unsafe prompts"] == 2 and m.loc[2, "KL per answer (other)"] == 0.5
+    kinds = answer_kinds([run, run], 2)
+    assert kinds["whole refusal"] == 0.5 and kinds["broken refusal"] == 0.5
+
+
+def test_the_reuse_test_finds_the_rounds_that_sample_round_ts_subset_again(tmp_path):
+    from rlhf_lite.online.safety import reuse_test
+
+    falls = [_run(tmp_path, [0.9, 0.9, 0.8, 0.8, 0.2]), _run(tmp_path, [0.9, 0.9, 0.7, 0.7, 0.1])]
+    r = reuse_test(falls, subsets=[1, 2, 1, 2], T=2)  # round 4 samples round 2's subset again
+    assert (r.again, r.later) == ([2, 4], [4]) and r.falls
+    assert r.step[4][0] == pytest.approx(-0.6)
+    steady = reuse_test([_run(tmp_path, [0.9] * 5), _run(tmp_path, [0.9, 0.8, 0.9, 0.8, 0.9])], [1, 2, 1, 2], T=2)
+    assert steady.later == [4] and not steady.falls
+    assert reuse_test(falls, subsets=[1, 2, 3], T=2).later == []  # no round samples it again

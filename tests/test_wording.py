@@ -67,3 +67,49 @@ def test_the_preference_models_sentences_in_each_outcome():
     assert what.startswith("Its agreement differs by less than 0.15") and "not used as a judge" in loop
     what, loop = preference_model_words(0.85, 0.80, leans_on_length=False)
     assert what.startswith("It reads correctness") and loop.endswith("no loop ranked by it yet.")
+
+
+def _findings(gold_change, learned_change, ties=0.4, falls_alone=0.6, later=(4,), reuse_falls=False):
+    """Planted safety findings: two recipes (the gold judge and one learned), three seeds each, T = 3."""
+    import pandas as pd
+
+    from rlhf_lite.online.safety import Reuse, SafetyFindings
+    from rlhf_lite.stats import Interval
+
+    T, gold, learned = 3, "gold judge (r*)", "BT-MIX2, paper's recipe"
+    means = {n: pd.DataFrame({"unsafe prompts": [5.0, 6.0, 4.0], "unsafe share of the round's data": [0.05] * 3,
+                              "unsafe pairs tied": [0.0, 0.0, 0.0] if n == gold else [ties] * 3,
+                              "KL per answer (unsafe)": [1.0, 1.0, 2.0 if n == gold else 6.0],
+                              "KL per answer (other)": [1.0] * 3}, index=[1, 2, 3]) for n in (gold, learned)}
+    kinds = pd.DataFrame({(n, f"t = {t}"): {"whole refusal": 0.8 - 0.2 * (t == T), "broken refusal": 0.1 + 0.2 * (t == T),
+                                            "no refusal": 0.1} for n in (gold, learned) for t in (T - 1, T)}).T
+    changes = {gold: [gold_change] * 3, learned: [learned_change - 0.01, learned_change, learned_change + 0.01]}
+    step = {t: Interval(-0.2 if reuse_falls else 0.01, 0.05) for t in range(1, 5)}
+    return SafetyFindings(T=T, gold=gold, seeds=3, changes=changes,
+                          change={gold: Interval(gold_change, 0.0), learned: Interval(learned_change, 0.02)},
+                          means=means, kinds=kinds, picked_T=4, se_seed=0.05,
+                          reuse=Reuse([3, *later], list(later), step, reuse_falls),
+                          sweep_falls={(learned, "lr, DPO loss alone"): (falls_alone, 2), (learned, "lr x 3, DPO + SFT term"): (0.1, 3)},
+                          seed0_falls={gold: (0.1, 2), learned: (0.2, 3)},
+                          alone=[(learned, "lr, DPO loss alone")], big=[(learned, "lr x 3, DPO + SFT term")])
+
+
+def test_the_safety_paragraph_follows_what_was_measured():
+    from rlhf_lite.wording import collapse_words, safety_round_words, sweep_safety_words
+
+    f = _findings(gold_change=0.0, learned_change=-0.3)
+    text = safety_round_words(f)
+    assert "falls from round 2 to 3 in 1 of 2 recipes" in text
+    assert "So the prompt subset does not explain the fall" in text  # a flat share and no fall where it returns
+    assert "40% to 40% of their pairs" in text and "6.0 times as far" in text and "against 2.0 times" in text
+    assert "mostly broken refusals" in text and text.endswith("it does not see the refusals lost.")
+    short = collapse_words(f)
+    assert short.startswith("mean r* on the unsafe prompts falls from round 2 to 3 in 1 of 2 recipes. Not the prompt")
+    assert "policy moving further from π₀" in short and "DPO loss alone lose at least half" in short
+    assert "Both runs with the DPO loss alone" in sweep_safety_words(f)
+    calm = _findings(gold_change=0.02, learned_change=0.05, falls_alone=0.1, later=(), reuse_falls=False)
+    assert "none of the 2 recipes" in safety_round_words(calm) and "cannot run this test" in safety_round_words(calm)
+    assert "These runs do not single out the SFT term" in sweep_safety_words(calm)
+    assert safety_round_words(calm).endswith("picks round 3 in 4 of 6 runs.")
+    subset = _findings(gold_change=-0.1, learned_change=-0.3, reuse_falls=True)
+    assert "So the prompt subset may play a part." in safety_round_words(subset)

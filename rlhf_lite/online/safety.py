@@ -12,6 +12,7 @@ Why our own code: these counts are this book's own measurements of its own runs.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -19,6 +20,7 @@ import numpy as np
 from rlhf_lite.data.truth import as_world_prompt
 from rlhf_lite.io import read_jsonl
 from rlhf_lite.online.runs import eval_path, iteration_path
+from rlhf_lite.stats import seed_interval
 from rlhf_lite.world.tasks import REFUSAL, content_tokens, parse_prompt
 
 UNSAFE = "unsafe"
@@ -84,3 +86,110 @@ def round_rows(root: Path, rounds: int, history: str = "all") -> list[dict]:
             "KL per answer (unsafe)": float(np.mean(kl[UNSAFE])), "KL per answer (other)": float(np.mean(kl[""])),
         })
     return rows
+
+
+def round_means(runs, rounds: int, history: str = "all"):
+    """:func:`round_rows` of every loop seed in ``runs`` (:class:`~rlhf_lite.online.runs.OnlineRun`), mean over the
+    seeds, one row per round (a pandas DataFrame indexed by round)."""
+    import pandas as pd
+
+    rows = pd.DataFrame([r for run in runs for r in round_rows(run.root, rounds, history)])
+    return rows.groupby("round").mean(numeric_only=True)
+
+
+def answer_kinds(runs, t: int):
+    """The shares of each :func:`answer_kind` among the held-out answers to unsafe prompts of round ``t`` (0: pi_0),
+    pooled over the loop seeds ``runs`` (a pandas Series)."""
+    import pandas as pd
+
+    return pd.Series([answer_kind(e["response"]) for r in runs for e in r.records(t)
+                      if e["family"] == UNSAFE]).value_counts(normalize=True)
+
+
+@dataclass(frozen=True)
+class Reuse:
+    """The longer loop's test of the prompt subset: the rounds that sample round T's subset again (``again``; those
+    after T: ``later``), each round's change in mean r* on the unsafe prompts paired by seed (``step``: {t: Interval}),
+    and whether a later round sampling that subset falls with an interval below zero (``falls``)."""
+
+    again: list
+    later: list
+    step: dict
+    falls: bool
+
+
+def reuse_test(longer, subsets: list, T: int) -> Reuse:
+    """:class:`Reuse` of the loop seeds ``longer`` run on past T; ``subsets[t - 1]``: the prompt subset round t samples."""
+    again = [t for t in range(1, len(subsets) + 1) if subsets[t - 1] == subsets[T - 1]]
+    later = [t for t in again if t > T]
+    step = {t: seed_interval([r.evals[t]["by_family"][UNSAFE]["reward"] - r.evals[t - 1]["by_family"][UNSAFE]["reward"]
+                              for r in longer]) for t in range(1, len(subsets) + 1)}
+    return Reuse(again, later, step, any(step[t][0] + step[t][1] < 0 for t in later))
+
+
+@dataclass(frozen=True)
+class SafetyFindings:
+    """What the safety section of the iterative DPO chapter measured, for its sentences (``rlhf_lite.wording``):
+    ``changes`` {recipe: round T minus round T - 1 of each seed's mean r* on the unsafe prompts}, ``change`` their
+    paired intervals, ``means`` {recipe: :func:`round_means`}, ``kinds`` the answer kinds by (recipe, round),
+    ``picked_T`` the runs whose output policy is round T, ``se_seed`` one seed's sampling standard error at round
+    T - 1, ``reuse`` the longer loop's test, ``sweep_falls`` {(recipe, step): :func:`~rlhf_lite.stats.largest_fall`
+    of the one-seed step sweep}, ``seed0_falls`` the same for seed 0 of each recipe, and the sweep's keys of the DPO
+    loss alone at the recipes' step (``alone``) and of the three-times step (``big``)."""
+
+    T: int
+    gold: str
+    seeds: int
+    changes: dict
+    change: dict
+    means: dict
+    kinds: object
+    picked_T: int
+    se_seed: float
+    reuse: Reuse
+    sweep_falls: dict
+    seed0_falls: dict
+    alone: list
+    big: list
+
+    @property
+    def recipes(self) -> list:
+        return list(self.changes)
+
+    @property
+    def learned(self) -> list:
+        return [n for n in self.recipes if n != self.gold]
+
+    @property
+    def fell(self) -> list:
+        return [n for n in self.recipes if self.change[n][0] < 0]
+
+    @property
+    def learned_fell(self) -> list:
+        return [n for n in self.learned if self.change[n][0] < 0]
+
+    @property
+    def kl_ratio(self) -> dict:
+        return {n: m["KL per answer (unsafe)"].iloc[-1] / m["KL per answer (other)"].iloc[-1] for n, m in self.means.items()}
+
+    @property
+    def tied_T(self) -> dict:
+        return {n: self.means[n]["unsafe pairs tied"].iloc[-1] for n in self.recipes}
+
+    def gain(self, recipe: str, kind: str) -> float:
+        """How much the share of ``kind`` among the unsafe answers grew from round T - 1 to T."""
+        return self.kinds.loc[(recipe, f"t = {self.T}"), kind] - self.kinds.loc[(recipe, f"t = {self.T - 1}"), kind]
+
+    @property
+    def shares(self) -> list:
+        return [v for m in self.means.values() for v in m["unsafe share of the round's data"]]
+
+    @property
+    def not_subset(self) -> bool:
+        """The unsafe share of every round's data within one percentage point, and no fall where the subset returns."""
+        return max(self.shares) - min(self.shares) < 0.01 and not self.reuse.falls
+
+    @property
+    def alone_collapses(self) -> bool:
+        return bool(self.alone) and all(self.sweep_falls[k][0] >= 0.5 for k in self.alone) and all(
+            f < 0.5 for f, _ in self.seed0_falls.values())
