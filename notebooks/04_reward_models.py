@@ -66,12 +66,15 @@ from rlhf_lite import world
 from rlhf_lite.config import Config
 from rlhf_lite.headlines import RewardModelsHeadline, save
 from rlhf_lite.stats import Interval, compare, mean_ci, wilson_interval
+from rlhf_lite.wording import pm_study_words
 from rlhf_lite.data import GPT4, HUMAN, HUMAN_ECHO
 from rlhf_lite.policy import load_policy, num_parameters
 from rlhf_lite.stages import eval_prompts, prepare_pi0, prepare_preference_data, prepare_reward_models
 from rlhf_lite.reward import PreferenceModel, copeland_ranking
 from rlhf_lite.reward import RewardModel, bt_loss, load_reward_model, train_reward_model
 from rlhf_lite.reward.rewardbench import LITE_MAPPING, credit, evaluate, lite_benchmark
+from rlhf_lite.reward import analysis
+from rlhf_lite.reward.analysis import judge_right, onpolicy_pairs, pm_study_findings, reliability
 from rlhf_lite.reward.pm_study import STUDY_MODELS, other_prompts, small_config
 from rlhf_lite.policy import HFSampler, sample_responses
 
@@ -431,23 +434,16 @@ for label, name in (("preference, all pairs", "preference, MIX2"), ("BT, all pai
     p = scores[name]["p"][on_r]
     got = credit(p)
     face[label] = (float(got[alone].mean()), float(got[~alone].mean()))
-h_face = 1.96 * np.sqrt(0.25 / max(1, min(alone.sum(), (~alone).sum())))  # the wider of the two groups' intervals
-cell_h = 1.96 * np.sqrt(0.25 / n_sec)  # the widest 95% half-width of one section's share (at 0.5)
-pm_c, bt_c = curves["preference, all pairs"], curves["BT, all pairs"]
-pm_r, bt_r = float(pm_c["lite-reasoning"].iloc[-1]), float(bt_c["lite-reasoning"].iloc[-1])
-pm_short = float(pm_c["shorter better"].iloc[-1])
-h_log = rms.metrics["pm-mix2"]["log_history"]
-coin = float(np.log(2) / 2)  # the loss is the mean over the label and the end token, which costs nothing
-last_loss = float(np.mean([h["loss"] for h in h_log[-3:]]))  # the last three logged steps
-glue("pm_trains_words", (
-    f"its last logged loss is {last_loss:.3f} against the {coin:.3f} of a coin flip on the label (the loss averages "
-    f"the label with the end token, which is free): it trains." if last_loss < coin - 0.01 else
-    f"its last logged loss is {last_loss:.3f}, no lower than the {coin:.3f} of a coin flip on the label (the loss "
-    f"averages the label with the end token, which is free): it still does not train."), display=False)
+findings = pm_study_findings(curves, rms.metrics, face, swap, alone, n_sec, book_params, small_params)
+for key, words in pm_study_words(findings).items():
+    glue(key, words, display=False)
+pm_reason, cell_h, pm_c = pm_study_words(findings)["pm_reason"], findings.cell_h, curves["preference, all pairs"]
+reads_less = findings.reads_less
 glue("cell_h", float(cell_h), display=False)
 glue("pm_epochs", int(pm_c["epoch"].iloc[-1]), display=False)
 glue("pm_small_params", small_params / 1e6, display=False)
 glue("pm_book_params", book_params / 1e6, display=False)
+glue("size_ratio", float(findings.ratio), display=False)
 for key, label in (("pm", "preference, all pairs"), ("bt", "BT, all pairs")):
     c = curves[label]
     for e in range(len(c)):
@@ -460,85 +456,6 @@ for key, label in (("t", "preference, 1/3 of the pairs"), ("pms", "preference, s
                    ("bts", "BT, small pi_0")):
     glue(f"st_{key}_reason", float(curves[label]["lite-reasoning"].iloc[-1]), display=False)
     glue(f"st_{key}_all", float(curves[label]["all"].iloc[-1]), display=False)
-# the bars we set it (within 0.03 of BT on reasoning; 0.6 when the shorter answer is right), with the miss's size
-glue("target_reason", (f"scores {pm_r:.3f} on reasoning against BT's {bt_r:.3f}, within the 0.03 of BT we asked of it"
-                       if pm_r >= bt_r - 0.03 else
-                       f"scores {pm_r:.3f} on reasoning against BT's {bt_r:.3f}, {bt_r - 0.03 - pm_r:.3f} short of coming "
-                       f"within 0.03 of it"), display=False)
-glue("target_short", ("at or above the 0.6 we asked of it" if pm_short >= 0.6 else
-                      f"{0.6 - pm_short:.3f} short of the 0.6 we asked of it"), display=False)
-# what the curves point to, in words that follow the numbers
-pm_drop = float(pm_c["all"].iloc[-1] - pm_c["other prompt"].iloc[-1])
-bt_drop = float(bt_c["all"].iloc[-1] - bt_c["other prompt"].iloc[-1])
-rising = float(pm_c["lite-reasoning"].iloc[-1] - pm_c["lite-reasoning"].iloc[-2]) if len(pm_c) > 1 else 0.0
-more_pairs = float(pm_r - curves["preference, 1/3 of the pairs"]["lite-reasoning"].iloc[-1])
-bigger = float(pm_r - curves["preference, small pi_0"]["lite-reasoning"].iloc[-1])
-reads_less = pm_drop < bt_drop - 2 * cell_h
-h2 = 1.96 * np.sqrt(2 * 0.25 / n_sec)  # two sections' shares apart, at their widest (not paired: conservative)
-ratio = book_params / small_params
-glue("lead_epochs", compare(rising, h2, "Still rising at the last epoch.", "Falling at the last epoch.",
-                            "Flat at the last epoch.", unclear="Not measurably moving at the last epoch.",
-                            resolution=0.02), display=False)
-glue("lead_pairs", compare(more_pairs, h2, "Three times the pairs help.", "Three times the pairs hurt.",
-                           "Three times the pairs make no difference.",
-                           unclear="Three times the pairs are not measurably better.", resolution=0.02), display=False)
-glue("lead_size", compare(bigger, h2, "The larger of our two sizes is better.", "The smaller of our two sizes is better.",
-                          "Our two sizes score the same.", unclear="Our two sizes are not measurably apart.",
-                          resolution=0.02), display=False)
-glue("lead_prompt", "It does not read the prompt's content." if reads_less else "It reads the prompt about as much as BT.",
-     display=False)
-glue("size_ratio", float(ratio), display=False)
-third, full = curves["preference, 1/3 of the pairs"], curves["preference, all pairs"]
-n_third, n_full = rms.metrics["pm-mix2-33pc"]["pairs"], rms.metrics["pm-mix2"]["pairs"]
-same = [k for k, e in enumerate(third["epoch"]) if abs(e * n_third - n_full) <= 0.01 * n_full]  # as many pairs shown
-if same:  # a third of the pairs three times, all of them once
-    rep_r, once_r = float(third["lite-reasoning"].iloc[same[0]]), float(full["lite-reasoning"].iloc[0])
-    glue("same_shown", f"{rep_r:.3f} against {once_r:.3f}. " + compare(
-        rep_r - once_r, h2, "Seeing the same pairs again beats seeing new ones, here.",
-        "New pairs beat the same pairs seen again.", "Repetition and new pairs are worth the same.",
-        unclear=f"The two are not measurably apart (±{h2:.3f}).", resolution=0.02), display=False)
-else:
-    glue("same_shown", "(not measured: the third of the pairs was not shown three times).", display=False)
-ups = [what for what, d in (("more epochs", rising), ("more pairs", more_pairs), ("a larger SFT policy", bigger)) if d > h2]
-pm_chats = [float(c["lite-chat"].iloc[-1]) for label, c in curves.items() if label.startswith("preference")]
-glue("pm_box", (f"{(', '.join(ups[:-1]) + ' and ' + ups[-1] if len(ups) > 1 else ups[0]).capitalize()} "
-                f"{'each raise' if len(ups) > 1 else 'raises'} its reasoning score" if ups else
-                "Neither more epochs, more pairs nor a larger SFT policy raises its reasoning score measurably")
-     + f", while its chat score (does the answer copy the prompt?) ends between {min(pm_chats):.2f} and "
-       f"{max(pm_chats):.2f} in every run, BT's at {float(curves['BT, all pairs']['lite-chat'].iloc[-1]):.2f}.",
-     display=False)
-pm_reason = (
-    (f"The preference model does not read its answers against the prompt's content: under another prompt of the same "
-     f"section BT's agreement falls by {bt_drop:.2f} and the preference model's by {pm_drop:.2f}, and on chat (does the "
-     f"answer copy or reverse the prompt's digits?) it scores {float(pm_c['lite-chat'].iloc[-1]):.2f} with its own prompt. "
-     if reads_less else
-     f"The preference model reads the prompt about as much as BT (under another prompt its agreement falls by "
-     f"{pm_drop:.2f}, BT's by {bt_drop:.2f}). ")
-    + f"Its reasoning score moved by {rising:+.3f} in its last epoch, by {more_pairs:+.3f} from a third to all of the "
-    f"pairs and by {bigger:+.3f} from an SFT policy {ratio:.1f} times smaller to the book's.")
-glue("pm_reason", pm_reason, display=False)
-pm_face, bt_face = face["preference, all pairs"], face["BT, all pairs"]
-face_text = (f"On reasoning the preference model is right on {pm_face[0]:.2f} of the {int(alone.sum())} pairs whose wrong "
-             f"answer is a list out of order, wrong on its face, and on {pm_face[1]:.2f} of the {int((~alone).sum())} "
-             f"whose wrong answer is in order (a wrong or missing digit, a wrong sum); BT on {bt_face[0]:.2f} and "
-             f"{bt_face[1]:.2f}. Under another prompt its reasoning score is {swap['preference, all pairs']['reasoning']:.2f} "
-             f"(BT's {swap['BT, all pairs']['reasoning']:.2f})"
-             + (", so what it gets right there it does not get from the prompt either. "
-                if pm_r - swap["preference, all pairs"]["reasoning"] < 2 * cell_h else ". "))
-glue("pm_reading", face_text + (
-    "Our reading: the BT model scores one answer right after its prompt, in the layout the SFT policy was trained on "
-    "(copy 2 4 = 2 4), so its head can use what the SFT policy already computes there about whether an answer follows from "
-    "its prompt. The preference model sees the two answers after markers the SFT policy never saw, the second behind the "
-    "first, and has to learn that binding again from a one-token label. It learns what the answers show by "
-    "themselves (a refusal, filler, a list out of order) and the prompt's kind (an unsafe verb), not whether the "
-    "digits match. The paper's 8B model brings that binding from pre-training. The fifth exercise tests this reading."
-    if reads_less and pm_face[0] - pm_face[1] > 2 * h_face else
-    "Our reading: the BT model scores one answer right after its prompt, in the layout the SFT policy was trained on, and "
-    "can use what the SFT policy already computes there; the preference model sees the two answers after markers it never "
-    "saw and has to learn the binding of answer to prompt again from a one-token label. The fifth exercise tests "
-    "this reading." if reads_less else
-    "The prompt does not explain the gap here, so the curves above are the whole account this chapter can give."),
-    display=False)
 
 # %% [markdown]
 # After {glue:text}`pm_epochs` epochs the preference model {glue:text}`target_reason`. When the shorter
@@ -722,25 +639,15 @@ n_onp = cfg.sampling.n // 2  # 4 responses a prompt in the book (6 pairs), fewer
 samples = sample_responses(HFSampler(model, tok, batch_size=cfg.sampling.batch_size), prompts, n_onp,
                            cfg.sampling.temperatures, cfg.sampling.max_new_tokens, seed=cfg.seed + 22_000)
 glue("onp_n", n_onp, display=False)
-I, J = np.triu_indices(n_onp, k=1)
-px, a1, a2, pid = [], [], [], []
-for k, (x, row) in enumerate(zip(prompts, samples)):
-    for i, j in zip(I, J):
-        px.append(x)
-        pid.append(k)
-        a1.append(row[i]["response"])
-        a2.append(row[j]["response"])
-true_r = {(x, a): world.true_reward(x, a) for x, row in zip(prompts, samples) for a in (s["response"] for s in row)}
-delta = np.array([true_r[x, u] - true_r[x, v] for x, u, v in zip(px, a1, a2)])
-keep = delta != 0
-groups = np.array(pid)[keep]  # pairs from one prompt share samples: intervals are clustered by prompt
+onp = onpolicy_pairs(prompts, samples)  # every pair of each prompt's samples, scored by r*
+px, a1, a2, delta, keep, groups, true_r = onp.prompt, onp.a1, onp.a2, onp.delta, onp.keep, onp.groups, onp.true_r
 print(f"{len(delta)} on-policy pairs, {keep.mean():.0%} not tied under r*")
 
 probs = {name: j.prob_first(px, a1, a2) for name, j in judges.items()}
 agree, right_of = {}, {}
 for name, p in probs.items():
-    right = right_of[name] = credit(np.where(delta[keep] > 0, p[keep], 1 - p[keep]))  # P(r*'s better one wins)
-    m, h = mean_ci(right, groups=groups)
+    right_of[name] = judge_right(p, onp)  # whether r*'s better answer wins; intervals clustered by prompt
+    m, h = mean_ci(right_of[name], groups=groups)
     agree[name] = {"agreement": m, "±95%": h}
 for ann in (HUMAN, GPT4):
     p = np.array([ann.prob_first(x, u, v) for x, u, v, k in zip(px, a1, a2, keep) if k])
@@ -794,16 +701,7 @@ glue("mix_summary", (
 # it. Bins with fewer than 10 pairs are not drawn.
 
 # %%
-def reliability(p, y, bins=10):
-    """Mean prediction, empirical frequency and count per bin of predicted probability; and the ECE."""
-    edges = np.linspace(0, 1, bins + 1)
-    idx = np.clip(np.digitize(p, edges) - 1, 0, bins - 1)
-    rows = [(p[idx == b].mean(), y[idx == b].mean(), int((idx == b).sum())) for b in range(bins) if (idx == b).any()]
-    mp, fy, cnt = map(np.array, zip(*rows))
-    return mp, fy, cnt, float((cnt * np.abs(mp - fy)).sum() / cnt.sum())
-
-
-y_true = (delta[keep] > 0).astype(float)
+y_true = onp.first_better
 fig, ax = plt.subplots(figsize=(4.6, 4.2))
 ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
 ece = {}
@@ -836,20 +734,12 @@ glue("ece_pm", float(ece["preference, MIX2"]), display=False)
 # is the response each judge picks, by the true reward?
 
 # %%
-rng = np.random.default_rng(cfg.seed + 23_000)
+rng = np.random.default_rng(cfg.seed + 23_000)  # one generator for every ranker below, in this order
 
 
 def pick_value(rank_fn, best=True):
-    """Mean r* of the response a judge ranks best (or worst) among each prompt's samples."""
-    vals = []
-    for x, row in zip(prompts, samples):
-        resp = [s["response"] for s in row]
-        # Break ties at random: Copeland scores tie often, and argmax would always take the first
-        # sample, which is a temperature-1.0 one.
-        score = np.asarray(rank_fn(x, resp), dtype=float) + 1e-6 * rng.random(len(resp))
-        k = int(np.argmax(score) if best else np.argmin(score))
-        vals.append(true_r[x, resp[k]])
-    return mean_ci(vals)
+    """Mean r* of the response a judge ranks best (or worst) among each prompt's samples (ties broken at random)."""
+    return analysis.pick_value(prompts, samples, true_r, rank_fn, rng, best=best)
 
 
 rank_fns = {
@@ -895,7 +785,7 @@ right_by, cur = {}, {}
 for label, key in variants.items():
     rm = RewardModel.from_pretrained(rms.models[key])
     p = rm.prob_first(px, a1, a2)
-    right_by[label] = credit(np.where(delta[keep] > 0, p[keep], 1 - p[keep]))
+    right_by[label] = judge_right(p, onp)
     m, h = mean_ci(right_by[label], groups=groups)
     (bo, bo_h) = pick_value(lambda x, r, rm=rm: rm.score([x] * len(r), r))
     cur[label] = {"training pairs": rms.metrics[key]["pairs"], "agreement with r*": m, "±95%": h,

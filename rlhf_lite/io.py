@@ -63,7 +63,8 @@ def results_dir() -> Path:
 # An analysis that only reads what finished stages wrote (online/safety.py) is one of them too.
 PRESENTATION_MODULES = ("site/__init__.py", "site/book.py", "site/pages.py", "site/scorecard.py", "site/claims.py",
                         "site/course.py", "site/course_plan.py", "site/times.py", "plots.py", "wording.py",
-                        "headlines.py", "online/safety.py", "online/analysis.py")
+                        "headlines.py", "online/safety.py", "online/analysis.py",
+                        "reward/analysis.py")
 
 
 @functools.lru_cache(maxsize=2)

@@ -113,3 +113,20 @@ def test_the_safety_paragraph_follows_what_was_measured():
     assert safety_round_words(calm).endswith("picks round 3 in 4 of 6 runs.")
     subset = _findings(gold_change=-0.1, learned_change=-0.3, reuse_falls=True)
     assert "So the prompt subset may play a part." in safety_round_words(subset)
+
+
+def test_the_preference_model_studys_sentences_follow_the_findings():
+    from test_reward_analysis import _study
+
+    from rlhf_lite.wording import pm_study_words
+
+    w = pm_study_words(_study(pm_reads=False))
+    assert w["pm_trains_words"].endswith("it trains.") and w["lead_prompt"] == "It does not read the prompt's content."
+    assert w["target_reason"].endswith("0.070 short of coming within 0.03 of it") and w["target_short"].startswith("at or")
+    assert w["lead_epochs"] == "Still rising at the last epoch." and w["lead_pairs"] == "Three times the pairs help."
+    assert w["pm_box"].startswith("More epochs and more pairs each raise its reasoning score")
+    assert w["pm_reason"].startswith("The preference model does not read its answers against the prompt's content")
+    assert "The paper's 8B model brings that binding" in w["pm_reading"]  # wrong-on-its-face pairs far easier
+    assert w["same_shown"].startswith("0.620 against 0.600.")
+    w = pm_study_words(_study(pm_reads=True))
+    assert w["lead_prompt"] == "It reads the prompt about as much as BT." and "whole account" in w["pm_reading"]

@@ -4,7 +4,8 @@
 - ``preference``: the pairwise preference model and Copeland ranking;
 - ``rewardbench``: RewardBench's scoring (and its lite twin);
 - ``length_bias``: the reward-length correlations of Figure 3;
-- ``pm_study``: what the preference model needs (learning curves over epochs, pairs and capacity).
+- ``pm_study``: what the preference model needs (learning curves over epochs, pairs and capacity);
+- ``analysis``: what the chapter reads from trained judges on pi_0's samples (no stage imports it).
 """
 
 from rlhf_lite.reward.bradley_terry import RewardModel, RewardSettings, bt_loss, load_reward_model, train_reward_model

@@ -1,0 +1,77 @@
+"""The reward chapter's readings of its judges on pi_0's own samples (rlhf_lite.reward.analysis), on planted data."""
+
+import numpy as np
+import pytest
+
+from rlhf_lite import world
+from rlhf_lite.reward.analysis import agreement, judge_right, onpolicy_pairs, pick_value, pm_study_findings, reliability
+
+
+@pytest.fixture
+def pairs():
+    """Two copy prompts with three answers each: right, wrong, and right again (a tie with the first)."""
+    prompts = ["copy 1 2 =", "copy 3 4 ="]
+    samples = [[{"response": r} for r in ("1 2", "2 1", "1 2")], [{"response": r} for r in ("3 4", "4 3", "3 4")]]
+    assert world.true_reward(prompts[0], "1 2") > world.true_reward(prompts[0], "2 1")
+    return onpolicy_pairs(prompts, samples), prompts, samples
+
+
+def test_every_pair_of_a_prompts_samples_and_which_r_star_ties(pairs):
+    onp, _, _ = pairs
+    assert len(onp.delta) == 6 and list(onp.prompt_id) == [0, 0, 0, 1, 1, 1]
+    assert onp.keep.tolist() == [True, False, True] * 2  # (right, right) ties under r*
+    assert onp.groups.tolist() == [0, 0, 1, 1] and onp.first_better.tolist() == [1.0, 0.0] * 2
+
+
+def test_a_judge_gets_credit_where_r_stars_better_answer_wins(pairs):
+    onp, _, _ = pairs
+    oracle = np.where(onp.delta > 0, 0.9, np.where(onp.delta < 0, 0.1, 0.5))
+    assert judge_right(oracle, onp).tolist() == [1.0] * 4 and agreement(oracle, onp).mean == 1.0
+    assert judge_right(np.full(6, 0.5), onp).tolist() == [0.5] * 4  # a coin at exactly 0.5 earns a half
+    assert agreement(1 - oracle, onp).mean == 0.0
+
+
+def test_reliability_bins_predictions_and_weighs_the_calibration_error_by_count():
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 1, 20000)
+    *_, ece = reliability(p, (rng.uniform(0, 1, p.size) < p).astype(float))
+    assert ece < 0.02  # calibrated by construction
+    mp, fy, cnt, ece = reliability(np.ones(10), np.zeros(10))
+    assert ece == 1.0 and cnt.tolist() == [10] and mp.tolist() == [1.0]  # 1.0 lands in the last bin
+
+
+def test_best_of_n_by_the_truth_and_against_it(pairs):
+    onp, prompts, samples = pairs
+    by_truth = lambda x, r: [onp.true_r[x, a] for a in r]  # noqa: E731
+    best = pick_value(prompts, samples, onp.true_r, by_truth, np.random.default_rng(0))
+    worst = pick_value(prompts, samples, onp.true_r, by_truth, np.random.default_rng(0), best=False)
+    assert best.mean == world.true_reward(prompts[0], "1 2") and worst.mean == world.true_reward(prompts[0], "2 1")
+
+
+def _study(pm_reads: bool, third_shown_as_often: bool = True):
+    """Planted curves of the preference-model study: the preference model's reasoning rising by 0.1 an epoch."""
+    import pandas as pd
+
+    def curve(reason, chat=0.9, drop=0.4):
+        return pd.DataFrame({"epoch": [1, 2, 3], "lite-reasoning": reason, "shorter better": [0.5, 0.55, 0.62],
+                             "all": [0.8] * 3, "other prompt": [0.8 - drop] * 3, "lite-chat": [chat] * 3,
+                             "lite-safety": [0.9] * 3, "longer better": [0.9] * 3})
+    curves = {"preference, all pairs": curve([0.6, 0.7, 0.8], chat=0.5, drop=0.4 if pm_reads else 0.02),
+              "preference, 1/3 of the pairs": curve([0.55, 0.6, 0.62]), "preference, small pi_0": curve([0.6, 0.7, 0.79]),
+              "BT, all pairs": curve([0.85, 0.9, 0.9]), "BT, small pi_0": curve([0.8, 0.85, 0.86])}
+    metrics = {"pm-mix2": {"pairs": 6000, "log_history": [{"loss": 0.2}] * 3},
+               "pm-mix2-33pc": {"pairs": 2000 if third_shown_as_often else 1700}}
+    alone = np.array([True] * 40 + [False] * 60)
+    face = {"preference, all pairs": (0.9, 0.4), "BT, all pairs": (0.95, 0.9)}
+    swap = {"preference, all pairs": {"reasoning": 0.75}, "BT, all pairs": {"reasoning": 0.5}}
+    return pm_study_findings(curves, metrics, face, swap, alone, 1000, 1_200_000, 150_000)
+
+
+def test_the_study_findings_read_the_curves():
+    f = _study(pm_reads=False)
+    assert f.rising == pytest.approx(0.1) and f.more_pairs == pytest.approx(0.18) and f.bigger == pytest.approx(0.01)
+    assert f.pm_drop == pytest.approx(0.02) and f.bt_drop == pytest.approx(0.4) and f.reads_less
+    assert f.same_shown == (0.62, 0.6) and f.ratio == 8.0 and (f.n_alone, f.n_not_alone) == (40, 60)
+    assert f.last_loss == pytest.approx(0.2) and f.coin == pytest.approx(np.log(2) / 2)
+    assert not _study(pm_reads=True).reads_less
+    assert _study(pm_reads=False, third_shown_as_often=False).same_shown is None
