@@ -64,16 +64,17 @@ from rlhf_lite.config import Config, with_overrides
 from rlhf_lite.headlines import IterativeDpoHeadline, save
 from rlhf_lite.stats import Interval, compare, largest_fall, paired, seed_interval, share_of_gain
 from rlhf_lite.wording import (against_tie, bias_against_paper, collapse_words, gain_kept, interval_words,
-                               preference_model_words, safety_round_words, sweep_safety_words, training_cut)
+                               overoptimisation_shape, peak_words, preference_model_words, safety_round_words,
+                               sweep_safety_words, training_cut)
 from rlhf_lite.io import PACKAGE_DIR, project_root
 from rlhf_lite.online import (across_seeds, agreement_by_length, load_judge, loop_pair_passes, orientation_flips,
                               overoptimisation_points, run_recipes)
-from rlhf_lite.online.analysis import (length_lean, mean_ceiling, overall_agreement, pair_truth_by_round,
-                                       proxy_length_correlation)
+from rlhf_lite.online.analysis import (fitted_loss, length_lean, mean_ceiling, overall_agreement,
+                                       overoptimisation_summary, pair_truth_by_round, proxy_length_correlation)
 from rlhf_lite.online.loop import prompt_subset
 from rlhf_lite.online.runs import offline_records
 from rlhf_lite.online.safety import SafetyFindings, answer_kinds, reuse_test, round_means, round_rows
-from rlhf_lite.plots import forest_plot, gao_curve, gao_fit, per_seed_panels
+from rlhf_lite.plots import forest_plot, overoptimisation_figure, per_seed_panels
 from rlhf_lite.policy import load_policy, num_parameters
 from rlhf_lite.stages import prepare_pi0
 
@@ -932,83 +933,19 @@ glue("echo_reverse_pi0", float(echo_df.loc["SFT (pi_0)", "echo share: reverse"])
 over = {"BT-MIX2": overoptimisation_points({PAPER: runs[PAPER], CONCISE: runs[CONCISE], PREV: runs[PREV],
                                             **{f"{PAPER}, {k}": sweep[(PAPER, k)] for k in STEPS}}),
         "BT-MIX1": overoptimisation_points({ULTRA: runs[ULTRA]})}
-fig, axes = plt.subplots(2, 2, figsize=(9, 6.4), sharex="col")
-summary_over, fits = {}, {}
-recipe_colors = {}
-for col, (judge_name, pts) in enumerate(over.items()):
-    kl = np.array([max(q["kl"], 0.0) for q in pts])
-    proxy = np.array([q["proxy_gain"] for q in pts])
-    truth = np.array([q["true_gain"] for q in pts])
-    groups = np.array([f"{q['recipe']}|{q['seed']}" for q in pts])  # a run's iterates are not independent
-    same_loss = np.array(["DPO loss alone" not in q["recipe"] for q in pts])  # the fit: one loss, this chapter's
-    fits[judge_name] = {"truth": gao_fit(kl[same_loss], truth[same_loss], groups[same_loss]),
-                        "proxy": gao_fit(kl[same_loss], proxy[same_loss], groups[same_loss])}
-    top, bottom = axes[0, col], axes[1, col]
-    for q, x, yp, yt, fitted in zip(pts, kl, proxy, truth, same_loss):
-        c = recipe_colors.setdefault(q["recipe"], f"C{len(recipe_colors)}")
-        face = c if fitted else "none"  # hollow: the DPO loss alone, left out of the fit
-        top.scatter(x, yp, facecolors=face, edgecolors=c, s=16, label=q["recipe"])
-        bottom.scatter(x, yt, facecolors=face, edgecolors=c, s=16, marker="s", label=q["recipe"])
-    for ax, which in ((top, "proxy"), (bottom, "truth")):
-        f = fits[judge_name][which]
-        ax.plot(*gao_curve(f, kl[same_loss].max()), color="k", lw=1.2,
-                label="fit (DPO + SFT term): d(α − β log d), d = √KL")
-        if f["peak_claimed"]:
-            ax.axvspan(*f["kl_peak_ci95"], color="k", alpha=0.08, label="fitted peak, 95% interval")
-        ax.axhline(0, color="gray", lw=0.6, ls=":")
-        # Gao et al. plot against d = sqrt(KL): a square-root axis spreads the iterates near pi_0 and keeps
-        # the ticks in nats
-        ax.set_xscale("function", functions=(lambda x: np.sqrt(np.clip(x, 0, None)), np.square))
-        step = 1.0 if kl.max() > 4 else 0.5  # ticks evenly spaced in d: KL = 0, 1, 4, 9, ... or 0, 0.25, 1, ...
-        ticks = [(step * i) ** 2 for i in range(int(np.sqrt(kl.max()) / step) + 2)]
-        ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
-    top.set_title(f"judge {judge_name}", fontsize=10)
-    top.set_ylabel("proxy reward gain\n(judge's units)")
-    bottom.set_ylabel("mean $r^*$ gain")
-    bottom.set_xlabel("KL(π_t ‖ π₀), nats per answer (√ scale)")
-    summary_over[judge_name] = {"kl_best_truth": float(kl[np.argmax(truth)]), "kl_best_proxy": float(kl[np.argmax(proxy)]),
-                                "best_true_gain": float(truth.max()), "true_gain_at_best_proxy": float(truth[np.argmax(proxy)]),
-                                "points": int(same_loss.sum()), "fit_truth": fits[judge_name]["truth"],
-                                "fit_proxy": fits[judge_name]["proxy"]}
-handles = {}
-for ax in axes.ravel():
-    for h, lab in zip(*ax.get_legend_handles_labels()):
-        handles.setdefault(lab, h)
-fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=2, fontsize=9, frameon=False)
-fig.tight_layout(rect=(0, 0.19, 1, 1))
+summary_over = {judge: overoptimisation_summary(pts) for judge, pts in over.items()}
+overoptimisation_figure(over, summary_over, fitted_loss)
 plt.show()
 
 # %% tags=hide-cell
 s2 = summary_over["BT-MIX2"]
 ft, fp = s2["fit_truth"], s2["fit_proxy"]
-
-
-def peak_words(f, what):
-    """The words for a fit's peak: claimed (with its interval) only when `peak_claimed`."""
-    lo, hi = f["kl_peak_ci95"]
-    if f["peak_claimed"]:
-        return (f"the fitted {what} peaks at a KL of {f['kl_peak']:.2f} nats per answer (95% interval over runs "
-                f"{lo:.2f} to {hi:.2f})")
-    if f["share_turning_down"] >= 0.975 and f["peak_inside_data"]:
-        return (f"the fitted {what} turns down at a KL of {f['kl_peak']:.2f} nats per answer, but its 95% interval over runs "
-                f"runs from {lo:.2f} to beyond the measured range (the points reach {f['max_kl']:.1f}), so we claim "
-                f"no peak")
-    if f["share_turning_down"] >= 0.975:
-        return (f"the fitted {what} turns down only beyond the measured range (its peak is at {f['kl_peak']:.1f} "
-                f"nats; the points reach {f['max_kl']:.2f})")
-    return (f"the {what} shows no peak we can claim ({f['share_turning_down']:.0%} of the bootstrap fits turn "
-            f"down at all)")
-
-
 glue("over_truth_words", peak_words(ft, "true gain"), display=False)
 glue("over_proxy_words", peak_words(fp, "proxy gain"), display=False)
 glue("over_points", s2["points"], display=False)
 glue("over_runs", ft["runs"], display=False)
 glue("over_short_text", f"{peak_words(ft, 'true gain')}, and {peak_words(fp, 'proxy gain')}", display=False)
-glue("over_shape_text", (
-    "So the proxy keeps rising past the point where the truth turns down: the loop, which sees only the proxy, "
-    "cannot tell when to stop" if ft["peak_claimed"] and fp["kl_peak"] > ft["kl_peak_ci95"][1] else
-    "So along this range of KL the fits do not separate the proxy's peak from the truth's"), display=False)
+glue("over_shape_text", overoptimisation_shape(ft, fp), display=False)
 
 # %% [markdown]
 # For BT-MIX2 ({glue:text}`over_points` iterates of {glue:text}`over_runs` runs), {glue:text}`over_truth_words`,

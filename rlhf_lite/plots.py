@@ -84,6 +84,48 @@ def per_seed_panels(curves: Mapping[str, Sequence[Sequence[float]]], colors: Map
     return fig
 
 
+def overoptimisation_figure(over: Mapping[str, list], summaries: Mapping[str, dict], fitted):
+    """Chapter 6's over-optimisation figure: per judge (a column), each iterate's proxy gain (top) and true gain
+    (bottom) against its KL on a square-root axis, as Gao et al. plot it, with the fitted law and its peak's
+    interval where one is claimed. ``over`` {judge: points}, ``summaries`` {judge: the fits of
+    ``online.analysis.overoptimisation_summary``}, ``fitted(point)``: whether the fit used it (else hollow)."""
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(2, len(over), figsize=(9, 6.4), sharex="col", squeeze=False)
+    recipe_colors: dict = {}
+    for col, (judge_name, pts) in enumerate(over.items()):
+        kl = np.array([max(q["kl"], 0.0) for q in pts])
+        used = np.array([fitted(q) for q in pts])
+        top, bottom = axes[0, col], axes[1, col]
+        for q, x in zip(pts, kl):
+            c = recipe_colors.setdefault(q["recipe"], f"C{len(recipe_colors)}")
+            face = c if fitted(q) else "none"  # hollow: left out of the fit
+            top.scatter(x, q["proxy_gain"], facecolors=face, edgecolors=c, s=16, label=q["recipe"])
+            bottom.scatter(x, q["true_gain"], facecolors=face, edgecolors=c, s=16, marker="s", label=q["recipe"])
+        for ax, which in ((top, "fit_proxy"), (bottom, "fit_truth")):
+            f = summaries[judge_name][which]
+            ax.plot(*gao_curve(f, kl[used].max()), color="k", lw=1.2, label="fit (DPO + SFT term): d(α − β log d), d = √KL")
+            if f["peak_claimed"]:
+                ax.axvspan(*f["kl_peak_ci95"], color="k", alpha=0.08, label="fitted peak, 95% interval")
+            ax.axhline(0, color="gray", lw=0.6, ls=":")
+            # a square-root axis spreads the iterates near pi_0 and keeps the ticks in nats
+            ax.set_xscale("function", functions=(lambda x: np.sqrt(np.clip(x, 0, None)), np.square))
+            step = 1.0 if kl.max() > 4 else 0.5  # ticks evenly spaced in d: KL = 0, 1, 4, 9, ... or 0, 0.25, 1, ...
+            ticks = [(step * i) ** 2 for i in range(int(np.sqrt(kl.max()) / step) + 2)]
+            ax.set_xticks(ticks, [f"{v:g}" for v in ticks])
+        top.set_title(f"judge {judge_name}", fontsize=10)
+        top.set_ylabel("proxy reward gain\n(judge's units)")
+        bottom.set_ylabel("mean $r^*$ gain")
+        bottom.set_xlabel("KL(π_t ‖ π₀), nats per answer (√ scale)")
+    handles: dict = {}
+    for ax in axes.ravel():
+        for h, lab in zip(*ax.get_legend_handles_labels()):
+            handles.setdefault(lab, h)
+    fig.legend(handles.values(), handles.keys(), loc="lower center", ncol=2, fontsize=9, frameon=False)
+    fig.tight_layout(rect=(0, 0.19, 1, 1))
+    return fig
+
+
 def _design(kl: np.ndarray) -> np.ndarray:
     d = np.sqrt(np.clip(kl, 0.0, None))  # sampled KL estimates can be a hair below zero
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -282,3 +282,29 @@ def pm_study_words(f) -> dict:
         "pm_reason": reason,
         "pm_reading": reading,
     }
+
+
+def peak_words(fit: dict, what: str) -> str:
+    """The words for the peak of a fit of Gao et al.'s law (``plots.gao_fit``): claimed, with its interval, only when
+    the fit says so; otherwise where it turns down, if it does, and why no peak is claimed."""
+    lo, hi = fit["kl_peak_ci95"]
+    if fit["peak_claimed"]:
+        return (f"the fitted {what} peaks at a KL of {fit['kl_peak']:.2f} nats per answer (95% interval over runs "
+                f"{lo:.2f} to {hi:.2f})")
+    if fit["share_turning_down"] >= 0.975 and fit["peak_inside_data"]:
+        return (f"the fitted {what} turns down at a KL of {fit['kl_peak']:.2f} nats per answer, but its 95% interval "
+                f"over runs runs from {lo:.2f} to beyond the measured range (the points reach {fit['max_kl']:.1f}), so "
+                f"we claim no peak")
+    if fit["share_turning_down"] >= 0.975:
+        return (f"the fitted {what} turns down only beyond the measured range (its peak is at {fit['kl_peak']:.1f} "
+                f"nats; the points reach {fit['max_kl']:.2f})")
+    return (f"the {what} shows no peak we can claim ({fit['share_turning_down']:.0%} of the bootstrap fits turn "
+            f"down at all)")
+
+
+def overoptimisation_shape(fit_truth: dict, fit_proxy: dict) -> str:
+    """Whether the proxy keeps rising past the truth's claimed peak."""
+    if fit_truth["peak_claimed"] and fit_proxy["kl_peak"] > fit_truth["kl_peak_ci95"][1]:
+        return ("So the proxy keeps rising past the point where the truth turns down: the loop, which sees only the "
+                "proxy, cannot tell when to stop")
+    return "So along this range of KL the fits do not separate the proxy's peak from the truth's"

@@ -70,3 +70,36 @@ def test_the_ceiling_is_pi0s_mean_over_seeds_and_arms_read_their_own_folder(run,
     write_jsonl(arm / "eval" / "eval.jsonl", [{"who": "offline"}])
     assert arm_pairs({"policy": arm / "policy"}) == [{"prompt_id": "7"}]
     assert offline_records({"policy": arm / "policy"}) == [{"who": "offline"}]
+
+
+def test_the_overoptimisation_summary_fits_only_the_chapters_loss_and_finds_where_each_was_best():
+    import numpy as np
+
+    from rlhf_lite.online.analysis import fitted_loss, overoptimisation_summary
+
+    rng = np.random.default_rng(0)
+    pts = []
+    for seed in range(4):  # the truth peaks at d = e (KL 7.4), the proxy keeps rising
+        for kl in (0.5, 1, 2, 4, 8, 16):
+            d = np.sqrt(kl)
+            pts.append({"recipe": "paper", "seed": seed, "kl": kl, "proxy_gain": d + rng.normal(0, 0.01),
+                        "true_gain": d * (1 - 0.5 * np.log(d)) + rng.normal(0, 0.01)})
+    pts.append({"recipe": "paper, lr, DPO loss alone", "seed": 0, "kl": 40.0, "proxy_gain": 9.0, "true_gain": -3.0})
+    s = overoptimisation_summary(pts)
+    assert s["points"] == 24 and not fitted_loss(pts[-1])  # the DPO-alone run is shown, not fitted
+    assert s["kl_best_proxy"] == 40.0 and s["fit_truth"]["peak_claimed"] and not s["fit_proxy"]["peak_claimed"]
+    assert 5 < s["fit_truth"]["kl_peak"] < 11 and s["kl_best_truth"] in (4, 8, 16)
+
+
+def test_the_overoptimisation_figure_draws_each_judge(tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from rlhf_lite.online.analysis import fitted_loss, overoptimisation_summary
+    from rlhf_lite.plots import overoptimisation_figure
+
+    pts = [{"recipe": "r", "seed": s, "kl": kl, "proxy_gain": kl ** 0.5, "true_gain": kl ** 0.5 - kl / 8}
+           for s in range(3) for kl in (0.5, 1, 2, 4, 9)]
+    fig = overoptimisation_figure({"BT-MIX2": pts, "BT-MIX1": pts}, {j: overoptimisation_summary(pts) for j in
+                                                                      ("BT-MIX2", "BT-MIX1")}, fitted_loss)
+    assert len(fig.axes) == 4 and fig.axes[0].get_title() == "judge BT-MIX2"

@@ -130,3 +130,19 @@ def test_the_preference_model_studys_sentences_follow_the_findings():
     assert w["same_shown"].startswith("0.620 against 0.600.")
     w = pm_study_words(_study(pm_reads=True))
     assert w["lead_prompt"] == "It reads the prompt about as much as BT." and "whole account" in w["pm_reading"]
+
+
+def test_a_peak_is_claimed_only_when_the_fit_says_so():
+    from rlhf_lite.wording import overoptimisation_shape, peak_words
+
+    fit = {"kl_peak": 2.0, "kl_peak_ci95": (1.5, 2.5), "peak_claimed": True, "share_turning_down": 1.0,
+           "peak_inside_data": True, "max_kl": 6.0}
+    assert peak_words(fit, "true gain").startswith("the fitted true gain peaks at a KL of 2.00")
+    wide = {**fit, "peak_claimed": False, "kl_peak_ci95": (1.5, float("inf"))}
+    assert peak_words(wide, "true gain").endswith("so we claim no peak")
+    beyond = {**wide, "peak_inside_data": False, "kl_peak": 9.0}
+    assert "only beyond the measured range" in peak_words(beyond, "proxy gain")
+    flat = {**wide, "share_turning_down": 0.4}
+    assert peak_words(flat, "proxy gain").endswith("(40% of the bootstrap fits turn down at all)")
+    assert overoptimisation_shape(fit, {**beyond, "kl_peak": 9.0}).startswith("So the proxy keeps rising")
+    assert overoptimisation_shape(wide, beyond).startswith("So along this range")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from rlhf_lite.online.evaluate import pair_truth, win_rate_ceiling
+from rlhf_lite.plots import gao_fit
 from rlhf_lite.reward.length_bias import length_correlations
 from rlhf_lite.stats import Interval
 
@@ -52,3 +53,25 @@ def proxy_length_correlation(run, t: int = 1) -> float:
     corr, _ = length_correlations(np.array([x["proxy"] for x in rows]),
                                   np.array([[len(a.split()) for a in x["responses"]] for x in rows]), flat=0.0)
     return float(np.nanmean(corr))
+
+
+def fitted_loss(point: dict) -> bool:
+    """Whether an over-optimisation point is fitted: the runs trained with the chapter's loss (DPO plus the SFT term);
+    the step sweep's runs with the DPO loss alone optimise another objective and are left out of the fit."""
+    return "DPO loss alone" not in point["recipe"]
+
+
+def overoptimisation_summary(points: list) -> dict:
+    """Gao et al.'s law fitted to the proxy's gain and to the true gain against KL
+    (:func:`~rlhf_lite.plots.gao_fit`, bootstrapped over runs: a run's iterates are not independent), over the
+    points of :func:`~rlhf_lite.online.evaluate.overoptimisation_points` trained with the chapter's loss; and where,
+    over all points, the truth and the proxy were best."""
+    kl = np.array([max(q["kl"], 0.0) for q in points])
+    proxy = np.array([q["proxy_gain"] for q in points])
+    truth = np.array([q["true_gain"] for q in points])
+    groups = np.array([f"{q['recipe']}|{q['seed']}" for q in points])
+    fit = np.array([fitted_loss(q) for q in points])
+    fit_truth, fit_proxy = (gao_fit(kl[fit], y[fit], groups[fit]) for y in (truth, proxy))
+    return {"kl_best_truth": float(kl[np.argmax(truth)]), "kl_best_proxy": float(kl[np.argmax(proxy)]),
+            "best_true_gain": float(truth.max()), "true_gain_at_best_proxy": float(truth[np.argmax(proxy)]),
+            "points": int(fit.sum()), "fit_truth": fit_truth, "fit_proxy": fit_proxy}
