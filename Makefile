@@ -12,7 +12,7 @@ export TRANSFORMERS_NO_ADVISORY_WARNINGS := 1
 # chapter then slows down by about its fair share, not 10x (rlhf_lite/parallel.py, bench/bench_races.py).
 export GOMP_SPINCOUNT := 5000
 
-.PHONY: env book book-ci test bench clean
+.PHONY: env book book-ci test test-fast bench clean
 
 $(STAMP):
 	$(PYTHON) -m venv $(VENV)
@@ -32,6 +32,9 @@ book-ci: $(STAMP)        ## the same, small and fast (ci profile)
 test: $(STAMP)           ## unit tests + every notebook under papermill (ci) + nbval + book build -W + browser
 	bash tools/ensure_chromium.sh
 	$(BIN)/python -m pytest
+
+test-fast: $(STAMP)      ## the unit tests only (no book build, no process or browser tests): a few minutes
+	$(BIN)/python -m pytest -m "not slow"
 
 bench: $(STAMP)          ## timings, races and utilisation on this machine; the races' table goes into bench/README.md
 	$(BIN)/python bench/bench_races.py --profile book --write

@@ -14,6 +14,18 @@ import pytest  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
 
+# What `make test-fast` leaves out (`pytest -m "not slow"`): the tests that build the book (the `staged` and
+# `rendered` fixtures), run whole processes (the CLI, the survival and GPU-smoke tests, nbval, the browser), or train
+# a model for longer than a few seconds (marked `@pytest.mark.slow` where they are). The full `make test` runs all.
+SLOW_FIXTURES = {"staged", "rendered"}
+SLOW_FILES = {"test_survival.py", "test_cli.py", "test_gpu_smoke.py", "test_notebooks.py", "test_browser.py"}
+
+
+def pytest_collection_modifyitems(config, items):
+    for item in items:
+        if SLOW_FIXTURES & set(getattr(item, "fixturenames", ())) or item.path.name in SLOW_FILES:
+            item.add_marker(pytest.mark.slow)
+
 
 @pytest.fixture(scope="session")
 def root() -> Path:
