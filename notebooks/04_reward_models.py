@@ -65,8 +65,8 @@ from myst_nb import glue
 from rlhf_lite import world
 from rlhf_lite.config import Config
 from rlhf_lite.headlines import RewardModelsHeadline, save
-from rlhf_lite.stats import Interval, compare, mean_ci, wilson_interval
-from rlhf_lite.wording import pm_study_words
+from rlhf_lite.stats import Interval, compare, mean_ci
+from rlhf_lite.wording import pm_study_words, table1_words
 from rlhf_lite.data import GPT4, HUMAN, HUMAN_ECHO
 from rlhf_lite.policy import load_policy, num_parameters
 from rlhf_lite.stages import eval_prompts, prepare_pi0, prepare_preference_data, prepare_reward_models
@@ -74,7 +74,8 @@ from rlhf_lite.reward import PreferenceModel, copeland_ranking
 from rlhf_lite.reward import RewardModel, bt_loss, load_reward_model, train_reward_model
 from rlhf_lite.reward.rewardbench import LITE_MAPPING, credit, evaluate, lite_benchmark
 from rlhf_lite.reward import analysis
-from rlhf_lite.reward.analysis import judge_right, onpolicy_pairs, pm_study_findings, reliability
+from rlhf_lite.reward.analysis import (PAPER_TABLE1, SECTIONS, judge_right, onpolicy_pairs, pm_study_findings, reliability,
+                                      section_intervals, sections_apart)
 from rlhf_lite.reward.pm_study import STUDY_MODELS, other_prompts, small_config
 from rlhf_lite.policy import HFSampler, sample_responses
 
@@ -237,16 +238,8 @@ judges = {
 scores = {name: evaluate(j, bench, LITE_MAPPING, counts=None) for name, j in judges.items()}
 table = pd.DataFrame({name: s["sections"] for name, s in scores.items()}).T * 100
 n_cat = cfg.reward_eval.bench_per_category
-# 95% Wilson intervals, in points (a normal interval has no width at 0% or 100%); ties count as half a
-# success, so the count of successes is rounded.
-wilson = {name: {c: wilson_interval(round(v / 100 * n_cat), n_cat) for c, v in row.items()} for name, row in table.iterrows()}
-lo = pd.DataFrame({n: {c: w[0] for c, w in r.items()} for n, r in wilson.items()}).T * 100
-hi = pd.DataFrame({n: {c: w[1] for c, w in r.items()} for n, r in wilson.items()}).T * 100
-# Quoted from the paper's Table 1 (RewardBench accuracy, %); the MIX1 row is UltraRM-13B (LLaMA-2-13B).
-paper = pd.DataFrame({
-    "prompting (pi_0)": (93.6, 44.3, 71.3, 73.5), "BT, MIX1": (96.4, 55.5, 55.0, 62.4),
-    "BT, MIX2": (99.4, 65.1, 87.8, 86.4), "preference, MIX2": (98.3, 65.8, 89.7, 94.7),
-}, index=["chat", "chat-hard", "safety", "reasoning"]).T
+lo, hi = section_intervals(table, n_cat)  # 95% Wilson intervals, in points
+paper = pd.DataFrame(PAPER_TABLE1, index=list(SECTIONS)).T  # the paper's Table 1, quoted
 side = pd.concat({"ours (lite)": table.round(1), "paper": paper}, axis=1)
 display(side)
 
@@ -266,22 +259,8 @@ plt.tight_layout()
 plt.show()
 
 # %% tags=remove-cell
-bt2, pr = table.loc["BT, MIX2"], table.loc["prompting (pi_0)"]
-above = [c for c in table.columns if bt2[c] > pr[c]]
-glue("bt_above_prompting", "every section" if len(above) == 4 else f"{len(above)} of 4 sections ({', '.join(above) or 'none'})",
-     display=False)
-beats = [c for c in table.columns if lo.loc["BT, MIX2", c] > hi.loc["prompting (pi_0)", c]]
-glue("bt_beats_prompting", "every section" if len(beats) == 4 else
-     f"{len(beats)} of 4 ({', '.join(beats) or 'none'}); on the rest the intervals overlap", display=False)
-glue("t1_lead", "As in the paper's Table 1, training beats prompting." if len(beats) >= 2 and len(above) >= 3 else
-     "Training beats prompting less clearly than in the paper's Table 1." if len(above) >= 2 else
-     "Unlike the paper's Table 1, training does not beat prompting here.", display=False)
-# the preference model against BT on chat, by their Wilson intervals (the paper's two are level there)
-pm_below = hi.loc["preference, MIX2", "chat"] < lo.loc["BT, MIX2", "chat"]
-glue("pm_lead", "Unlike the paper's preference model, which matches BT, ours falls clearly below BT on chat:" if pm_below
-     else "As in the paper, our preference model is not clearly below BT on chat:", display=False)
-glue("pm_lead_short", "Ours falls clearly below BT on chat:" if pm_below else "Ours is not clearly below BT on chat:",
-     display=False)
+for key, words in table1_words(table, lo, hi).items():
+    glue(key, words, display=False)
 gain = table.loc["BT, MIX2"] - table.loc["BT, MIX1"]
 glue("mix2_gain_order", ", ".join(f"{c} ({gain[c]:+.1f})" for c in gain.sort_values(ascending=False).index), display=False)
 for name, key in (("BT, MIX2", "bt2"), ("BT, MIX1", "bt1"), ("preference, MIX2", "pm"), ("prompting (pi_0)", "prompt")):
@@ -658,10 +637,6 @@ agree_table["RewardBench mean"] = pd.Series({n: s["score"] for n, s in scores.it
 display(agree_table)
 
 # %% tags=remove-cell
-# why the preference model is where it is (Table 1 above); said only when it is clearly below BT on chat
-glue("pm_explain", "The section on what the preference model needs, below, measures why." if pm_below else
-     "It manages the harder format: it has to compare two answers with the prompt and express the result in one "
-     "token, where the BT head scores one answer at a time.", display=False)
 for key, row in (("bt2", "BT, MIX2"), ("bt1", "BT, MIX1"), ("pm", "preference, MIX2"), ("uf", "BT, UltraFeedback only"),
                  ("prompt", "prompting (pi_0)"), ("human", f"annotator: {HUMAN.name} twin"),
                  ("gpt4", f"annotator: {GPT4.name} twin")):
@@ -853,7 +828,7 @@ results = {
     "rewardbench_sections": {name: s["sections"] for name, s in scores.items()},
     "rewardbench_score": {name: s["score"] for name, s in scores.items()},
     "bench_pairs_per_category": n_cat,
-    "bt_mix2_beats_prompting_on": beats,
+    "bt_mix2_beats_prompting_on": sections_apart(lo, hi, "BT, MIX2", "prompting (pi_0)"),
     "padded_preference": pad_table["prefers padded"].to_dict(),
     "echo_preference": {name: {c: float(v) for c, v in row.items()} for name, row in echo_table.iterrows()},
     "echo_minus_near_miss_bt_mix2": {"mean": float(travel["BT, MIX2"][0]), "ci95": float(travel["BT, MIX2"][1])},

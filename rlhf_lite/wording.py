@@ -6,6 +6,7 @@ Why our own code: the book's own sentences.
 
 from __future__ import annotations
 
+from rlhf_lite.reward.analysis import sections_apart
 from rlhf_lite.stats import compare, side
 
 
@@ -308,3 +309,29 @@ def overoptimisation_shape(fit_truth: dict, fit_proxy: dict) -> str:
         return ("So the proxy keeps rising past the point where the truth turns down: the loop, which sees only the "
                 "proxy, cannot tell when to stop")
     return "So along this range of KL the fits do not separate the proxy's peak from the truth's"
+
+
+def table1_words(table, lo, hi) -> dict:
+    """Chapter 4's reading of its Table 1 (section accuracies in %, with Wilson intervals ``lo``, ``hi``): where BT on
+    MIX2 is above the prompted pi_0 and where clearly (intervals apart), and whether the preference model falls
+    clearly below BT on chat. Returns {glue name: words}."""
+    bt2, pr = table.loc["BT, MIX2"], table.loc["prompting (pi_0)"]
+    above = [c for c in table.columns if bt2[c] > pr[c]]
+    beats = sections_apart(lo, hi, "BT, MIX2", "prompting (pi_0)")
+    pm_below = hi.loc["preference, MIX2", "chat"] < lo.loc["BT, MIX2", "chat"]
+    return {
+        "bt_above_prompting": "every section" if len(above) == 4 else
+        f"{len(above)} of 4 sections ({', '.join(above) or 'none'})",
+        "bt_beats_prompting": "every section" if len(beats) == 4 else
+        f"{len(beats)} of 4 ({', '.join(beats) or 'none'}); on the rest the intervals overlap",
+        "t1_lead": "As in the paper's Table 1, training beats prompting." if len(beats) >= 2 and len(above) >= 3 else
+        "Training beats prompting less clearly than in the paper's Table 1." if len(above) >= 2 else
+        "Unlike the paper's Table 1, training does not beat prompting here.",
+        # the preference model against BT on chat, by their Wilson intervals (the paper's two are level there)
+        "pm_lead": "Unlike the paper's preference model, which matches BT, ours falls clearly below BT on chat:"
+        if pm_below else "As in the paper, our preference model is not clearly below BT on chat:",
+        "pm_lead_short": "Ours falls clearly below BT on chat:" if pm_below else "Ours is not clearly below BT on chat:",
+        "pm_explain": "The section on what the preference model needs, below, measures why." if pm_below else
+        "It manages the harder format: it has to compare two answers with the prompt and express the result in one "
+        "token, where the BT head scores one answer at a time.",
+    }

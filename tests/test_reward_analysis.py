@@ -75,3 +75,23 @@ def test_the_study_findings_read_the_curves():
     assert f.last_loss == pytest.approx(0.2) and f.coin == pytest.approx(np.log(2) / 2)
     assert not _study(pm_reads=True).reads_less
     assert _study(pm_reads=False, third_shown_as_often=False).same_shown is None
+
+
+def test_section_intervals_have_width_at_the_ends_and_sections_apart_need_disjoint_intervals():
+    import pandas as pd
+
+    from rlhf_lite.reward.analysis import PAPER_TABLE1, SECTIONS, section_intervals, sections_apart
+    from rlhf_lite.wording import table1_words
+
+    table = pd.DataFrame({"BT, MIX2": {"chat": 100.0, "chat-hard": 80.0, "safety": 60.0, "reasoning": 90.0},
+                          "prompting (pi_0)": {"chat": 50.0, "chat-hard": 75.0, "safety": 62.0, "reasoning": 50.0},
+                          "preference, MIX2": {"chat": 40.0, "chat-hard": 70.0, "safety": 60.0, "reasoning": 95.0}}).T
+    lo, hi = section_intervals(table, 200)
+    assert hi.loc["BT, MIX2", "chat"] == 100.0 and lo.loc["BT, MIX2", "chat"] < 100.0  # width at 100%
+    assert sections_apart(lo, hi, "BT, MIX2", "prompting (pi_0)") == ["chat", "reasoning"]  # 80 vs 75 overlap
+    w = table1_words(table, lo, hi)
+    assert w["bt_above_prompting"] == "3 of 4 sections (chat, chat-hard, reasoning)"
+    assert w["bt_beats_prompting"].startswith("2 of 4 (chat, reasoning)")
+    assert w["t1_lead"] == "As in the paper's Table 1, training beats prompting."
+    assert w["pm_lead_short"] == "Ours falls clearly below BT on chat:"
+    assert all(len(v) == len(SECTIONS) for v in PAPER_TABLE1.values())

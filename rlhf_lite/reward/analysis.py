@@ -16,7 +16,7 @@ import numpy as np
 
 from rlhf_lite import world
 from rlhf_lite.reward.rewardbench import credit
-from rlhf_lite.stats import Interval, mean_ci
+from rlhf_lite.stats import Interval, mean_ci, wilson_interval
 
 
 @dataclass(frozen=True)
@@ -172,3 +172,27 @@ def pm_study_findings(curves: dict, metrics: dict, face: dict, swap: dict, alone
         n_alone=int(alone.sum()), n_not_alone=int((~alone).sum()),
         h_face=float(1.96 * np.sqrt(0.25 / max(1, min(alone.sum(), (~alone).sum())))),  # the wider group's interval
         pm_swap_reasoning=swap["preference, all pairs"]["reasoning"], bt_swap_reasoning=swap["BT, all pairs"]["reasoning"])
+
+
+# The paper's Table 1 (RewardBench accuracy, %, chat / chat-hard / safety / reasoning), quoted; its MIX1 row is
+# UltraRM-13B (LLaMA-2-13B) and its prompting row LLaMA-3-8B-it asked the question.
+PAPER_TABLE1 = {"prompting (pi_0)": (93.6, 44.3, 71.3, 73.5), "BT, MIX1": (96.4, 55.5, 55.0, 62.4),
+                "BT, MIX2": (99.4, 65.1, 87.8, 86.4), "preference, MIX2": (98.3, 65.8, 89.7, 94.7)}
+SECTIONS = ("chat", "chat-hard", "safety", "reasoning")
+
+
+def section_intervals(table, n: int):
+    """95% Wilson intervals (low, high), in points, of a table of section accuracies in % ({judge: {section: %}},
+    a pandas DataFrame) over ``n`` pairs a section: a normal interval has no width at 0% or 100%. Ties count as
+    half a success, so the count of successes is rounded."""
+    import pandas as pd
+
+    wilson = {name: {c: wilson_interval(round(v / 100 * n), n) for c, v in row.items()} for name, row in table.iterrows()}
+    lo = pd.DataFrame({k: {c: w[0] for c, w in r.items()} for k, r in wilson.items()}).T * 100
+    hi = pd.DataFrame({k: {c: w[1] for c, w in r.items()} for k, r in wilson.items()}).T * 100
+    return lo, hi
+
+
+def sections_apart(lo, hi, a: str, b: str) -> list:
+    """The sections where judge ``a`` is clearly above judge ``b``: its interval's low end above ``b``'s high end."""
+    return [c for c in lo.columns if lo.loc[a, c] > hi.loc[b, c]]
