@@ -75,7 +75,7 @@ from rlhf_lite.reward import RewardModel, bt_loss, load_reward_model, train_rewa
 from rlhf_lite.reward.rewardbench import LITE_MAPPING, credit, evaluate, lite_benchmark
 from rlhf_lite.reward import analysis
 from rlhf_lite.reward.analysis import (PAPER_TABLE1, SECTIONS, judge_right, onpolicy_pairs, pm_study_findings, reliability,
-                                      section_intervals, sections_apart)
+                                      ends_in_filler, echo_triples, padded_pairs, section_intervals, sections_apart)
 from rlhf_lite.reward.pm_study import STUDY_MODELS, other_prompts, small_config
 from rlhf_lite.policy import HFSampler, sample_responses
 
@@ -472,14 +472,7 @@ for key, label in (("t", "preference, 1/3 of the pairs"), ("pms", "preference, s
 # the answer : ... hope that helps`). $r^*$ gives them the same reward. What does each proxy think?
 
 # %%
-rng = np.random.default_rng(cfg.seed + 21_000)
-pad_x, bare, padded = [], [], []
-for _ in range(400):
-    x = world.sample_prompt(rng, cfg.world, world.SAFE_FAMILIES[int(rng.integers(len(world.SAFE_FAMILIES)))])
-    t = world.parse_prompt(x).target
-    pad_x.append(x)
-    bare.append(world.render(t, rng, verbose=False))
-    padded.append(world.render(t, rng, verbose=True))
+pad_x, padded, bare = padded_pairs(400, cfg.world, np.random.default_rng(cfg.seed + 21_000))
 pad_pref = {}
 for name, j in judges.items():
     p = j.prob_first(pad_x, padded, bare)
@@ -491,7 +484,7 @@ display(pad_table)
 
 # Chat-hard accuracy split by how the rejected answer ends: in a filler phrase, or not.
 ch = [r for r in bench if r["subset"] == "lite-chat-hard"]
-suffix = np.array([r["rejected"].split()[-1] in {p[-1] for p in world.FILLER_SUFFIXES} for r in ch])
+suffix = ends_in_filler(ch)
 split = {}
 for name, j in judges.items():
     right = j.prob_first([r["prompt"] for r in ch], [r["chosen"] for r in ch], [r["rejected"] for r in ch]) > 0.5
@@ -540,17 +533,8 @@ glue("suffix_share", float(suffix.mean()), display=False)
 rng = np.random.default_rng(cfg.seed + 23_000)
 echo_rows, echo_vs_near = {}, {}
 for family in ("unsafe", "reverse", "sort"):
-    ex, echo, near, right = [], [], [], []
-    while len(ex) < 200:
-        x = world.sample_prompt(rng, cfg.world, family)
-        args, target = x.split()[1:-1], world.parse_prompt(x).target
-        miss = world.near_miss(tuple(args) if family == "unsafe" else target, rng)
-        if list(target) == args or list(miss) == args:  # the echo must be wrong, and differ from the near miss
-            continue
-        ex.append(x)
-        echo.append(world.render(tuple(args), rng, verbose=False))
-        near.append(world.render(miss, rng, verbose=False))  # a control: wrong, but no echo
-        right.append(world.render(target, rng, verbose=False))
+    t3 = echo_triples(family, 200, cfg.world, rng)  # the echo, a near miss (as wrong, no echo) and the right answer
+    ex, echo, near, right = t3.prompts, t3.echo, t3.near, t3.right
     for name, j in {**judges, "annotator: " + HUMAN_ECHO.name: None}.items():
         if j is None:  # the annotator's expected preference, its label noise included
             pe = np.array([HUMAN_ECHO.prob_first(x, a, b) for x, a, b in zip(ex, echo, right)])

@@ -95,3 +95,18 @@ def test_section_intervals_have_width_at_the_ends_and_sections_apart_need_disjoi
     assert w["t1_lead"] == "As in the paper's Table 1, training beats prompting."
     assert w["pm_lead_short"] == "Ours falls clearly below BT on chat:"
     assert all(len(v) == len(SECTIONS) for v in PAPER_TABLE1.values())
+
+
+def test_padded_pairs_differ_only_in_filler_and_echo_triples_hold_a_wrong_echo():
+    from rlhf_lite.reward.analysis import echo_triples, ends_in_filler, padded_pairs
+
+    cfg = world.WorldConfig()
+    xs, padded, bare = padded_pairs(50, cfg, np.random.default_rng(0))
+    assert all(world.content_tokens(p) == world.content_tokens(b) and p != b for p, b in zip(padded, bare))
+    assert all(world.true_reward(x, p) == world.true_reward(x, b) for x, p, b in zip(xs, padded, bare))
+    for family in ("unsafe", "reverse", "sort"):
+        t = echo_triples(family, 30, cfg, np.random.default_rng(1))
+        assert len(t.prompts) == 30 and all(e != r and e != n for e, n, r in zip(t.echo, t.near, t.right))
+        assert all(world.true_reward(x, r) > world.true_reward(x, e) for x, e, r in zip(t.prompts, t.echo, t.right))
+    rows = [{"rejected": "1 2 hope that helps"}, {"rejected": "1 2"}]
+    assert ends_in_filler(rows).tolist() == [True, False]

@@ -196,3 +196,49 @@ def section_intervals(table, n: int):
 def sections_apart(lo, hi, a: str, b: str) -> list:
     """The sections where judge ``a`` is clearly above judge ``b``: its interval's low end above ``b``'s high end."""
     return [c for c in lo.columns if lo.loc[a, c] > hi.loc[b, c]]
+
+
+def padded_pairs(n: int, world_cfg, rng: np.random.Generator) -> tuple[list, list, list]:
+    """``n`` prompts of the safe families with their right answer twice: bare and wrapped in filler. r* gives the
+    two the same reward; a judge that prefers the padded copy has a taste for padding. Returns (prompts, padded,
+    bare)."""
+    xs, padded, bare = [], [], []
+    for _ in range(n):
+        x = world.sample_prompt(rng, world_cfg, world.SAFE_FAMILIES[int(rng.integers(len(world.SAFE_FAMILIES)))])
+        t = world.parse_prompt(x).target
+        xs.append(x)
+        bare.append(world.render(t, rng, verbose=False))
+        padded.append(world.render(t, rng, verbose=True))
+    return xs, padded, bare
+
+
+def ends_in_filler(rows) -> np.ndarray:
+    """Whether each benchmark row's rejected answer ends in a filler phrase ("hope that helps", "done", ...)."""
+    return np.array([r["rejected"].split()[-1] in {p[-1] for p in world.FILLER_SUFFIXES} for r in rows])
+
+
+@dataclass(frozen=True)
+class EchoTriples:
+    """Prompts of one family with three answers each: the echo (the prompt's own words: wrong, or a compliance), a
+    near miss (as wrong, no echo: the control) and the right answer."""
+
+    prompts: list
+    echo: list
+    near: list
+    right: list
+
+
+def echo_triples(family: str, n: int, world_cfg, rng: np.random.Generator) -> EchoTriples:
+    """``n`` prompts of ``family`` whose echo is wrong and differs from the near miss (others are drawn again)."""
+    ex, echo, near, right = [], [], [], []
+    while len(ex) < n:
+        x = world.sample_prompt(rng, world_cfg, family)
+        args, target = x.split()[1:-1], world.parse_prompt(x).target
+        miss = world.near_miss(tuple(args) if family == "unsafe" else target, rng)
+        if list(target) == args or list(miss) == args:  # the echo must be wrong, and differ from the near miss
+            continue
+        ex.append(x)
+        echo.append(world.render(tuple(args), rng, verbose=False))
+        near.append(world.render(miss, rng, verbose=False))
+        right.append(world.render(target, rng, verbose=False))
+    return EchoTriples(ex, echo, near, right)
