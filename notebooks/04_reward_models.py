@@ -66,6 +66,7 @@ from rlhf_lite import world
 from rlhf_lite.config import Config
 from rlhf_lite.headlines import RewardModelsHeadline, save
 from rlhf_lite.stats import Interval, compare, mean_ci
+from rlhf_lite.plots import pm_study_figure
 from rlhf_lite.wording import pm_study_words, table1_words
 from rlhf_lite.data import GPT4, HUMAN, HUMAN_ECHO
 from rlhf_lite.policy import load_policy, num_parameters
@@ -343,43 +344,9 @@ study = {"preference, all pairs": "pm-mix2", "preference, 1/3 of the pairs": "pm
 curves = {label: pd.DataFrame(rms.metrics[key]["curve"]) for label, key in study.items()}
 small_params = num_parameters(load_policy(prepare_pi0(small_config(cfg), log=lambda *a: None).pi0)[0])
 book_params = num_parameters(load_policy(pi0)[0])
-style = {"preference, all pairs": ("C0", "-"), "preference, 1/3 of the pairs": ("C0", "--"),
-         "preference, small pi_0": ("C2", "-"),
-         "BT, all pairs": ("C3", "-"), "BT, small pi_0": ("C1", "-")}
-fig, axes = plt.subplots(3, 1, figsize=(7.2, 10))  # one panel per row: read at the column's width
-for label, c in curves.items():  # x: pairs shown so far, the pairs a model trains on times the epochs done
-    col, ls = style[label]
-    shown = c["epoch"] * rms.metrics[study[label]]["pairs"] / 1000
-    axes[0].plot(shown, c["lite-reasoning"], color=col, ls=ls, marker="o", ms=3, label=label)
-for label in ("preference, all pairs", "BT, all pairs"):
-    c, col = curves[label], style[label][0]
-    axes[1].plot(c["epoch"], c["longer better"], color=col, marker="o", ms=3, label=f"{label.split(',')[0]}: longer is right")
-    axes[1].plot(c["epoch"], c["shorter better"], color=col, ls="--", marker="s", ms=3,
-                 label=f"{label.split(',')[0]}: shorter is right")
-x = np.arange(len(curves))
-last = pd.DataFrame({label: c.iloc[-1] for label, c in curves.items()}).T
-axes[2].bar(x - 0.2, last["all"], 0.4, label="its own prompt", color="C0")
-axes[2].bar(x + 0.2, last["other prompt"], 0.4, label="another prompt", color="C7")
-short = {k: ("PM" if k.startswith("pref") else "BT") + "\n" + k.split(", ")[1].replace(" of the pairs", "").replace("all pairs", "all")
-         for k in curves}  # two lines each, so five fit under the bars
-axes[2].set_xticks(x, list(short.values()))
-for ax in axes:
-    ax.axhline(0.5, color="grey", ls=":", lw=1)
-    ax.set_ylim(0, 1.02)
-axes[0].set(xlabel="pairs shown (thousands, log scale)", ylabel="agreement with r*", title="reasoning (sort, add)")
-axes[0].set_xscale("log")
-axes[0].minorticks_off()
-lo_hi = [float(rms.metrics[k]["pairs"]) / 1000 * f for k in study.values() for f in (1, len(curves["BT, all pairs"]))]
-axes[0].set_xticks(t := [t for t in (0.5, 1, 2, 5, 10, 20, 50, 100, 200) if min(lo_hi) / 1.5 <= t <= max(lo_hi) * 1.5],
-                   [f"{v:g}" for v in t])
-axes[1].set(xlabel="epoch", title="all sections, by which answer is right")
-axes[2].set(title="after training: own or another prompt")
-axes[1].set_xticks(curves["preference, all pairs"]["epoch"])
-for ax in axes:
-    ax.set_ylabel("agreement with r*")
-    ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
-plt.tight_layout()
+pm_study_figure(curves, {label: rms.metrics[key]["pairs"] for label, key in study.items()})
 plt.show()
+last = pd.DataFrame({label: c.iloc[-1] for label, c in curves.items()}).T
 cols = ["all", "lite-chat", "lite-chat-hard", "lite-safety", "lite-reasoning", "longer better", "shorter better",
         "other prompt"]
 study_table = last[cols].rename(columns=lambda c: c.replace("lite-", ""))

@@ -60,11 +60,12 @@ def results_dir() -> Path:
 # course guide's table must re-run the chapters (their pages show it), not retrain every model of the book.
 # The modules no stage runs: the build, the pages and what they write (the scorecard, the course guide, the chapters'
 # outcome-dependent words and figures). tests/test_layout.py checks that no other module imports one of them.
-# An analysis that only reads what finished stages wrote (online/safety.py) is one of them too.
+# So are the analyses that only read what finished stages wrote (online/safety.py, online/analysis.py,
+# reward/analysis.py) and the chapters' headlines the scorecard reads (headlines.py).
 PRESENTATION_MODULES = ("site/__init__.py", "site/book.py", "site/pages.py", "site/scorecard.py", "site/claims.py",
-                        "site/course.py", "site/course_plan.py", "site/times.py", "plots.py", "wording.py",
-                        "headlines.py", "online/safety.py", "online/analysis.py",
-                        "reward/analysis.py")
+                        "site/course.py", "site/course_plan.py", "site/times.py", "plots.py", "wording/__init__.py",
+                        "wording/general.py", "wording/loop.py", "wording/rewards.py", "headlines.py",
+                        "online/safety.py", "online/analysis.py", "reward/analysis.py")
 
 
 @functools.lru_cache(maxsize=2)

@@ -1,10 +1,10 @@
-"""Fits and figures a chapter computes on its page from cached results: the forest plot of paired
-differences and the reward over-optimisation fit of Gao et al. No stage imports this module, so it is a
-page-writing module (``io.PRESENTATION_MODULES``): editing it re-runs chapters, not their training.
+"""Figures more than one chapter draws, or that a chapter draws from the package's numbers: the forest plot of
+paired differences, per-seed panels, the over-optimisation figure (its law fitted in ``rlhf_lite.stats``) and the
+preference-model study. No stage imports this module, so it is a page-writing module (``io.PRESENTATION_MODULES``):
+editing it re-runs chapters, not their training.
 
 Written here because no library has them: matplotlib draws error bars but not a forest plot with the
-units (seeds) beside each interval, and the over-optimisation law d(alpha - beta log d) of Gao et al.
-(2023) is a two-parameter linear least-squares fit (numpy's lstsq) with a bootstrap over runs.
+units (seeds) beside each interval.
 
 It also measures the figures a chapter shows: ``record_text_sizes`` (turned on for every chapter the book
 executes, ``rlhf_lite.site.book.execute_notebook``) writes into each figure's PNG the smallest text it draws, which
@@ -21,7 +21,7 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
-from rlhf_lite.stats import side
+from rlhf_lite.stats import gao_curve, side
 
 
 def forest_plot(rows: Mapping[str, Sequence[float]], intervals: Mapping[str, tuple[float, float]], xlabel: str,
@@ -126,67 +126,51 @@ def overoptimisation_figure(over: Mapping[str, list], summaries: Mapping[str, di
     return fig
 
 
-def _design(kl: np.ndarray) -> np.ndarray:
-    d = np.sqrt(np.clip(kl, 0.0, None))  # sampled KL estimates can be a hair below zero
-    with np.errstate(divide="ignore", invalid="ignore"):
-        dlogd = np.where(d > 0, d * np.log(np.where(d > 0, d, 1.0)), 0.0)  # d log d -> 0 as d -> 0
-    return np.column_stack([d, -dlogd])
+def pm_study_figure(curves: Mapping, pairs: Mapping[str, int]):
+    """Chapter 4's study of the preference model, one panel per row to read at the column's width: reasoning against
+    the pairs shown (pairs times epochs, log scale), both models' agreement by which answer is right over epochs, and
+    after training under the answers' own prompt against another. ``curves`` {run label: DataFrame of the probe's
+    rows by epoch}, ``pairs`` {run label: the pairs it trains on}."""
+    import matplotlib.pyplot as plt
+    import pandas as pd
 
-
-def _fit(kl: np.ndarray, gain: np.ndarray) -> tuple[float, float]:
-    coef, *_ = np.linalg.lstsq(_design(kl), gain, rcond=None)
-    return float(coef[0]), float(coef[1])
-
-
-def _peak(alpha: float, beta: float) -> tuple[float, float]:
-    """KL and gain at the top of d(alpha - beta log d): d* = exp(alpha/beta - 1), gain = beta d*."""
-    if beta <= 0:
-        return float("inf"), float("inf")
-    d = float(np.exp(min(alpha / beta - 1.0, 50.0)))
-    return d * d, beta * d
-
-
-def gao_fit(kl, gain, groups=None, n_boot: int = 2000, seed: int = 0) -> dict:
-    """Fit gain = d (alpha - beta log d), d = sqrt(KL), the best-of-n law of Gao et al. (2023), by least
-    squares, and bootstrap it by resampling whole runs (``groups``: one label per point; a run's iterates
-    are not independent) or points when no groups are given.
-
-    Returns alpha, beta, the fitted peak (KL and gain; infinite when beta <= 0, a curve that never turns
-    down), the bootstrap 95% interval of the peak's KL, the share of bootstrap fits that turn down at all
-    (beta > 0), whether the fitted peak lies inside the measured range of KL, and ``peak_claimed``: the rule a
-    page follows before it names a peak, that at least 97.5% of the refits turn down and the whole 95% interval
-    lies inside the measured KL (a fit cannot say where a curve turns beyond its points)."""
-    kl, gain = np.asarray(kl, dtype=float), np.asarray(gain, dtype=float)
-    if kl.shape != gain.shape or kl.ndim != 1 or kl.size < 3:
-        raise ValueError(f"gao_fit needs two 1-d arrays of one length >= 3, got {kl.shape} and {gain.shape}.")
-    groups = np.arange(kl.size) if groups is None else np.asarray(groups)
-    if groups.shape != kl.shape:
-        raise ValueError(f"gao_fit: groups must give one label per point, got {groups.shape} for {kl.shape}.")
-    alpha, beta = _fit(kl, gain)
-    kl_peak, gain_peak = _peak(alpha, beta)
-    rng = np.random.default_rng(seed)
-    labels = np.unique(groups)
-    index = {g: np.flatnonzero(groups == g) for g in labels}
-    peaks, turns = [], 0
-    for _ in range(n_boot):
-        take = np.concatenate([index[g] for g in rng.choice(labels, size=labels.size, replace=True)])
-        a, b = _fit(kl[take], gain[take])
-        turns += b > 0
-        peaks.append(_peak(a, b)[0])
-    # inverted_cdf picks sample values, so a few refits without a peak (infinite KL) do not poison the interval
-    lo, hi = np.percentile(np.array(peaks), [2.5, 97.5], method="inverted_cdf")
-    claimed = bool(turns / n_boot >= 0.975 and np.isfinite(hi) and hi <= kl.max())
-    return {"alpha": alpha, "beta": beta, "kl_peak": kl_peak, "gain_peak": gain_peak,
-            "kl_peak_ci95": (float(lo), float(hi)), "share_turning_down": turns / n_boot,
-            "peak_inside_data": bool(np.isfinite(kl_peak) and kl_peak <= kl.max()), "max_kl": float(kl.max()),
-            "peak_claimed": claimed, "points": int(kl.size), "runs": int(labels.size)}
-
-
-def gao_curve(fit: Mapping, kl_max: float, num: int = 300) -> tuple[np.ndarray, np.ndarray]:
-    """The fitted curve on [0, kl_max], for plotting: points in even steps of d = sqrt(KL), so it is smooth on
-    the square-root KL axis the over-optimisation figures use (even steps in KL leave its start jagged)."""
-    kl = np.linspace(0.0, np.sqrt(max(kl_max, 0.0)), num) ** 2
-    return kl, _design(kl) @ np.array([fit["alpha"], fit["beta"]])
+    style = {"preference, all pairs": ("C0", "-"), "preference, 1/3 of the pairs": ("C0", "--"),
+             "preference, small pi_0": ("C2", "-"), "BT, all pairs": ("C3", "-"), "BT, small pi_0": ("C1", "-")}
+    fig, axes = plt.subplots(3, 1, figsize=(7.2, 10))
+    for label, c in curves.items():  # x: pairs shown so far, the pairs a model trains on times the epochs done
+        col, ls = style[label]
+        axes[0].plot(c["epoch"] * pairs[label] / 1000, c["lite-reasoning"], color=col, ls=ls, marker="o", ms=3,
+                     label=label)
+    for label in ("preference, all pairs", "BT, all pairs"):
+        c, col = curves[label], style[label][0]
+        axes[1].plot(c["epoch"], c["longer better"], color=col, marker="o", ms=3,
+                     label=f"{label.split(',')[0]}: longer is right")
+        axes[1].plot(c["epoch"], c["shorter better"], color=col, ls="--", marker="s", ms=3,
+                     label=f"{label.split(',')[0]}: shorter is right")
+    x = np.arange(len(curves))
+    last = pd.DataFrame({label: c.iloc[-1] for label, c in curves.items()}).T
+    axes[2].bar(x - 0.2, last["all"], 0.4, label="its own prompt", color="C0")
+    axes[2].bar(x + 0.2, last["other prompt"], 0.4, label="another prompt", color="C7")
+    short = [("PM" if k.startswith("pref") else "BT") + "\n"
+             + k.split(", ")[1].replace(" of the pairs", "").replace("all pairs", "all") for k in curves]
+    axes[2].set_xticks(x, short)  # two lines each, so five fit under the bars
+    for ax in axes:
+        ax.axhline(0.5, color="grey", ls=":", lw=1)
+        ax.set_ylim(0, 1.02)
+    axes[0].set(xlabel="pairs shown (thousands, log scale)", ylabel="agreement with r*", title="reasoning (sort, add)")
+    axes[0].set_xscale("log")
+    axes[0].minorticks_off()
+    lo_hi = [float(pairs[k]) / 1000 * f for k in curves for f in (1, len(curves["BT, all pairs"]))]
+    t = [t for t in (0.5, 1, 2, 5, 10, 20, 50, 100, 200) if min(lo_hi) / 1.5 <= t <= max(lo_hi) * 1.5]
+    axes[0].set_xticks(t, [f"{v:g}" for v in t])
+    axes[1].set(xlabel="epoch", title="all sections, by which answer is right")
+    axes[2].set(title="after training: own or another prompt")
+    axes[1].set_xticks(curves["preference, all pairs"]["epoch"])
+    for ax in axes:
+        ax.set_ylabel("agreement with r*")
+        ax.legend(fontsize=9, loc="center left", bbox_to_anchor=(1.01, 0.5), frameon=False)
+    fig.tight_layout()
+    return fig
 
 
 # --- the smallest text of a figure, carried in its PNG -------------------------------------------------------------

@@ -5,7 +5,8 @@ matplotlib.use("Agg")
 import numpy as np
 import pytest
 
-from rlhf_lite.plots import forest_plot, gao_curve, gao_fit
+from rlhf_lite.plots import forest_plot
+from rlhf_lite.stats import gao_curve, gao_fit
 
 
 def _planted(alpha, beta, runs=6, noise=0.01, seed=0):

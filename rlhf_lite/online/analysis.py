@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from rlhf_lite.online.evaluate import pair_truth, win_rate_ceiling
-from rlhf_lite.plots import gao_fit
+from rlhf_lite.stats import gao_fit
 from rlhf_lite.reward.length_bias import length_correlations
 from rlhf_lite.stats import Interval
 
@@ -63,7 +63,7 @@ def fitted_loss(point: dict) -> bool:
 
 def overoptimisation_summary(points: list) -> dict:
     """Gao et al.'s law fitted to the proxy's gain and to the true gain against KL
-    (:func:`~rlhf_lite.plots.gao_fit`, bootstrapped over runs: a run's iterates are not independent), over the
+    (:func:`~rlhf_lite.stats.gao_fit`, bootstrapped over runs: a run's iterates are not independent), over the
     points of :func:`~rlhf_lite.online.evaluate.overoptimisation_points` trained with the chapter's loss; and where,
     over all points, the truth and the proxy were best."""
     kl = np.array([max(q["kl"], 0.0) for q in points])
