@@ -74,7 +74,7 @@ from rlhf_lite.online.analysis import (fitted_loss, length_lean, mean_ceiling, o
 from rlhf_lite.online.loop import prompt_subset
 from rlhf_lite.online.runs import offline_records
 from rlhf_lite.online.safety import SafetyFindings, answer_kinds, reuse_test, round_means, round_rows
-from rlhf_lite.plots import forest_plot, overoptimisation_figure, per_seed_panels
+from rlhf_lite.plots import forest_plot, iteration_panels, overoptimisation_figure, per_seed_panels
 from rlhf_lite.policy import load_policy, num_parameters
 from rlhf_lite.stages import prepare_pi0
 
@@ -322,27 +322,7 @@ agg = {name: [across_seeds([r.evals[t] for r in rs]) for t in range(T + 1)] for 
 off = across_seeds([o["eval"] for o in offline])
 ceiling = mean_ceiling(runs[GOLD])
 glue("ceiling", ceiling, display=False)
-panels = [("win_rate", "true win rate vs $\\pi_0$"), ("reward", "mean $r^*$"), ("length", "length (words)"),
-          ("kl", "KL($\\pi_t \\| \\pi_0$), nats per answer"), ("proxy_win_rate", "judge's win rate vs $\\pi_0$")]
-fig, grid = plt.subplots(2, 3, figsize=(9, 6.4), sharex=True)
-axes = grid.ravel()
-for ax, (key, title) in zip(axes, panels):
-    for name, a in agg.items():
-        m = np.array([x[key][0] for x in a])
-        h = np.array([x[key][1] for x in a])
-        style = dict(color=COLORS[name], lw=2.5 if name == GOLD else 1.5)
-        ax.plot(range(T + 1), m, marker="o", label=name, **style)
-        ax.fill_between(range(T + 1), m - h, m + h, color=style["color"], alpha=0.15)
-    ax.axhline(off[key][0], color="k", ls="--", lw=1, label="offline DPO")
-    ax.axhspan(off[key][0] - off[key][1], off[key][0] + off[key][1], color="k", alpha=0.07)
-    ax.set_xticks(range(T + 1))
-    ax.set_title(title, fontsize=10)
-for ax in grid[1]:
-    ax.set_xlabel("iteration t")
-axes[0].axhline(ceiling, color="gray", ls=":", lw=1, label="highest possible (ceiling)")
-axes[-1].axis("off")  # the sixth cell holds the legend, at a readable size
-axes[-1].legend(*axes[0].get_legend_handles_labels(), loc="center", fontsize=9, frameon=False)
-fig.tight_layout()
+iteration_panels(agg, off, ceiling, COLORS, emphasise=GOLD)
 plt.show()
 
 # %% [markdown]

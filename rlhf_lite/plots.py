@@ -84,6 +84,36 @@ def per_seed_panels(curves: Mapping[str, Sequence[Sequence[float]]], colors: Map
     return fig
 
 
+def iteration_panels(agg: Mapping[str, list], offline: Mapping, ceiling: float, colors: Mapping[str, str],
+                     emphasise: str | None = None):
+    """The paper's Figure 8 in the lite world: per metric (true and judge's win rate, mean r*, length, KL) the mean
+    over seeds of each recipe's pi_0..pi_T with its 95% band, offline DPO as a dashed line with its band, and the
+    win rate's ceiling. ``agg`` {recipe: [summary over seeds of pi_t, t = 0..T]}, ``offline`` the same of offline
+    DPO; ``emphasise`` draws one recipe thicker. The sixth cell holds the legend, at a readable size."""
+    import matplotlib.pyplot as plt
+
+    panels = [("win_rate", "true win rate vs $\\pi_0$"), ("reward", "mean $r^*$"), ("length", "length (words)"),
+              ("kl", "KL($\\pi_t \\| \\pi_0$), nats per answer"), ("proxy_win_rate", "judge's win rate vs $\\pi_0$")]
+    fig, grid = plt.subplots(2, 3, figsize=(9, 6.4), sharex=True)
+    axes = grid.ravel()
+    for ax, (key, title) in zip(axes, panels):
+        for name, a in agg.items():
+            m, h = np.array([x[key][0] for x in a]), np.array([x[key][1] for x in a])
+            ax.plot(range(len(a)), m, marker="o", label=name, color=colors[name], lw=2.5 if name == emphasise else 1.5)
+            ax.fill_between(range(len(a)), m - h, m + h, color=colors[name], alpha=0.15)
+            ax.set_xticks(range(len(a)))
+        ax.axhline(offline[key][0], color="k", ls="--", lw=1, label="offline DPO")
+        ax.axhspan(offline[key][0] - offline[key][1], offline[key][0] + offline[key][1], color="k", alpha=0.07)
+        ax.set_title(title, fontsize=10)
+    for ax in grid[1]:
+        ax.set_xlabel("iteration t")
+    axes[0].axhline(ceiling, color="gray", ls=":", lw=1, label="highest possible (ceiling)")
+    axes[-1].axis("off")
+    axes[-1].legend(*axes[0].get_legend_handles_labels(), loc="center", fontsize=9, frameon=False)
+    fig.tight_layout()
+    return fig
+
+
 def overoptimisation_figure(over: Mapping[str, list], summaries: Mapping[str, dict], fitted):
     """Chapter 6's over-optimisation figure: per judge (a column), each iterate's proxy gain (top) and true gain
     (bottom) against its KL on a square-root axis, as Gao et al. plot it, with the fitted law and its peak's

@@ -59,3 +59,26 @@ def test_forest_plot_draws_one_row_per_comparison_with_its_seeds():
     assert sum(len(c.get_offsets()) for c in ax.collections if hasattr(c, "get_offsets")) >= 6  # every seed drawn
     with pytest.raises(ValueError, match="only in one"):
         forest_plot(rows, {"gold - offline": (0.05, 0.02)}, "x")
+
+
+def test_the_chapters_figures_draw_what_they_are_given():
+    import matplotlib
+    import pandas as pd
+
+    matplotlib.use("Agg")
+    from rlhf_lite.plots import iteration_panels, per_seed_panels, pm_study_figure
+
+    keys = ("win_rate", "reward", "length", "kl", "proxy_win_rate")
+    summary = lambda v: {k: (v, 0.01) for k in keys}  # noqa: E731
+    fig = iteration_panels({"a": [summary(0.5), summary(0.6)], "b": [summary(0.5), summary(0.55)]}, summary(0.52),
+                           0.8, {"a": "C0", "b": "C1"}, emphasise="a")
+    assert [ax.get_title() for ax in fig.axes[:2]] == ["true win rate vs $\\pi_0$", "mean $r^*$"]
+    assert len(fig.axes[0].lines) == 4  # two recipes, offline DPO and the ceiling
+    fig = per_seed_panels({"a": [[1, 0.5, 0.2], [1, 0.9, 0.8]]}, {"a": "C0"}, "r*", ylim=(0, 1))
+    assert len(fig.axes[0].lines) == 2 and fig.axes[0].get_ylim() == (0, 1)
+    curve = pd.DataFrame({"epoch": [1, 2], "lite-reasoning": [0.6, 0.7], "longer better": [0.8, 0.9],
+                          "shorter better": [0.4, 0.5], "all": [0.7, 0.8], "other prompt": [0.6, 0.6]})
+    labels = ["preference, all pairs", "preference, 1/3 of the pairs", "preference, small pi_0", "BT, all pairs",
+              "BT, small pi_0"]
+    fig = pm_study_figure({k: curve for k in labels}, {k: 3000 for k in labels})
+    assert len(fig.axes) == 3 and fig.axes[2].get_title() == "after training: own or another prompt"
