@@ -57,7 +57,8 @@ from rlhf_lite.wording import ranks_and_generates
 from rlhf_lite.online import (Writer, calibrate, common_reach, front, implicit_accuracy, iterate_points, loop_prompts,
                               matched, peak, peaks, run_arms, run_recipes, win_at_kl, write_samples)
 from rlhf_lite.online.analysis import mean_ceiling
-from rlhf_lite.online.offpolicy import own_samples, pairs_distance, samples_distance
+from rlhf_lite.online.analysis import own_samples, pairs_distance
+from rlhf_lite.online.offpolicy import samples_distance
 from rlhf_lite.online.runs import arm_pairs
 from rlhf_lite.plots import forest_plot
 from rlhf_lite.policy import load_policy

@@ -8,7 +8,7 @@
               a loop's folder read back (runs), writers far from pi_0, offline arms, the win-rate-against-KL frontier
     theory/   the theory chapter's tabular bandit;  scale/  what fits on which GPUs
     config.py every setting;  stages.py, data_stage.py  the cached stages (pi_0, reward models; the data)
-    plots.py, wording.py  the chapters' figures and words;  cli.py  the command line
+    plots.py, wording/  the chapters' figures and words;  headlines.py  each chapter's typed headline;  cli.py
     site/     the book build, its pages, the claims and the scorecard, the course guide (apart from the pipeline)
     stats.py  intervals and the rule that reads them;  io.py, parallel.py, devices.py  plumbing
 

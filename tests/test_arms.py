@@ -9,8 +9,8 @@ from rlhf_lite import world
 from rlhf_lite.config import Config
 from rlhf_lite.io import read_jsonl, write_jsonl
 from rlhf_lite.online.frontier import common_reach, front, matched, peak, peaks, win_at_kl
-from rlhf_lite.online.offpolicy import (Writer, _poisson_quantile, calibrate, own_samples, pairs_distance,
-                                        samples_distance, write_samples)
+from rlhf_lite.online.analysis import own_samples, pairs_distance
+from rlhf_lite.online.offpolicy import Writer, _poisson_quantile, calibrate, samples_distance, write_samples
 from rlhf_lite.policy.models import load_policy
 from rlhf_lite.policy.sampling import HFSampler, sequence_logprobs
 

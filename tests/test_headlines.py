@@ -89,3 +89,12 @@ def test_save_writes_the_results_and_the_headline_and_refuses_another_chapters_t
     assert data["table"] == [1, 2] and data["profile"] == "ci" and H.read(tmp_path, "05_length_bias") == h
     with pytest.raises(TypeError, match="LengthBiasHeadline"):
         H.save("05_length_bias", placeholder(H.TheoryHeadline), {}, "ci")
+
+
+def test_an_arm_that_could_not_be_compared_along_kl_is_not_measured_and_does_not_stop_the_build(every_headline):
+    nan = Interval(float("nan"), float("nan"))
+    h = every_headline["07_why_online"]
+    every_headline["07_why_online"] = dataclasses.replace(
+        h, gold_far=dataclasses.replace(h.gold_far, kl=float("nan"), online=nan, offline=nan, difference=nan))
+    rows = {r["key"]: r for r in sc.score(every_headline)}
+    assert rows["online_beats_far_offline"]["verdict"] == sc.NOT_MEASURED

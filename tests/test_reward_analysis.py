@@ -110,3 +110,13 @@ def test_padded_pairs_differ_only_in_filler_and_echo_triples_hold_a_wrong_echo()
         assert all(world.true_reward(x, r) > world.true_reward(x, e) for x, e, r in zip(t.prompts, t.echo, t.right))
     rows = [{"rejected": "1 2 hope that helps"}, {"rejected": "1 2"}]
     assert ends_in_filler(rows).tolist() == [True, False]
+
+
+def test_a_float32_judge_is_read_in_its_own_dtype(pairs):
+    """The preference model returns float32; 1 - p and a bin's mean are taken in float32, as the chapter always did
+    (a float64 copy would move the calibration error in its last digits)."""
+    onp, _, _ = pairs
+    p32 = np.array([0.7, 0.4, 0.3, 0.6, 0.45, 0.2], dtype=np.float32)
+    assert judge_right(p32, onp).tolist() == [1.0, 1.0, 1.0, 1.0]
+    mp, *_ = reliability(p32, np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]))
+    assert mp.dtype == np.float32

@@ -26,8 +26,7 @@ from typing import Sequence
 import numpy as np
 
 from rlhf_lite import world
-from rlhf_lite.data.truth import as_world_prompt
-from rlhf_lite.policy.sampling import sample_responses, sequence_logprobs
+from rlhf_lite.policy.sampling import sequence_logprobs
 
 _WOVEN = tuple(sorted(world.FILLER))  # the words a writer weaves in: r* strips every one of them
 
@@ -99,39 +98,10 @@ def per_token(logp: np.ndarray, tokens: np.ndarray) -> float:
 
 def samples_distance(model, tokenizer, prompts: Sequence, rows: Sequence[Sequence[str]], own: float) -> float:
     """How far the responses ``rows[i]`` (several per prompt) to ``prompts[i]`` sit from pi_0 (``model``): their
-    per-token log-likelihood minus ``own``, that of pi_0's own samples on comparable prompts (:func:`own_samples`)."""
+    per-token log-likelihood minus ``own``, that of pi_0's own samples on comparable prompts
+    (:func:`rlhf_lite.online.analysis.own_samples`)."""
     flat = [(x, a) for x, row in zip(prompts, rows) for a in row]
     return per_token(*response_logliks(model, tokenizer, [x for x, _ in flat], [a for _, a in flat])) - own
-
-
-def own_samples(sampler, model, tokenizer, prompts: Sequence, max_new_tokens: int, n: int = 4,
-                seed: int = 4242) -> tuple[float, float]:
-    """pi_0's own samples on ``prompts`` (``n`` each, temperature 1, through ``sampler``): their per-token
-    log-likelihood under pi_0 (the zero of the distance scale) and their mean r*."""
-    rows = sample_responses(sampler, [as_world_prompt(p) for p in prompts], n, (1.0,), max_new_tokens, seed=seed)
-    flat = [r for row in rows for r in row]
-    return (per_token(*response_logliks(model, tokenizer, [r["prompt"] for r in flat], [r["response"] for r in flat])),
-            float(np.mean([world.true_reward(r["prompt"], r["response"]) for r in flat])))
-
-
-def pairs_distance(model, tokenizer, pairs: Sequence[dict], own: float, own_reward: float) -> dict:
-    """How far a set of preference ``pairs`` is from pi_0 and how good it is by r*: per side (chosen, rejected) the
-    per-token log-likelihood, its distance from pi_0's own samples (``own``) and mean r*, and the shares of pairs
-    right and tied under r*."""
-    prompts = [p["prompt"] for p in pairs]
-    row = {}
-    for side in ("chosen", "rejected"):
-        texts = [p[side][-1]["content"] for p in pairs]
-        row[f"{side}: per token"] = per_token(*response_logliks(model, tokenizer, prompts, texts))
-        row[f"{side}: mean r*"] = float(np.mean([world.true_reward(as_world_prompt(x), a)
-                                                 for x, a in zip(prompts, texts)]))
-    row["pi_0's own: per token"], row["pi_0's own: mean r*"] = own, own_reward
-    row["distance (chosen), nats/token"] = row["chosen: per token"] - own
-    row["distance (rejected), nats/token"] = row["rejected: per token"] - own
-    margin = np.array([world.true_reward(as_world_prompt(p["prompt"]), p["chosen"][-1]["content"]) -
-                       world.true_reward(as_world_prompt(p["prompt"]), p["rejected"][-1]["content"]) for p in pairs])
-    row["pairs right under r*"], row["pairs tied under r*"] = float((margin > 0).mean()), float((margin == 0).mean())
-    return row
 
 
 def calibrate(target: float, model, tokenizer, prompts: Sequence[str], own: float, world_cfg: world.WorldConfig,

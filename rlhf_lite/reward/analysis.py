@@ -67,7 +67,7 @@ def onpolicy_pairs(prompts: Sequence[str], samples: Sequence[Sequence[dict]]) ->
 def judge_right(p, pairs: OnPolicyPairs) -> np.ndarray:
     """A judge's credit on each kept pair, from its P(a1 > a2) ``p`` over all pairs: whether r*'s better answer wins
     (a tie at exactly 0.5 counts a half, as RewardBench counts it)."""
-    p, keep = np.asarray(p, dtype=float), pairs.keep
+    p, keep = np.asarray(p), pairs.keep  # in the judge's own dtype: 1 - p of a float32 p is computed in float32
     return credit(np.where(pairs.delta[keep] > 0, p[keep], 1 - p[keep]))
 
 
@@ -79,7 +79,7 @@ def agreement(p, pairs: OnPolicyPairs) -> Interval:
 def reliability(p, y, bins: int = 10) -> tuple[np.ndarray, np.ndarray, np.ndarray, float]:
     """Mean prediction, empirical frequency and count per bin of predicted probability ``p`` (empty bins left out;
     1.0 falls in the last bin), and the expected calibration error: the count-weighted mean distance between them."""
-    p, y = np.asarray(p, dtype=float), np.asarray(y, dtype=float)
+    p, y = np.asarray(p), np.asarray(y)  # the judge's own dtype: a float32 bin's mean is taken in float32
     edges = np.linspace(0, 1, bins + 1)
     idx = np.clip(np.digitize(p, edges) - 1, 0, bins - 1)
     rows = [(p[idx == b].mean(), y[idx == b].mean(), int((idx == b).sum())) for b in range(bins) if (idx == b).any()]

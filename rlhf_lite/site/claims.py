@@ -129,6 +129,8 @@ def _online_vs_offline(regime: str, judge: str):
 def _above_half(iv: Interval) -> bool:
     """An arm's win rate against pi_0 clear of a tie (0.5, its chance baseline): by its interval where the chapter
     has one, by its mean otherwise (one seed)."""
+    if not math.isfinite(iv.mean):  # the arm could not be compared along KL (chapter 7 saves NaN): not above a tie
+        return False
     return side(iv.mean, iv.half if math.isfinite(iv.half) else 0.0, at=0.5) == "above"
 
 

@@ -64,7 +64,7 @@ def check_plan(chapters, plan: tuple[Session, ...] | None = None) -> tuple[Sessi
     """``plan`` (default ``DAY_PLAN``), refused if it names a chapter the book lacks."""
     plan = DAY_PLAN if plan is None else plan
     if unknown := [s.stem for s in plan if s.stem and s.stem not in chapters]:
-        raise ValueError(f"the one-day plan (rlhf_lite/pages.py, DAY_PLAN) names chapters the book lacks: {unknown}; "
+        raise ValueError(f"the one-day plan (rlhf_lite/site/course_plan.py, DAY_PLAN) names chapters the book lacks: {unknown}; "
                          f"give it chapters of _toc.yml.")
     return plan
 
