@@ -73,11 +73,11 @@ from rlhf_lite.policy import load_policy, num_parameters
 from rlhf_lite.stages import eval_prompts, prepare_pi0, prepare_preference_data, prepare_reward_models
 from rlhf_lite.reward import PreferenceModel, copeland_ranking
 from rlhf_lite.reward import RewardModel, bt_loss, load_reward_model, train_reward_model
-from rlhf_lite.reward.rewardbench import LITE_MAPPING, credit, evaluate, lite_benchmark
+from rlhf_lite.reward.rewardbench import LITE_MAPPING, credit, evaluate
 from rlhf_lite.reward import analysis
 from rlhf_lite.reward.analysis import (PAPER_TABLE1, SECTIONS, judge_right, onpolicy_pairs, pm_study_findings, reliability,
                                       ends_in_filler, echo_triples, padded_pairs, section_intervals, sections_apart)
-from rlhf_lite.reward.pm_study import STUDY_MODELS, other_prompts, small_config
+from rlhf_lite.reward.pm_study import STUDY_MODELS, book_benchmark, other_prompts, small_config
 from rlhf_lite.policy import HFSampler, sample_responses
 
 pd.set_option("display.precision", 3)
@@ -228,7 +228,7 @@ plt.show()
 # and reads the real `allenai/reward-bench` rows in full mode.
 
 # %%
-bench = lite_benchmark(cfg.reward_eval.bench_per_category, cfg.world, seed=cfg.seed + 20_000)
+bench = book_benchmark(cfg)  # the rows the study's probes read too
 judges = {
     "prompting (pi_0)": PreferenceModel.from_pretrained(pi0),
     "BT, MIX1": RewardModel.from_pretrained(rms.models["bt-mix1"]),

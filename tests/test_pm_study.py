@@ -132,12 +132,13 @@ def test_a_preference_model_learns_an_easy_separable_set(pi0_artifacts, tmp_path
 
 def test_the_probe_is_lite_only_and_checks_its_kind():
     from rlhf_lite.config import with_overrides
-    from rlhf_lite.reward.pm_study import epoch_probes
+    from rlhf_lite.reward.pm_study import book_benchmark, epoch_probes
 
     cfg = Config.preset("ci")
     probes = epoch_probes(cfg, "bt", "bt-mix2")
     assert len(probes) == 1 and probes[0].kind == "bt"
-    assert len(probes[0].rows) == 4 * cfg.reward_eval.bench_per_category  # chapter 4's Table 1 rows
+    assert probes[0].rows == book_benchmark(cfg)  # chapter 4's Table 1 rows, from one place
+    assert len(probes[0].rows) == 4 * cfg.reward_eval.bench_per_category
     assert epoch_probes(with_overrides(cfg, {"data.source": "hub"}), "pm", "pm-mix2") == []
     assert epoch_probes(cfg, "bt", "bt-mix1") == []  # chapter 4 draws no curve for it
     assert len(epoch_probes(cfg, "pm", "pm-mix2-small")) == 1

@@ -55,13 +55,19 @@ def small_config(cfg):
 PROBED = ("pm-mix2", "bt-mix2", *STUDY_MODELS)
 
 
+def book_benchmark(cfg) -> list[dict]:
+    """The lite RewardBench rows every judge of the book is scored on: chapter 4's Table 1 and the study's probes
+    read the same rows (one seed, here)."""
+    return lite_benchmark(cfg.reward_eval.bench_per_category, cfg.world, seed=cfg.seed + 20_000)
+
+
 def epoch_probes(cfg, kind: str, name: str) -> list:
     """The callbacks for reward-stage model ``name``: in the lite world and for a model of :data:`PROBED`,
     an ``EpochProbe`` on chapter 4's lite RewardBench rows (the same rows as its Table 1); otherwise none (with hub
     data RewardBench is read in the chapter)."""
     if cfg.data.source != "lite" or name not in PROBED:
         return []
-    return [EpochProbe(kind, lite_benchmark(cfg.reward_eval.bench_per_category, cfg.world, seed=cfg.seed + 20_000))]
+    return [EpochProbe(kind, book_benchmark(cfg))]
 
 
 def subsample(pairs: Sequence[dict], share: float, seed: int) -> list[dict]:
