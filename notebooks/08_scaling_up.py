@@ -56,6 +56,7 @@ from rlhf_lite.config import Config, load_recipe
 from rlhf_lite import headlines
 from rlhf_lite.io import PACKAGE_DIR, project_root, results_dir, save_results
 from rlhf_lite.policy import LoraSettings
+from rlhf_lite.scale.recipes import differing_fields, flat_fields
 from rlhf_lite.scale import GB, KNOWN_SHAPES, NF4_DQ_BITS, model_state_bytes, plan_config, plan_table, plan_training
 
 transformers.utils.logging.disable_progress_bar()
@@ -238,17 +239,9 @@ glue("sweep_md", Markdown(
 # The table lists every field on which the full recipe differs from the lite `book` preset.
 
 # %% tags=nbval-check-output,hide-input
-def flat(d, prefix=""):
-    for k, v in d.items():
-        if isinstance(v, dict) and k not in ("local_paths", "family_weights"):
-            yield from flat(v, f"{prefix}{k}.")
-        else:
-            yield f"{prefix}{k}", v
-
-
-lite_fields, full_fields = dict(flat(Config.preset("book").to_dict())), dict(flat(full.to_dict()))
-diff = pd.DataFrame([{"field": k, "lite (book)": str(lite_fields[k]), "full (paper.yaml)": str(full_fields[k])}
-                     for k in lite_fields if lite_fields[k] != full_fields[k]]).set_index("field")
+lite_fields = dict(flat_fields(Config.preset("book").to_dict()))
+diff = pd.DataFrame([{"field": k, "lite (book)": str(a), "full (paper.yaml)": str(b)}
+                     for k, a, b in differing_fields(Config.preset("book"), full)]).set_index("field")
 print(f"{len(diff)} of {len(lite_fields)} fields differ")
 diff
 
@@ -300,9 +293,8 @@ glue("algo_names", Markdown(" and ".join(f"`{k}`" for k in changed) or "none"), 
 # the paper's; a test checks it), shorter SFT blocks, and learning rates suited to LoRA.
 
 # %% tags=hide-input
-q_fields = dict(flat(qlora.to_dict()))
-pd.DataFrame([{"field": k, "paper.yaml": str(full_fields[k]), "paper-qlora.yaml": str(q_fields[k])}
-              for k in full_fields if full_fields[k] != q_fields[k]]).set_index("field")
+pd.DataFrame([{"field": k, "paper.yaml": str(a), "paper-qlora.yaml": str(b)}
+              for k, a, b in differing_fields(full, qlora)]).set_index("field")
 
 # %% [markdown]
 # ## Memory: what each stage needs per GPU

@@ -92,3 +92,16 @@ def test_bad_input_is_named():
         plan_training(KNOWN_SHAPES["huggyllama/llama-7b"], "DPO", seq_len=8, micro_batch=1, reference="copy")
     with pytest.raises(ValueError, match="cannot read the config"):
         plan_config(Config(policy="/nonexistent/model"), 24)
+
+
+def test_two_recipes_are_set_side_by_side_field_by_field():
+    from rlhf_lite.config import Config, with_overrides
+    from rlhf_lite.scale.recipes import differing_fields, flat_fields
+
+    ci = Config.preset("ci")
+    fields = dict(flat_fields(ci.to_dict()))
+    assert fields["dpo.learning_rate"] == ci.dpo.learning_rate and "dpo" not in fields
+    changed = with_overrides(ci, {"dpo.learning_rate": 1e-3, "online.iterations": 7})
+    assert differing_fields(ci, changed) == [("dpo.learning_rate", ci.dpo.learning_rate, 1e-3),
+                                             ("online.iterations", ci.online.iterations, 7)]
+    assert differing_fields(ci, ci) == []

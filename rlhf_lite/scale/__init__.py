@@ -1,4 +1,5 @@
-"""Running at the paper's scale: what fits on which GPUs (``memory``). The full-scale code paths themselves
+"""Running at the paper's scale: what fits on which GPUs (``memory``), and two recipes side by side field by field
+(``recipes``). The full-scale code paths themselves
 (vLLM, QLoRA, DeepSpeed) are the lite ones with other settings, in ``policy`` and ``recipes/full``.
 """
 
