@@ -57,7 +57,8 @@ from rlhf_lite import headlines
 from rlhf_lite.io import PACKAGE_DIR, project_root, results_dir, save_results
 from rlhf_lite.policy import LoraSettings
 from rlhf_lite.scale.recipes import differing_fields, flat_fields
-from rlhf_lite.scale import GB, KNOWN_SHAPES, NF4_DQ_BITS, model_state_bytes, plan_config, plan_table, plan_training
+from rlhf_lite.scale import KNOWN_SHAPES, NF4_DQ_BITS, plan_config, plan_table
+from rlhf_lite.scale.memory import published_checks
 
 transformers.utils.logging.disable_progress_bar()
 datasets.disable_progress_bars()
@@ -321,21 +322,8 @@ pd.DataFrame([{"field": k, "paper.yaml": str(a), "paper-qlora.yaml": str(b)}
 # First, the planner against published figures. These are the comparisons `tests/test_memory.py` makes.
 
 # %% tags=nbval-check-output,hide-input
-published = pd.DataFrame([
-    {"figure": "ZeRO Fig. 1: 7.5B, 64 GPUs, DDP", "published GB": 120.0, "planner GB": model_state_bytes(7.5e9, 0, 64) / GB},
-    {"figure": "ZeRO Fig. 1: ZeRO-1 (P_os)", "published GB": 31.4, "planner GB": model_state_bytes(7.5e9, 1, 64) / GB},
-    {"figure": "ZeRO Fig. 1: ZeRO-2 (P_os+g)", "published GB": 16.6, "planner GB": model_state_bytes(7.5e9, 2, 64) / GB},
-    {"figure": "ZeRO Fig. 1: ZeRO-3 (P_os+g+p)", "published GB": 1.9, "planner GB": model_state_bytes(7.5e9, 3, 64) / GB},
-])
 paper_lora = LoraSettings(enabled=True, quantize_4bit=True, r=64)  # the QLoRA paper's adapters
-# (the paper's "33B" is the LLaMA checkpoint published as "30b")
-for size, name, gb in [("7B", "huggyllama/llama-7b", 5.048), ("13B", "huggyllama/llama-13b", 10),
-                       ("33B", "huggyllama/llama-30b", 21), ("65B", "huggyllama/llama-65b", 41)]:
-    p = plan_training(KNOWN_SHAPES[name], "SFT", seq_len=512, micro_batch=1, lora=paper_lora)
-    published.loc[len(published)] = {"figure": f"QLoRA: 4-bit {size} model", "published GB": gb,
-                                      "planner GB": p.weights + p.overhead}
-p65 = plan_training(KNOWN_SHAPES["huggyllama/llama-65b"], "SFT", seq_len=512, micro_batch=1, lora=paper_lora)
-published.loc[len(published)] = {"figure": "QLoRA: fine-tune 65B (< 48)", "published GB": 48.0, "planner GB": p65.total}
+published = pd.DataFrame(published_checks(paper_lora))
 published["planner / published"] = published["planner GB"] / published["published GB"]
 published.set_index("figure")
 

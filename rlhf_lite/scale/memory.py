@@ -214,3 +214,27 @@ def plan_table(rows, gpu_gb: float) -> list[dict]:
                         "kv cache": round(r["kv_budget"], 2), "total": round(r["weights"] + r["kv_budget"], 2),
                         "fits": r["fits"], "setup": f"{r['sequences']} sequences in the KV cache"})
     return out
+
+
+# Published memory figures the planner is checked against, with their sources: the ZeRO paper's model states of a
+# 7.5B model on 64 GPUs (Rajbhandari et al. 2020, Figure 1), the QLoRA paper's 4-bit LLaMA sizes (Dettmers et al.
+# 2023, Section 2 and Table 6; the paper's "33B" is the checkpoint published as "30b") and its 65B fine-tune.
+ZERO_FIGURE1 = ((0, "DDP", 120.0), (1, "ZeRO-1 (P_os)", 31.4), (2, "ZeRO-2 (P_os+g)", 16.6), (3, "ZeRO-3 (P_os+g+p)", 1.9))
+QLORA_SIZES = (("7B", "huggyllama/llama-7b", 5.048), ("13B", "huggyllama/llama-13b", 10.0),
+               ("33B", "huggyllama/llama-30b", 21.0), ("65B", "huggyllama/llama-65b", 41.0))
+QLORA_65B_FINETUNE_GB = 48.0  # "from >780GB of GPU memory to <48GB" (Section 1)
+
+
+def published_checks(lora) -> list[dict]:
+    """Each published figure beside the planner's number for it: {"figure", "published GB", "planner GB"}. ``lora``:
+    the QLoRA paper's adapters (4-bit, r = 64) for its rows. The ZeRO rows are the same arithmetic (equal to
+    rounding); the QLoRA sizes are measured on a GPU, which the planner promises to within 20%."""
+    rows = [{"figure": f"ZeRO Fig. 1: {'7.5B, 64 GPUs, ' if stage == 0 else ''}{what}", "published GB": gb,
+             "planner GB": model_state_bytes(7.5e9, stage, 64) / GB} for stage, what, gb in ZERO_FIGURE1]
+    for size, name, gb in QLORA_SIZES:
+        p = plan_training(KNOWN_SHAPES[name], "SFT", seq_len=512, micro_batch=1, lora=lora)
+        rows.append({"figure": f"QLoRA: 4-bit {size} model", "published GB": gb, "planner GB": p.weights + p.overhead})
+    p65 = plan_training(KNOWN_SHAPES["huggyllama/llama-65b"], "SFT", seq_len=512, micro_batch=1, lora=lora)
+    rows.append({"figure": f"QLoRA: fine-tune 65B (< {QLORA_65B_FINETUNE_GB:.0f})", "published GB": QLORA_65B_FINETUNE_GB,
+                 "planner GB": p65.total})
+    return rows
