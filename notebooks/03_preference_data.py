@@ -52,13 +52,14 @@ from rlhf_lite import world
 from rlhf_lite.stats import compare
 from rlhf_lite.config import Config
 from rlhf_lite.data import curate, plot_report
-from rlhf_lite.data.curation import label_accuracy_change, removed_accuracy
-from rlhf_lite.data import MinMargin, paper_filters
+from rlhf_lite.data.curation import LOADING, label_accuracy_change, length_gap, margin_sweep, per_filter, removed_accuracy
+from rlhf_lite.data import paper_filters
 from rlhf_lite.headlines import PreferenceDataHeadline, save
 from rlhf_lite.io import PACKAGE_DIR, project_root, read_jsonl
 from rlhf_lite.data import GPT4, GPT4_RUBRIC, GPT35, LITE_SOURCES
 from rlhf_lite.data import agreement_by_filter, true_margin, truth_agreement, world_prompt
 from rlhf_lite.data import MIX1, MIX2, build_mixture, load_mixture_recipe, prompt_pool, table5
+from rlhf_lite.data.mixtures import table5_beside_paper
 from rlhf_lite.stages import prepare_preference_data
 from rlhf_lite.data import response_text
 from rlhf_lite.data import iter_rows
@@ -156,22 +157,12 @@ except ValueError as e:
 # datasets by their hub ids.)
 
 # %% tags=hide-input
-LOADING = ["rows", "malformed", "bad label", "unpaired", "pairs", "kept", "kept %"]
-
-
 def show_report(report):
-    """A curation report (``Mixture.report()``, one row per source, a column per filter) as two tables that fit
-    the page: what each source's rows became, then what each filter removed and from which sources."""
-    sources = report.drop(index="total")
-    filters = [c for c in report.columns if c not in LOADING]
-    total = report.loc["total"]
-    per_filter = pd.DataFrame([{
-        "filter": f, "pairs removed": int(total[f]), "% of pairs": round(100 * total[f] / total["pairs"], 1),
-        "from (most first)": ", ".join(f"{s} {int(n)}" for s, n in sources[f].sort_values(ascending=False).items()
-                                       if n > 0) or "none"} for f in filters]).set_index("filter")
+    """A curation report (``Mixture.report()``) as two tables that fit the page: what each source's rows became,
+    then what each filter removed and from which sources."""
     display(report[[c for c in LOADING if c in report.columns]])
     with pd.option_context("display.max_colwidth", None):  # every source, not the first fifty characters
-        display(per_filter)
+        display(per_filter(report))
 
 
 # %% tags=nbval-check-output
@@ -408,12 +399,7 @@ base_filters = [f for f in paper_filters() if f.name != "small margin"]
 base = curate(mix2.raw, base_filters).kept
 scored = [p for p in base if p["margin"] is not None and p["source"] != "shp"]
 thresholds = [0.0, 0.25, 0.5, 0.75, 1.0, 1.5, 2.0, 3.0]
-sweep = []
-for t in thresholds:
-    kept = curate(scored, [MinMargin(t)]).kept
-    a = truth_agreement(kept)
-    sweep.append({"threshold": t, "pairs": len(kept), "accuracy": a["accuracy"], "±": a["ci"], "tie %": a["tie %"]})
-sweep = pd.DataFrame(sweep).set_index("threshold")
+sweep = pd.DataFrame(margin_sweep(scored, thresholds)).set_index("threshold")
 display(sweep)
 
 fig, ax1 = plt.subplots(figsize=(6.5, 3.4))
@@ -482,14 +468,6 @@ plt.show()
 # restricted to true ties:
 
 # %% tags=hide-input
-def length_gap(records):
-    d = np.array([world.response_length(response_text(p["chosen"])) - world.response_length(response_text(p["rejected"]))
-                  for p in records], dtype=float)
-    if len(d) == 0:
-        return np.nan, np.nan, 0
-    return d.mean(), 1.96 * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else np.nan, len(d)
-
-
 rows = []
 for s in SOURCES:
     ps = [p for p in curated if p["source"] == s]
@@ -539,19 +517,8 @@ glue("human_tie_gap_max", float(human["gap (true ties)"].abs().max()), display=F
 # %%
 tok = build_tokenizer()
 ours = table5(mix2.pairs + [p for p in mix1.pairs if p["source"] == "summarize"], tok)
-# Quoted from the paper's Table 5 (prompt / preferred / rejected length in LLaMA-3 tokens, #pairs).
-paper_t5 = pd.DataFrame({
-    "hh-rlhf": (160.4, 82.2, 73.6, 115396), "shp": (186.2, 173.6, 88.8, 93301),
-    "helpsteer": (530.0, 116.4, 89.3, 37131), "pku-saferlhf": (21.5, 70.4, 74.6, 26874),
-    "ultrafeedback": (161.5, 279.5, 211.1, 340025), "ultrainteract": (507.4, 396.6, 416.7, 161927),
-    "codeultrafeedback": (172.8, 427.6, 400.6, 50156), "argilla-math": (36.5, 276.5, 265.3, 2418),
-    "orca": (153.3, 165.4, 260.5, 6926), "capybara": (634.5, 348.4, 401.9, 14811),
-}, index=["paper prompt len", "paper preferred len", "paper rejected len", "paper #pairs"]).T
-side = ours.join(paper_t5)
-side["ours pref/rej"] = side["preferred len"] / side["rejected len"]
-side["paper pref/rej"] = side["paper preferred len"] / side["paper rejected len"]
+side = table5_beside_paper(ours)  # with the paper's Table 5, quoted
 # two tables, so each fits the page: the counts, then the lengths (lite tokens) and their ratio
-side["paper #pairs"] = side["paper #pairs"].astype("Int64")  # no paper count for summarisation
 display(side[["#prompts", "#pairs", "paper #pairs"]])
 display(side[["prompt len", "preferred len", "rejected len", "ours pref/rej", "paper pref/rej"]].rename(columns={
     "prompt len": "prompt", "preferred len": "preferred", "rejected len": "rejected"}))

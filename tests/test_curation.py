@@ -1,5 +1,6 @@
 """Curation filters on hand-made pairs, the report, Table 5 statistics by hand, recipes, prompt splits."""
 
+import numpy as np
 import pytest
 
 from rlhf_lite.data.curation import curate, plot_report
@@ -155,3 +156,44 @@ def test_saved_pairs_reload_with_datasets(tmp_path):
     ds = datasets.load_from_disk(str(tmp_path / "mix"))
     assert ds.num_rows == 2 and ds[0]["chosen"] == [{"role": "assistant", "content": "1 2"}]
     assert ds[1]["margin"] is None and ds[0]["margin"] == 1.0
+
+
+def _pair(chosen, rejected, margin, source="ultrafeedback", prompt="copy 1 2 ="):
+    msg = lambda a: [{"role": "assistant", "content": a}]  # noqa: E731
+    return {"prompt": [{"role": "user", "content": prompt}], "chosen": msg(chosen), "rejected": msg(rejected),
+            "margin": margin, "source": source}
+
+
+def test_the_margin_sweep_keeps_fewer_pairs_at_each_threshold_and_the_length_gap_counts_words():
+    from rlhf_lite.data.curation import length_gap, margin_sweep
+
+    pairs = [_pair("1 2", "2 1", m) for m in (0.1, 0.6, 1.2, 2.5)]
+    rows = margin_sweep(pairs, [0.0, 0.5, 1.0, 2.0])
+    assert [r["pairs"] for r in rows] == [4, 3, 2, 1] and rows[0]["accuracy"] == 1.0
+    mean, half, n = length_gap([_pair("1 2 well", "2 1", 1.0), _pair("1 2", "2 1 so", 1.0)])
+    assert (mean, n) == (0.0, 2) and half > 0
+    assert length_gap([])[2] == 0 and np.isnan(length_gap([_pair("1 2", "2 1", 1.0)])[1])
+
+
+def test_a_curation_report_turned_round_names_the_sources_each_filter_removed_from():
+    import pandas as pd
+
+    from rlhf_lite.data.curation import per_filter
+
+    report = pd.DataFrame({"pairs": [10, 30, 40], "kept": [8, 20, 28], "tie": [2, 0, 2], "small margin": [0, 10, 10]},
+                          index=["a", "b", "total"])
+    t = per_filter(report)
+    assert list(t.index) == ["tie", "small margin"]  # the loading columns are not filters
+    assert t.loc["tie", "from (most first)"] == "a 2" and t.loc["small margin", "% of pairs"] == 25.0
+
+
+def test_our_table_5_beside_the_papers_compares_directions():
+    import pandas as pd
+
+    from rlhf_lite.data.mixtures import PAPER_TABLE5, table5_beside_paper
+
+    ours = pd.DataFrame({"preferred len": [12.0, 5.0], "rejected len": [10.0, 6.0], "#pairs": [100, 50]},
+                        index=["ultrafeedback", "summarize"])
+    side = table5_beside_paper(ours)
+    assert side.loc["ultrafeedback", "paper pref/rej"] == PAPER_TABLE5["ultrafeedback"][1] / PAPER_TABLE5["ultrafeedback"][2]
+    assert side.loc["ultrafeedback", "ours pref/rej"] == 1.2 and pd.isna(side.loc["summarize", "paper #pairs"])

@@ -12,7 +12,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Sequence
 
-from rlhf_lite.data.filters import Filter
+import numpy as np
+
+from rlhf_lite import world
+from rlhf_lite.data.filters import Filter, MinMargin
+from rlhf_lite.data.schema import response_text
+from rlhf_lite.data.truth import truth_agreement
 from rlhf_lite.stats import Interval, binomial_half, quad
 
 
@@ -95,6 +100,43 @@ def label_accuracy_change(before: float, after: float, n: int, kept: int) -> Int
     removed = n - kept
     acc_removed = removed_accuracy(before, after, n, kept)
     return Interval(after - before, removed / n * quad(binomial_half(after, kept), binomial_half(acc_removed, removed)))
+
+
+# The columns of a curation report (``Mixture.report()``) that say what a source's rows became before any filter.
+LOADING = ("rows", "malformed", "bad label", "unpaired", "pairs", "kept", "kept %")
+
+
+def per_filter(report):
+    """A curation report (one row per source and a "total" row, a column per filter) turned round: per filter, the
+    pairs it removed, their share of all pairs, and the sources they came from, most first."""
+    import pandas as pd
+
+    sources, total = report.drop(index="total"), report.loc["total"]
+    return pd.DataFrame([{
+        "filter": f, "pairs removed": int(total[f]), "% of pairs": round(100 * total[f] / total["pairs"], 1),
+        "from (most first)": ", ".join(f"{s} {int(n)}" for s, n in sources[f].sort_values(ascending=False).items()
+                                       if n > 0) or "none"} for f in report.columns if f not in LOADING]).set_index("filter")
+
+
+def margin_sweep(pairs: Sequence[dict], thresholds: Sequence[float]) -> list[dict]:
+    """Quantity against quality: for each threshold of the margin filter, the pairs it keeps and their labels'
+    agreement with r* (accuracy, its 95% half-width, the share of true ties)."""
+    rows = []
+    for t in thresholds:
+        kept = curate(pairs, [MinMargin(t)]).kept
+        a = truth_agreement(kept)
+        rows.append({"threshold": t, "pairs": len(kept), "accuracy": a["accuracy"], "±": a["ci"], "tie %": a["tie %"]})
+    return rows
+
+
+def length_gap(pairs: Sequence[dict]) -> tuple[float, float, int]:
+    """The chosen answer's length minus the rejected one's, in words: mean, 95% half-width and pairs (NaN, NaN, 0
+    for no pairs; the half-width NaN for one)."""
+    d = np.array([world.response_length(response_text(p["chosen"])) - world.response_length(response_text(p["rejected"]))
+                  for p in pairs], dtype=float)
+    if len(d) == 0:
+        return np.nan, np.nan, 0
+    return d.mean(), 1.96 * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else np.nan, len(d)
 
 
 def plot_report(df, ax=None, title: str = "What each filter removed"):
