@@ -52,7 +52,8 @@ from rlhf_lite import world
 from rlhf_lite.stats import compare
 from rlhf_lite.config import Config
 from rlhf_lite.data import curate, plot_report
-from rlhf_lite.data.curation import LOADING, label_accuracy_change, length_gap, margin_sweep, per_filter, removed_accuracy
+from rlhf_lite.data.curation import (LOADING, label_accuracy_change, length_gap, margin_sweep, per_filter, removal_shares,
+                                     removed_accuracy)
 from rlhf_lite.data import paper_filters
 from rlhf_lite.headlines import PreferenceDataHeadline, save
 from rlhf_lite.io import PACKAGE_DIR, project_root, read_jsonl
@@ -287,10 +288,7 @@ plt.show()
 
 # %% tags=remove-cell
 total = report2.loc["total"]
-removed_share = 1 - total["kept"] / total["pairs"]
-# Table 5 counts pairs "except those with the same score", so the paper's ~10% is after ties are gone.
-no_ties = total["pairs"] - total["tie"] - total["identical"]
-removed_after_ties = 1 - total["kept"] / no_ties
+removed_share, removed_after_ties = removal_shares(report2)  # of all pairs, and after ties (as Table 5 counts)
 glue("mix2_raw_pairs", f"{int(total['pairs']):,}", display=False)
 glue("mix2_kept_pairs", f"{int(total['kept']):,}", display=False)
 glue("mix2_removed_share", float(removed_share), display=False)

@@ -178,11 +178,13 @@ def test_the_margin_sweep_keeps_fewer_pairs_at_each_threshold_and_the_length_gap
 def test_a_curation_report_turned_round_names_the_sources_each_filter_removed_from():
     import pandas as pd
 
-    from rlhf_lite.data.curation import per_filter
+    from rlhf_lite.data.curation import per_filter, removal_shares
 
     report = pd.DataFrame({"pairs": [10, 30, 40], "kept": [8, 20, 28], "tie": [2, 0, 2], "small margin": [0, 10, 10]},
                           index=["a", "b", "total"])
     t = per_filter(report)
+    report["identical"] = [0, 0, 0]
+    assert removal_shares(report) == (1 - 28 / 40, 1 - 28 / 38)
     assert list(t.index) == ["tie", "small margin"]  # the loading columns are not filters
     assert t.loc["tie", "from (most first)"] == "a 2" and t.loc["small margin", "% of pairs"] == 25.0
 

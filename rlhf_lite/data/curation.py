@@ -118,6 +118,15 @@ def per_filter(report):
                                        if n > 0) or "none"} for f in report.columns if f not in LOADING]).set_index("filter")
 
 
+def removal_shares(report) -> tuple[float, float]:
+    """The share of a mixture's pairs curation removed, of all pairs and of those left once ties and identical
+    answers are gone (the paper's Table 5 counts pairs "except those with the same score", so its ~10% is after
+    ties)."""
+    total = report.loc["total"]
+    return (1 - total["kept"] / total["pairs"],
+            1 - total["kept"] / (total["pairs"] - total["tie"] - total["identical"]))
+
+
 def margin_sweep(pairs: Sequence[dict], thresholds: Sequence[float]) -> list[dict]:
     """Quantity against quality: for each threshold of the margin filter, the pairs it keeps and their labels'
     agreement with r* (accuracy, its 95% half-width, the share of true ties)."""
