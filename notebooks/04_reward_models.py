@@ -67,7 +67,7 @@ from rlhf_lite.config import Config
 from rlhf_lite.headlines import RewardModelsHeadline, save
 from rlhf_lite.stats import Interval, compare, mean_ci
 from rlhf_lite.plots import pm_study_figure
-from rlhf_lite.wording import pm_study_words, table1_words
+from rlhf_lite.wording import mix_words, pm_study_words, table1_words
 from rlhf_lite.data import GPT4, HUMAN, HUMAN_ECHO
 from rlhf_lite.policy import load_policy, num_parameters
 from rlhf_lite.stages import eval_prompts, prepare_pi0, prepare_preference_data, prepare_reward_models
@@ -595,14 +595,9 @@ for key, row in (("bt2", "BT, MIX2"), ("bt1", "BT, MIX1"), ("pm", "preference, M
 glue("onp_pairs", int(keep.sum()), display=False)
 glue("rb_bt2", float(scores["BT, MIX2"]["score"]), display=False)
 # MIX2 against MIX1, in the summary's words: by the benchmark and by agreement with r* on pi_0's own pairs
-rb1, rb2, n_rb = scores["BT, MIX1"]["score"], scores["BT, MIX2"]["score"], 4 * n_cat
-rb_h = 1.96 * np.sqrt(rb1 * (1 - rb1) / n_rb + rb2 * (1 - rb2) / n_rb)
-(a1m, a1h), (a2m, a2h) = (agree_table.loc[k, ["agreement", "±95%"]].astype(float) for k in ("BT, MIX1", "BT, MIX2"))
-glue("mix_summary", (
-    f"On the lite RewardBench the MIX2 model is {compare(rb2 - rb1, rb_h, 'ahead of', 'behind', 'level with', unclear='not distinguishable from', resolution=0.02)} "
-    f"the MIX1 model ({rb2:.3f} against {rb1:.3f}); on the SFT policy's own pairs, judged by r*, it is "
-    f"{compare(a2m - a1m, float(np.hypot(a1h, a2h)), 'ahead of', 'behind', 'level with', unclear='not distinguishable from', resolution=0.02)} it "
-    f"({a2m:.3f} ± {a2h:.3f} against {a1m:.3f} ± {a1h:.3f})."), display=False)
+glue("mix_summary", mix_words(scores["BT, MIX1"]["score"], scores["BT, MIX2"]["score"], 4 * n_cat,
+                             *(agree_table.loc[k, ["agreement", "±95%"]].astype(float) for k in ("BT, MIX1", "BT, MIX2"))),
+     display=False)
 
 # %% [markdown]
 # On these {glue:text}`onp_pairs` on-policy pairs, BT on MIX2 agrees with the truth on

@@ -146,3 +146,12 @@ def test_a_peak_is_claimed_only_when_the_fit_says_so():
     assert peak_words(flat, "proxy gain").endswith("(40% of the bootstrap fits turn down at all)")
     assert overoptimisation_shape(fit, {**beyond, "kl_peak": 9.0}).startswith("So the proxy keeps rising")
     assert overoptimisation_shape(wide, beyond).startswith("So along this range")
+
+
+def test_mix2_against_mix1_in_both_measures():
+    from rlhf_lite.wording import mix_words
+
+    s = mix_words(0.80, 0.95, 400, (0.70, 0.02), (0.71, 0.02))
+    assert s.startswith("On the lite RewardBench the MIX2 model is ahead of the MIX1 model (0.950 against 0.800)")
+    assert "judged by r*, it is not distinguishable from it (0.710 ± 0.020 against 0.700 ± 0.020)." in s
+    assert "behind the MIX1 model" in mix_words(0.95, 0.80, 400, (0.7, 0.02), (0.7, 0.02))

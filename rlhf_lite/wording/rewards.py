@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numpy as np
+
 from rlhf_lite.reward.analysis import sections_apart
 from rlhf_lite.stats import compare
 
@@ -112,3 +114,17 @@ def table1_words(table, lo, hi) -> dict:
         "It manages the harder format: it has to compare two answers with the prompt and express the result in one "
         "token, where the BT head scores one answer at a time.",
     }
+
+
+def mix_words(bench_mix1: float, bench_mix2: float, bench_pairs: int, agree_mix1, agree_mix2) -> str:
+    """The MIX2 model against the MIX1 model, by the lite RewardBench (``bench_*``: mean shares over ``bench_pairs``
+    pairs, disjoint samples in quadrature) and by agreement with r* on the SFT policy's own pairs (``agree_*``:
+    (mean, 95% half-width), combined in quadrature)."""
+    rb_h = 1.96 * np.sqrt(bench_mix1 * (1 - bench_mix1) / bench_pairs + bench_mix2 * (1 - bench_mix2) / bench_pairs)
+    (a1m, a1h), (a2m, a2h) = agree_mix1, agree_mix2
+    words = dict(above="ahead of", below="behind", level="level with", unclear="not distinguishable from",
+                 resolution=0.02)
+    return (f"On the lite RewardBench the MIX2 model is {compare(bench_mix2 - bench_mix1, rb_h, **words)} the MIX1 "
+            f"model ({bench_mix2:.3f} against {bench_mix1:.3f}); on the SFT policy's own pairs, judged by r*, it is "
+            f"{compare(a2m - a1m, float(np.hypot(a1h, a2h)), **words)} it ({a2m:.3f} ± {a2h:.3f} against {a1m:.3f} ± "
+            f"{a1h:.3f}).")
