@@ -70,7 +70,8 @@ from rlhf_lite.io import PACKAGE_DIR, project_root
 from rlhf_lite.online import (across_seeds, agreement_by_length, load_judge, loop_pair_passes, orientation_flips,
                               overoptimisation_points, run_recipes)
 from rlhf_lite.online.analysis import (fitted_loss, length_lean, mean_ceiling, overall_agreement,
-                                       overoptimisation_summary, pair_truth_by_round, proxy_length_correlation)
+                                       overoptimisation_summary, pair_truth_by_round, proxy_length_correlation,
+                                       round_summary)
 from rlhf_lite.online.loop import prompt_subset
 from rlhf_lite.online.runs import offline_records
 from rlhf_lite.online.safety import SafetyFindings, answer_kinds, reuse_test, round_means, round_rows
@@ -556,13 +557,7 @@ glue("pm_loop_words", pm_loop_words, display=False)
 # shows why, with loop seed 0 of the gold and the paper's recipes:
 
 # %% tags=hide-input
-def at_T(run):
-    e = run.evals[T]
-    return {"true win rate": round(e["win_rate"][0], 3), "mean r*": round(e["reward"][0], 3),
-            "length": round(e["length"][0], 2), "KL to pi_0": round(e["kl"][0], 2),
-            "judge's win rate": round(e["proxy_win_rate"][0], 3)}
-
-
+at_T = lambda run: round_summary(run, T)  # noqa: E731
 MAIN_STEP = "lr, DPO + SFT term (the recipes above)"
 steps = {}
 for name in (GOLD, PAPER):

@@ -103,3 +103,14 @@ def test_the_overoptimisation_figure_draws_each_judge(tmp_path):
     fig = overoptimisation_figure({"BT-MIX2": pts, "BT-MIX1": pts}, {j: overoptimisation_summary(pts) for j in
                                                                       ("BT-MIX2", "BT-MIX1")}, fitted_loss)
     assert len(fig.axes) == 4 and fig.axes[0].get_title() == "judge BT-MIX2"
+
+
+def test_a_rounds_summary_is_rounded_for_the_page():
+    from rlhf_lite.online.analysis import round_summary
+    from rlhf_lite.online.runs import OnlineRun
+
+    e = {"win_rate": (0.61234, 0.01), "reward": (0.45678, 0.0), "length": (3.456, 0.1), "kl": (1.234, 0.1),
+         "proxy_win_rate": (0.7777, 0.0)}
+    run = OnlineRun("/nowhere", "/pi0", ["p1"], [e, e], [0.5], [{}], [{}])
+    assert round_summary(run) == {"true win rate": 0.612, "mean r*": 0.457, "length": 3.46, "KL to pi_0": 1.23,
+                                  "judge's win rate": 0.778}

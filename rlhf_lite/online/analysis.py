@@ -110,3 +110,12 @@ def pairs_distance(model, tokenizer, pairs: Sequence[dict], own: float, own_rewa
                        world.true_reward(as_world_prompt(p["prompt"]), p["rejected"][-1]["content"]) for p in pairs])
     row["pairs right under r*"], row["pairs tied under r*"] = float((margin > 0).mean()), float((margin == 0).mean())
     return row
+
+
+def round_summary(run, t: int = -1) -> dict:
+    """pi_t's headline numbers as the step-sweep table shows them (true and judge's win rate against pi_0, mean r*,
+    length in words, KL to pi_0 per answer), rounded for the page."""
+    e = run.evals[t]
+    return {"true win rate": round(e["win_rate"][0], 3), "mean r*": round(e["reward"][0], 3),
+            "length": round(e["length"][0], 2), "KL to pi_0": round(e["kl"][0], 2),
+            "judge's win rate": round(e["proxy_win_rate"][0], 3)}
