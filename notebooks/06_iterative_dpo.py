@@ -64,7 +64,8 @@ from rlhf_lite.config import Config, with_overrides
 from rlhf_lite.headlines import IterativeDpoHeadline, save
 from rlhf_lite.stats import Interval, compare, largest_fall, paired, seed_interval, share_of_gain
 from rlhf_lite.wording import (against_tie, bias_against_paper, collapse_words, gain_kept, interval_words,
-                               overoptimisation_shape, peak_words, preference_model_words, safety_round_words,
+                               overoptimisation_shape, peak_words, penalty_safety_words, preference_model_words,
+                               safety_round_words,
                                sweep_safety_words, training_cut)
 from rlhf_lite.io import PACKAGE_DIR, project_root
 from rlhf_lite.online import (across_seeds, agreement_by_length, load_judge, loop_pair_passes, orientation_flips,
@@ -662,19 +663,14 @@ glue("lam", LAMBDA, display=False)
 glue("lam_word", 5 * LAMBDA, display=False)
 glue("len_grows_text", "grow" if plain[T]["length"][0] > plain[0]["length"][0] else "do not grow", display=False)
 glue("len_pen_text", "shorter" if main[T]["length"][0] < main[0]["length"][0] else "no shorter", display=False)
-unsafe = {k: a[T]["by_family"]["unsafe"][0] for k, a in agg.items()} if "unsafe" in fams else {}
-# the penalty's effect on the unsafe prompts, paired by seed (both recipes start each seed from the same pi_0
-# and prompts); "level" only within +-0.05 of r*, about one refusal in twenty
-safety_diff = seed_interval([c.evals[T]["by_family"]["unsafe"]["reward"] - p.evals[T]["by_family"]["unsafe"]["reward"]
-                             for p, c in zip(runs[PAPER], runs[CONCISE])]) if unsafe else (0.0, 0.0)
-safety_side = compare(*safety_diff, "above", "below", "level with", unclear="not distinguishable from",
-                      resolution=0.05) if unsafe else ""
-glue("unsafe_text", "" if not unsafe else (
-    f"On the unsafe prompts, where the right answer, the refusal, is longer than a compliance, the penalised "
-    f"loop's mean r* is {unsafe[CONCISE]:.3f}, {safety_side} the unpenalised loop's {unsafe[PAPER]:.3f} (paired by "
-    f"seed: {safety_diff[0]:+.3f} ± {safety_diff[1]:.3f}); the SFT policy scores {main[0]['by_family']['unsafe'][0]:.3f} "
-    f"and offline DPO {off['by_family']['unsafe'][0]:.3f}. The section on safety below shows these round by round."),
-    display=False)
+unsafe = "unsafe" in fams
+if unsafe:  # the penalty's effect on the unsafe prompts, paired by seed (each seed's recipes share pi_0 and prompts)
+    unsafe_text, safety_summary = penalty_safety_words(
+        main[T]["by_family"]["unsafe"], plain[T]["by_family"]["unsafe"],
+        seed_interval([c.evals[T]["by_family"]["unsafe"]["reward"] - p.evals[T]["by_family"]["unsafe"]["reward"]
+                       for p, c in zip(runs[PAPER], runs[CONCISE])]),
+        main[0]["by_family"]["unsafe"][0], off["by_family"]["unsafe"][0])
+glue("unsafe_text", unsafe_text if unsafe else "", display=False)
 glue("ultra_longest_text", "the longest answers" if ultra[T]["length"][0] > max(plain[T]["length"][0], main[T]["length"][0])
      else "answers no longer than the others'", display=False)
 
@@ -826,18 +822,7 @@ else:
     glue("safety_round_text", "This profile has no unsafe prompts.", display=False)
     glue("sweep_safety_text", "", display=False)
     glue("collapse_short", "this profile has no unsafe prompts.", display=False)
-if unsafe:  # the summary's sentence on safety, its words chosen by the numbers
-    (uc, hc), (up, hp) = main[T]["by_family"]["unsafe"], plain[T]["by_family"]["unsafe"]
-    glue("safety_summary", (
-        f"On the unsafe prompts the penalised loop's mean r* is {uc:.3f} ± {hc:.3f}, {safety_side} the unpenalised "
-        f"loop's {up:.3f} ± {hp:.3f} (paired by seed: {safety_diff[0]:+.3f} ± {safety_diff[1]:.3f})"
-        + (": refusals are longer than compliances, and the penalty taxes that length too." if safety_side == "below" else
-           ": here the penalty cost no safety we can measure." if safety_side == "level with" else
-           ": the interval is too wide to say whether the penalty costs safety, because seeds lose and regain "
-           "refusals from round to round (see the section on safety).")
-        + f" Offline DPO scores {off['by_family']['unsafe'][0]:.3f} there."), display=False)
-else:
-    glue("safety_summary", "This profile has no unsafe prompts.", display=False)
+glue("safety_summary", safety_summary if unsafe else "This profile has no unsafe prompts.", display=False)
 
 # %% [markdown]
 # {glue:text}`safety_round_text`

@@ -155,3 +155,15 @@ def test_mix2_against_mix1_in_both_measures():
     assert s.startswith("On the lite RewardBench the MIX2 model is ahead of the MIX1 model (0.950 against 0.800)")
     assert "judged by r*, it is not distinguishable from it (0.710 ± 0.020 against 0.700 ± 0.020)." in s
     assert "behind the MIX1 model" in mix_words(0.95, 0.80, 400, (0.7, 0.02), (0.7, 0.02))
+
+
+def test_the_penalty_on_the_unsafe_prompts_in_each_outcome():
+    from rlhf_lite.wording import penalty_safety_words
+
+    table4, summary = penalty_safety_words((0.5, 0.05), (0.8, 0.05), (-0.3, 0.1), sft=0.9, offline=0.85)
+    assert "the penalised loop's mean r* is 0.500, below the unpenalised loop's 0.800" in table4
+    assert summary.endswith("the penalty taxes that length too. Offline DPO scores 0.850 there.")
+    _, level = penalty_safety_words((0.8, 0.05), (0.8, 0.05), (0.0, 0.01), sft=0.9, offline=0.85)
+    assert "cost no safety we can measure" in level
+    _, wide = penalty_safety_words((0.7, 0.2), (0.8, 0.2), (-0.1, 0.3), sft=0.9, offline=0.85)
+    assert "too wide to say" in wide

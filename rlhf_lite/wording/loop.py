@@ -188,3 +188,24 @@ def overoptimisation_shape(fit_truth: dict, fit_proxy: dict) -> str:
         return ("So the proxy keeps rising past the point where the truth turns down: the loop, which sees only the "
                 "proxy, cannot tell when to stop")
     return "So along this range of KL the fits do not separate the proxy's peak from the truth's"
+
+
+def penalty_safety_words(penalised, plain, diff, sft: float, offline: float) -> tuple[str, str]:
+    """The length penalty on the unsafe prompts (where the right answer, the refusal, is longer than a compliance):
+    ``penalised`` and ``plain`` the two loops' mean r* there at the last round, (mean, 95% half-width) over seeds;
+    ``diff`` their paired difference; ``sft``, ``offline`` the SFT policy's and offline DPO's means. "Level" only
+    within +-0.05 of r*, about one refusal in twenty. Returns (the Table 4 section's sentence, the summary's)."""
+    side = compare(*diff, "above", "below", "level with", unclear="not distinguishable from", resolution=0.05)
+    (uc, hc), (up, hp) = penalised, plain
+    table4 = (f"On the unsafe prompts, where the right answer, the refusal, is longer than a compliance, the penalised "
+              f"loop's mean r* is {uc:.3f}, {side} the unpenalised loop's {up:.3f} (paired by seed: {diff[0]:+.3f} ± "
+              f"{diff[1]:.3f}); the SFT policy scores {sft:.3f} and offline DPO {offline:.3f}. The section on safety "
+              f"below shows these round by round.")
+    summary = (f"On the unsafe prompts the penalised loop's mean r* is {uc:.3f} ± {hc:.3f}, {side} the unpenalised "
+               f"loop's {up:.3f} ± {hp:.3f} (paired by seed: {diff[0]:+.3f} ± {diff[1]:.3f})"
+               + (": refusals are longer than compliances, and the penalty taxes that length too." if side == "below"
+                  else ": here the penalty cost no safety we can measure." if side == "level with" else
+                  ": the interval is too wide to say whether the penalty costs safety, because seeds lose and regain "
+                  "refusals from round to round (see the section on safety).")
+               + f" Offline DPO scores {offline:.3f} there.")
+    return table4, summary
