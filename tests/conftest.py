@@ -17,8 +17,9 @@ ROOT = Path(__file__).resolve().parents[1]
 # What `make test-fast` leaves out (`pytest -m "not slow"`): the tests that build the book (the `staged` and
 # `rendered` fixtures), run whole processes (the CLI, the survival and GPU-smoke tests, nbval, the browser), or train
 # a model for longer than a few seconds (marked `@pytest.mark.slow` where they are). The full `make test` runs all.
-SLOW_FIXTURES = {"staged", "rendered"}
-SLOW_FILES = {"test_survival.py", "test_cli.py", "test_gpu_smoke.py", "test_notebooks.py", "test_browser.py"}
+SLOW_FIXTURES = {"staged", "rendered", "pi0_artifacts"}  # the book build; pi_0 of the ci profile, trained once
+SLOW_FILES = {"test_survival.py", "test_cli.py", "test_gpu_smoke.py", "test_notebooks.py", "test_browser.py",
+              "test_parallel.py", "test_vllm_backend.py"}  # processes of their own
 
 
 def pytest_collection_modifyitems(config, items):
