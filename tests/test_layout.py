@@ -88,3 +88,16 @@ def test_no_stage_imports_a_module_the_stage_keys_leave_out():
                 found[rel] = hit
     assert not found, f"stage code imports modules its cache keys leave out: {found}"
     assert dotted("plots.py") in left_out and all((ROOT / "rlhf_lite" / m).exists() for m in PRESENTATION_MODULES)
+
+
+def test_the_fast_set_leaves_out_the_book_build_processes_and_training_and_keeps_the_unit_tests():
+    """`make test-fast` (`pytest -m "not slow"`): what conftest marks slow is really left out, and the unit tests
+    stay in."""
+    out = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "-m", "not slow", "-p", "no:cacheprovider"],
+                         cwd=ROOT, capture_output=True, text=True)
+    ids = [line for line in out.stdout.splitlines() if "::" in line]
+    assert out.returncode == 0 and ids, out.stdout[-2000:] + out.stderr[-2000:]
+    files = {i.split("::")[0] for i in ids}
+    assert not files & {"tests/test_browser.py", "tests/test_notebooks.py", "tests/test_survival.py", "tests/test_cli.py"}
+    assert not any("test_every_row_quotes_the_number_its_chapter_prints" in i for i in ids)  # uses the staged book
+    assert "tests/test_stats.py" in files and "tests/test_headlines.py" in files
