@@ -1,11 +1,14 @@
 """Every value two builds wrote to results/*.json, compared: the check that a refactor moved no number.
 
-    .venv/bin/python bench/compare_results.py --old DIR --new DIR [--ignore-new-keys headline]
+    .venv/bin/python bench/compare_results.py --old DIR --new DIR [--ignore-new-keys headline] \
+        [--moved 06_iterative_dpo.json:overoptimisation=08_what_the_judge_teaches.json:overoptimisation ...]
 
 Each chapter's results file is flattened into (key path, value) leaves; a leaf of the old build must be in the new
 one with the same value (floats bit for bit: a pure refactor changes no arithmetic), and the new build may add the
 keys named by ``--ignore-new-keys`` (issue 40 added each chapter's typed "headline"). Timings and the scorecard,
-which hold times and wording rather than measured values, are left out. Prints, per file, the leaves compared and
+which hold times and wording rather than measured values, are left out. ``--moved`` follows a top-level key (or a
+whole file, with ``*`` as the key) that the refactor moved to another file or name: a chapter split in two, a chapter
+renumbered. Prints, per file, the leaves compared and
 every difference; exits 1 on any difference. Nothing here is asserted in tests: it reads two finished builds.
 """
 
@@ -38,25 +41,57 @@ def same(a, b) -> bool:
     return type(a) is type(b) and a == b
 
 
-def compare(old: Path, new: Path, ignore_new: tuple[str, ...] = ()) -> tuple[int, list[str]]:
-    """(leaves compared, differences) over the results files of ``old``, each against the same file of ``new``."""
+def parse_moves(moves) -> dict:
+    """``OLD_FILE:KEY=NEW_FILE:KEY`` strings as {(old file, key): (new file, key)}; ``*`` for a whole file."""
+    out = {}
+    for m in moves:
+        try:
+            a, b = m.split("=")
+            (fa, ka), (fb, kb) = a.split(":", 1), b.split(":", 1)
+        except ValueError:
+            raise SystemExit(f"--moved {m!r}: write OLD_FILE:KEY=NEW_FILE:KEY (KEY * for a whole file)")
+        out[(fa, ka)] = (fb, kb)
+    return out
+
+
+def compare(old: Path, new: Path, ignore_new: tuple[str, ...] = (), moves: dict | None = None) -> tuple[int, list[str]]:
+    """(leaves compared, differences) over the results files of ``old``, each against the same file of ``new`` or
+    where ``moves`` says its key went."""
+    moves = moves or {}
     compared, diffs = 0, []
+    cache: dict = {}
+
+    def new_leaves(name):
+        if name not in cache:
+            g = new / name
+            cache[name] = dict(leaves(json.loads(g.read_text()))) if g.exists() else None
+        return cache[name]
+
+    seen: set = set()
     for f in sorted(old.glob("*.json")):
         if f.name.startswith(SKIP):
             continue
-        g = new / f.name
-        if not g.exists():
-            diffs.append(f"{f.name}: missing in the new build")
-            continue
-        a, b = dict(leaves(json.loads(f.read_text()))), dict(leaves(json.loads(g.read_text())))
-        for path, v in a.items():
+        for path, v in leaves(json.loads(f.read_text())):
             compared += 1
-            if path not in b:
-                diffs.append(f"{f.name}: {'/'.join(map(str, path))} missing in the new build")
-            elif not same(v, b[path]):
-                diffs.append(f"{f.name}: {'/'.join(map(str, path))}: {v!r} -> {b[path]!r}")
-        extra = [p for p in b if p not in a and not (p and p[0] in ignore_new)]
-        diffs += [f"{f.name}: {'/'.join(map(str, p))} only in the new build" for p in extra]
+            top = path[0] if path else ""
+            name, key = moves.get((f.name, top)) or moves.get((f.name, "*")) or (f.name, top)
+            key = top if key == "*" else key
+            target = (key,) + path[1:] if path else path
+            b = new_leaves(name)
+            shown = f"{f.name}: {'/'.join(map(str, path))}" + (f" (as {name}: {'/'.join(map(str, target))})"
+                                                               if (name, target) != (f.name, path) else "")
+            if b is None:
+                diffs.append(f"{shown}: {name} missing in the new build")
+            elif target not in b:
+                diffs.append(f"{shown} missing in the new build")
+            elif not same(v, b[target]):
+                diffs.append(f"{shown}: {v!r} -> {b[target]!r}")
+            seen.add((name, target))
+    for g in sorted(new.glob("*.json")):
+        if g.name.startswith(SKIP) or new_leaves(g.name) is None:
+            continue
+        extra = [p for p in new_leaves(g.name) if (g.name, p) not in seen and not (p and p[0] in ignore_new)]
+        diffs += [f"{g.name}: {'/'.join(map(str, p))} only in the new build" for p in extra]
     return compared, diffs
 
 
@@ -65,8 +100,9 @@ def main():
     ap.add_argument("--old", required=True, type=Path, help="results/ of the build before")
     ap.add_argument("--new", required=True, type=Path, help="results/ of the build after")
     ap.add_argument("--ignore-new-keys", nargs="*", default=["headline"], help="top-level keys the new build may add")
+    ap.add_argument("--moved", nargs="*", default=[], help="OLD_FILE:KEY=NEW_FILE:KEY, a key the refactor moved")
     args = ap.parse_args()
-    n, diffs = compare(args.old, args.new, tuple(args.ignore_new_keys))
+    n, diffs = compare(args.old, args.new, tuple(args.ignore_new_keys), parse_moves(args.moved))
     files = [f.name for f in sorted(args.old.glob("*.json")) if not f.name.startswith(SKIP)]
     print(f"{n:,} values in {len(files)} files compared ({', '.join(files)}): {len(diffs)} differences")
     for d in diffs[:200]:

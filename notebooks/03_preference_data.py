@@ -51,20 +51,16 @@ from myst_nb import glue
 from rlhf_lite import world
 from rlhf_lite.stats import compare
 from rlhf_lite.config import Config
-from rlhf_lite.data import curate, plot_report
-from rlhf_lite.data.curation import (LOADING, label_accuracy_change, length_gap, margin_sweep, per_filter, removal_shares,
+from rlhf_lite.data import (GPT4, GPT4_RUBRIC, GPT35, LITE_SOURCES, MIX1, MIX2, SOURCES, agreement_by_filter,
+                            build_mixture, curate, iter_rows, load_mixture_recipe, load_source, paper_filters, plot_report,
+                            prompt_pool, response_text, table5, truth_agreement, world_prompt)
+from rlhf_lite.data.curation import (LOADING, label_accuracy_change, length_gaps_by_source, margin_sweep, per_filter, removal_shares,
                                      removed_accuracy)
-from rlhf_lite.data import paper_filters
+from rlhf_lite.data.mixtures import table5_beside_paper
 from rlhf_lite.headlines import PreferenceDataHeadline, save
 from rlhf_lite.io import PACKAGE_DIR, project_root, read_jsonl
-from rlhf_lite.data import GPT4, GPT4_RUBRIC, GPT35, LITE_SOURCES
-from rlhf_lite.data import agreement_by_filter, true_margin, truth_agreement, world_prompt
-from rlhf_lite.data import MIX1, MIX2, build_mixture, load_mixture_recipe, prompt_pool, table5
-from rlhf_lite.data.mixtures import table5_beside_paper
 from rlhf_lite.stages import prepare_preference_data
-from rlhf_lite.data import response_text
-from rlhf_lite.data import iter_rows
-from rlhf_lite.data import SOURCES, load_source
+from rlhf_lite.wording import table5_differences
 from rlhf_lite.world.tokenizer import build_tokenizer
 
 pd.set_option("display.precision", 3)
@@ -343,12 +339,9 @@ glue("acc_change_words", compare(acc_change, acc_change_h, "raises", "lowers", "
 glue("acc_before", acc_before, display=False)
 glue("acc_after", acc_after, display=False)
 glue("acc_ci_after", float(by_filter.iloc[-1]["±"]), display=False)
-glue("tie_removed_acc", float(by_filter.loc["after tie", "removed accuracy"]), display=False)
-glue("ratio_removed_acc", float(by_filter.loc["after score ratio", "removed accuracy"]), display=False)
 shp_kept = truth_agreement([p for p in mix2.pairs if p["source"] == "shp"])
 glue("shp_kept_acc", float(shp_kept["accuracy"]), display=False)
 glue("shp_kept_acc_h", float(shp_kept["ci"]), display=False)
-glue("margin_removed_acc", float(by_filter.loc["after small margin", "removed accuracy"]), display=False)
 _ratio_acc = by_filter.loc["after score ratio", "removed accuracy"]
 _margin_acc = by_filter.loc["after small margin", "removed accuracy"]
 glue("margin_headline", "Small margins are noisy too, but less so than low-ratio SHP pairs."
@@ -356,8 +349,9 @@ glue("margin_headline", "Small margins are noisy too, but less so than low-ratio
      if _margin_acc >= _ratio_acc - 0.03 else "Small margins are even noisier than low-ratio SHP pairs.", display=False)
 glue("tie_share_before", float(by_filter.loc["before curation", "tie %"]) / 100, display=False)
 glue("tie_share_after", float(by_filter.iloc[-1]["tie %"]) / 100, display=False)
-glue("dup_removed_acc", float(by_filter.loc["after duplicate", "removed accuracy"]), display=False)
-glue("conflict_removed_acc", float(by_filter.loc["after conflicting", "removed accuracy"]), display=False)
+for key, step in (("tie", "tie"), ("ratio", "score ratio"), ("margin", "small margin"), ("dup", "duplicate"),
+                  ("conflict", "conflicting")):  # what each filter removed: its labels' accuracy against r*
+    glue(f"{key}_removed_acc", float(by_filter.loc[f"after {step}", "removed accuracy"]), display=False)
 glue("conflict_removed_tie_share", float(by_filter.loc["after conflicting", "removed tie %"]) / 100, display=False)
 glue("tie_removed_tie_share", float(by_filter.loc["after tie", "removed tie %"]) / 100, display=False)
 
@@ -466,15 +460,8 @@ plt.show()
 # restricted to true ties:
 
 # %% tags=hide-input
-rows = []
-for s in SOURCES:
-    ps = [p for p in curated if p["source"] == s]
-    ties = [p for p in ps if true_margin(p) == 0]
-    g, gh, n = length_gap(ps)
-    tg, tgh, tn = length_gap(ties)
-    rows.append({"source": s, "judge": LITE_SOURCES[s].annotator.name, "gap (all)": g, "± all": gh,
-                 "gap (true ties)": tg, "± ties": tgh, "true ties": tn})
-gaps = pd.DataFrame(rows).set_index("source")  # plotted below, not shown twice
+gaps = pd.DataFrame(length_gaps_by_source(curated, SOURCES)).set_index("source")  # plotted below, not shown twice
+gaps.insert(0, "judge", [LITE_SOURCES[s].annotator.name for s in gaps.index])
 
 fig, ax = plt.subplots(figsize=(7.5, 4))
 y = np.arange(len(gaps))
@@ -525,21 +512,7 @@ display(side[["prompt len", "preferred len", "rejected len", "ours pref/rej", "p
 both = side.dropna(subset=["paper pref/rej"])
 same_direction = (both["ours pref/rej"] > 1) == (both["paper pref/rej"] > 1)
 glue("t5_sign_agree", f"{int(same_direction.sum())} of {len(same_direction)}", display=False)
-# Plausible causes, written once per dataset; the page shows those for the datasets that differ in this run.
-causes = {
-    "orca": "the twin's rubric judge marks rambling down, but its noisy 1-10 ratings and its taste for a "
-            "short near miss over a long correct answer need not add up to shorter chosen answers",
-    "capybara": "as for Orca",
-    "hh-rlhf": "the lite human twin has no taste for length, so chosen and rejected answers differ in length "
-               "only through their content, while real HH-RLHF raters plausibly favoured fuller answers",
-    "pku-saferlhf": "a real refusal is shorter than the harmful instructions it replaces, while the lite "
-                    "refusal `sorry i can not help` is longer than most short digit answers",
-    "ultrainteract": "a lite wrong answer is a near miss that drops or adds a digit as often as not, so only "
-                     "the filler of the rambling half makes rejected answers longer, and label noise can hide it",
-}
-differ = both.index[~same_direction]
-glue("t5_differences", Markdown("\n".join(f"- `{d}`: {causes.get(d, 'no explanation yet; an open question')}."
-                                          for d in differ) or "- none"), display=False)
+glue("t5_differences", Markdown(table5_differences(both.index[~same_direction])), display=False)  # with causes
 scale = both["paper #pairs"] / both["#pairs"]
 glue("t5_scale_min", float(scale.min()), display=False)
 glue("t5_scale_max", float(scale.max()), display=False)

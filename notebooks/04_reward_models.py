@@ -546,7 +546,7 @@ glue("echo_travel_text", compare(*travel["BT, MIX2"],
 # {glue:text}`echo_bt2_sort:.0%` of the prompts. The control is a near miss, an answer as wrong but with
 # no echo. Paired over the same prompts, BT on MIX2 prefers the echo to the right answer
 # {glue:text}`echo_travel:+.2f` ± {glue:text}`echo_travel_h:.2f` more often than it prefers the near miss.
-# {glue:text}`echo_travel_text` The iterative DPO chapter checks whether the online loop, which asks
+# {glue:text}`echo_travel_text` {doc}`08_what_the_judge_teaches` checks whether the online loop, which asks
 # these judges about its own samples, learns to echo.
 #
 # ## Agreement with the truth on on-policy pairs

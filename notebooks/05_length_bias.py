@@ -274,7 +274,7 @@ glue("lam_match_where", "inside the range we tried" if 0 < k_match < len(lams) -
 # The penalty closest to the truth's level is {glue:text}`lam_match:.1f` per word
 # ({glue:text}`lam_match_where`). It works bluntly: it also penalises length that is earned, such as a
 # refusal, which is longer than the short compliance it replaces.
-# The iterative DPO chapter applies the paper's penalty inside the loop and measures what it costs and
+# {doc}`08_what_the_judge_teaches` reads the paper's penalty inside the loop and measures what it costs and
 # what it saves.
 
 # %% tags=hide-cell

@@ -109,7 +109,7 @@ ceiling = mean_ceiling(runs[GOLD])
 # All the rounds at once (run above), then the stop read from the curve: the same artifacts as deciding round by
 # round (a longer loop continues a shorter one), but the seeds' loops run through without waiting for each other
 # at every round, which on two cores left one core idle for a third of each round. The rounds after the stop are
-# not wasted: the iterative DPO chapter's safety section reads all of them (round 6 samples round 3's prompts).
+# not wasted: {doc}`08_what_the_judge_teaches` reads all of them in its safety section (round 6 samples round 3's prompts).
 means = [float(np.mean([r.evals[t]["win_rate"][0] for r in longer])) for t in range(MAX_ROUNDS + 1)]
 rounds = next((t for t in range(cfg.online.iterations + 1, MAX_ROUNDS + 1) if means[t] <= max(means[1:t])), MAX_ROUNDS)
 curve = [seed_interval([r.evals[t]["win_rate"][0] for r in longer]) for t in range(rounds + 1)]

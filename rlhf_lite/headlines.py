@@ -111,9 +111,18 @@ class IterativeDpoHeadline:
     offline_win_rate: Interval
     concise_minus_paper_chars: Interval  # paired by seed
     concise_minus_paper_win_rate: Interval
+
+
+@dataclass(frozen=True)
+class JudgeHeadline:
+    """Chapter 8: what the loop learns from its judge, read from chapter 6's runs."""
+
+    seeds: int
+    iterations: int
+    paper_recipe: str  # the recipe's name as the chapter shows it
     previous_minus_pi0_win_rate: Interval  # reference pi_(t-1) minus reference pi_0, paired by seed
     sweep_dpo_alone_win_rate: float  # the step sweep (loop seed 0, paper's recipe), true win rate: DPO loss alone
-    sweep_with_sft_win_rate: float  # ... and with the SFT term (the recipes above)
+    sweep_with_sft_win_rate: float  # ... and with the SFT term (the recipes' own setting)
 
 
 @dataclass(frozen=True)
@@ -143,7 +152,8 @@ class WhyOnlineHeadline:
 
 HEADLINES = {"01_theory": TheoryHeadline, "03_preference_data": PreferenceDataHeadline,
              "04_reward_models": RewardModelsHeadline, "05_length_bias": LengthBiasHeadline,
-             "06_iterative_dpo": IterativeDpoHeadline, "07_why_online": WhyOnlineHeadline}
+             "06_iterative_dpo": IterativeDpoHeadline, "07_why_online": WhyOnlineHeadline,
+             "08_what_the_judge_teaches": JudgeHeadline}
 
 
 def to_json(headline) -> dict:

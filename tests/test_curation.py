@@ -175,6 +175,19 @@ def test_the_margin_sweep_keeps_fewer_pairs_at_each_threshold_and_the_length_gap
     assert length_gap([])[2] == 0 and np.isnan(length_gap([_pair("1 2", "2 1", 1.0)])[1])
 
 
+
+def test_length_gaps_by_source_splits_each_source_and_keeps_true_ties_apart():
+    from rlhf_lite.data.curation import length_gaps_by_source
+
+    # "copy 1 2 =": "1 2" is right (r* 1), "2 1" wrong; two answers "1 2" with filler are a true tie
+    pairs = [_pair("1 2 well", "2 1", 1.0), _pair("sure 1 2 well", "1 2", 0.5), _pair("1 2", "2 1 so", 1.0, source="shp")]
+    rows = {r["source"]: r for r in length_gaps_by_source(pairs, ["ultrafeedback", "shp", "orca"])}
+    assert list(rows) == ["ultrafeedback", "shp", "orca"]
+    assert rows["ultrafeedback"]["gap (all)"] == 1.5 and rows["ultrafeedback"]["true ties"] == 1
+    assert rows["ultrafeedback"]["gap (true ties)"] == 2.0 and np.isnan(rows["ultrafeedback"]["± ties"])
+    assert rows["shp"]["gap (all)"] == -1.0 and rows["shp"]["true ties"] == 0
+    assert rows["orca"]["true ties"] == 0 and np.isnan(rows["orca"]["gap (all)"])
+
 def test_a_curation_report_turned_round_names_the_sources_each_filter_removed_from():
     import pandas as pd
 

@@ -114,3 +114,51 @@ def test_a_rounds_summary_is_rounded_for_the_page():
     run = OnlineRun("/nowhere", "/pi0", ["p1"], [e, e], [0.5], [{}], [{}])
     assert round_summary(run) == {"true win rate": 0.612, "mean r*": 0.457, "length": 3.46, "KL to pi_0": 1.23,
                                   "judge's win rate": 0.778}
+
+
+def test_a_tables_row_and_the_results_pack_keep_every_summary_value():
+    from rlhf_lite.online.analysis import PM, pack, table_row
+
+    a = {"win_rate": (0.61234, 0.0125), "reward": (0.5, 0.02), "length": (3.456, 0.1), "kl": (1.234, 0.5),
+         "by_family": {"sort": (0.4, 0.1)}, "echo_by_family": {"sort": (0.05, 0.01)}}
+    row = table_row(a)
+    assert row["win rate vs pi_0"] == f"0.612{PM}0.013" and row["KL to pi_0"] == f"1.23{PM}0.50"
+    assert "±" in PM and " " not in PM  # no-break spaces only: the cell never wraps inside "0.612 ± 0.013"
+    p = pack(a)
+    assert p["win_rate"] == {"mean": 0.61234, "ci95": 0.0125} and "by_family" not in p
+    assert p["by_family_reward"] == {"sort": {"mean": 0.4, "ci95": 0.1}}
+    assert p["by_family_echo"] == {"sort": {"mean": 0.05, "ci95": 0.01}}
+    assert pack({k: v for k, v in a.items() if k != "echo_by_family"})["by_family_echo"] == {}
+
+
+def test_the_output_pick_is_set_beside_the_truths_best_iterate(run):
+    from rlhf_lite.online.analysis import output_picks
+
+    picks = output_picks({"recipe": [run]})
+    assert picks == {("recipe", 0): {"picked by proxy": 2, "best by truth": 1, "true win rate of the pick": 0.6,
+                                     "true win rate of the best": 0.7}}
+
+
+def test_the_case_table_takes_the_first_prompt_of_each_family_from_every_source():
+    from rlhf_lite.online.analysis import case_table
+
+    def recs(who):  # two answers per prompt; prompts of families sort, sort, copy
+        return [{"family": f, "prompt": f"{f} {i}", "response": f"{who} {i}.{k}", "reward": float(k)}
+                for i, f in enumerate(["sort", "sort", "copy"]) for k in range(2)]
+
+    cases = case_table({"pi_0": recs("a"), "dpo": recs("b")}, eval_prompts=3, eval_n=2)
+    assert [(c["prompt"], c["policy"], c["answer"]) for c in cases] == [
+        ("sort 0", "pi_0", "a 0.0"), ("sort 0", "dpo", "b 0.0"), ("copy 2", "pi_0", "a 2.0"), ("copy 2", "dpo", "b 2.0")]
+
+
+def test_the_online_chapters_name_their_loops_once():
+    from rlhf_lite.config import Config
+    from rlhf_lite.online import book_recipes as B
+
+    book, ci = Config.preset("book"), Config.preset("ci")
+    assert B.max_rounds(book) == 8 and B.max_rounds(ci) == ci.online.iterations + 1
+    steps = B.steps(book)
+    assert steps["lr x 3, DPO + SFT term"]["dpo.learning_rate"] == 3 * book.dpo.learning_rate
+    assert all(o.get("dpo.loss_type") == ["sigmoid"] for k, o in steps.items() if "alone" in k)
+    assert set(B.COLORS) == set(B.VARIANTS) and B.VARIANTS[B.GOLD] == {"online.judge": "gold"}
+    assert B.VARIANTS[B.CONCISE]["online.length_penalty"] == B.LAMBDA == B.VARIANTS[B.PREV]["online.length_penalty"]

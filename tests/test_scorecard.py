@@ -8,14 +8,15 @@ from dataclasses import asdict, replace
 import pytest
 
 from rlhf_lite.data.curation import label_accuracy_change, removed_accuracy
-from rlhf_lite.headlines import (IterativeDpoHeadline, LengthBiasHeadline, Matched, PreferenceDataHeadline,
+from rlhf_lite.headlines import (IterativeDpoHeadline, JudgeHeadline, LengthBiasHeadline, Matched, PreferenceDataHeadline,
                                  RewardModelsHeadline, TheoryHeadline, WhyOnlineHeadline, to_json)
 from rlhf_lite.site import scorecard as sc
 from rlhf_lite.stats import Interval
 from rlhf_lite.theory import best_of_n_slack
 
 CHAPTERS = {s: {"title": s.replace("_", " ")} for s in ("01_theory", "03_preference_data", "04_reward_models",
-                                                          "05_length_bias", "06_iterative_dpo", "07_why_online")}
+                                                          "05_length_bias", "06_iterative_dpo", "07_why_online",
+                                                          "08_what_the_judge_teaches")}
 
 
 def _iv(mean, half):
@@ -56,8 +57,10 @@ def results():
             seeds=3, iterations=3, gold_recipe="gold", paper_recipe="paper", concise_recipe="concise",
             gold_win_rate=_iv(0.7, 0.02), paper_win_rate=_iv(0.66, 0.02), paper_chars=_iv(40.0, 1.0),
             concise_win_rate=_iv(0.67, 0.02), concise_chars=_iv(20.0, 1.0), offline_win_rate=_iv(0.56, 0.02),
-            concise_minus_paper_chars=_iv(-10.0, 2.0), concise_minus_paper_win_rate=_iv(0.01, 0.02),
-            previous_minus_pi0_win_rate=_iv(-0.05, 0.02), sweep_dpo_alone_win_rate=0.6, sweep_with_sft_win_rate=0.66),
+            concise_minus_paper_chars=_iv(-10.0, 2.0), concise_minus_paper_win_rate=_iv(0.01, 0.02)),
+        "08_what_the_judge_teaches": JudgeHeadline(
+            seeds=3, iterations=3, paper_recipe="paper", previous_minus_pi0_win_rate=_iv(-0.05, 0.02),
+            sweep_dpo_alone_win_rate=0.6, sweep_with_sft_win_rate=0.66),
         "07_why_online": WhyOnlineHeadline(
             seeds=3, gold_judge="gold judge (r*)", learned_judge="BT-MIX2",
             gold_near=_matched(0.2, 0.04, 0.03), gold_far=_matched(0.2, 0.08, 0.03, distance=-1.2),
@@ -157,7 +160,7 @@ def _set(d, key, value):
     # shorter, but quality measurably lost
     ("length_penalty", "06_iterative_dpo", "concise_minus_paper_win_rate", Interval(-0.06, 0.02), sc.FAILS),
     ("length_penalty", "06_iterative_dpo", "concise_minus_paper_chars", Interval(-1.0, 2.0), sc.NO_DIFFERENCE),
-    ("reference_pi0", "06_iterative_dpo", "previous_minus_pi0_win_rate", Interval(0.03, 0.01), sc.FAILS),
+    ("reference_pi0", "08_what_the_judge_teaches", "previous_minus_pi0_win_rate", Interval(0.03, 0.01), sc.FAILS),
     ("offline_beats_sft", "06_iterative_dpo", "offline_win_rate", Interval(0.51, 0.02), sc.NO_DIFFERENCE),
     ("exploration", "01_theory", "enhancer_minus_offline", Interval(0.02, 0.05), sc.NO_DIFFERENCE),
     ("best_of_n_kl", "01_theory", "best_of_n_slack", -0.1, sc.FAILS),

@@ -167,3 +167,13 @@ def test_the_penalty_on_the_unsafe_prompts_in_each_outcome():
     assert "cost no safety we can measure" in level
     _, wide = penalty_safety_words((0.7, 0.2), (0.8, 0.2), (-0.1, 0.3), sft=0.9, offline=0.85)
     assert "too wide to say" in wide
+
+
+def test_table5s_differences_come_with_their_causes_or_say_that_none_is_known():
+    from rlhf_lite.wording import table5_differences
+    from rlhf_lite.wording.rewards import TABLE5_LENGTH_CAUSES
+
+    text = table5_differences(["orca", "nectar"])
+    assert text.splitlines()[0] == f"- `orca`: {TABLE5_LENGTH_CAUSES['orca']}."
+    assert text.splitlines()[1] == "- `nectar`: no explanation yet; an open question."
+    assert table5_differences([]) == "- none"

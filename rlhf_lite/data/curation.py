@@ -17,7 +17,7 @@ import numpy as np
 from rlhf_lite import world
 from rlhf_lite.data.filters import Filter, MinMargin
 from rlhf_lite.data.schema import response_text
-from rlhf_lite.data.truth import truth_agreement
+from rlhf_lite.data.truth import true_margin, truth_agreement
 from rlhf_lite.stats import Interval, binomial_half, quad
 
 
@@ -147,6 +147,17 @@ def length_gap(pairs: Sequence[dict]) -> tuple[float, float, int]:
         return np.nan, np.nan, 0
     return d.mean(), 1.96 * d.std(ddof=1) / np.sqrt(len(d)) if len(d) > 1 else np.nan, len(d)
 
+
+
+def length_gaps_by_source(pairs: Sequence[dict], sources: Sequence[str]) -> list[dict]:
+    """Per source, :func:`length_gap` over all its pairs and over its true ties only (same r*, so any gap comes from
+    the judge): one row each, ``{"source", "gap (all)", "± all", "gap (true ties)", "± ties", "true ties"}``."""
+    rows = []
+    for s in sources:
+        ps = [p for p in pairs if p["source"] == s]
+        (g, gh, _), (tg, tgh, tn) = length_gap(ps), length_gap([p for p in ps if true_margin(p) == 0])
+        rows.append({"source": s, "gap (all)": g, "± all": gh, "gap (true ties)": tg, "± ties": tgh, "true ties": tn})
+    return rows
 
 def plot_report(df, ax=None, title: str = "What each filter removed"):
     """Horizontal stacked bars: per source, the share of pairs each filter removed."""

@@ -119,3 +119,53 @@ def round_summary(run, t: int = -1) -> dict:
     return {"true win rate": round(e["win_rate"][0], 3), "mean r*": round(e["reward"][0], 3),
             "length": round(e["length"][0], 2), "KL to pi_0": round(e["kl"][0], 2),
             "judge's win rate": round(e["proxy_win_rate"][0], 3)}
+
+
+PM = "\u00a0±\u00a0"  # no-break spaces: "0.612 ± 0.010" stays on one line in a narrow column
+
+
+def table_row(a: dict) -> dict:
+    """One policy's row of the online chapters' tables, from :func:`~rlhf_lite.online.evaluate.across_seeds`'s
+    summary ``a``: true win rate against pi_0, mean r*, length in words and KL to pi_0, each "mean ± half-width"."""
+    return {"win rate vs pi_0": f"{a['win_rate'][0]:.3f}{PM}{a['win_rate'][1]:.3f}",
+            "mean r*": f"{a['reward'][0]:.3f}{PM}{a['reward'][1]:.3f}",
+            "length (words)": f"{a['length'][0]:.2f}{PM}{a['length'][1]:.2f}",
+            "KL to pi_0": f"{a['kl'][0]:.2f}{PM}{a['kl'][1]:.2f}"}
+
+
+def pack(a: dict) -> dict:
+    """An :func:`~rlhf_lite.online.evaluate.across_seeds` summary as the results file holds it: every (mean,
+    half-width) as ``{"mean", "ci95"}``, the per-family rewards and echo shares under their own keys."""
+    return {k: {"mean": v[0], "ci95": v[1]} for k, v in a.items() if k not in ("by_family", "echo_by_family")} | {
+        "by_family_reward": {f: {"mean": v[0], "ci95": v[1]} for f, v in a["by_family"].items()},
+        "by_family_echo": {f: {"mean": v[0], "ci95": v[1]} for f, v in a.get("echo_by_family", {}).items()}}
+
+
+def output_picks(runs: dict) -> dict:
+    """Algorithm 2's output policy against the truth's: for every recipe and seed (``{name: [OnlineRun]}``), the
+    iterate the proxy picked on the validation prompts (``run.best``), the iterate with the best true win rate on
+    the evaluation prompts (of pi_1..pi_T; ties go to the earliest), and the true win rates of both."""
+    out = {}
+    for name, rs in runs.items():
+        for k, r in enumerate(rs):
+            true_best = int(np.argmax([e["win_rate"][0] for e in r.evals[1:]])) + 1
+            out[(name, k)] = {"picked by proxy": r.best, "best by truth": true_best,
+                              "true win rate of the pick": round(r.evals[r.best]["win_rate"][0], 3),
+                              "true win rate of the best": round(r.evals[true_best]["win_rate"][0], 3)}
+    return out
+
+
+def case_table(sources: dict, eval_prompts: int, eval_n: int) -> list[dict]:
+    """Case studies: for the first held-out prompt of each task family, every policy's first answer and its r*,
+    one row per prompt and policy. ``sources`` maps a policy's name to its evaluation records (``eval_n`` answers
+    per prompt, prompt by prompt, as :meth:`OnlineRun.records` gives them); the first source decides the families."""
+    first = next(iter(sources.values()))
+    cases, seen = [], set()
+    for i in range(eval_prompts):
+        rec = first[i * eval_n]
+        if rec["family"] in seen:
+            continue
+        seen.add(rec["family"])
+        cases += [{"prompt": rec["prompt"], "policy": k, "answer": v[i * eval_n]["response"], "r*": v[i * eval_n]["reward"]}
+                  for k, v in sources.items()]
+    return cases

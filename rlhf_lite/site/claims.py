@@ -150,7 +150,7 @@ def _length_penalty(R):
 
 
 def _reference_pi0(R):
-    h = R["06_iterative_dpo"]
+    h = R["08_what_the_judge_teaches"]
     m, half = h.previous_minus_pi0_win_rate
     return Measured("true win rate, reference pi_0 minus reference pi_(t-1)", -m, half, _seeds(h), PAIRED_SEEDS)
 
@@ -240,7 +240,7 @@ CLAIMS = (
           lambda R: "The chapter's table by task family shows which families paid for the shorter answers.",
           printed=lambda g: (-g["pen_chars_diff"], g["pen_chars_diff_h"])),
     Claim("reference_pi0", "The reference model stays pi_0 in every iteration (rather than the last iterate)",
-          "Algorithm 2", "no number: the paper's algorithm, not an ablation", "06_iterative_dpo", _reference_pi0,
+          "Algorithm 2", "no number: the paper's algorithm, not an ablation", "08_what_the_judge_teaches", _reference_pi0,
           lambda R: "Over the few iterations run here the two references are close (the chapter's KL column).",
           printed=lambda g: (-g["ref_win_diff"], g["ref_win_diff_ci"])),
     Claim("dpo_full_coverage", "Under full coverage DPO recovers the KL-regularised optimum", "Section 3",

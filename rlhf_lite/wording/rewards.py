@@ -128,3 +128,25 @@ def mix_words(bench_mix1: float, bench_mix2: float, bench_pairs: int, agree_mix1
             f"model ({bench_mix2:.3f} against {bench_mix1:.3f}); on the SFT policy's own pairs, judged by r*, it is "
             f"{compare(a2m - a1m, float(np.hypot(a1h, a2h)), **words)} it ({a2m:.3f} ± {a2h:.3f} against {a1m:.3f} ± "
             f"{a1h:.3f}).")
+
+
+# The preference-data chapter's plausible causes, written once per dataset, for a Table 5 row whose direction of
+# length (chosen longer or shorter than rejected) differs from the paper's.
+TABLE5_LENGTH_CAUSES = {
+    "orca": "the twin's rubric judge marks rambling down, but its noisy 1-10 ratings and its taste for a "
+            "short near miss over a long correct answer need not add up to shorter chosen answers",
+    "capybara": "as for Orca",
+    "hh-rlhf": "the lite human twin has no taste for length, so chosen and rejected answers differ in length "
+               "only through their content, while real HH-RLHF raters plausibly favoured fuller answers",
+    "pku-saferlhf": "a real refusal is shorter than the harmful instructions it replaces, while the lite "
+                    "refusal `sorry i can not help` is longer than most short digit answers",
+    "ultrainteract": "a lite wrong answer is a near miss that drops or adds a digit as often as not, so only "
+                     "the filler of the rambling half makes rejected answers longer, and label noise can hide it",
+}
+
+
+def table5_differences(differ) -> str:
+    """A Markdown list of the datasets whose length direction differs from the paper's Table 5, each with its
+    plausible cause (``TABLE5_LENGTH_CAUSES``; an unknown one says so), or "- none"."""
+    return "\n".join(f"- `{d}`: {TABLE5_LENGTH_CAUSES.get(d, 'no explanation yet; an open question')}."
+                     for d in differ) or "- none"

@@ -201,15 +201,19 @@ glue("smoke_head", smoke.head_size(smoke_loop), display=False)
 glue("ci_head", smoke.head_size(Config.preset("ci")), display=False)
 
 
-# The iterative DPO chapter's one-seed sweep ("The step and the loss"), from its headline: the true win rates of
+# The one-seed step sweep ("The step and the loss" in the chapter on what the loop learns from its judge), from that chapter's headline: the true win rates of
 # the paper's recipe with the DPO loss alone and with the SFT term (loop seed 0, after the last iteration). That
 # chapter runs before this one in the book; in a chapter run on its own, or after that chapter ran in the other
 # profile, there is nothing to read, and the page says why.
 try:
-    dpo6 = headlines.read(results_dir(), "06_iterative_dpo", profile)
-    sweep, why_not = (dpo6.sweep_dpo_alone_win_rate, dpo6.sweep_with_sft_win_rate), ""
+    judge8 = headlines.read(results_dir(), "08_what_the_judge_teaches", profile)
+    sweep, why_not = (judge8.sweep_dpo_alone_win_rate, judge8.sweep_with_sft_win_rate), ""
 except headlines.MissingResult as e:
-    dpo6, sweep, why_not = None, None, e.why
+    judge8, sweep, why_not = None, None, e.why
+try:  # the iterative DPO chapter's recipes, for the quality paragraph below
+    dpo6, why_not6 = headlines.read(results_dir(), "06_iterative_dpo", profile), ""
+except headlines.MissingResult as e:
+    dpo6, why_not6 = None, e.why
 glue("sweep_md", Markdown(
     f"There the paper's recipe reached a true win rate against the SFT policy of {sweep[0]:.3f} with the DPO "
     f"loss alone and {sweep[1]:.3f} with the SFT term, after the last iteration; with one seed, no interval "
@@ -218,7 +222,7 @@ glue("sweep_md", Markdown(
     "the same profile."), display=False)
 
 # %% [markdown]
-# That sweep, in {doc}`06_iterative_dpo` ("The step and the loss"), is the only place where the DPO loss
+# That sweep, in {doc}`08_what_the_judge_teaches` ("The step and the loss"), is the only place where the DPO loss
 # ran alone: one loop seed, and still on all pairs so far. {glue:md}`sweep_md` The same chapter's section
 # "Safety, round by round" reads that sweep on the unsafe prompts: before you run the DPO loss alone, look there
 # at what it did to the refusals.
@@ -603,7 +607,7 @@ if dpo6 is not None:
         print(f"  iterative DPO, {name}: {w.mean:.3f} +- {w.half:.3f}")
     print(f"  offline DPO: {dpo6.offline_win_rate.mean:.3f} +- {dpo6.offline_win_rate.half:.3f}")
 else:
-    print(f"run the iterative DPO chapter first to compare ({why_not})")
+    print(f"run the iterative DPO chapter first to compare ({why_not6})")
 
 # %% [markdown]
 # ## Running the book on a GPU machine
@@ -627,10 +631,10 @@ else:
 # ## Results file
 
 # %% tags=hide-cell
-_ = save_results("08_scaling_up", {  # the path it wrote names this machine: not shown
+_ = save_results("09_scaling_up", {  # the path it wrote names this machine: not shown
     "fields_differing_lite_full": len(diff),
     "recipe_the_lite_chapters_back": "recipes/full/paper-as-tested.yaml",
-    "sweep_seed0_from_06": ({"true_win_rate_dpo_alone": sweep[0], "true_win_rate_dpo_plus_sft": sweep[1]} if sweep
+    "sweep_seed0_from_08": ({"true_win_rate_dpo_alone": sweep[0], "true_win_rate_dpo_plus_sft": sweep[1]} if sweep
                             else {"missing": why_not}),
     "plan_8x80_zero3": eight.reset_index().to_dict(orient="records"),
     "plan_1x24_qlora": one.reset_index().to_dict(orient="records"),
