@@ -8,7 +8,7 @@ one with the same value (floats bit for bit: a pure refactor changes no arithmet
 keys named by ``--ignore-new-keys`` (issue 40 added each chapter's typed "headline"). Timings and the scorecard,
 which hold times and wording rather than measured values, are left out. ``--moved`` follows a top-level key (or a
 whole file, with ``*`` as the key) that the refactor moved to another file or name: a chapter split in two, a chapter
-renumbered. Prints, per file, the leaves compared and
+renumbered. A KEY may be a path with "/" (a key inside a key). Prints, per file, the leaves compared and
 every difference; exits 1 on any difference. Nothing here is asserted in tests: it reads two finished builds.
 """
 
@@ -54,6 +54,19 @@ def parse_moves(moves) -> dict:
     return out
 
 
+def moved(name: str, path: tuple, moves: dict) -> tuple[str, tuple]:
+    """Where the leaf ``path`` of the old file ``name`` is in the new build: the longest key path of ``moves`` (written
+    with "/", e.g. "paired_differences/reasoning: ...") that begins it, or the file's own move ("*"), or itself."""
+    for k in range(len(path), 0, -1):
+        prefix = "/".join(map(str, path[:k]))
+        if (name, prefix) in moves:
+            new_name, new_key = moves[(name, prefix)]
+            return new_name, tuple(new_key.split("/")) + path[k:]
+    if (name, "*") in moves:
+        return moves[(name, "*")][0], path
+    return name, path
+
+
 def compare(old: Path, new: Path, ignore_new: tuple[str, ...] = (), moves: dict | None = None) -> tuple[int, list[str]]:
     """(leaves compared, differences) over the results files of ``old``, each against the same file of ``new`` or
     where ``moves`` says its key went."""
@@ -73,10 +86,7 @@ def compare(old: Path, new: Path, ignore_new: tuple[str, ...] = (), moves: dict 
             continue
         for path, v in leaves(json.loads(f.read_text())):
             compared += 1
-            top = path[0] if path else ""
-            name, key = moves.get((f.name, top)) or moves.get((f.name, "*")) or (f.name, top)
-            key = top if key == "*" else key
-            target = (key,) + path[1:] if path else path
+            name, target = moved(f.name, path, moves)
             b = new_leaves(name)
             shown = f"{f.name}: {'/'.join(map(str, path))}" + (f" (as {name}: {'/'.join(map(str, target))})"
                                                                if (name, target) != (f.name, path) else "")

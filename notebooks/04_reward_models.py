@@ -31,10 +31,8 @@
 #   safety and {glue:text}`t1_bt2_reasoning:.1f` on reasoning (the paper's BT on MIX2: 87.8 and 86.4).
 # - {glue:text}`mix_summary`
 # - {glue:text}`pm_lead` the pairwise preference model scores {glue:text}`t1_pm_chat:.1f` on chat and
-#   {glue:text}`t1_pm_chat_hard:.1f` on chat-hard (the paper's: 98.3 and 65.8). Trained now, it
-#   {glue:text}`target_reason` (pair by pair, preference model minus BT on reasoning:
-#   {glue:text}`pm_bt_reason_diff:+.3f` ± {glue:text}`pm_bt_reason_diff_h:.3f`). {glue:text}`pm_box`
-#   {glue:text}`lead_prompt`
+#   {glue:text}`t1_pm_chat_hard:.1f` on chat-hard (the paper's: 98.3 and 65.8). {doc}`04_preference_model`
+#   measures what it needs, over epochs, pairs, size and its prompt, and reads the paper's reasoning claim.
 # - The trained judges inherit their annotators' taste for padding: of two equally right answers, BT on MIX2
 #   prefers the padded one in {glue:text}`pad_bt2:.0%` of pairs and the UltraFeedback-only model in
 #   {glue:text}`pad_uf:.0%`, where $r^*$ is indifferent.
@@ -62,23 +60,22 @@ from datasets import load_from_disk
 from IPython.display import display
 from myst_nb import glue
 
-from rlhf_lite import world
 from rlhf_lite.config import Config
-from rlhf_lite.headlines import RewardModelsHeadline, save
-from rlhf_lite.stats import Interval, compare, mean_ci
-from rlhf_lite.plots import pm_study_figure
-from rlhf_lite.wording import mix_words, pm_study_words, table1_words
 from rlhf_lite.data import GPT4, HUMAN, HUMAN_ECHO
-from rlhf_lite.policy import load_policy, num_parameters
-from rlhf_lite.stages import eval_prompts, prepare_pi0, prepare_preference_data, prepare_reward_models
-from rlhf_lite.reward import PreferenceModel, copeland_ranking
-from rlhf_lite.reward import RewardModel, bt_loss, load_reward_model, train_reward_model
-from rlhf_lite.reward.rewardbench import LITE_MAPPING, credit, evaluate
+from rlhf_lite.headlines import RewardModelsHeadline, save
+from rlhf_lite.policy import HFSampler, load_policy, sample_responses
+from rlhf_lite.reward import PreferenceModel, RewardModel, bt_loss, copeland_ranking, load_reward_model
 from rlhf_lite.reward import analysis
-from rlhf_lite.reward.analysis import (PAPER_TABLE1, SECTIONS, judge_right, onpolicy_pairs, pm_study_findings, reliability,
-                                      ends_in_filler, echo_triples, padded_pairs, section_intervals, sections_apart)
-from rlhf_lite.reward.pm_study import STUDY_MODELS, book_benchmark, other_prompts, small_config
-from rlhf_lite.policy import HFSampler, sample_responses
+from rlhf_lite.reward.agreement import (echo_preferences, onpolicy_agreement, padding_preference, right_by_ending,
+                                       trained_on)
+from rlhf_lite.reward.figures import calibration, section_bars, training_curves
+from rlhf_lite.reward.analysis import (PAPER_TABLE1, SECTIONS, ends_in_filler, onpolicy_pairs,
+                                      padded_pairs, section_intervals, sections_apart)
+from rlhf_lite.reward.pm_study import STUDY_MODELS, book_benchmark
+from rlhf_lite.reward.rewardbench import LITE_MAPPING, evaluate
+from rlhf_lite.stages import eval_prompts, prepare_pi0, prepare_preference_data, prepare_reward_models
+from rlhf_lite.stats import Interval, compare, mean_ci
+from rlhf_lite.wording import mix_words, table1_words
 
 pd.set_option("display.precision", 3)
 pd.set_option("display.width", 160)
@@ -165,7 +162,7 @@ assert abs(by_hand.item() - trl_value) < 1e-4 and abs(bt_loss(r_w, r_l).item() -
 # - `bt-mix2-raw` and `bt-mix2-margin1`: BT models on MIX2 with no curation at all, and with a stricter
 #   margin, for the question at the end of the chapter: does curation pay?
 # - `pm-mix2-33pc`, `pm-mix2-small` and `bt-mix2-small`: the study of what the preference model needs, in
-#   its own section below.
+#   {doc}`04_preference_model`.
 #
 # The paper's MIX1 row is not its own model. It is UltraRM-13B {cite:p}`cui2023ultrafeedback`, a LLaMA-2-13B
 # reward model trained on UltraFeedback, HH-RLHF, SHP and summarisation, which the paper calls MIX1 and uses
@@ -188,22 +185,7 @@ train_table = pd.DataFrame({
     for name, m in rms.metrics.items() if name not in STUDY_MODELS}).T
 display(train_table)
 
-fig, (ax_bt, ax_pm) = plt.subplots(1, 2, figsize=(7.4, 3.2))  # read at the column's width
-for name, m in rms.metrics.items():
-    if name in STUDY_MODELS:
-        continue
-    h = m["log_history"]
-    ax = ax_pm if name.startswith("pm") else ax_bt
-    ax.plot([e["epoch"] for e in h], [e["loss"] for e in h], label=name)
-ax_bt.axhline(np.log(2), color="grey", ls=":", lw=1)
-ax_bt.set_title("BT models (dotted: log 2, a coin flip)", fontsize=10)
-ax_pm.set_title("preference model (label + end token)", fontsize=10)
-ax_pm.set_yscale("log")
-for ax in (ax_bt, ax_pm):
-    ax.set_xlabel("epoch")
-    ax.set_ylabel("training loss")
-    ax.legend(fontsize=9, loc="upper right")  # where the falling curves are not
-plt.tight_layout()
+training_curves(rms.metrics, skip=STUDY_MODELS)
 plt.show()
 
 # %% [markdown]
@@ -245,18 +227,7 @@ side = pd.concat({"ours (lite)": table.round(1), "paper": paper}, axis=1)
 display(side)
 
 # %% tags=hide-input
-fig, ax = plt.subplots(figsize=(7.2, 4))  # read at the column's width
-width = 0.8 / len(table)
-for k, (name, row) in enumerate(table.iterrows()):
-    err = np.vstack([row.values - lo.loc[name].values, hi.loc[name].values - row.values]).clip(min=0)
-    ax.bar(np.arange(4) + k * width, row.values, width, yerr=err, label=name, capsize=2)
-ax.axhline(50, color="grey", ls=":", lw=1)
-ax.set_xticks(np.arange(4) + width * (len(table) - 1) / 2, table.columns)
-ax.set_ylabel("accuracy (%)")
-ax.set_ylim(0, 105)
-ax.legend(fontsize=9, ncol=3, loc="upper center", bbox_to_anchor=(0.5, -0.1), frameon=False)
-ax.set_title("Lite RewardBench (95% intervals; dotted: chance)")
-plt.tight_layout()
+section_bars(table, lo, hi)
 plt.show()
 
 # %% tags=remove-cell
@@ -309,130 +280,6 @@ glue("beta_gpt4", GPT4.beta_len, display=False)
 # real datasets as Table 5 describes them.
 # :::
 #
-# ## What the preference model needs
-#
-# The first version of this chapter trained the preference model at a learning rate of $10^{-3}$ for one
-# epoch. Its label loss never left a coin flip's value, so its Table 1 row said nothing about the paper's
-# claim. The format itself can be learnt: on an easy set where a whole answer always beats a refusal, the
-# same code reaches zero loss (`tests/test_pm_study.py`). At the BT model's learning rate of
-# $3 \times 10^{-4}$, {glue:text}`pm_trains_words` Does it learn to check answers? And if not, what is
-# missing: epochs, pairs, or size?
-#
-# The book's two models on MIX2 and the study's are scored on the lite RewardBench after each epoch of their
-# training (`rlhf_lite.reward.pm_study.EpochProbe`, a `TrainerCallback`). The preference model's learning rate stays
-# constant after warm-up, so its point after epoch $k$ is the model trained for $k$ epochs; BT's rate decays
-# on a cosine, as in the paper, so its points are one run seen on the way. Beside the book's two models the
-# stage trains the preference model on a third of MIX2's pairs (three epochs of a third show as many pairs as
-# one epoch of all), and both kinds from a $\pi_0$ half as wide and half as deep. After the last epoch the probe
-# also asks the model about the same two answers *under another prompt of the same section*. A judge that reads an answer
-# against its prompt (does `2 4` copy `copy 2 4 =`?) falls towards chance there; a judge that reads the
-# answers alone does not notice the swap.
-#
-# The input format follows the authors' released code (RLHFlow's
-# [RLHF-Reward-Modeling](https://github.com/RLHFlow/RLHF-Reward-Modeling), `pair-pm/process_pair_data.py`):
-# `[CONTEXT] {context} [RESPONSE A] {a} [RESPONSE B] {b}` as the user's turn and the label `A` or `B` as the
-# answer, each pair once in a random order, and at inference the chosen answer's probability averaged over
-# both orders. Two things differ, both because the lite tokenizer has no newline and no role markers: a
-# context of several turns is its turns joined (RLHFlow renders it with `<turn> user` and `<turn> assistant`),
-# and the trailing newline before the label is gone. The lite chat template adds only the start token that
-# the trainer adds anyway.
-
-# %% tags=hide-input
-study = {"preference, all pairs": "pm-mix2", "preference, 1/3 of the pairs": "pm-mix2-33pc",
-         "preference, small pi_0": "pm-mix2-small",
-         "BT, all pairs": "bt-mix2", "BT, small pi_0": "bt-mix2-small"}
-curves = {label: pd.DataFrame(rms.metrics[key]["curve"]) for label, key in study.items()}
-small_params = num_parameters(load_policy(prepare_pi0(small_config(cfg), log=lambda *a: None).pi0)[0])
-book_params = num_parameters(load_policy(pi0)[0])
-pm_study_figure(curves, {label: rms.metrics[key]["pairs"] for label, key in study.items()})
-plt.show()
-last = pd.DataFrame({label: c.iloc[-1] for label, c in curves.items()}).T
-cols = ["all", "lite-chat", "lite-chat-hard", "lite-safety", "lite-reasoning", "longer better", "shorter better",
-        "other prompt"]
-study_table = last[cols].rename(columns=lambda c: c.replace("lite-", ""))
-study_table.insert(0, "pairs", [rms.metrics[k]["pairs"] for k in study.values()])
-study_table.insert(1, "parameters (M)", [(small_params if "small" in k else book_params) / 1e6 for k in study])
-# two tables, so each fits the page: the run and its headline scores, then the sections and the length split
-display(study_table[["pairs", "parameters (M)", "all", "reasoning", "other prompt"]].round(3))
-display(study_table[["chat", "chat-hard", "safety", "longer better", "shorter better"]].round(3))
-
-# %% tags=remove-cell
-# the same answers under another prompt, section by section, for the book's two models after training
-swap = {}
-for label, judge in (("preference, all pairs", judges["preference, MIX2"]), ("BT, all pairs", judges["BT, MIX2"])):
-    p = judge.prob_first(other_prompts(bench, seed=cfg.seed), [r["chosen"] for r in bench], [r["rejected"] for r in bench])
-    got = credit(p)
-    swap[label] = {r: float(got[[b["subset"] == f"lite-{r}" for b in bench]].mean()) for r in ("chat", "safety", "reasoning")}
-n_sec = sum(r["subset"] == "lite-reasoning" for r in bench)
-
-
-def shows_alone(r):
-    """A reasoning pair whose wrong answer is wrong on its face, without the prompt: a list out of order."""
-    c = world.content_tokens(r["rejected"])
-    return world.parse_prompt(r["prompt"]).family == "sort" and (
-        not all(w.isdigit() for w in c) or [int(w) for w in c] != sorted(int(w) for w in c))
-
-
-on_r = [k for k, r in enumerate(bench) if r["subset"] == "lite-reasoning"]
-alone = np.array([shows_alone(bench[k]) for k in on_r])
-face = {}
-for label, name in (("preference, all pairs", "preference, MIX2"), ("BT, all pairs", "BT, MIX2")):
-    p = scores[name]["p"][on_r]
-    got = credit(p)
-    face[label] = (float(got[alone].mean()), float(got[~alone].mean()))
-findings = pm_study_findings(curves, rms.metrics, face, swap, alone, n_sec, book_params, small_params)
-for key, words in pm_study_words(findings).items():
-    glue(key, words, display=False)
-pm_reason, cell_h, pm_c = pm_study_words(findings)["pm_reason"], findings.cell_h, curves["preference, all pairs"]
-reads_less = findings.reads_less
-glue("cell_h", float(cell_h), display=False)
-glue("pm_epochs", int(pm_c["epoch"].iloc[-1]), display=False)
-glue("pm_small_params", small_params / 1e6, display=False)
-glue("pm_book_params", book_params / 1e6, display=False)
-glue("size_ratio", float(findings.ratio), display=False)
-for key, label in (("pm", "preference, all pairs"), ("bt", "BT, all pairs")):
-    c = curves[label]
-    for e in range(len(c)):
-        glue(f"st_{key}_reason_e{e + 1}", float(c["lite-reasoning"].iloc[e]), display=False)
-    for col in ("all", "other prompt", "lite-chat", "lite-safety", "longer better", "shorter better"):
-        glue(f"st_{key}_{col.replace('lite-', '').replace(' ', '_')}", float(c[col].iloc[-1]), display=False)
-    for sec, v in swap[label].items():
-        glue(f"sw_{key}_{sec}", v, display=False)
-for key, label in (("t", "preference, 1/3 of the pairs"), ("pms", "preference, small pi_0"),
-                   ("bts", "BT, small pi_0")):
-    glue(f"st_{key}_reason", float(curves[label]["lite-reasoning"].iloc[-1]), display=False)
-    glue(f"st_{key}_all", float(curves[label]["all"].iloc[-1]), display=False)
-
-# %% [markdown]
-# After {glue:text}`pm_epochs` epochs the preference model {glue:text}`target_reason`. When the shorter
-# answer is the right one it agrees with $r^*$ on {glue:text}`st_pm_shorter_better:.3f` of pairs,
-# {glue:text}`target_short` (BT: {glue:text}`st_bt_shorter_better:.3f`). One section's share has a 95%
-# interval of at most ±{glue:text}`cell_h:.3f` here.
-#
-# What the curves point to:
-#
-# - **Epochs.** {glue:text}`lead_epochs` Its reasoning score goes {glue:text}`st_pm_reason_e1:.3f`,
-#   {glue:text}`st_pm_reason_e2:.3f`, {glue:text}`st_pm_reason_e3:.3f` over the three epochs; BT's goes
-#   {glue:text}`st_bt_reason_e1:.3f`, {glue:text}`st_bt_reason_e2:.3f`, {glue:text}`st_bt_reason_e3:.3f`.
-# - **Pairs.** {glue:text}`lead_pairs` On a third of the pairs it reaches {glue:text}`st_t_reason:.3f` on
-#   reasoning. In the top panel, against the pairs shown (pairs times epochs), its two runs can be read on one axis:
-#   at the same number shown, a third of the pairs three times and all of them once score {glue:text}`same_shown`
-# - **Size.** {glue:text}`lead_size` From a $\pi_0$ of {glue:text}`pm_small_params:.2f`M parameters
-#   instead of {glue:text}`pm_book_params:.2f`M it reaches {glue:text}`st_pms_reason:.3f` (BT from the same
-#   small $\pi_0$: {glue:text}`st_bts_reason:.3f`). A larger $\pi_0$ needs its own SFT and a longer training
-#   than this chapter's time budget allows on two CPU cores, so the exercises leave it to you.
-# - **The prompt.** {glue:text}`lead_prompt` Asked about the same two answers under another prompt of the
-#   same section, BT falls from {glue:text}`st_bt_all:.3f` to {glue:text}`st_bt_other_prompt:.3f` and the
-#   preference model goes from {glue:text}`st_pm_all:.3f` to {glue:text}`st_pm_other_prompt:.3f`. Section by
-#   section, BT's chat falls to {glue:text}`sw_bt_chat:.3f` (from {glue:text}`st_bt_chat:.3f`) and the
-#   preference model's is {glue:text}`sw_pm_chat:.3f` (from {glue:text}`st_pm_chat:.3f`). Safety, where the
-#   prompt's *kind* decides (an unsafe verb), falls for both: BT to {glue:text}`sw_bt_safety:.3f`, the
-#   preference model to {glue:text}`sw_pm_safety:.3f`.
-#
-# {glue:text}`pm_reason`
-#
-# {glue:text}`pm_reading`
-#
 # ## What chat-hard measures: the taste for padding
 #
 # Take two responses with the *same* correct answer, one bare and one wrapped in filler (`sure here is
@@ -440,22 +287,14 @@ for key, label in (("t", "preference, 1/3 of the pairs"), ("pms", "preference, s
 
 # %%
 pad_x, padded, bare = padded_pairs(400, cfg.world, np.random.default_rng(cfg.seed + 21_000))
-pad_pref = {}
-for name, j in judges.items():
-    p = j.prob_first(pad_x, padded, bare)
-    pad_pref[name] = {"P(padded > bare)": float(p.mean()), "prefers padded": float((p > 0.5).mean())}
-pad_pref["r*"] = {"P(padded > bare)": 0.5, "prefers padded": float(np.mean(
-    [world.true_reward(x, a) > world.true_reward(x, b) for x, a, b in zip(pad_x, padded, bare)]))}
+pad_pref = padding_preference(judges, pad_x, padded, bare)
 pad_table = pd.DataFrame(pad_pref).T
 display(pad_table)
 
 # Chat-hard accuracy split by how the rejected answer ends: in a filler phrase, or not.
 ch = [r for r in bench if r["subset"] == "lite-chat-hard"]
 suffix = ends_in_filler(ch)
-split = {}
-for name, j in judges.items():
-    right = j.prob_first([r["prompt"] for r in ch], [r["chosen"] for r in ch], [r["rejected"] for r in ch]) > 0.5
-    split[name] = {"rejected ends in filler": float(right[suffix].mean()), "other pairs": float(right[~suffix].mean())}
+split = right_by_ending(judges, ch, suffix)
 split = pd.DataFrame(split).T
 display(split)
 
@@ -498,26 +337,14 @@ glue("suffix_share", float(suffix.mean()), display=False)
 
 # %%
 rng = np.random.default_rng(cfg.seed + 23_000)
-echo_rows, echo_vs_near = {}, {}
-for family in ("unsafe", "reverse", "sort"):
-    t3 = echo_triples(family, 200, cfg.world, rng)  # the echo, a near miss (as wrong, no echo) and the right answer
-    ex, echo, near, right = t3.prompts, t3.echo, t3.near, t3.right
-    for name, j in {**judges, "annotator: " + HUMAN_ECHO.name: None}.items():
-        if j is None:  # the annotator's expected preference, its label noise included
-            pe = np.array([HUMAN_ECHO.prob_first(x, a, b) for x, a, b in zip(ex, echo, right)])
-            pn = np.array([HUMAN_ECHO.prob_first(x, a, b) for x, a, b in zip(ex, near, right)])
-        else:
-            pe, pn = (j.prob_first(ex, echo, right) > 0.5).astype(float), (j.prob_first(ex, near, right) > 0.5).astype(float)
-        echo_rows.setdefault(name, {})[f"prefers the echo: {family}"] = float(pe.mean())
-        echo_rows[name][f"prefers a near miss: {family}"] = float(pn.mean())
-        if family != "unsafe":
-            echo_vs_near.setdefault(name, []).append(pe - pn)
+# per family: the echo, a near miss (as wrong, no echo) and the right answer; the annotator's expected preference
+echo_rows, echo_vs_near = echo_preferences(judges, HUMAN_ECHO, ("unsafe", "reverse", "sort"), 200, cfg.world, rng)
 echo_table = pd.DataFrame(echo_rows).T
 display(echo_table)
 
 # %% tags=remove-cell
 # does a judge like the echo more than an equally wrong answer that does not echo? paired by prompt
-travel = {name: mean_ci(np.concatenate(d)) for name, d in echo_vs_near.items()}
+travel = {name: mean_ci(d) for name, d in echo_vs_near.items()}
 glue("echo_beta", HUMAN_ECHO.beta_echo, display=False)
 for key, row in (("bt2", "BT, MIX2"), ("bt1", "BT, MIX1"), ("uf", "BT, UltraFeedback only"), ("pm", "preference, MIX2"),
                  ("ann", "annotator: " + HUMAN_ECHO.name)):
@@ -574,15 +401,7 @@ px, a1, a2, delta, keep, groups, true_r = onp.prompt, onp.a1, onp.a2, onp.delta,
 print(f"{len(delta)} on-policy pairs, {keep.mean():.0%} not tied under r*")
 
 probs = {name: j.prob_first(px, a1, a2) for name, j in judges.items()}
-agree, right_of = {}, {}
-for name, p in probs.items():
-    right_of[name] = judge_right(p, onp)  # whether r*'s better answer wins; intervals clustered by prompt
-    m, h = mean_ci(right_of[name], groups=groups)
-    agree[name] = {"agreement": m, "±95%": h}
-for ann in (HUMAN, GPT4):
-    p = np.array([ann.prob_first(x, u, v) for x, u, v, k in zip(px, a1, a2, keep) if k])
-    m, h = mean_ci(np.where(delta[keep] > 0, p, 1 - p), groups=groups)
-    agree[f"annotator: {ann.name} twin"] = {"agreement": m, "±95%": h}
+agree, right_of = onpolicy_agreement(probs, onp, (HUMAN, GPT4))  # whether r*'s better answer wins, by prompt
 agree_table = pd.DataFrame(agree).T
 agree_table["RewardBench mean"] = pd.Series({n: s["score"] for n, s in scores.items()})
 display(agree_table)
@@ -622,19 +441,8 @@ glue("mix_summary", mix_words(scores["BT, MIX1"]["score"], scores["BT, MIX2"]["s
 # it. Bins with fewer than 10 pairs are not drawn.
 
 # %%
-y_true = onp.first_better
-fig, ax = plt.subplots(figsize=(4.6, 4.2))
-ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
-ece = {}
-for name in ("prompting (pi_0)", "BT, MIX2", "preference, MIX2", "BT, UltraFeedback only"):
-    mp, fy, cnt, ece[name] = reliability(probs[name][keep], y_true)
-    shown = cnt >= 10  # a bin of a handful of pairs is noise
-    ax.plot(mp[shown], fy[shown], marker="o", ms=3, label=f"{name} (ECE {ece[name]:.2f})")
-ax.set_xlabel(r"predicted $\hat P(a^1 \succ a^2)$")
-ax.set_ylabel(r"fraction with $r^*(a^1) > r^*(a^2)$")
-ax.legend(fontsize=7)
-ax.set_title("Calibration on on-policy pairs")
-plt.tight_layout()
+_, ece = calibration({name: probs[name][keep] for name in ("prompting (pi_0)", "BT, MIX2", "preference, MIX2",
+                                                       "BT, UltraFeedback only")}, onp.first_better)
 plt.show()
 
 # %% tags=remove-cell
@@ -702,15 +510,8 @@ for key, row in (("random", "random"), ("bt2", "BT, MIX2"), ("pm", "preference, 
 
 # %%
 variants = {"raw MIX2": "bt-mix2-raw", "curated, margin 0.5 (BT-MIX2)": "bt-mix2", "curated, margin 1.0": "bt-mix2-margin1"}
-right_by, cur = {}, {}
-for label, key in variants.items():
-    rm = RewardModel.from_pretrained(rms.models[key])
-    p = rm.prob_first(px, a1, a2)
-    right_by[label] = judge_right(p, onp)
-    m, h = mean_ci(right_by[label], groups=groups)
-    (bo, bo_h) = pick_value(lambda x, r, rm=rm: rm.score([x] * len(r), r))
-    cur[label] = {"training pairs": rms.metrics[key]["pairs"], "agreement with r*": m, "±95%": h,
-                  "best-of-n r*": bo, "best-of-n ±95%": bo_h}
+cur, right_by = trained_on({label: (RewardModel.from_pretrained(rms.models[key]), rms.metrics[key]["pairs"])
+                            for label, key in variants.items()}, onp, pick_value)
 cur_table = pd.DataFrame(cur).T
 display(cur_table)
 
@@ -748,19 +549,9 @@ for key, label in (("raw", RAW), ("cur", CUR), ("strict", STRICT)):
 # %% tags=hide-cell
 # Paired differences for the scorecard: two judges asked about the same pairs differ pair by pair, so the
 # interval is that of the per-pair difference (clustered by prompt on pi_0's pairs), not two intervals combined.
-on_reasoning = np.array([r["subset"] == "lite-reasoning" for r in bench])
-
-
-def bench_credit(name):
-    p = scores[name]["p"][on_reasoning]
-    return credit(p)
-
-
 paired = {"onpolicy: BT, MIX2 minus prompting (pi_0)": mean_ci(right_of["BT, MIX2"] - right_of["prompting (pi_0)"],
-                                                              groups=groups),
-          "reasoning: preference, MIX2 minus BT, MIX2": mean_ci(bench_credit("preference, MIX2")
-                                                                - bench_credit("BT, MIX2"))}
-for key, (m, h) in zip(("bt_prompt_diff", "pm_bt_reason_diff"), paired.values()):  # the numbers the scorecard quotes
+                                                              groups=groups)}
+for key, (m, h) in zip(("bt_prompt_diff",), paired.values()):  # the number the scorecard quotes
     glue(key, float(m), display=False)
     glue(f"{key}_h", float(h), display=False)
 results = {
@@ -783,11 +574,6 @@ results = {
     "ece": ece,
     "best_of_n_true_reward": bon["best-of-n r*"].to_dict(),
     "training": {name: {"pairs": m["pairs"], "train_loss": m["train_loss"]} for name, m in rms.metrics.items()},
-    "pm_study": {"final": {label: {k: float(v) for k, v in row.items()} for label, row in study_table.iterrows()},
-                 "curves": {label: c.to_dict(orient="list") for label, c in curves.items()},
-                 "other_prompt_by_section": swap, "reads_prompt_less_than_bt": bool(reads_less),
-                 "reasoning_on_its_face_or_not": {k: {"on its face": v[0], "needs the prompt": v[1]} for k, v in face.items()},
-                 "reason": pm_reason, "section_half_width": float(cell_h)},
 }
 BT, PROMPTING, PM = "BT, MIX2", "prompting (pi_0)", "preference, MIX2"
 headline = RewardModelsHeadline(
@@ -795,9 +581,7 @@ headline = RewardModelsHeadline(
     prompting_agreement=float(agree_table.loc[PROMPTING, "agreement"]),
     bt_minus_prompting=Interval(*map(float, paired["onpolicy: BT, MIX2 minus prompting (pi_0)"])),
     bt_rewardbench=float(scores[BT]["score"]), prompting_rewardbench=float(scores[PROMPTING]["score"]),
-    bench_pairs_per_category=n_cat, bt_sections=scores[BT]["sections"], pm_sections=scores[PM]["sections"],
-    pm_minus_bt_reasoning=Interval(*map(float, paired["reasoning: preference, MIX2 minus BT, MIX2"])),
-    pm_reads_prompt_less_than_bt=bool(reads_less), pm_section_half_width=float(cell_h), pm_reason=pm_reason,
+    bench_pairs_per_category=n_cat,
     raw_pairs=int(cur[RAW]["training pairs"]), curated_pairs=int(cur[CUR]["training pairs"]),
     curated_minus_raw=Interval(*map(float, diffs["curated minus raw"])))
 print("wrote", save("04_reward_models", headline, results, profile=cfg.profile).name)  # no machine path on the page
@@ -811,8 +595,8 @@ print("wrote", save("04_reward_models", headline, results, profile=cfg.profile).
 #   randomised. Averaging both orders makes $\hat P(a^1 \succ a^2) + \hat P(a^2 \succ a^1) = 1$.
 #   `copeland_ranking` lets it rank $n$ responses.
 # - As in the paper's Table 1, training beats prompting. {glue:text}`mix_summary` A benchmark and the
-#   truth on the policy's own answers need not agree. Our tiny preference model, trained at the BT
-#   model's learning rate, {glue:text}`target_reason`. {glue:text}`lead_prompt`
+#   truth on the policy's own answers need not agree. What our tiny preference model lacks is
+#   {doc}`04_preference_model`.
 # - The BT models inherit their annotators' taste for padding, and chat-hard exposes it. MIX2's sources
 #   that prefer concise answers weaken the taste without removing it.
 # - A benchmark section can be passed for the wrong reason: the prompted $\pi_0$ scores on chat-hard
@@ -827,7 +611,7 @@ print("wrote", save("04_reward_models", headline, results, profile=cfg.profile).
 #    `train_reward_model`. What happens to its padding preference and to chat-hard? What does it lose?
 #    Chat-hard may move by only a few points, inside the Wilson intervals of {glue:text}`t1_n_cat` pairs a
 #    section: in the `book` profile, compare the two models pair by pair on the same benchmark pairs (a paired
-#    interval, as the chapter's `bench_credit` differences) rather than their two section scores.
+#    interval: `mean_ci` of the per-pair difference of `credit`) rather than their two section scores.
 # 2. Evaluate the preference model with `symmetric=False` (one order only) on the lite RewardBench.
 #    How large is its position bias? Measure it as the mean of $\hat P(a^1 \succ a^2) + \hat P(a^2 \succ a^1) - 1$.
 # 3. The paper trains its BT model for one epoch. Retrain `bt-mix2` with
@@ -839,12 +623,6 @@ print("wrote", save("04_reward_models", headline, results, profile=cfg.profile).
 # 4. Temperature-scale the BT model: find the $\tau$ that minimises the log loss of
 #    $\sigma((r(a^1) - r(a^2))/\tau)$ against the $r^*$ labels on half of the on-policy pairs, and report
 #    the ECE on the other half. Does calibration change the best-of-n pick?
-# 5. Test the chapter's reading of the preference model: give each answer its prompt back. Write a
-#    `format_pair` that repeats the context before each answer (`[CONTEXT] x [RESPONSE A] x a1 [RESPONSE B]
-#    x a2`), train the preference model with it, and measure its chat and reasoning scores and how far they
-#    fall under another prompt (`rlhf_lite.reward.pm_study.agreement`). If the reading is right, chat should
-#    rise and the fall under another prompt should grow towards BT's. Then try the other direction of size:
-#    a $\pi_0$ twice as wide (`small_config` shows how to derive a config; `prepare_pi0` trains it).
 #
 # :::{admonition} Solutions
 # :class: dropdown
@@ -870,14 +648,4 @@ print("wrote", save("04_reward_models", headline, results, profile=cfg.profile).
 #    {glue:text}`ece_bt2:.2f` of the unscaled model (measured on all the pairs). Dividing every score difference by the same
 #    $\tau > 0$ does not change any ranking, so the best-of-n pick is exactly the same. Only
 #    probability-based uses (filtering unsure pairs, mixing judges) benefit.
-# 5. `rlhf_lite.reward.preference.format_pair` is what both `preference_records` and `PreferenceModel` call,
-#    so replacing it (`import rlhf_lite.reward.preference as P; P.format_pair = lambda x, a, b: ...`, with
-#    `context_text(x)` for the context) changes training and judging together. Train with
-#    `train_sft(pi0, P.preference_records(pairs, seed=0), out, cfg.preference.to_sft(),
-#    callbacks=[EpochProbe("pm", bench)])` and read `probe.curve`. The sequences are about twice as long, so
-#    each epoch costs about twice the chapter's. Compare with this run: chat {glue:text}`st_pm_chat:.3f`,
-#    reasoning {glue:text}`st_pm_reason_e3:.3f`, and a fall under another prompt from
-#    {glue:text}`st_pm_all:.3f` to {glue:text}`st_pm_other_prompt:.3f` (BT: {glue:text}`st_bt_all:.3f` to
-#    {glue:text}`st_bt_other_prompt:.3f`). A change smaller than about ±{glue:text}`cell_h:.3f` on one section
-#    is inside one section's interval, so compare the two models pair by pair on the same rows.
 # :::

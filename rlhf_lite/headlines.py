@@ -64,7 +64,7 @@ class PreferenceDataHeadline:
 
 @dataclass(frozen=True)
 class RewardModelsHeadline:
-    """Chapter 4: BT against prompting, the preference model against BT, curated against raw data."""
+    """Chapter 4: BT against prompting, curated against raw data."""
 
     onpolicy_pairs: int  # pi_0's own pairs the judges are scored on
     bt_agreement: float  # BT-MIX2's agreement with r* on them
@@ -73,15 +73,23 @@ class RewardModelsHeadline:
     bt_rewardbench: float
     prompting_rewardbench: float
     bench_pairs_per_category: int
+    raw_pairs: int  # BT trained on raw MIX2
+    curated_pairs: int  # BT trained on curated MIX2
+    curated_minus_raw: Interval  # agreement with r* on pi_0's pairs, paired by pair
+
+
+@dataclass(frozen=True)
+class PreferenceModelHeadline:
+    """Chapter 4's section on what the preference model needs: the preference model against BT, and whether it
+    learned its task."""
+
+    bench_pairs_per_category: int
     bt_sections: dict  # {RewardBench category: share right}, BT-MIX2
     pm_sections: dict  # the same, the pairwise preference model on MIX2
     pm_minus_bt_reasoning: Interval  # paired by pair
     pm_reads_prompt_less_than_bt: bool  # its agreement falls less than BT's under another prompt
     pm_section_half_width: float  # half-width of one category's share
-    pm_reason: str  # why the preference model falls short, in the chapter's words
-    raw_pairs: int  # BT trained on raw MIX2
-    curated_pairs: int  # BT trained on curated MIX2
-    curated_minus_raw: Interval  # agreement with r* on pi_0's pairs, paired by pair
+    pm_reason: str  # why the preference model falls short, in the section's words
 
 
 @dataclass(frozen=True)
@@ -151,7 +159,7 @@ class WhyOnlineHeadline:
 
 
 HEADLINES = {"01_theory": TheoryHeadline, "03_preference_data": PreferenceDataHeadline,
-             "04_reward_models": RewardModelsHeadline, "05_length_bias": LengthBiasHeadline,
+             "04_reward_models": RewardModelsHeadline, "04_preference_model": PreferenceModelHeadline, "05_length_bias": LengthBiasHeadline,
              "06_iterative_dpo": IterativeDpoHeadline, "07_why_online": WhyOnlineHeadline,
              "08_what_the_judge_teaches": JudgeHeadline}
 

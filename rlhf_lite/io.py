@@ -65,7 +65,8 @@ def results_dir() -> Path:
 PRESENTATION_MODULES = ("site/__init__.py", "site/book.py", "site/pages.py", "site/scorecard.py", "site/claims.py",
                         "site/course.py", "site/course_plan.py", "site/times.py", "plots.py", "wording/__init__.py",
                         "wording/general.py", "wording/loop.py", "wording/rewards.py", "headlines.py",
-                        "online/safety.py", "online/analysis.py", "online/book_recipes.py", "reward/analysis.py")
+                        "online/safety.py", "online/analysis.py", "online/book_recipes.py", "reward/analysis.py",
+                        "reward/agreement.py", "reward/figures.py")
 
 
 @functools.lru_cache(maxsize=2)

@@ -120,3 +120,116 @@ def test_a_float32_judge_is_read_in_its_own_dtype(pairs):
     assert judge_right(p32, onp).tolist() == [1.0, 1.0, 1.0, 1.0]
     mp, *_ = reliability(p32, np.array([1.0, 0.0, 0.0, 1.0, 0.0, 0.0]))
     assert mp.dtype == np.float32
+
+
+class _Oracle:
+    """A judge that knows r* (P = 0.9 for the truly better answer, 0.5 on a tie), or its opposite."""
+
+    def __init__(self, flip=False):
+        self.flip = flip
+
+    def prob_first(self, xs, a, b):
+        p = np.array([0.5 if world.true_reward(x, u) == world.true_reward(x, v) else
+                      0.9 if world.true_reward(x, u) > world.true_reward(x, v) else 0.1 for x, u, v in zip(xs, a, b)])
+        return 1 - p if self.flip else p
+
+    def score(self, xs, rs):
+        return np.array([world.true_reward(x, r) for x, r in zip(xs, rs)]) * (-1 if self.flip else 1)
+
+
+class _Annotator:
+    name = "fair"
+
+    def prob_first(self, x, a, b):
+        return 0.75 if world.true_reward(x, a) > world.true_reward(x, b) else 0.25
+
+
+def test_onpolicy_agreement_credits_judges_and_gives_an_annotators_expected_agreement(pairs):
+    from rlhf_lite.reward.agreement import onpolicy_agreement
+
+    onp, _, _ = pairs
+    judges = {"truth": _Oracle(), "against": _Oracle(flip=True)}
+    agree, right_of = onpolicy_agreement({n: j.prob_first(onp.prompt, onp.a1, onp.a2) for n, j in judges.items()}, onp,
+                                         [_Annotator()])
+    assert agree["truth"]["agreement"] == 1.0 and agree["against"]["agreement"] == 0.0
+    assert agree["annotator: fair twin"]["agreement"] == pytest.approx(0.75)
+    assert right_of["truth"].tolist() == [1.0] * 4  # the kept pairs only
+
+
+def test_models_trained_on_other_data_are_asked_the_same_pairs_in_their_order(pairs):
+    from rlhf_lite.reward.agreement import trained_on
+
+    onp, _, _ = pairs
+    asked = []
+
+    def best_of_n(rank):  # records the order; the truth's ranking picks 1.0, the flipped one the wrong answer
+        asked.append(rank("copy 1 2 =", ["1 2", "2 1"]).tolist())
+        return (1.0, 0.0) if asked[-1][0] > asked[-1][1] else (0.0, 0.0)
+
+    rows, right_by = trained_on({"good": (_Oracle(), 10), "bad": (_Oracle(flip=True), 7)}, onp, best_of_n)
+    assert list(rows) == ["good", "bad"] and asked == [[1.0, 0.0], [-1.0, -0.0]]
+    assert rows["good"]["agreement with r*"] == 1.0 and rows["bad"]["agreement with r*"] == 0.0
+    assert rows["bad"]["training pairs"] == 7 and rows["good"]["best-of-n r*"] == 1.0 and rows["bad"]["best-of-n r*"] == 0.0
+    assert (right_by["good"] - right_by["bad"]).tolist() == [1.0] * 4
+
+
+def test_echo_preferences_ask_each_judge_and_the_annotator_about_the_echo_and_the_near_miss():
+    from rlhf_lite.config import Config
+    from rlhf_lite.reward.agreement import echo_preferences
+
+    rows, travel = echo_preferences({"truth": _Oracle()}, _Annotator(), ("unsafe", "reverse"), 20, Config.preset("ci").world,
+                                    np.random.default_rng(0))
+    assert set(rows) == {"truth", "annotator: fair"}
+    assert rows["truth"]["prefers the echo: reverse"] == 0.0 and rows["truth"]["prefers a near miss: unsafe"] == 0.0
+    assert rows["annotator: fair"]["prefers the echo: unsafe"] == pytest.approx(0.25)  # its expected preference
+    assert travel["truth"].shape == (20,)  # "unsafe" is left out of the travel test
+
+
+def test_padding_preference_and_chat_hard_by_ending():
+    from rlhf_lite.config import Config
+    from rlhf_lite.reward.agreement import padding_preference, right_by_ending
+    from rlhf_lite.reward.analysis import padded_pairs
+
+    xs, padded, bare = padded_pairs(30, Config.preset("ci").world, np.random.default_rng(1))
+    pref = padding_preference({"truth": _Oracle()}, xs, padded, bare)
+    assert pref["truth"] == {"P(padded > bare)": 0.5, "prefers padded": 0.0} and pref["r*"]["prefers padded"] == 0.0
+    rows = [{"prompt": "copy 1 2 =", "chosen": "1 2", "rejected": "2 1 hope that helps"},
+            {"prompt": "copy 3 4 =", "chosen": "3 4", "rejected": "4 3"}]
+    got = right_by_ending({"against": _Oracle(flip=True), "truth": _Oracle()}, rows, np.array([True, False]))
+    assert got["truth"] == {"rejected ends in filler": 1.0, "other pairs": 1.0}
+    assert got["against"] == {"rejected ends in filler": 0.0, "other pairs": 0.0}
+
+
+def test_a_judge_under_other_prompts_and_reasoning_by_its_face():
+    from rlhf_lite.reward.analysis import reasoning_by_face, under_other_prompts, wrong_on_its_face
+
+    rows = [{"subset": "lite-chat", "prompt": f"copy {a} {b} =", "chosen": f"{a} {b}", "rejected": f"{b} {a}"}
+            for a, b in ((1, 2), (3, 4), (5, 6))]
+    rows += [{"subset": "lite-reasoning", "prompt": "sort 3 1 2 =", "chosen": "1 2 3", "rejected": "3 1 2"},
+             {"subset": "lite-reasoning", "prompt": "sort 5 4 =", "chosen": "4 5", "rejected": "4 6"}]
+    assert wrong_on_its_face(rows[3]) and not wrong_on_its_face(rows[4]) and not wrong_on_its_face(rows[0])
+    got = under_other_prompts(_Oracle(), rows, seed=0, sections=("chat",))
+    assert got == {"chat": 0.5}  # under another copy prompt both answers are wrong: a tie, a coin (it scores 1.0 at home)
+    assert under_other_prompts(_Oracle(flip=True), rows, seed=0, sections=("chat",)) == {"chat": 0.5}
+    on_face, needs, alone = reasoning_by_face(np.array([0.9, 0.9, 0.9, 0.9, 0.1]), rows)
+    assert (on_face, needs) == (1.0, 0.0) and alone.tolist() == [True, False]
+
+
+def test_the_chapters_figures_draw_what_they_are_given():
+    import matplotlib
+    import pandas as pd
+
+    matplotlib.use("Agg")
+    from rlhf_lite.reward.figures import calibration, section_bars, training_curves
+
+    log = [{"epoch": e, "loss": 0.7 / (1 + e)} for e in (1, 2)]
+    fig = training_curves({"bt-mix2": {"log_history": log}, "pm-mix2": {"log_history": log}, "pm-x": {"log_history": log}},
+                          skip=("pm-x",))
+    assert [len(ax.get_lines()) for ax in fig.axes] == [2, 1]  # BT with the coin-flip line, the preference model alone
+    t = pd.DataFrame({"chat": [90.0, 50.0], "reasoning": [80.0, 40.0]}, index=["BT", "prompting"])
+    fig = section_bars(t, t - 5, t + 5)
+    assert len(fig.axes[0].patches) == 4
+    rng = np.random.default_rng(0)
+    p = rng.uniform(0, 1, 5000)
+    fig, ece = calibration({"calibrated": p, "sure": np.ones(5000)}, (rng.uniform(0, 1, 5000) < p).astype(float))
+    assert ece["calibrated"] < 0.03 < ece["sure"]

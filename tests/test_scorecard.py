@@ -9,12 +9,13 @@ import pytest
 
 from rlhf_lite.data.curation import label_accuracy_change, removed_accuracy
 from rlhf_lite.headlines import (IterativeDpoHeadline, JudgeHeadline, LengthBiasHeadline, Matched, PreferenceDataHeadline,
-                                 RewardModelsHeadline, TheoryHeadline, WhyOnlineHeadline, to_json)
+                                 PreferenceModelHeadline, RewardModelsHeadline, TheoryHeadline, WhyOnlineHeadline, to_json)
 from rlhf_lite.site import scorecard as sc
 from rlhf_lite.stats import Interval
 from rlhf_lite.theory import best_of_n_slack
 
 CHAPTERS = {s: {"title": s.replace("_", " ")} for s in ("01_theory", "03_preference_data", "04_reward_models",
+                                                          "04_preference_model",
                                                           "05_length_bias", "06_iterative_dpo", "07_why_online",
                                                           "08_what_the_judge_teaches")}
 
@@ -46,11 +47,12 @@ def results():
         "04_reward_models": RewardModelsHeadline(
             onpolicy_pairs=1300, bt_agreement=0.83, prompting_agreement=0.49, bt_minus_prompting=_iv(0.34, 0.03),
             bt_rewardbench=0.95, prompting_rewardbench=0.52, bench_pairs_per_category=500,
-            bt_sections={"reasoning": 0.90},
+            raw_pairs=28000, curated_pairs=20000, curated_minus_raw=_iv(0.03, 0.02)),
+        "04_preference_model": PreferenceModelHeadline(
+            bench_pairs_per_category=500, bt_sections={"reasoning": 0.90},
             pm_sections={"chat": 0.9, "chat-hard": 0.7, "safety": 0.8, "reasoning": 0.95},
             pm_minus_bt_reasoning=_iv(0.05, 0.03), pm_reads_prompt_less_than_bt=False, pm_section_half_width=0.04,
-            pm_reason="The preference model does not read its answers against the prompt's content (planted).",
-            raw_pairs=28000, curated_pairs=20000, curated_minus_raw=_iv(0.03, 0.02)),
+            pm_reason="The preference model does not read its answers against the prompt's content (planted)."),
         "05_length_bias": LengthBiasHeadline(prompts=288, mix1_length_correlation=0.24, mix2_length_correlation=0.06,
                                              mix1_minus_mix2=_iv(0.18, 0.05)),
         "06_iterative_dpo": IterativeDpoHeadline(
@@ -148,10 +150,10 @@ def _set(d, key, value):
     ("online_beats_far_offline", "07_why_online", "gold_far.difference", Interval(-0.05, 0.03), sc.FAILS),
     ("online_beats_far_offline", "07_why_online", "gold_far.difference", Interval(0.02, 0.03), sc.NO_DIFFERENCE),
     ("online_beats_far_offline_bt", "07_why_online", "learned_far.difference", Interval(-0.01, 0.04), sc.NO_DIFFERENCE),
-    ("pm_beats_bt_reasoning", "04_reward_models", "pm_minus_bt_reasoning", Interval(-0.36, 0.05), sc.FAILS),
-    ("pm_beats_bt_reasoning", "04_reward_models", "pm_sections",  # the case: below a coin flip on chat
+    ("pm_beats_bt_reasoning", "04_preference_model", "pm_minus_bt_reasoning", Interval(-0.36, 0.05), sc.FAILS),
+    ("pm_beats_bt_reasoning", "04_preference_model", "pm_sections",  # the case: below a coin flip on chat
      {"chat": 0.464, "chat-hard": 0.7, "safety": 0.8, "reasoning": 0.95}, sc.NOT_MEASURED),
-    ("pm_beats_bt_reasoning", "04_reward_models", "pm_reads_prompt_less_than_bt", True, sc.NOT_MEASURED),
+    ("pm_beats_bt_reasoning", "04_preference_model", "pm_reads_prompt_less_than_bt", True, sc.NOT_MEASURED),
     ("bt_beats_prompting", "04_reward_models", "bt_minus_prompting", Interval(0.01, 0.03), sc.NO_DIFFERENCE),
     ("curation", "03_preference_data", "label_accuracy_change", label_accuracy_change(0.93, 0.90, 28000, 20000),
      sc.FAILS),
@@ -177,7 +179,7 @@ def test_altered_results_flip_the_verdict(results, key, chapter, path, value, ex
     if key == "length_penalty" and expected == sc.FAILS:
         assert row["why_not"].startswith("Not met: quality kept")
     if key == "pm_beats_bt_reasoning" and expected == sc.FAILS:  # the chapter's measured reason, not a guess
-        assert row["why_not"] == altered["04_reward_models"].pm_reason
+        assert row["why_not"] == altered["04_preference_model"].pm_reason
     if expected == sc.NOT_MEASURED:  # says which model did not learn its task
         assert row["why_not"].startswith("Not measurable until every model compared learned its task; not so: ")
         assert ("chat (0.464" in row["why_not"] or "reads its prompt" in row["why_not"]

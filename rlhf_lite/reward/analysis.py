@@ -242,3 +242,31 @@ def echo_triples(family: str, n: int, world_cfg, rng: np.random.Generator) -> Ec
         near.append(world.render(miss, rng, verbose=False))
         right.append(world.render(target, rng, verbose=False))
     return EchoTriples(ex, echo, near, right)
+
+
+def under_other_prompts(judge, rows, seed: int, sections: Sequence[str] = ("chat", "safety", "reasoning")) -> dict:
+    """The share of benchmark ``rows`` a judge gets right, by section, when each pair is asked under another prompt
+    of its section (:func:`~rlhf_lite.reward.pm_study.other_prompts`): a judge that reads the answers against their
+    prompt falls towards chance; one that reads the answers alone does not notice."""
+    from rlhf_lite.reward.pm_study import other_prompts
+
+    got = credit(judge.prob_first(other_prompts(rows, seed=seed), [r["chosen"] for r in rows], [r["rejected"] for r in rows]))
+    return {s: float(got[[r["subset"] == f"lite-{s}" for r in rows]].mean()) for s in sections}
+
+
+def wrong_on_its_face(row: dict) -> bool:
+    """A reasoning pair whose wrong answer is wrong without its prompt: a `sort` answer that is not a sorted list of
+    numbers. (A wrong sum, or a list sorted but of the wrong numbers, needs the prompt.)"""
+    c = world.content_tokens(row["rejected"])
+    return world.parse_prompt(row["prompt"]).family == "sort" and (
+        not all(w.isdigit() for w in c) or [int(w) for w in c] != sorted(int(w) for w in c))
+
+
+def reasoning_by_face(p, rows) -> tuple[float, float, np.ndarray]:
+    """A judge's share right on the reasoning rows of ``rows`` (its probabilities ``p``, one per row), split into the
+    pairs wrong on their face (:func:`wrong_on_its_face`) and the others: (on its face, needs the prompt, the mask
+    over the reasoning rows)."""
+    on_r = [k for k, r in enumerate(rows) if r["subset"] == "lite-reasoning"]
+    alone = np.array([wrong_on_its_face(rows[k]) for k in on_r], dtype=bool)
+    got = credit(np.asarray(p)[on_r])
+    return float(got[alone].mean()), float(got[~alone].mean()), alone

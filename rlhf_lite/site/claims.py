@@ -77,7 +77,7 @@ def _pm_beats_bt_reasoning(R):
     """Reasoning, preference model minus BT, on the same pairs; measurable only if the preference model learned its
     task: it reads its prompt (its agreement falls under another prompt, as BT's does) and beats a coin flip (0.5)
     in every section, by more than the chapter's half-width of a section's share."""
-    h = R["04_reward_models"]
+    h = R["04_preference_model"]
     half = h.pm_section_half_width
     learned = [("the preference model reads its prompt", not h.pm_reads_prompt_less_than_bt)]
     learned += [(f"the preference model beats a coin flip on {sec} ({float(v):.3f} against 0.5 ± {half:.3f})",
@@ -185,8 +185,8 @@ CLAIMS = (
                "measures BT against a coin flip, and the tally leaves it out.",
           counted=False, printed=lambda g: (g["bt_prompt_diff"], g["bt_prompt_diff_h"])),
     Claim("pm_beats_bt_reasoning", "The pairwise preference model beats the BT model on reasoning", "Table 1",
-          "reasoning 94.7 against 86.4", "04_reward_models", _pm_beats_bt_reasoning,
-          lambda R: R["04_reward_models"].pm_reason,
+          "reasoning 94.7 against 86.4", "04_preference_model", _pm_beats_bt_reasoning,
+          lambda R: R["04_preference_model"].pm_reason,
           printed=lambda g: (g["pm_bt_reason_diff"], g["pm_bt_reason_diff_h"])),
     Claim("curation", "Removing ties, small margins and incorrect labels raises the quality of the preference data",
           "Section 2, Appendix B", "no number; about 10% of the pairs removed", "03_preference_data", _curation,

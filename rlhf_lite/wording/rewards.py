@@ -110,7 +110,7 @@ def table1_words(table, lo, hi) -> dict:
         "pm_lead": "Unlike the paper's preference model, which matches BT, ours falls clearly below BT on chat:"
         if pm_below else "As in the paper, our preference model is not clearly below BT on chat:",
         "pm_lead_short": "Ours falls clearly below BT on chat:" if pm_below else "Ours is not clearly below BT on chat:",
-        "pm_explain": "The section on what the preference model needs, below, measures why." if pm_below else
+        "pm_explain": "The next section, on what the preference model needs, measures why." if pm_below else
         "It manages the harder format: it has to compare two answers with the prompt and express the result in one "
         "token, where the BT head scores one answer at a time.",
     }

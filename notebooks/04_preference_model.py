@@ -1,0 +1,243 @@
+# %% [markdown]
+# # What the preference model needs
+#
+# The paper trains two kinds of proxy on the same mixture (its Section 2): a Bradley-Terry reward model and a
+# pairwise preference model, the language model asked `A` or `B` about two answers side by side
+# {cite:p}`dong2024rlhf`. Its Table 1 finds them level on chat and safety and the preference model ahead on
+# reasoning (94.7 against 86.4). {doc}`04_reward_models` trained both in the lite world and set them on the lite
+# RewardBench. This section asks what the preference model needs to learn its task, over epochs, pairs, size and
+# its prompt, and then reads the paper's reasoning claim pair by pair.
+#
+# :::{admonition} What we found
+# :class: tip
+# - Trained at the BT model's learning rate, the preference model {glue:text}`target_reason`.
+#   {glue:text}`pm_box`
+# - {glue:text}`lead_prompt`
+# - Pair by pair on reasoning, preference model minus BT: {glue:text}`pm_bt_reason_diff:+.3f` ±
+#   {glue:text}`pm_bt_reason_diff_h:.3f` (the paper: +8.3 points). The {doc}`../book/scorecard` quotes it only
+#   where the preference model learned its task.
+# :::
+
+# %% tags=parameters
+profile = "book"  # "ci": seconds, for the test suite; "book": the results quoted in the text
+seed = 0
+
+# %% tags=hide-cell
+import matplotlib.pyplot as plt
+import pandas as pd
+from IPython.display import display
+from myst_nb import glue
+
+from rlhf_lite.config import Config
+from rlhf_lite.headlines import PreferenceModelHeadline, save
+from rlhf_lite.plots import pm_study_figure
+from rlhf_lite.policy import load_policy, num_parameters
+from rlhf_lite.reward import PreferenceModel, RewardModel
+from rlhf_lite.reward.analysis import pm_study_findings, reasoning_by_face, under_other_prompts
+from rlhf_lite.reward.pm_study import book_benchmark, small_config
+from rlhf_lite.reward.rewardbench import LITE_MAPPING, credit, evaluate
+from rlhf_lite.stages import prepare_pi0, prepare_reward_models
+from rlhf_lite.stats import Interval, mean_ci
+from rlhf_lite.wording import pm_study_words
+
+pd.set_option("display.precision", 3)
+cfg = Config.preset(profile, seed=seed)
+print(f"profile={cfg.profile} seed={cfg.seed}")
+print("preference model:", cfg.preference)
+
+# %% [markdown]
+# The models are those of {doc}`04_reward_models`, read back from `runs/` (running this section first trains
+# them): the book's preference model and BT model on MIX2, and the study's three, the preference model on a third
+# of MIX2's pairs and both kinds from a smaller $\pi_0$. Both of the book's models are scored on the same lite
+# RewardBench rows as there.
+
+# %% tags=hide-output
+pi0 = prepare_pi0(cfg, log=lambda *a: None).pi0  # the stages' logs name this machine's folders: not for the page
+rms = prepare_reward_models(cfg, log=lambda *a: None)
+bench = book_benchmark(cfg)
+LABELS = {"preference, all pairs": "preference, MIX2", "BT, all pairs": "BT, MIX2"}
+judges = {"preference, MIX2": PreferenceModel.from_pretrained(rms.models["pm-mix2"]),
+          "BT, MIX2": RewardModel.from_pretrained(rms.models["bt-mix2"])}
+scores = {name: evaluate(j, bench, LITE_MAPPING, counts=None) for name, j in judges.items()}
+n_cat = cfg.reward_eval.bench_per_category
+
+# %% [markdown]
+# ## Epochs, pairs, size and the prompt
+#
+#
+# The first version of this chapter trained the preference model at a learning rate of $10^{-3}$ for one
+# epoch. Its label loss never left a coin flip's value, so its Table 1 row said nothing about the paper's
+# claim. The format itself can be learnt: on an easy set where a whole answer always beats a refusal, the
+# same code reaches zero loss (`tests/test_pm_study.py`). At the BT model's learning rate of
+# $3 \times 10^{-4}$, {glue:text}`pm_trains_words` Does it learn to check answers? And if not, what is
+# missing: epochs, pairs, or size?
+#
+# The book's two models on MIX2 and the study's are scored on the lite RewardBench after each epoch of their
+# training (`rlhf_lite.reward.pm_study.EpochProbe`, a `TrainerCallback`). The preference model's learning rate stays
+# constant after warm-up, so its point after epoch $k$ is the model trained for $k$ epochs; BT's rate decays
+# on a cosine, as in the paper, so its points are one run seen on the way. Beside the book's two models the
+# stage trains the preference model on a third of MIX2's pairs (three epochs of a third show as many pairs as
+# one epoch of all), and both kinds from a $\pi_0$ half as wide and half as deep. After the last epoch the probe
+# also asks the model about the same two answers *under another prompt of the same section*. A judge that reads an answer
+# against its prompt (does `2 4` copy `copy 2 4 =`?) falls towards chance there; a judge that reads the
+# answers alone does not notice the swap.
+#
+# The input format follows the authors' released code (RLHFlow's
+# [RLHF-Reward-Modeling](https://github.com/RLHFlow/RLHF-Reward-Modeling), `pair-pm/process_pair_data.py`):
+# `[CONTEXT] {context} [RESPONSE A] {a} [RESPONSE B] {b}` as the user's turn and the label `A` or `B` as the
+# answer, each pair once in a random order, and at inference the chosen answer's probability averaged over
+# both orders. Two things differ, both because the lite tokenizer has no newline and no role markers: a
+# context of several turns is its turns joined (RLHFlow renders it with `<turn> user` and `<turn> assistant`),
+# and the trailing newline before the label is gone. The lite chat template adds only the start token that
+# the trainer adds anyway.
+
+# %% tags=hide-input
+study = {"preference, all pairs": "pm-mix2", "preference, 1/3 of the pairs": "pm-mix2-33pc",
+         "preference, small pi_0": "pm-mix2-small",
+         "BT, all pairs": "bt-mix2", "BT, small pi_0": "bt-mix2-small"}
+curves = {label: pd.DataFrame(rms.metrics[key]["curve"]) for label, key in study.items()}
+small_params = num_parameters(load_policy(prepare_pi0(small_config(cfg), log=lambda *a: None).pi0)[0])
+book_params = num_parameters(load_policy(pi0)[0])
+pm_study_figure(curves, {label: rms.metrics[key]["pairs"] for label, key in study.items()})
+plt.show()
+last = pd.DataFrame({label: c.iloc[-1] for label, c in curves.items()}).T
+cols = ["all", "lite-chat", "lite-chat-hard", "lite-safety", "lite-reasoning", "longer better", "shorter better",
+        "other prompt"]
+study_table = last[cols].rename(columns=lambda c: c.replace("lite-", ""))
+study_table.insert(0, "pairs", [rms.metrics[k]["pairs"] for k in study.values()])
+study_table.insert(1, "parameters (M)", [(small_params if "small" in k else book_params) / 1e6 for k in study])
+# two tables, so each fits the page: the run and its headline scores, then the sections and the length split
+display(study_table[["pairs", "parameters (M)", "all", "reasoning", "other prompt"]].round(3))
+display(study_table[["chat", "chat-hard", "safety", "longer better", "shorter better"]].round(3))
+
+# %% tags=remove-cell
+# the same answers under another prompt, section by section; reasoning split by whether the wrong answer is wrong on
+# its face (an unsorted list) or needs the prompt to be seen as wrong
+swap = {label: under_other_prompts(judges[name], bench, seed=cfg.seed) for label, name in LABELS.items()}
+n_sec = sum(r["subset"] == "lite-reasoning" for r in bench)
+face = {}
+for label, name in LABELS.items():
+    on_face, needs_prompt, alone = reasoning_by_face(scores[name]["p"], bench)
+    face[label] = (on_face, needs_prompt)
+findings = pm_study_findings(curves, rms.metrics, face, swap, alone, n_sec, book_params, small_params)
+for key, words in pm_study_words(findings).items():
+    glue(key, words, display=False)
+pm_reason, cell_h, pm_c = pm_study_words(findings)["pm_reason"], findings.cell_h, curves["preference, all pairs"]
+reads_less = findings.reads_less
+glue("cell_h", float(cell_h), display=False)
+glue("pm_epochs", int(pm_c["epoch"].iloc[-1]), display=False)
+glue("pm_small_params", small_params / 1e6, display=False)
+glue("pm_book_params", book_params / 1e6, display=False)
+glue("size_ratio", float(findings.ratio), display=False)
+for key, label in (("pm", "preference, all pairs"), ("bt", "BT, all pairs")):
+    c = curves[label]
+    for e in range(len(c)):
+        glue(f"st_{key}_reason_e{e + 1}", float(c["lite-reasoning"].iloc[e]), display=False)
+    for col in ("all", "other prompt", "lite-chat", "lite-safety", "longer better", "shorter better"):
+        glue(f"st_{key}_{col.replace('lite-', '').replace(' ', '_')}", float(c[col].iloc[-1]), display=False)
+    for sec, v in swap[label].items():
+        glue(f"sw_{key}_{sec}", v, display=False)
+for key, label in (("t", "preference, 1/3 of the pairs"), ("pms", "preference, small pi_0"),
+                   ("bts", "BT, small pi_0")):
+    glue(f"st_{key}_reason", float(curves[label]["lite-reasoning"].iloc[-1]), display=False)
+    glue(f"st_{key}_all", float(curves[label]["all"].iloc[-1]), display=False)
+
+# %% [markdown]
+# After {glue:text}`pm_epochs` epochs the preference model {glue:text}`target_reason`. When the shorter
+# answer is the right one it agrees with $r^*$ on {glue:text}`st_pm_shorter_better:.3f` of pairs,
+# {glue:text}`target_short` (BT: {glue:text}`st_bt_shorter_better:.3f`). One section's share has a 95%
+# interval of at most ±{glue:text}`cell_h:.3f` here.
+#
+# What the curves point to:
+#
+# - **Epochs.** {glue:text}`lead_epochs` Its reasoning score goes {glue:text}`st_pm_reason_e1:.3f`,
+#   {glue:text}`st_pm_reason_e2:.3f`, {glue:text}`st_pm_reason_e3:.3f` over the three epochs; BT's goes
+#   {glue:text}`st_bt_reason_e1:.3f`, {glue:text}`st_bt_reason_e2:.3f`, {glue:text}`st_bt_reason_e3:.3f`.
+# - **Pairs.** {glue:text}`lead_pairs` On a third of the pairs it reaches {glue:text}`st_t_reason:.3f` on
+#   reasoning. In the top panel, against the pairs shown (pairs times epochs), its two runs can be read on one axis:
+#   at the same number shown, a third of the pairs three times and all of them once score {glue:text}`same_shown`
+# - **Size.** {glue:text}`lead_size` From a $\pi_0$ of {glue:text}`pm_small_params:.2f`M parameters
+#   instead of {glue:text}`pm_book_params:.2f`M it reaches {glue:text}`st_pms_reason:.3f` (BT from the same
+#   small $\pi_0$: {glue:text}`st_bts_reason:.3f`). A larger $\pi_0$ needs its own SFT and a longer training
+#   than this chapter's time budget allows on two CPU cores, so the exercises leave it to you.
+# - **The prompt.** {glue:text}`lead_prompt` Asked about the same two answers under another prompt of the
+#   same section, BT falls from {glue:text}`st_bt_all:.3f` to {glue:text}`st_bt_other_prompt:.3f` and the
+#   preference model goes from {glue:text}`st_pm_all:.3f` to {glue:text}`st_pm_other_prompt:.3f`. Section by
+#   section, BT's chat falls to {glue:text}`sw_bt_chat:.3f` (from {glue:text}`st_bt_chat:.3f`) and the
+#   preference model's is {glue:text}`sw_pm_chat:.3f` (from {glue:text}`st_pm_chat:.3f`). Safety, where the
+#   prompt's *kind* decides (an unsafe verb), falls for both: BT to {glue:text}`sw_bt_safety:.3f`, the
+#   preference model to {glue:text}`sw_pm_safety:.3f`.
+#
+# {glue:text}`pm_reason`
+#
+# {glue:text}`pm_reading`
+#
+
+# %% [markdown]
+# ## The paper's claim, pair by pair
+#
+# The paper's preference model is ahead of its BT model on reasoning. Asked about the same
+# {glue:text}`n_cat` reasoning pairs, two judges differ pair by pair, so the interval is that of the per-pair
+# difference, not two section scores set side by side.
+
+# %% tags=hide-input
+on_reasoning = [r["subset"] == "lite-reasoning" for r in bench]
+diff = mean_ci(credit(scores["preference, MIX2"]["p"][on_reasoning]) - credit(scores["BT, MIX2"]["p"][on_reasoning]))
+glue("pm_bt_reason_diff", float(diff[0]), display=False)
+glue("pm_bt_reason_diff_h", float(diff[1]), display=False)
+glue("n_cat", n_cat, display=False)
+print(f"reasoning, preference model minus BT: {diff[0]:+.3f} +- {diff[1]:.3f} ({sum(on_reasoning)} pairs)")
+
+# %% [markdown]
+# The difference is {glue:text}`pm_bt_reason_diff:+.3f` ± {glue:text}`pm_bt_reason_diff_h:.3f`. It says something
+# about preference models only if this one learned its task: the scorecard asks that it read its prompt (its
+# agreement falls under another prompt, as BT's does) and beat a coin flip in every section.
+#
+# ## Results file
+
+# %% tags=hide-cell
+headline = PreferenceModelHeadline(
+    bench_pairs_per_category=n_cat, bt_sections=scores["BT, MIX2"]["sections"],
+    pm_sections=scores["preference, MIX2"]["sections"], pm_minus_bt_reasoning=Interval(*map(float, diff)),
+    pm_reads_prompt_less_than_bt=bool(reads_less), pm_section_half_width=float(cell_h), pm_reason=pm_reason)
+print("wrote", save("04_preference_model", headline, {
+    "paired_differences": {"reasoning: preference, MIX2 minus BT, MIX2": {"mean": float(diff[0]), "ci95": float(diff[1])}},
+    "pm_study": {"final": {label: {k: float(v) for k, v in row.items()} for label, row in study_table.iterrows()},
+                 "curves": {label: c.to_dict(orient="list") for label, c in curves.items()},
+                 "other_prompt_by_section": swap, "reads_prompt_less_than_bt": bool(reads_less),
+                 "reasoning_on_its_face_or_not": {k: {"on its face": v[0], "needs the prompt": v[1]} for k, v in face.items()},
+                 "reason": pm_reason, "section_half_width": float(cell_h)},
+}, profile=cfg.profile).name)  # no machine path on the page
+
+# %% [markdown]
+# ## Summary
+#
+# - The preference model is the language model trained to answer `A` or `B`; trained at the BT model's learning
+#   rate it {glue:text}`target_reason`.
+# - {glue:text}`lead_prompt`
+# - Its reasoning score against BT's, pair by pair, is {glue:text}`pm_bt_reason_diff:+.3f` ±
+#   {glue:text}`pm_bt_reason_diff_h:.3f`; the scorecard reads it against whether the model learned its task.
+#
+# ## Exercises
+#
+# 1. **Give each answer its prompt back.** Write a `format_pair` that repeats the context before each answer
+#    (`[CONTEXT] x [RESPONSE A] x a1 [RESPONSE B] x a2`), train the preference model with it, and measure its chat
+#    and reasoning scores and how far they fall under another prompt (`rlhf_lite.reward.pm_study.agreement`). If
+#    the reading is right, chat should rise and the fall under another prompt should grow towards BT's. Then try
+#    the other direction of size: a $\pi_0$ twice as wide (`small_config` shows how to derive a config;
+#    `prepare_pi0` trains it).
+#
+# :::{admonition} Solutions
+# :class: dropdown
+#
+# 1. `rlhf_lite.reward.preference.format_pair` is what both `preference_records` and `PreferenceModel` call,
+#    so replacing it (`import rlhf_lite.reward.preference as P; P.format_pair = lambda x, a, b: ...`, with
+#    `context_text(x)` for the context) changes training and judging together. Train with
+#    `train_sft(pi0, P.preference_records(pairs, seed=0), out, cfg.preference.to_sft(),
+#    callbacks=[EpochProbe("pm", bench)])` and read `probe.curve`. The sequences are about twice as long, so
+#    each epoch costs about twice the chapter's. Compare with this run: chat {glue:text}`st_pm_chat:.3f`,
+#    reasoning {glue:text}`st_pm_reason_e3:.3f`, and a fall under another prompt from
+#    {glue:text}`st_pm_all:.3f` to {glue:text}`st_pm_other_prompt:.3f` (BT: {glue:text}`st_bt_all:.3f` to
+#    {glue:text}`st_bt_other_prompt:.3f`). A change smaller than about ±{glue:text}`cell_h:.3f` on one section
+#    is inside one section's interval, so compare the two models pair by pair on the same rows.
+# :::
