@@ -201,19 +201,13 @@ glue("smoke_head", smoke.head_size(smoke_loop), display=False)
 glue("ci_head", smoke.head_size(Config.preset("ci")), display=False)
 
 
-# The one-seed step sweep ("The step and the loss" in the chapter on what the loop learns from its judge), from that chapter's headline: the true win rates of
-# the paper's recipe with the DPO loss alone and with the SFT term (loop seed 0, after the last iteration). That
-# chapter runs before this one in the book; in a chapter run on its own, or after that chapter ran in the other
-# profile, there is nothing to read, and the page says why.
-try:
-    judge8 = headlines.read(results_dir(), "08_what_the_judge_teaches", profile)
-    sweep, why_not = (judge8.sweep_dpo_alone_win_rate, judge8.sweep_with_sft_win_rate), ""
-except headlines.MissingResult as e:
-    judge8, sweep, why_not = None, None, e.why
-try:  # the iterative DPO chapter's recipes, for the quality paragraph below
-    dpo6, why_not6 = headlines.read(results_dir(), "06_iterative_dpo", profile), ""
-except headlines.MissingResult as e:
-    dpo6, why_not6 = None, e.why
+# The one-seed step sweep ("The step and the loss" in the chapter on what the loop learns from its judge), from
+# that chapter's headline: the true win rates of the paper's recipe with the DPO loss alone and with the SFT term
+# (loop seed 0, after the last iteration). That chapter runs before this one in the book; in a chapter run on its
+# own, or after that chapter ran in the other profile, there is nothing to read, and the page says why.
+judge8, why_not = headlines.read_or_why(results_dir(), "08_what_the_judge_teaches", profile)
+sweep = (judge8.sweep_dpo_alone_win_rate, judge8.sweep_with_sft_win_rate) if judge8 else None
+dpo6, why_not6 = headlines.read_or_why(results_dir(), "06_iterative_dpo", profile)  # the quality paragraph below
 glue("sweep_md", Markdown(
     f"There the paper's recipe reached a true win rate against the SFT policy of {sweep[0]:.3f} with the DPO "
     f"loss alone and {sweep[1]:.3f} with the SFT term, after the last iteration; with one seed, no interval "

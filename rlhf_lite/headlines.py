@@ -215,6 +215,15 @@ def read(folder: Path, chapter: str, profile: str | None = None):
     return from_json(HEADLINES[chapter], data["headline"], chapter)
 
 
+
+def read_or_why(folder: Path, chapter: str, profile: str | None = None) -> tuple:
+    """:func:`read`, for a page that quotes another chapter when it can: ``(headline, "")``, or ``(None, why)`` when
+    that chapter's headline is missing (a chapter run on its own, or in another profile). Other errors propagate."""
+    try:
+        return read(folder, chapter, profile), ""
+    except MissingResult as e:
+        return None, e.why
+
 def save(chapter: str, headline, results: dict, profile: str) -> Path:
     """Write ``results`` (the chapter's fuller tables) and its ``headline`` to ``results/<chapter>.json``."""
     kind = HEADLINES.get(chapter)

@@ -98,3 +98,15 @@ def test_an_arm_that_could_not_be_compared_along_kl_is_not_measured_and_does_not
         h, gold_far=dataclasses.replace(h.gold_far, kl=float("nan"), online=nan, offline=nan, difference=nan))
     rows = {r["key"]: r for r in sc.score(every_headline)}
     assert rows["online_beats_far_offline"]["verdict"] == sc.NOT_MEASURED
+
+
+def test_a_page_that_quotes_another_chapter_gets_its_headline_or_the_reason(tmp_path):
+    h = placeholder(H.JudgeHeadline)
+    assert H.read_or_why(tmp_path, "08_what_the_judge_teaches", "book") == (None, "results/08_what_the_judge_teaches.json "
+                                                                             "is missing: the chapter has not run here")
+    (tmp_path / "08_what_the_judge_teaches.json").write_text(json.dumps({"profile": "ci", "headline": H.to_json(h)}))
+    assert H.read_or_why(tmp_path, "08_what_the_judge_teaches", "ci") == (h, "")
+    got, why = H.read_or_why(tmp_path, "08_what_the_judge_teaches", "book")
+    assert got is None and "`ci` profile" in why
+    with pytest.raises(ValueError, match="no headline type"):  # a wrong chapter name is not a missing result
+        H.read_or_why(tmp_path, "02_lite_world")
