@@ -178,7 +178,7 @@ hyper
 # - **BT-MIX1 (UltraRM role)**: no penalty, ranked by the BT model on MIX1 (`bt-mix1`), whose length
 #   bias the length-bias chapter measured, in the role of the paper's UltraRM-13B ablation.
 # - **reference = previous iterate**: BT-MIX2 with the penalty, but each round's DPO reference is the
-#   last iterate instead of $\pi_0$ (the ablation of the reference, below).
+#   last iterate instead of $\pi_0$ (the ablation of the reference, in {doc}`08_what_the_judge_teaches`).
 #
 # and **offline DPO**: one DPO run from $\pi_0$ on curated MIX2 pairs, none of whose prompts is an
 # evaluation prompt. Their responses were not sampled from $\pi_0$, but the lite twins write them with the
@@ -250,8 +250,9 @@ print(f"pairs kept: by hand {len(by_hand)}, by the loop {len(saved)}; identical 
 print("the loop's pairs are exactly the hand-made ones:", same == len(saved) == len(by_hand))
 
 # %% [markdown]
-# The paper's public repository does one thing differently here, beside the reference quirk below. Its
-# `prepare_data` (choose_type `max_min_p`) picks the two samples with the highest and the lowest *penalised*
+# The paper's public repository does one thing differently here, beside the reference (its loop scripts pass
+# the previous iterate; {doc}`08_what_the_judge_teaches` measures that). Its `prepare_data` (choose_type
+# `max_min_p`) picks the two samples with the highest and the lowest *penalised*
 # reward, as we do, but makes the one with the higher *raw* reward the chosen answer. Eq. 9 penalises the
 # reward itself, $\tilde r = \hat r - \lambda |a|$, so by the paper's text both the pick and the orientation
 # follow $\tilde r$, which is what our loop does. The two rules differ only where the penalty turns the raw

@@ -197,10 +197,10 @@ glue("pm_loop_words", pm_loop_words, display=False)
 # **The preference model.** The paper finds its pairwise preference model better than BT on reasoning
 # (Table 1). Ours agrees with the truth on {glue:text}`pm_longer:.2f` of the pairs where the better
 # answer is longer and on {glue:text}`pm_shorter:.2f` where it is shorter. {glue:text}`pm_text` The
-# reward-modelling chapter ({doc}`04_reward_models`, "What the preference model needs") measures what it
+# reward-modelling chapter's section {doc}`04_preference_model` measures what it
 # lacks, over epochs, pairs, a smaller $\pi_0$, and the same answers asked about under another prompt.
 #
-# **The step and the loss.** The first version of this chapter trained with the DPO loss alone at a
+# **The step and the loss.** The first version of the iterative DPO chapter trained with the DPO loss alone at a
 # learning rate of {glue:text}`lr_old:g`, and found iterative DPO barely ahead of offline DPO. The sweep
 # shows why, with loop seed 0 of the gold and the paper's recipes:
 
@@ -412,7 +412,7 @@ if "unsafe" in fams:
     display(pd.concat({name: safety_round_table(means[name]) for name in (GOLD, PAPER)}, names=["recipe", "round"]))
 
 # %% [markdown]
-# A second test of the data: the gold loop run on to {glue:text}`max_rounds` rounds (the run the next chapter
+# A second test of the data: the gold loop run on to {glue:text}`max_rounds` rounds (the run {doc}`07_why_online`
 # uses; the lite prompt pool holds {glue:text}`pool_rounds` subsets, so later rounds sample the same subsets
 # again with the current policy). If round {glue:text}`T_last`'s subset were the cause, the rounds that
 # sample it again would fall too.
@@ -474,7 +474,7 @@ glue("safety_summary", safety_summary if unsafe else "This profile has no unsafe
 #
 # {glue:text}`sweep_safety_text`
 #
-# This is a measured association, not a proof of cause. Exercise 4 below is the experiment that would test it:
+# This is a measured association, not a proof of cause. Exercise 1 below is the experiment that would test it:
 # drop the pairs whose two answers say the same thing, rerun the paper's recipe, and read this section's
 # tables again.
 # The paper does not report its policies' safety round by round, so there is no number of its to set beside
@@ -530,7 +530,7 @@ glue("echo_reverse_pi0", float(echo_df.loc["SFT (pi_0)", "echo share: reverse"])
 # own units) and in mean $r^*$ (bottom), against its $\mathrm{KL}(\pi_t \| \pi_0)$ in nats for a whole
 # answer, all three from that iterate's own evaluation samples. The points come from the loop's iterations,
 # every seed, and the step-size sweep, whose larger steps reach further. The curves are fitted to the runs
-# trained with this chapter's loss (DPO plus the SFT term) only; the sweep's two runs with the DPO loss alone
+# trained with the loops' loss (DPO plus the SFT term) only; the sweep's two runs with the DPO loss alone
 # (hollow markers) optimise another objective and move much further from $\pi_0$, so pooling them with the
 # others would fit one curve to two losses, and two runs are too few for a curve of their own.
 

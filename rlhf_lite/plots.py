@@ -115,7 +115,7 @@ def iteration_panels(agg: Mapping[str, list], offline: Mapping, ceiling: float, 
 
 
 def overoptimisation_figure(over: Mapping[str, list], summaries: Mapping[str, dict], fitted):
-    """Chapter 6's over-optimisation figure: per judge (a column), each iterate's proxy gain (top) and true gain
+    """Chapter 8's over-optimisation figure: per judge (a column), each iterate's proxy gain (top) and true gain
     (bottom) against its KL on a square-root axis, as Gao et al. plot it, with the fitted law and its peak's
     interval where one is claimed. ``over`` {judge: points}, ``summaries`` {judge: the fits of
     ``online.analysis.overoptimisation_summary``}, ``fitted(point)``: whether the fit used it (else hollow)."""

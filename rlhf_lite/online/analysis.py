@@ -3,7 +3,7 @@ evaluations, through :class:`~rlhf_lite.online.runs.OnlineRun`), never a stage's
 
 Like ``safety.py``, an analysis, not a stage: no stage imports it, so it is one of the modules the stages' cache
 keys leave out (``io.PRESENTATION_MODULES``): editing it re-runs chapters, never their training.
-Chapters: the iterative DPO chapter and why online beats offline.
+Chapters: the iterative DPO chapter, why online beats offline, and what the loop learns from its judge.
 """
 
 from __future__ import annotations

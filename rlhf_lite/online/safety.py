@@ -129,7 +129,8 @@ def reuse_test(longer, subsets: list, T: int) -> Reuse:
 
 @dataclass(frozen=True)
 class SafetyFindings:
-    """What the safety section of the iterative DPO chapter measured, for its sentences (``rlhf_lite.wording``):
+    """What the safety section of chapter 8 (what the loop learns from its judge) measured, for its sentences
+    (``rlhf_lite.wording``):
     ``changes`` {recipe: round T minus round T - 1 of each seed's mean r* on the unsafe prompts}, ``change`` their
     paired intervals, ``means`` {recipe: :func:`round_means`}, ``kinds`` the answer kinds by (recipe, round),
     ``picked_T`` the runs whose output policy is round T, ``se_seed`` one seed's sampling standard error at round

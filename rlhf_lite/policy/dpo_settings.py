@@ -13,7 +13,8 @@ class DPOSettings:
     """DPO hyper-parameters. The paper (full scale): lr 5e-7, cosine, warm-up 0.03, global batch 128,
     beta (eta) 0.1, 2 epochs per iteration, the DPO loss alone. Lite defaults: larger steps for a tiny
     model, and the SFT ("feel-good") term on the chosen answers that the revision of the paper's code
-    offers (its Section 3.3 remark); the iterative DPO chapter measures both choices against the truth."""
+    offers (its Section 3.3 remark); chapter 8 (what the loop learns from its judge) measures both choices against
+    the truth."""
 
     epochs: float = 2.0
     learning_rate: float = 3e-4

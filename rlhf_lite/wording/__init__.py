@@ -5,7 +5,7 @@ Why our own code: the book's own sentences.
 
 - ``general``: an interval against zero or a tie, a difference in training, two arms compared;
 - ``rewards``: the reward-modelling chapter's Table 1 and preference-model study;
-- ``loop``: the iterative DPO chapter's judge, length penalty, safety and over-optimisation.
+- ``loop``: the online chapters' judge, length penalty, safety and over-optimisation (chapter 8).
 """
 
 from rlhf_lite.wording.general import against_tie, interval_words, ranks_and_generates, training_cut

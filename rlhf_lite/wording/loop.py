@@ -1,12 +1,12 @@
-"""The iterative DPO chapter's outcome-dependent sentences: the judge, the length penalty, safety round by round,
-over-optimisation."""
+"""The outcome-dependent sentences of chapter 8 (what the loop learns from its judge): the judge, the length
+penalty, safety round by round, over-optimisation."""
 
 from __future__ import annotations
 
 from rlhf_lite.stats import compare
 
 def preference_model_words(pm: float, bt: float, leans_on_length: bool) -> tuple[str, str]:
-    """Chapter 6's two sentences on the preference model as a judge of the loop, from its agreement with the truth
+    """Chapter 8's two sentences on the preference model as a judge of the loop, from its agreement with the truth
     over the SFT policy's pairs (``pm``), BT-MIX2's (``bt``), and whether it leans on length (its agreement where
     the better answer is longer exceeds that where it is shorter by more than 0.15): (what it does, whether the
     chapter runs a loop ranked by it)."""
@@ -45,7 +45,7 @@ def bias_against_paper(corr: float, half: float, paper: float) -> str:
     return "Our MIX2 model is not clearly more length-biased than the paper's by this measure."
 
 
-# --- chapter 6's safety section: its sentences from the measured findings (rlhf_lite.online.safety.SafetyFindings) ---
+# --- chapter 8's safety section: its sentences from the measured findings (rlhf_lite.online.safety.SafetyFindings) ---
 
 def _short(recipe: str) -> str:
     """A recipe's name as a list of runs says it: "gold judge (r*)" -> "gold judge", "BT-MIX2, paper's" -> "BT-MIX2"."""
