@@ -50,7 +50,6 @@ seed = 0
 
 # %% tags=hide-cell
 import sys
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -58,10 +57,8 @@ import pandas as pd
 from IPython.display import Image, display
 from myst_nb import glue
 
-import datasets
-import transformers
-
 from rlhf_lite.config import Config
+from rlhf_lite.notebook import quiet_libraries
 from rlhf_lite.headlines import IterativeDpoHeadline, save
 from rlhf_lite.stats import Interval, compare, paired, seed_interval, share_of_gain
 from rlhf_lite.wording import against_tie, interval_words, training_cut
@@ -74,10 +71,7 @@ from rlhf_lite.plots import forest_plot, iteration_panels
 from rlhf_lite.policy import load_policy, num_parameters
 from rlhf_lite.stages import prepare_pi0
 
-# One line per stage of the loop is enough; the per-model loading and tokenising bars are not.
-transformers.utils.logging.disable_progress_bar()
-datasets.disable_progress_bars()
-warnings.filterwarnings("ignore", category=FutureWarning)  # transformers' renamed-argument notices
+quiet_libraries()  # one line per stage: not the libraries' per-model bars and renamed-argument notices
 pd.set_option("display.precision", 3)
 cfg = Config.preset(profile, seed=seed)
 print(f"profile={cfg.profile} seed={cfg.seed}")
@@ -200,18 +194,11 @@ hyper
 # `runs/`: rerunning this notebook after an interruption resumes where it stopped.
 
 # %% tags=hide-output
-def stage_log(msg):
-    """The loop's stage lines, not the reminders that pi_0 and the judges are already cached, on stderr: shown
-    while the notebook runs in JupyterLab, left out of the book's pages (they name folders on this machine)."""
-    if "cached" not in msg:
-        print(msg, file=sys.stderr)
-
-
 # The recipes, the sweep (loop seed 0), the gold loop run on to more rounds (for the next two chapters; a longer
 # loop continues a shorter one) and the offline baseline, named once in rlhf_lite.online.book_recipes (chapter 8
 # reads the same runs). The runs are independent, so `run_recipes` runs them side by side, one per core, each with
 # one torch thread (the same artifacts as one after another; bench/bench_races.py measures the time saved).
-loops = chapter_loops(cfg, log=stage_log)
+loops = chapter_loops(cfg)  # its stage lines go to stderr: in JupyterLab, not on the page
 runs, offline, T_LOOP = loops.runs, loops.offline, cfg.online.iterations
 glue("pair_passes", f"{loop_pair_passes(cfg):,}", display=False)
 glue("dpo_epochs", f"{cfg.dpo.epochs:g}", display=False)

@@ -39,7 +39,6 @@ seed = 0
 
 # %% tags=remove-cell
 import sys
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -47,11 +46,10 @@ import pandas as pd
 from IPython.display import display
 from myst_nb import glue
 
-import datasets
-import transformers
 from datasets import load_from_disk
 
 from rlhf_lite.config import Config, with_overrides
+from rlhf_lite.notebook import quiet_libraries
 from rlhf_lite.headlines import Matched, WhyOnlineHeadline, save
 from rlhf_lite.wording import ranks_and_generates
 from rlhf_lite.online import (Writer, calibrate, common_reach, front, implicit_accuracy, iterate_points, loop_prompts,
@@ -68,9 +66,7 @@ from rlhf_lite.stats import Interval, compare, seed_interval, share_of_gain
 from rlhf_lite.world import true_reward
 from rlhf_lite.data.truth import as_world_prompt
 
-transformers.utils.logging.disable_progress_bar()
-datasets.disable_progress_bars()
-warnings.filterwarnings("ignore", category=FutureWarning)
+quiet_libraries()  # one line per stage: not the libraries' per-model bars and renamed-argument notices
 pd.set_option("display.precision", 3)
 cfg = Config.preset(profile, seed=seed)
 seeds = list(range(cfg.online.seeds))

@@ -35,8 +35,6 @@ profile = "book"  # "ci": seconds, for the test suite; "book": the results quote
 seed = 0
 
 # %% tags=hide-cell
-import sys
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -44,10 +42,8 @@ import pandas as pd
 from IPython.display import display
 from myst_nb import glue
 
-import datasets
-import transformers
-
 from rlhf_lite.config import Config, with_overrides
+from rlhf_lite.notebook import quiet_libraries
 from rlhf_lite.headlines import JudgeHeadline, save
 from rlhf_lite.stats import Interval, compare, largest_fall, seed_interval
 from rlhf_lite.wording import (bias_against_paper, collapse_words, gain_kept, interval_words, overoptimisation_shape,
@@ -62,9 +58,7 @@ from rlhf_lite.online.loop import prompt_subset
 from rlhf_lite.online.safety import SafetyFindings, answer_kinds, reuse_test, round_means, round_rows
 from rlhf_lite.plots import overoptimisation_figure, per_seed_panels
 
-transformers.utils.logging.disable_progress_bar()
-datasets.disable_progress_bars()
-warnings.filterwarnings("ignore", category=FutureWarning)  # transformers' renamed-argument notices
+quiet_libraries()  # one line per stage: not the libraries' per-model bars and renamed-argument notices
 pd.set_option("display.precision", 3)
 cfg = Config.preset(profile, seed=seed)
 print(f"profile={cfg.profile} seed={cfg.seed}")
@@ -87,14 +81,7 @@ print(f"profile={cfg.profile} seed={cfg.seed}")
 # rounds; and offline DPO.
 
 # %% tags=hide-output
-def stage_log(msg):
-    """The loop's stage lines on stderr (shown in JupyterLab, left out of the book's pages), not the reminders that
-    a run is already cached."""
-    if "cached" not in msg:
-        print(msg, file=sys.stderr)
-
-
-loops = chapter_loops(cfg, log=stage_log)
+loops = chapter_loops(cfg)  # its stage lines go to stderr: in JupyterLab, not on the page
 runs, sweep, longer_gold, offline, long_cfg = loops.runs, loops.sweep, loops.longer_gold, loops.offline, loops.long_cfg
 STEPS, LR, MAX_ROUNDS, seeds = loops.steps, cfg.dpo.learning_rate, long_cfg.online.iterations, range(cfg.online.seeds)
 T = cfg.online.iterations

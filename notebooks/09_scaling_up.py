@@ -41,7 +41,6 @@ profile = "book"  # "ci": seconds, for the test suite; "book": the results quote
 seed = 0
 
 # %% tags=hide-input
-import warnings
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -49,10 +48,10 @@ import pandas as pd
 from IPython.display import Markdown, display
 from myst_nb import glue
 
-import datasets
 import transformers
 
 from rlhf_lite.config import Config, load_recipe
+from rlhf_lite.notebook import quiet_libraries
 from rlhf_lite import headlines
 from rlhf_lite.io import PACKAGE_DIR, project_root, results_dir, save_results
 from rlhf_lite.policy import LoraSettings
@@ -60,9 +59,7 @@ from rlhf_lite.scale.recipes import differing_fields, flat_fields
 from rlhf_lite.scale import KNOWN_SHAPES, NF4_DQ_BITS, plan_config, plan_table
 from rlhf_lite.scale.memory import published_checks
 
-transformers.utils.logging.disable_progress_bar()
-datasets.disable_progress_bars()
-warnings.filterwarnings("ignore", category=FutureWarning)  # transformers' renamed-argument notices
+quiet_libraries()  # one line per stage: not the libraries' per-model bars and renamed-argument notices
 pd.set_option("display.precision", 2)
 ROOT = project_root() or project_root(PACKAGE_DIR)  # the checkout that holds recipes/
 cfg = Config.preset(profile, seed=seed)

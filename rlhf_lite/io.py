@@ -66,7 +66,7 @@ PRESENTATION_MODULES = ("site/__init__.py", "site/book.py", "site/pages.py", "si
                         "site/course.py", "site/course_plan.py", "site/times.py", "plots.py", "wording/__init__.py",
                         "wording/general.py", "wording/loop.py", "wording/rewards.py", "headlines.py",
                         "online/safety.py", "online/analysis.py", "online/book_recipes.py", "reward/analysis.py",
-                        "reward/agreement.py", "reward/figures.py")
+                        "reward/agreement.py", "reward/figures.py", "notebook.py")
 
 
 @functools.lru_cache(maxsize=2)

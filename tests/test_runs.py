@@ -162,3 +162,31 @@ def test_the_online_chapters_name_their_loops_once():
     assert all(o.get("dpo.loss_type") == ["sigmoid"] for k, o in steps.items() if "alone" in k)
     assert set(B.COLORS) == set(B.VARIANTS) and B.VARIANTS[B.GOLD] == {"online.judge": "gold"}
     assert B.VARIANTS[B.CONCISE]["online.length_penalty"] == B.LAMBDA == B.VARIANTS[B.PREV]["online.length_penalty"]
+
+
+def test_the_loops_stage_lines_go_to_stderr_without_the_cached_reminders(capsys):
+    from rlhf_lite.online.book_recipes import stage_log
+
+    stage_log("[online] iteration 2: dpo ...")
+    stage_log("[pi0] cached at runs/ci-123")
+    out = capsys.readouterr()
+    assert out.out == "" and out.err == "[online] iteration 2: dpo ...\n"
+
+
+def test_a_chapter_quiets_the_libraries_bars_and_notices():
+    import warnings
+
+    import datasets
+    import transformers
+
+    from rlhf_lite.notebook import quiet_libraries
+
+    with warnings.catch_warnings():
+        transformers.utils.logging.enable_progress_bar()
+        datasets.enable_progress_bars()
+        quiet_libraries()
+        assert not transformers.utils.logging.is_progress_bar_enabled() and not datasets.is_progress_bar_enabled()
+        warnings.warn("renamed", FutureWarning)  # ignored: no error under the filter pytest installs
+        assert warnings.filters[0][:3] == ("ignore", None, FutureWarning)
+    transformers.utils.logging.enable_progress_bar()
+    datasets.enable_progress_bars()

@@ -8,6 +8,7 @@ Like ``analysis.py``, not a stage: no stage imports it, so the stages' cache key
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass
 
 from rlhf_lite.config import Config, with_overrides
@@ -49,7 +50,14 @@ class ChapterLoops:
     steps: dict  # step name -> overrides
 
 
-def chapter_loops(cfg: Config, log=print) -> ChapterLoops:
+def stage_log(msg: str) -> None:
+    """The loops' stage lines on stderr, not the reminders that pi_0 and the judges are already cached: shown while a
+    notebook runs in JupyterLab, left out of the book's pages (they name folders on this machine)."""
+    if "cached" not in msg:
+        print(msg, file=sys.stderr)
+
+
+def chapter_loops(cfg: Config, log=stage_log) -> ChapterLoops:
     """Run (or read back from runs/) every loop of the online chapters, side by side (``run_recipes``)."""
     sweep_steps = steps(cfg)
     sweep = {(name, k): {**VARIANTS[name], **o} for name in (GOLD, PAPER) for k, o in sweep_steps.items()}
