@@ -111,8 +111,11 @@ def main():
     ap.add_argument("--new", required=True, type=Path, help="results/ of the build after")
     ap.add_argument("--ignore-new-keys", nargs="*", default=["headline"], help="top-level keys the new build may add")
     ap.add_argument("--moved", nargs="*", default=[], help="OLD_FILE:KEY=NEW_FILE:KEY, a key the refactor moved")
+    ap.add_argument("--moves-file", type=Path, help="the same, one per line (e.g. bench/issue40_moves.txt)")
     args = ap.parse_args()
-    n, diffs = compare(args.old, args.new, tuple(args.ignore_new_keys), parse_moves(args.moved))
+    moved_lines = args.moves_file.read_text().splitlines() if args.moves_file else []
+    moves = parse_moves(args.moved + [m for m in moved_lines if m.strip()])
+    n, diffs = compare(args.old, args.new, tuple(args.ignore_new_keys), moves)
     files = [f.name for f in sorted(args.old.glob("*.json")) if not f.name.startswith(SKIP)]
     print(f"{n:,} values in {len(files)} files compared ({', '.join(files)}): {len(diffs)} differences")
     for d in diffs[:200]:
