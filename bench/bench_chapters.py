@@ -92,9 +92,9 @@ def main(argv=None) -> None:
         found.append(p)
     if not found:
         sys.exit("No build timings to record: run `make book` (and `make book-ci`) first, or pass --run.")
-    write_json(ROOT / TIMES_FILE, times)
     if not args.run and "ci" in found and not args.allow_cached:
-        ci_reference()
+        ci_reference()  # first: it refuses a checkout with uncommitted changes, and the next line makes one
+    write_json(ROOT / TIMES_FILE, times)
     stems = [nb.stem for nb in toc_notebooks(ROOT)]
     changed = update_readme(ROOT / "README.md", readme_times(times, stems))
     print(f"recorded the {' and '.join(found)} profile(s) in {TIMES_FILE}" + ("; README updated" if changed else ""))
