@@ -180,13 +180,15 @@ for key, label in (("t", "preference, 1/3 of the pairs"), ("pms", "preference, s
 # {glue:text}`n_cat` reasoning pairs, two judges differ pair by pair, so the interval is that of the per-pair
 # difference, not two section scores set side by side.
 
-# %% tags=hide-input
+# %% tags=nbval-check-output,hide-input
 on_reasoning = [r["subset"] == "lite-reasoning" for r in bench]
 diff = mean_ci(credit(scores["preference, MIX2"]["p"][on_reasoning]) - credit(scores["BT, MIX2"]["p"][on_reasoning]))
+print(f"reasoning, preference model minus BT: {diff[0]:+.3f} +- {diff[1]:.3f} ({sum(on_reasoning)} pairs)")
+
+# %% tags=remove-cell
 glue("pm_bt_reason_diff", float(diff[0]), display=False)
 glue("pm_bt_reason_diff_h", float(diff[1]), display=False)
 glue("n_cat", n_cat, display=False)
-print(f"reasoning, preference model minus BT: {diff[0]:+.3f} +- {diff[1]:.3f} ({sum(on_reasoning)} pairs)")
 
 # %% [markdown]
 # The difference is {glue:text}`pm_bt_reason_diff:+.3f` ± {glue:text}`pm_bt_reason_diff_h:.3f`. It says something

@@ -103,6 +103,14 @@ for key in ("chars", "win_rate"):
     glue(f"pen_{short}_diff_h", float(concise_minus_main[key][1]), display=False)
 
 # %% [markdown]
+# What was read back: every recipe over its loop seeds, each with the rounds its config asks for.
+
+# %% tags=nbval-check-output
+print("recipes:", "; ".join(f"{name} ({len(rs)} seeds)" for name, rs in runs.items()))
+print("rounds of every run:", sorted({r.rounds for rs in runs.values() for r in rs}), "| the longer gold loop:",
+      sorted({r.rounds for r in longer_gold}), "| the sweep's runs:", len(sweep))
+
+# %% [markdown]
 # ## What the judge teaches (the paper's Section 2, measured)
 #
 # Section 2 of the paper argues that the reward model decides what the loop can learn. In the lite world

@@ -194,3 +194,15 @@ def test_the_guides_notes_on_the_sessions_follow_the_plan():
     targets = [re.search(r"\{doc\}`(?:[^`<]*<)?([^`>]+)>?`", item).group(1)
                for item in re.findall(r"^- \*\*.*$", notes, re.M)]
     assert [t.split("/")[-1] for t in targets] == [s.stem or s.page for s in course_plan.DAY_PLAN if s.stem or s.page]
+
+
+def test_the_machines_table_lets_a_cell_that_names_chapters_wrap_inside_their_names():
+    from rlhf_lite.site.course import breakable, times_table
+
+    chapters = {s: {"title": s, "teaches": "t"} for s in ("01_theory", "08_what_the_judge_teaches")}
+    times = {"machines": [{"cpu": "c", "cores": 2, "avx512": True, "memory_gib": 24, "date": "2026-12-07",
+                           "seconds": {"book": {"01_theory": 30.0}, "ci": {"01_theory": 10.0}}}]}
+    table = times_table(chapters, times)
+    assert "(without 08_\u200bwhat_\u200bthe_\u200bjudge_\u200bteaches)" in table  # wraps at each underscore
+    assert "08_what_the_judge_teaches" not in table.split("The machines, fastest first")[1]
+    assert breakable("a_b") == "a_\u200bb" and breakable("ab") == "ab"

@@ -58,10 +58,18 @@ def times_table(chapters: dict, times: dict, this_build: dict | None = None) -> 
     for m in by_speed(times, shared):
         mem = f"{m['memory_gib']} GiB" if m.get("memory_gib") else "not recorded"
         source = f" {m['source']}" if m.get("source") else ""
-        rows.append(f"| {machine_label(m)} | {mem} | {m['date']}.{source} | {_total_words(m, chapters, 'ci')} | "
-                    f"{_total_words(m, chapters, 'book')} | {minutes(_total(m, shared, 'book')[0])} |")
+        ci, book = (breakable(_total_words(m, chapters, p)) for p in ("ci", "book"))
+        rows.append(f"| {machine_label(m)} | {mem} | {m['date']}.{source} | {ci} | {book} | "
+                    f"{minutes(_total(m, shared, 'book')[0])} |")
     return "\n".join(rows) + "\n"
 
+
+
+def breakable(text: str) -> str:
+    """``text`` with a zero-width space after each underscore, so that a cell naming chapters by their file names
+    ("without 08_what_the_judge_teaches") can wrap inside them: a name is otherwise one word as wide as itself, and
+    three of them in two columns pushed the machines' table past the page's column."""
+    return text.replace("_", "_\u200b")
 
 def times_caption(chapters: dict, times: dict, profile: str | None = None, here: dict | None = None,
                   widened: int = 0) -> str:
