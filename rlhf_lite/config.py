@@ -66,6 +66,14 @@ class PreferenceSettings:
     bf16: bool = False
     gradient_checkpointing: bool = False
     micro_batch: int | None = 32  # rows per forward, grouped by length (SFTSettings.micro_batch)
+    # how a pair is shown (rlhf_lite.reward.preference.FORMATS): "markers", the authors' released format, or "own",
+    # each answer after its own copy of the prompt as pi_0 read answers in SFT (issue 41's first factor)
+    format: str = "markers"
+
+    def __post_init__(self):
+        if self.format not in ("markers", "own"):
+            raise ValueError(f"preference.format {self.format!r}: use 'markers' (the authors' format) or 'own' (each "
+                             f"answer after its own prompt).")
 
     def to_sft(self) -> SFTSettings:
         return SFTSettings(num_demos=0, epochs=self.epochs, learning_rate=self.learning_rate,

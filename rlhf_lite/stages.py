@@ -188,7 +188,8 @@ def train_reward_stage(cfg: Config, name: str, progress: bool = True, log=print)
     from datasets import load_from_disk
 
     from rlhf_lite.reward.bradley_terry import train_reward_model
-    from rlhf_lite.reward.preference import preference_records
+    from rlhf_lite.policy.models import load_tokenizer
+    from rlhf_lite.reward.preference import preference_records, save_format
 
     kind, mixture, sources = REWARD_MODELS[name]
     root = reward_stage_dir(cfg)
@@ -215,8 +216,10 @@ def train_reward_stage(cfg: Config, name: str, progress: bool = True, log=print)
             m = train_reward_model(pi0, pairs, tmp, cfg.reward, seed=cfg.seed, progress=progress, lora=cfg.lora,
                                    callbacks=probe)
         else:
-            m = train_sft(pi0, preference_records(pairs, seed=cfg.seed), tmp, cfg.preference.to_sft(),
-                          seed=cfg.seed, progress=progress, lora=cfg.lora, callbacks=probe)
+            style, eos = cfg.preference.format, load_tokenizer(pi0).eos_token or "<eos>"
+            m = train_sft(pi0, preference_records(pairs, seed=cfg.seed, style=style, eos=eos), tmp,
+                          cfg.preference.to_sft(), seed=cfg.seed, progress=progress, lora=cfg.lora, callbacks=probe)
+            save_format(tmp, style)  # judged as it was trained (PreferenceModel.from_pretrained reads it)
     m.update({"pairs": len(pairs)}, **({"curve": probe[0].curve} if probe else {}))
     write_json(metrics_path, m)
     return out

@@ -108,6 +108,53 @@ def test_preference_probabilities_are_symmetric_after_averaging_both_orders(pi0_
     assert np.all((one_way.prob_first(xs, a, b) > 0) & (one_way.prob_first(xs, a, b) < 1))
 
 
+
+def test_the_own_format_puts_each_answer_after_its_own_prompt_and_the_model_keeps_its_format(tmp_path):
+    from rlhf_lite.reward.preference import saved_format, save_format
+
+    assert format_pair("copy 1 2 =", "1 2", "2 1", "own") == \
+        "[RESPONSE A] copy 1 2 = 1 2 <eos> [RESPONSE B] copy 1 2 = 2 1 <eos>"
+    assert format_pair("copy 1 2 =", "1 2", "2 1", "own", eos="</s>").endswith("copy 1 2 = 2 1 </s>")
+    with pytest.raises(ValueError, match="unknown style 'chat'"):
+        format_pair("copy 1 2 =", "1 2", "2 1", "chat")
+    recs = preference_records([_pair("copy 1 2 =", "1 2", "2 1")] * 50, seed=0, style="own")
+    assert {r["prompt"] for r in recs} == {format_pair("copy 1 2 =", a, b, "own") for a, b in (("1 2", "2 1"), ("2 1", "1 2"))}
+    assert all(r["completion"] == (" A" if r["prompt"].startswith("[RESPONSE A] copy 1 2 = 1 2 ") else " B") for r in recs)
+    assert saved_format(tmp_path) == "markers"  # a model saved before the style existed, or pi_0 asked as it is
+    save_format(tmp_path, "own")
+    assert saved_format(tmp_path) == "own"
+    with pytest.raises(ValueError, match="unknown style"):
+        save_format(tmp_path, "chat")
+
+
+def test_a_preference_model_in_the_own_format_is_asked_both_orders_in_it(pi0_artifacts, tmp_path):
+    import shutil
+
+    from rlhf_lite.reward.preference import save_format
+
+    model_dir = tmp_path / "pm"
+    shutil.copytree(pi0_artifacts.pi0, model_dir)
+    save_format(model_dir, "own")
+    pm = PreferenceModel.from_pretrained(model_dir)
+    seen = []
+    real = pm.prob_a
+    pm.prob_a = lambda texts: (seen.extend(texts), real(texts))[1]
+    xs, a, b = ["copy 1 2 =", "sort 3 1 2 ="], ["1 2", "1 2 3"], ["2 1", "3 2 1"]
+    p_ab, p_ba = pm.prob_first(xs, a, b), pm.prob_first(xs, b, a)
+    np.testing.assert_allclose(p_ab + p_ba, 1.0, atol=1e-6)
+    assert seen[0] == "[RESPONSE A] copy 1 2 = 1 2 <eos> [RESPONSE B] copy 1 2 = 2 1 <eos>"
+    assert seen[2] == "[RESPONSE A] copy 1 2 = 2 1 <eos> [RESPONSE B] copy 1 2 = 1 2 <eos>"  # the other order too
+    with pytest.raises(ValueError, match="unknown style"):
+        PreferenceModel.from_pretrained(model_dir, style="chat")
+
+
+def test_the_preference_format_is_checked_where_it_is_set():
+    from rlhf_lite.config import Config, with_overrides
+
+    assert with_overrides(Config.preset("ci"), {"preference.format": "own"}).preference.format == "own"
+    with pytest.raises(ValueError, match="preference.format 'chat'"):
+        with_overrides(Config.preset("ci"), {"preference.format": "chat"})
+
 class ShorterIsBetter:
     """A stub judge: prefers the shorter response (ties at equal length)."""
 

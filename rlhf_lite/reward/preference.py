@@ -13,6 +13,7 @@ preference model where it would use a reward. Chapter 4 (notebooks/04_reward_mod
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Sequence
 
@@ -29,27 +30,56 @@ def context_text(prompt) -> str:
     return prompt if isinstance(prompt, str) else prompt_text(prompt)
 
 
-def format_pair(prompt, a1: str, a2: str) -> str:
-    return f"[CONTEXT] {context_text(prompt)} [RESPONSE A] {a1} [RESPONSE B] {a2}"
+# How the pair is shown. "markers": the authors' released format (RLHFlow's pair-pm), the context once, then the two
+# answers. "own": each answer after its own copy of the prompt, as pi_0 read every answer in SFT ("<prompt> <answer>
+# <eos>"), so that a small model judges each answer where it already reads it (issue 41's first factor).
+FORMATS = ("markers", "own")
+FORMAT_FILE = "preference_format.json"  # saved beside a trained preference model: it is judged as it was trained
 
 
-def preference_records(pairs: Sequence[dict], seed: int = 0) -> list[dict]:
+def format_pair(prompt, a1: str, a2: str, style: str = "markers", eos: str = "<eos>") -> str:
+    """The text a preference model reads before its label, in ``style`` (:data:`FORMATS`); ``eos`` ends each answer
+    in the "own" style (the tokenizer's end-of-sequence token)."""
+    x = context_text(prompt)
+    if style == "markers":
+        return f"[CONTEXT] {x} [RESPONSE A] {a1} [RESPONSE B] {a2}"
+    if style == "own":
+        return f"[RESPONSE A] {x} {a1} {eos} [RESPONSE B] {x} {a2} {eos}"
+    raise ValueError(f"format_pair: unknown style {style!r}; use one of {FORMATS}.")
+
+
+def preference_records(pairs: Sequence[dict], seed: int = 0, style: str = "markers", eos: str = "<eos>") -> list[dict]:
     """SFT records {prompt, completion} from preference pairs, the order of the two responses randomised."""
     rng = np.random.default_rng(seed)
     out = []
     for p in pairs:
         a_w, a_l = p["chosen"][-1]["content"], p["rejected"][-1]["content"]
         if rng.random() < 0.5:
-            out.append({"prompt": format_pair(p["prompt"], a_w, a_l), "completion": " A"})
+            out.append({"prompt": format_pair(p["prompt"], a_w, a_l, style, eos), "completion": " A"})
         else:
-            out.append({"prompt": format_pair(p["prompt"], a_l, a_w), "completion": " B"})
+            out.append({"prompt": format_pair(p["prompt"], a_l, a_w, style, eos), "completion": " B"})
     return out
+
+
+def save_format(folder: str | Path, style: str) -> None:
+    """Record beside a trained preference model the style it was trained on (:data:`FORMAT_FILE`)."""
+    if style not in FORMATS:
+        raise ValueError(f"save_format: unknown style {style!r}; use one of {FORMATS}.")
+    (Path(folder) / FORMAT_FILE).write_text(json.dumps({"style": style}))
+
+
+def saved_format(folder: str | Path) -> str:
+    """The style a preference model in ``folder`` was trained on: "markers" for a folder without the file (every
+    model trained before the "own" style existed, and pi_0 asked as the prompting baseline)."""
+    f = Path(folder) / FORMAT_FILE
+    return json.loads(f.read_text())["style"] if f.exists() else "markers"
 
 
 class PreferenceModel:
     """P(a1 > a2 | x) from a causal LM's next-token probabilities of "A" and "B"."""
 
-    def __init__(self, model, tokenizer, batch_size: int = 256, progress: bool = False, symmetric: bool = True):
+    def __init__(self, model, tokenizer, batch_size: int = 256, progress: bool = False, symmetric: bool = True,
+                 style: str = "markers"):
         ids = [tokenizer.convert_tokens_to_ids(t) for t in ("A", "B")]
         if any(i is None or i == tokenizer.unk_token_id for i in ids):
             # A hub tokenizer may split differently; encode the labels as they follow a space.
@@ -57,13 +87,16 @@ class PreferenceModel:
         self.id_a, self.id_b = ids
         self.model, self.tok = model.eval(), tokenizer
         self.batch_size, self.progress, self.symmetric = batch_size, progress, symmetric
+        if style not in FORMATS:
+            raise ValueError(f"PreferenceModel: unknown style {style!r}; use one of {FORMATS}.")
+        self.style, self.eos = style, tokenizer.eos_token or "<eos>"
 
     @classmethod
     def from_pretrained(cls, path: str | Path, **kw) -> "PreferenceModel":
         from rlhf_lite.policy.models import load_policy
 
         model, tok = load_policy(path)
-        return cls(model, tok, **kw)
+        return cls(model, tok, **{"style": saved_format(path), **kw})
 
     @torch.no_grad()
     def prob_a(self, texts: Sequence[str]) -> np.ndarray:
@@ -81,10 +114,11 @@ class PreferenceModel:
 
     def prob_first(self, prompts: Sequence, first: Sequence[str], second: Sequence[str]) -> np.ndarray:
         """P(first > second); with ``symmetric`` the mean over both orders of presentation."""
-        ab = self.prob_a([format_pair(x, a, b) for x, a, b in zip(prompts, first, second)])
+        fmt = lambda x, u, v: format_pair(x, u, v, self.style, self.eos)  # noqa: E731
+        ab = self.prob_a([fmt(x, a, b) for x, a, b in zip(prompts, first, second)])
         if not self.symmetric:
             return ab
-        ba = self.prob_a([format_pair(x, b, a) for x, a, b in zip(prompts, first, second)])
+        ba = self.prob_a([fmt(x, b, a) for x, a, b in zip(prompts, first, second)])
         return 0.5 * (ab + (1.0 - ba))
 
 
