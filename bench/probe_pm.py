@@ -1,0 +1,123 @@
+"""Issue 41's probe: the pairwise preference model one factor at a time, against BT trained the same way, outside
+the book's stages (nothing here is cached under runs/ or read by a chapter).
+
+    .venv/bin/python bench/probe_pm.py --variant "pm own, 3 epochs"     # train and score one variant
+    .venv/bin/python bench/probe_pm.py --table                          # the table of every variant scored so far
+
+Each variant trains from the book profile's pi_0 on a third of curated MIX2's pairs (as chapter 4's `pm-mix2-33pc`,
+so a variant costs a third of a book model) and is scored on the book's lite RewardBench (chat, chat-hard, safety,
+reasoning), under another prompt of the same section (a judge that reads its answers against the prompt falls to a
+coin there), and on padded against bare right answers. One variant per process with one torch thread: two run side
+by side on two cores. Each writes bench/pm_probe/<variant>.json with its CPU and seconds, so an interrupted probe
+keeps what finished. Why our own script: it is a measurement of this book's models, not a library's job.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+OUT = ROOT / "bench" / "pm_probe"
+# variant -> (kind, format, epochs); a third of MIX2's pairs each, from the book's pi_0
+VARIANTS = {
+    "bt, 3 epochs": ("bt", None, 3.0),
+    "pm markers, 3 epochs": ("pm", "markers", 3.0),
+    "pm own, 3 epochs": ("pm", "own", 3.0),
+    "bt, 10 epochs": ("bt", None, 10.0),
+    "pm markers, 10 epochs": ("pm", "markers", 10.0),
+    "pm own, 10 epochs": ("pm", "own", 10.0),
+}
+SHARE = 1 / 3
+
+
+def slug(name: str) -> str:
+    return "".join(c if c.isalnum() else "-" for c in name).strip("-")
+
+
+def run(name: str, profile: str = "book") -> dict:
+    import numpy as np
+    import torch
+    from datasets import load_from_disk
+
+    from rlhf_lite.config import Config
+    from rlhf_lite.site.book import machine
+    from rlhf_lite.policy import load_tokenizer
+    from rlhf_lite.policy.sft import train_sft
+    from rlhf_lite.reward import PreferenceModel, RewardModel
+    from rlhf_lite.reward.agreement import padding_preference
+    from rlhf_lite.reward.analysis import padded_pairs, under_other_prompts
+    from rlhf_lite.reward.bradley_terry import train_reward_model
+    from rlhf_lite.reward.pm_study import book_benchmark, subsample
+    from rlhf_lite.reward.preference import preference_records, save_format
+    from rlhf_lite.reward.rewardbench import LITE_MAPPING, evaluate
+    from rlhf_lite.stages import prepare_pi0, prepare_preference_data
+
+    torch.set_num_threads(1)
+    kind, style, epochs = VARIANTS[name]
+    cfg = Config.preset(profile)
+    pi0 = prepare_pi0(cfg, log=lambda *a: None).pi0
+    mix2 = load_from_disk(str(prepare_preference_data(cfg, log=lambda *a: None).mixtures["mix2"])).to_list()
+    pairs = subsample(mix2, SHARE, cfg.seed)
+    out = ROOT / "runs" / f"pm-probe-{profile}" / slug(name)
+    t0 = time.time()
+    if kind == "bt":
+        train_reward_model(pi0, pairs, out, dataclasses.replace(cfg.reward, epochs=epochs), seed=cfg.seed, progress=False)
+        judge = RewardModel.from_pretrained(out)
+    else:
+        records = preference_records(pairs, seed=cfg.seed, style=style, eos=load_tokenizer(pi0).eos_token)
+        train_sft(pi0, records, out, dataclasses.replace(cfg.preference, epochs=epochs, format=style).to_sft(),
+                  seed=cfg.seed, progress=False)
+        save_format(out, style)
+        judge = PreferenceModel.from_pretrained(out)
+    trained = time.time() - t0
+    bench = book_benchmark(cfg)
+    sections = evaluate(judge, bench, LITE_MAPPING, counts=None)["sections"]
+    xs, padded, bare = padded_pairs(400, cfg.world, np.random.default_rng(cfg.seed + 21_000))
+    result = {"variant": name, "kind": kind, "format": style, "epochs": epochs, "pairs": len(pairs),
+              "sections": sections, "other_prompt": under_other_prompts(judge, bench, seed=cfg.seed),
+              "prefers_padded": padding_preference({"j": judge}, xs, padded, bare)["j"]["prefers padded"],
+              "train_s": round(trained, 1), "total_s": round(time.time() - t0, 1), "machine": machine(),
+              "threads": 1, "date": time.strftime("%Y-%m-%d"), "profile": profile,
+              "bench_pairs_per_section": cfg.reward_eval.bench_per_category}
+    if profile == "book":  # the probe's results; a smoke run in another profile writes nothing
+        OUT.mkdir(exist_ok=True)
+        (OUT / f"{slug(name)}.json").write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def table() -> str:
+    rows = [json.loads(f.read_text()) for f in sorted(OUT.glob("*.json"))]
+    order = {n: k for k, n in enumerate(VARIANTS)}
+    rows.sort(key=lambda r: order.get(r["variant"], 99))
+    head = ("| variant | pairs | chat | chat-hard | safety | reasoning | chat, other prompt | prefers padded | "
+            "train (1 thread) |\n|---|---|---|---|---|---|---|---|---|")
+    body = [f"| {r['variant']} | {r['pairs']} | {r['sections']['chat']:.3f} | {r['sections']['chat-hard']:.3f} | "
+            f"{r['sections']['safety']:.3f} | {r['sections']['reasoning']:.3f} | {r['other_prompt']['chat']:.3f} | "
+            f"{r['prefers_padded']:.2f} | {r['train_s']:.0f} s |" for r in rows]
+    cpus = sorted({f"{r['machine']['cpu']} ({r['machine']['cores']} cores, AVX-512 {r['machine']['avx512']})" for r in rows})
+    return "\n".join([head, *body, "", f"Measured on {', '.join(cpus)}, one torch thread each, "
+                       f"{', '.join(sorted({r['date'] for r in rows}))}; a section's 95% interval is about ±0.04."])
+
+
+def main(argv=None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--variant", choices=list(VARIANTS), help="train and score one variant")
+    ap.add_argument("--table", action="store_true", help="print the table of the variants scored so far")
+    ap.add_argument("--profile", default="book", help="the preset whose pi_0, data and benchmark it uses (ci: a smoke run)")
+    args = ap.parse_args(argv)
+    if args.variant:
+        r = run(args.variant, args.profile)
+        print(json.dumps({k: r[k] for k in ("variant", "sections", "other_prompt", "prefers_padded", "train_s")}))
+    if args.table or not args.variant:
+        print(table())
+
+
+if __name__ == "__main__":
+    main()
