@@ -25,14 +25,17 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 OUT = ROOT / "bench" / "pm_probe"
-# variant -> (kind, format, epochs); a third of MIX2's pairs each, from the book's pi_0
+# variant -> (kind, format, epochs, depth); a third of MIX2's pairs each, from the book's pi_0, or from a pi_0 with
+# ``depth`` times its layers at the same width (its own SFT, cached by prepare_pi0 like the book's)
 VARIANTS = {
-    "bt, 3 epochs": ("bt", None, 3.0),
-    "pm markers, 3 epochs": ("pm", "markers", 3.0),
-    "pm own, 3 epochs": ("pm", "own", 3.0),
-    "bt, 10 epochs": ("bt", None, 10.0),
-    "pm markers, 10 epochs": ("pm", "markers", 10.0),
-    "pm own, 10 epochs": ("pm", "own", 10.0),
+    "bt, 3 epochs": ("bt", None, 3.0, 1),
+    "pm markers, 3 epochs": ("pm", "markers", 3.0, 1),
+    "pm own, 3 epochs": ("pm", "own", 3.0, 1),
+    "bt, 10 epochs": ("bt", None, 10.0, 1),
+    "pm markers, 10 epochs": ("pm", "markers", 10.0, 1),
+    "pm own, 10 epochs": ("pm", "own", 10.0, 1),
+    "pm markers, 3 epochs, 2x layers": ("pm", "markers", 3.0, 2),
+    "bt, 3 epochs, 2x layers": ("bt", None, 3.0, 2),
 }
 SHARE = 1 / 3
 
@@ -60,9 +63,11 @@ def run(name: str, profile: str = "book") -> dict:
     from rlhf_lite.stages import prepare_pi0, prepare_preference_data
 
     torch.set_num_threads(1)
-    kind, style, epochs = VARIANTS[name]
+    kind, style, epochs, depth = VARIANTS[name]
     cfg = Config.preset(profile)
-    pi0 = prepare_pi0(cfg, log=lambda *a: None).pi0
+    layers = depth * cfg.model.num_hidden_layers
+    deep = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, num_hidden_layers=layers))
+    pi0 = prepare_pi0(deep, log=lambda *a: None).pi0
     mix2 = load_from_disk(str(prepare_preference_data(cfg, log=lambda *a: None).mixtures["mix2"])).to_list()
     pairs = subsample(mix2, SHARE, cfg.seed)
     out = ROOT / "runs" / f"pm-probe-{profile}" / slug(name)
@@ -80,7 +85,8 @@ def run(name: str, profile: str = "book") -> dict:
     bench = book_benchmark(cfg)
     sections = evaluate(judge, bench, LITE_MAPPING, counts=None)["sections"]
     xs, padded, bare = padded_pairs(400, cfg.world, np.random.default_rng(cfg.seed + 21_000))
-    result = {"variant": name, "kind": kind, "format": style, "epochs": epochs, "pairs": len(pairs),
+    result = {"variant": name, "kind": kind, "format": style, "epochs": epochs, "layers": deep.model.num_hidden_layers,
+              "pairs": len(pairs),
               "sections": sections, "other_prompt": under_other_prompts(judge, bench, seed=cfg.seed),
               "prefers_padded": padding_preference({"j": judge}, xs, padded, bare)["j"]["prefers padded"],
               "train_s": round(trained, 1), "total_s": round(time.time() - t0, 1), "machine": machine(),
