@@ -36,6 +36,8 @@ VARIANTS = {
     "pm own, 10 epochs": ("pm", "own", 10.0, 1),
     "pm markers, 3 epochs, 2x layers": ("pm", "markers", 3.0, 2),
     "bt, 3 epochs, 2x layers": ("bt", None, 3.0, 2),
+    "pm own-last, 3 epochs": ("pm", "own-last", 3.0, 1),
+    "pm own-last, 10 epochs": ("pm", "own-last", 10.0, 1),
 }
 SHARE = 1 / 3
 

@@ -71,9 +71,9 @@ class PreferenceSettings:
     format: str = "markers"
 
     def __post_init__(self):
-        if self.format not in ("markers", "own"):
-            raise ValueError(f"preference.format {self.format!r}: use 'markers' (the authors' format) or 'own' (each "
-                             f"answer after its own prompt).")
+        if self.format not in ("markers", "own", "own-last"):
+            raise ValueError(f"preference.format {self.format!r}: use 'markers' (the authors' format), 'own' (each "
+                             f"answer after its own prompt) or 'own-last' (the same, one marker after both).")
 
     def to_sft(self) -> SFTSettings:
         return SFTSettings(num_demos=0, epochs=self.epochs, learning_rate=self.learning_rate,

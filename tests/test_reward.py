@@ -115,6 +115,7 @@ def test_the_own_format_puts_each_answer_after_its_own_prompt_and_the_model_keep
     assert format_pair("copy 1 2 =", "1 2", "2 1", "own") == \
         "[RESPONSE A] copy 1 2 = 1 2 <eos> [RESPONSE B] copy 1 2 = 2 1 <eos>"
     assert format_pair("copy 1 2 =", "1 2", "2 1", "own", eos="</s>").endswith("copy 1 2 = 2 1 </s>")
+    assert format_pair("copy 1 2 =", "1 2", "2 1", "own-last") == "copy 1 2 = 1 2 <eos> copy 1 2 = 2 1 <eos> [RESPONSE A]"
     with pytest.raises(ValueError, match="unknown style 'chat'"):
         format_pair("copy 1 2 =", "1 2", "2 1", "chat")
     recs = preference_records([_pair("copy 1 2 =", "1 2", "2 1")] * 50, seed=0, style="own")

@@ -32,8 +32,10 @@ def context_text(prompt) -> str:
 
 # How the pair is shown. "markers": the authors' released format (RLHFlow's pair-pm), the context once, then the two
 # answers. "own": each answer after its own copy of the prompt, as pi_0 read every answer in SFT ("<prompt> <answer>
-# <eos>"), so that a small model judges each answer where it already reads it (issue 41's first factor).
-FORMATS = ("markers", "own")
+# <eos>"), so that a small model judges each answer where it already reads it (issue 41's first factor). "own-last":
+# the same two answers without markers between them, one marker after both, where the label is asked (issue 41's
+# own probe: where the marker sits).
+FORMATS = ("markers", "own", "own-last")
 FORMAT_FILE = "preference_format.json"  # saved beside a trained preference model: it is judged as it was trained
 
 
@@ -45,6 +47,8 @@ def format_pair(prompt, a1: str, a2: str, style: str = "markers", eos: str = "<e
         return f"[CONTEXT] {x} [RESPONSE A] {a1} [RESPONSE B] {a2}"
     if style == "own":
         return f"[RESPONSE A] {x} {a1} {eos} [RESPONSE B] {x} {a2} {eos}"
+    if style == "own-last":
+        return f"{x} {a1} {eos} {x} {a2} {eos} [RESPONSE A]"
     raise ValueError(f"format_pair: unknown style {style!r}; use one of {FORMATS}.")
 
 
