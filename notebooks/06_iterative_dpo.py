@@ -60,11 +60,11 @@ from myst_nb import glue
 from rlhf_lite.config import Config
 from rlhf_lite.notebook import quiet_libraries
 from rlhf_lite.headlines import IterativeDpoHeadline, save
-from rlhf_lite.stats import Interval, compare, paired, seed_interval, share_of_gain
+from rlhf_lite.stats import Interval, compare, paired, share_of_gain
 from rlhf_lite.wording import against_tie, interval_words, training_cut
 from rlhf_lite.io import PACKAGE_DIR, project_root
 from rlhf_lite.online import across_seeds, loop_pair_passes, orientation_flips
-from rlhf_lite.online.analysis import case_table, mean_ceiling, output_picks, pack, table_row
+from rlhf_lite.online.analysis import case_table, mean_ceiling, output_picks, pack, paired_by_seed, table_row
 from rlhf_lite.online.runs import offline_records
 from rlhf_lite.online.book_recipes import COLORS, CONCISE, GOLD, LAMBDA, PAPER, PREV, ULTRA, chapter_loops
 from rlhf_lite.plots import forest_plot, iteration_panels
@@ -338,8 +338,7 @@ def paired_gap(a_runs, key="win_rate"):
 
 gaps_off = {name: paired_gap(runs[name]) for name in (GOLD, PAPER, CONCISE, ULTRA)}
 # The penalty's effect, seed by seed (both recipes start each seed from the same pi_0 and prompts)
-concise_minus_main = {key: seed_interval([c.evals[T][key][0] - p.evals[T][key][0]
-                                          for p, c in zip(runs[PAPER], runs[CONCISE])]) for key in ("chars", "win_rate")}
+concise_minus_main = paired_by_seed(runs[PAPER], runs[CONCISE], ("chars", "win_rate"), T)
 glue("eval_n", cfg.online.eval_n, display=False)
 glue("eval_prompts", cfg.eval_prompts, display=False)
 glue("n_seeds", cfg.online.seeds, display=False)

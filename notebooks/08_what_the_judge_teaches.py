@@ -51,7 +51,8 @@ from rlhf_lite.wording import (bias_against_paper, collapse_words, gain_kept, in
                                sweep_safety_words)
 from rlhf_lite.online import across_seeds, agreement_by_length, load_judge, overoptimisation_points
 from rlhf_lite.online.analysis import (PM, fitted_loss, length_lean, overall_agreement, overoptimisation_summary, pack,
-                                       pair_truth_by_round, proxy_length_correlation, round_summary, table_row)
+                                       pair_truth_by_round, paired_by_seed, proxy_length_correlation, round_summary,
+                                       table_row)
 from rlhf_lite.online.book_recipes import (COLORS, CONCISE, FIRST_LR, GOLD, LAMBDA, MAIN_STEP, PAPER, PREV, ULTRA,
                                            chapter_loops)
 from rlhf_lite.online.loop import prompt_subset
@@ -95,8 +96,7 @@ for key, name in (("sft", None), ("plain", PAPER), ("it", CONCISE), ("ultra", UL
     a = agg[PAPER][0] if name is None else agg[name][T]
     glue(f"len_{key}", float(a["length"][0]), display=False)
     glue(f"win_{key}", float(a["win_rate"][0]), display=False)
-concise_minus_main = {key: seed_interval([c.evals[T][key][0] - p.evals[T][key][0]
-                                          for p, c in zip(runs[PAPER], runs[CONCISE])]) for key in ("chars", "win_rate")}
+concise_minus_main = paired_by_seed(runs[PAPER], runs[CONCISE], ("chars", "win_rate"), T)  # as chapter 6 has it
 for key in ("chars", "win_rate"):
     short = "chars" if key == "chars" else "win"
     glue(f"pen_{short}_diff", float(concise_minus_main[key][0]), display=False)
@@ -569,8 +569,7 @@ glue("over_shape_text", overoptimisation_shape(ft, fp), display=False)
 # %% tags=hide-input
 ref_rows = {"reference = pi_0 (Algorithm 2)": table_row(agg[CONCISE][T]), "reference = previous iterate": table_row(agg[PREV][T])}
 ref_table = pd.DataFrame(ref_rows).T
-ref_diff = {key: seed_interval([b.evals[T][key][0] - a.evals[T][key][0] for a, b in zip(runs[CONCISE], runs[PREV])])
-            for key in ("win_rate", "kl", "length", "reward")}
+ref_diff = paired_by_seed(runs[CONCISE], runs[PREV], ("win_rate", "kl", "length", "reward"), T)
 ref_table.loc["previous minus pi_0, paired by seed"] = {
     "win rate vs pi_0": f"{ref_diff['win_rate'][0]:+.3f} ± {ref_diff['win_rate'][1]:.3f}",
     "mean r*": f"{ref_diff['reward'][0]:+.3f} ± {ref_diff['reward'][1]:.3f}",

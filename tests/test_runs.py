@@ -190,3 +190,19 @@ def test_a_chapter_quiets_the_libraries_bars_and_notices():
         assert warnings.filters[0][:3] == ("ignore", None, FutureWarning)
     transformers.utils.logging.enable_progress_bar()
     datasets.enable_progress_bars()
+
+
+def test_two_recipes_are_compared_seed_by_seed_at_a_round():
+    from rlhf_lite.online.analysis import paired_by_seed
+    from rlhf_lite.online.runs import OnlineRun
+    from rlhf_lite.stats import seed_interval
+
+    def run(win, chars):
+        e0 = {"win_rate": (0.5, 0.0), "chars": (10.0, 0.0)}
+        return OnlineRun("/nowhere", "/pi0", ["p1"], [e0, {"win_rate": (win, 0.01), "chars": (chars, 1.0)}], [0.5], [{}], [{}])
+
+    plain, pen = [run(0.60, 30.0), run(0.70, 34.0), run(0.65, 31.0)], [run(0.62, 20.0), run(0.69, 25.0), run(0.70, 21.0)]
+    got = paired_by_seed(plain, pen, ("win_rate", "chars"), 1)
+    assert got["chars"] == seed_interval([-10.0, -9.0, -10.0])  # per seed, not the difference of the two means' intervals
+    assert got["win_rate"][0] == pytest.approx(0.02)
+    assert paired_by_seed(plain, pen, ("chars",), 0)["chars"][0] == 0.0  # round 0 is pi_0 for both

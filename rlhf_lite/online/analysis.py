@@ -18,7 +18,7 @@ from rlhf_lite.online.evaluate import pair_truth, win_rate_ceiling
 from rlhf_lite.online.offpolicy import per_token, response_logliks
 from rlhf_lite.policy.sampling import sample_responses
 from rlhf_lite.reward.length_bias import length_correlations
-from rlhf_lite.stats import Interval, gao_fit
+from rlhf_lite.stats import Interval, gao_fit, seed_interval
 
 
 def mean_ceiling(runs) -> float:
@@ -119,6 +119,13 @@ def round_summary(run, t: int = -1) -> dict:
     return {"true win rate": round(e["win_rate"][0], 3), "mean r*": round(e["reward"][0], 3),
             "length": round(e["length"][0], 2), "KL to pi_0": round(e["kl"][0], 2),
             "judge's win rate": round(e["proxy_win_rate"][0], 3)}
+
+
+def paired_by_seed(before, after, keys: Sequence[str], t: int) -> dict:
+    """``after`` minus ``before`` at round ``t``, seed by seed: two recipes' runs of the same loop seeds (``[OnlineRun]``
+    in seed order) share pi_0 and the prompts, so each key's difference is taken per seed, then its mean and 95% t
+    interval (:func:`~rlhf_lite.stats.seed_interval`): ``{key: (mean, half-width)}``."""
+    return {k: seed_interval([b.evals[t][k][0] - a.evals[t][k][0] for a, b in zip(before, after)]) for k in keys}
 
 
 PM = "\u00a0±\u00a0"  # no-break spaces: "0.612 ± 0.010" stays on one line in a narrow column
