@@ -25,8 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 OUT = ROOT / "bench" / "pm_probe"
-# variant -> (kind, format, epochs, depth); a third of MIX2's pairs each, from the book's pi_0, or from a pi_0 with
-# ``depth`` times its layers at the same width (its own SFT, cached by prepare_pi0 like the book's)
+# variant -> (kind, format, epochs, depth[, share]); a third of MIX2's pairs each unless ``share`` says otherwise
+# (1.0: all of MIX2, three times the pairs), from the book's pi_0, or from a pi_0 with ``depth`` times its layers at
+# the same width (its own SFT, cached by prepare_pi0 like the book's)
 VARIANTS = {
     "bt, 3 epochs": ("bt", None, 3.0, 1),
     "pm markers, 3 epochs": ("pm", "markers", 3.0, 1),
@@ -38,6 +39,10 @@ VARIANTS = {
     "bt, 3 epochs, 2x layers": ("bt", None, 3.0, 2),
     "pm own-last, 3 epochs": ("pm", "own-last", 3.0, 1),
     "pm own-last, 10 epochs": ("pm", "own-last", 10.0, 1),
+    "pm own-last, 20 epochs": ("pm", "own-last", 20.0, 1),
+    "pm own-last, 10 epochs, 3x pairs": ("pm", "own-last", 10.0, 1, 1.0),
+    "pm own-last, 10 epochs, 2x layers": ("pm", "own-last", 10.0, 2),
+    "bt, 10 epochs, 3x pairs": ("bt", None, 10.0, 1, 1.0),
 }
 SHARE = 1 / 3
 
@@ -65,13 +70,13 @@ def run(name: str, profile: str = "book") -> dict:
     from rlhf_lite.stages import prepare_pi0, prepare_preference_data
 
     torch.set_num_threads(1)
-    kind, style, epochs, depth = VARIANTS[name]
+    kind, style, epochs, depth, share = (*VARIANTS[name], SHARE)[:5]
     cfg = Config.preset(profile)
     layers = depth * cfg.model.num_hidden_layers
     deep = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, num_hidden_layers=layers))
     pi0 = prepare_pi0(deep, log=lambda *a: None).pi0
     mix2 = load_from_disk(str(prepare_preference_data(cfg, log=lambda *a: None).mixtures["mix2"])).to_list()
-    pairs = subsample(mix2, SHARE, cfg.seed)
+    pairs = mix2 if share >= 1 else subsample(mix2, share, cfg.seed)
     out = ROOT / "runs" / f"pm-probe-{profile}" / slug(name)
     t0 = time.time()
     if kind == "bt":

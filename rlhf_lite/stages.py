@@ -21,7 +21,7 @@ from rlhf_lite.io import (atomic_dir, exclusive, fingerprint, intact, main_write
                           write_json, write_jsonl)
 from rlhf_lite.policy.models import build_tiny_policy, save_policy
 from rlhf_lite.policy.sft import train_sft
-from rlhf_lite.reward.pm_study import STUDY_MODELS, epoch_probes, small_config, subsample
+from rlhf_lite.reward.pm_study import STUDY_MODELS, epoch_probes, small_config, study_config, subsample
 from rlhf_lite.world.tokenizer import build_tokenizer
 
 
@@ -113,7 +113,7 @@ REWARD_MODELS = {
     "bt-mix2-margin1": ("bt", "mix2-margin1", None),
 }
 # Chapter 4's study of the preference model (rlhf_lite.reward.pm_study): fewer pairs, a smaller pi_0.
-REWARD_MODELS.update({name: (kind, "mix2", None) for name, (kind, _, _) in STUDY_MODELS.items()})
+REWARD_MODELS.update({name: (m.kind, "mix2", None) for name, m in STUDY_MODELS.items()})
 
 
 @dataclass(frozen=True)
@@ -145,7 +145,7 @@ def prepare_reward_models(cfg: Config, names=None, progress: bool = True, log=pr
     if unknown:
         raise ValueError(f"unknown reward models {sorted(unknown)}; choose from {sorted(REWARD_MODELS)}.")
     pi0 = prepare_pi0(cfg, progress=progress, log=log).pi0
-    if any(STUDY_MODELS.get(n, (0, 0, False))[2] for n in names):  # built here, not in two workers at once
+    if any(n in STUDY_MODELS and STUDY_MODELS[n].small for n in names):  # built here, not in two workers at once
         prepare_pi0(small_config(cfg), progress=progress, log=log)
     prepare_preference_data(cfg, log=log)
     root = reward_stage_dir(cfg)
@@ -168,14 +168,15 @@ def reward_model_cost(cfg: Config, name: str) -> float:
     from datasets import load_from_disk
 
     kind, mixture, sources = REWARD_MODELS[name]
-    share, small = STUDY_MODELS.get(name, (kind, 1.0, False))[1:]
+    m = STUDY_MODELS.get(name)
+    share, small = (m.share, m.small) if m else (1.0, False)
     mixtures = prepare_preference_data(cfg, log=lambda *a: None).mixtures
     if mixture not in mixtures:
         return 0.0  # train_reward_stage says why it cannot train this one
     data = load_from_disk(str(mixtures[mixture]))
     pairs = sum(s in sources for s in data["source"]) if sources else len(data)
-    epochs = cfg.reward.epochs if kind == "bt" else cfg.preference.epochs
-    return pairs * share * epochs * (0.25 if small else 1.0)
+    epochs = cfg.reward.epochs if kind == "bt" else study_config(cfg, name).preference.epochs
+    return pairs * share * epochs * (0.25 if small else 1.0) * (2.0 if m and m.format else 1.0)
 
 
 def _reward_model_done(root: Path, name: str) -> bool:
@@ -196,8 +197,9 @@ def train_reward_stage(cfg: Config, name: str, progress: bool = True, log=print)
     out, metrics_path = root / name, root / f"{name}_metrics.json"
     if _reward_model_done(root, name):
         return out
-    share, small = STUDY_MODELS.get(name, (kind, 1.0, False))[1:]
-    pi0 = prepare_pi0(small_config(cfg) if small else cfg, progress=False, log=lambda *a: None).pi0
+    share = STUDY_MODELS[name].share if name in STUDY_MODELS else 1.0
+    trained = study_config(cfg, name)  # cfg with the study model's one factor (its pi_0, its preference format)
+    pi0 = prepare_pi0(trained, progress=False, log=lambda *a: None).pi0
     data = prepare_preference_data(cfg, log=lambda *a: None)
     if mixture not in data.mixtures:
         raise ValueError(f"reward model {name} trains on {mixture}, which only the lite data stage writes "
@@ -216,9 +218,9 @@ def train_reward_stage(cfg: Config, name: str, progress: bool = True, log=print)
             m = train_reward_model(pi0, pairs, tmp, cfg.reward, seed=cfg.seed, progress=progress, lora=cfg.lora,
                                    callbacks=probe)
         else:
-            style, eos = cfg.preference.format, load_tokenizer(pi0).eos_token or "<eos>"
+            style, eos = trained.preference.format, load_tokenizer(pi0).eos_token or "<eos>"
             m = train_sft(pi0, preference_records(pairs, seed=cfg.seed, style=style, eos=eos), tmp,
-                          cfg.preference.to_sft(), seed=cfg.seed, progress=progress, lora=cfg.lora, callbacks=probe)
+                          trained.preference.to_sft(), seed=cfg.seed, progress=progress, lora=cfg.lora, callbacks=probe)
             save_format(tmp, style)  # judged as it was trained (PreferenceModel.from_pretrained reads it)
     m.update({"pairs": len(pairs)}, **({"curve": probe[0].curve} if probe else {}))
     write_json(metrics_path, m)

@@ -10,7 +10,8 @@ from rlhf_lite.config import Config
 from rlhf_lite.policy.sft import train_sft
 from rlhf_lite.reward.preference import PreferenceModel, format_pair, preference_records
 from rlhf_lite.reward.rewardbench import lite_benchmark
-from rlhf_lite.reward.pm_study import EpochProbe, agreement, length_split, other_prompts, small_config, subsample
+from rlhf_lite.reward.pm_study import (STUDY_MODELS, EpochProbe, StudyModel, agreement, length_split, other_prompts,
+                                       small_config, study_config, subsample)
 
 
 class Truth:
@@ -98,6 +99,46 @@ def test_small_config_halves_the_model_and_refuses_a_checkpoint():
     assert small.model.num_attention_heads == cfg.model.num_attention_heads and small.sft == cfg.sft
     with pytest.raises(ValueError, match="fixed checkpoint"):
         small_config(dataclasses.replace(cfg, policy="meta-llama/Meta-Llama-3-8B"))
+
+
+def _leaves(obj, prefix=""):
+    """A config as {dotted field: value}, recursing into nested dataclasses."""
+    if dataclasses.is_dataclass(obj):
+        out = {}
+        for f in dataclasses.fields(obj):
+            out.update(_leaves(getattr(obj, f.name), f"{prefix}{f.name}."))
+        return out
+    return {prefix.rstrip("."): obj}
+
+
+# the config fields each factor may change; the share of pairs changes the data, not the config
+FACTOR_FIELDS = {"pairs": set(), "size": {"model.hidden_size", "model.intermediate_size", "model.num_hidden_layers"},
+                 "format": {"preference.format", "preference.epochs"}}
+
+
+@pytest.mark.parametrize("name", sorted(STUDY_MODELS))
+def test_each_study_model_differs_from_the_books_model_in_exactly_its_factor(name):
+    cfg, m = Config.preset("book"), STUDY_MODELS[name]
+    base, mine = _leaves(cfg), _leaves(study_config(cfg, name))
+    changed = {k for k in base if base[k] != mine[k]}
+    assert changed <= FACTOR_FIELDS[m.factor], f"{name} ({m.factor}) also changes {changed - FACTOR_FIELDS[m.factor]}"
+    assert changed or m.share != 1.0, f"{name} changes nothing"
+    assert (m.share != 1.0) == (m.factor == "pairs")
+    if m.factor == "format":
+        assert mine["preference.format"] != base["preference.format"]
+    assert study_config(cfg, "pm-mix2") is cfg and study_config(cfg, "bt-mix2") is cfg  # the book's own models
+
+
+def test_a_study_model_must_change_its_named_factor_and_nothing_else():
+    assert StudyModel("pm", "format", format="own-last", epochs=10.0).format == "own-last"
+    with pytest.raises(ValueError, match="changes \\['format', 'pairs'\\]"):
+        StudyModel("pm", "format", share=0.5, format="own-last")
+    with pytest.raises(ValueError, match="changes nothing"):
+        StudyModel("pm", "size")
+    with pytest.raises(ValueError, match="only a preference model"):
+        StudyModel("bt", "pairs", share=0.5, epochs=10.0)
+    with pytest.raises(ValueError, match="must be the one factor"):
+        StudyModel("bt", "depth", small=True)
 
 
 def _toy_pairs(n, seed):

@@ -28,15 +28,59 @@ from transformers import TrainerCallback
 
 from rlhf_lite.reward.rewardbench import credit, lite_benchmark
 
-# name -> (kind, share of the mixture's pairs, from the small pi_0): the chapter's learning curves over pairs and
-# capacity. Larger models were not affordable within the chapter's time budget on 2 CPU cores; neither was a
-# quarter and a half of the pairs (the previous grid): one third gives the pairs' curve and an equal-pairs-shown
-# comparison (a third three times against all once) for 60% of the two runs' time.
+@dataclasses.dataclass(frozen=True)
+class StudyModel:
+    """One model of chapter 4's study: the book's model of its ``kind`` on MIX2 with exactly one factor changed.
+
+    ``share`` of MIX2's pairs (a subset: :func:`subsample`), from the half-size pi_0 (``small``), in another
+    preference ``format`` (rlhf_lite.reward.preference.FORMATS); ``factor`` names what differs from the book's
+    model, and :func:`study_config` and the stage apply nothing else. ``epochs`` (preference models only) runs the
+    same training longer: its learning rate is constant after warm-up, so the run's curve passes through the
+    model trained for the book's epochs (its warm-up, a share of all steps, is longer by the same ratio)."""
+
+    kind: str  # "bt" or "pm"
+    factor: str  # what differs from the book's model of this kind: "pairs", "size" or "format"
+    share: float = 1.0
+    small: bool = False
+    format: str | None = None
+    epochs: float | None = None
+
+    def __post_init__(self):
+        changed = {"pairs": self.share != 1.0, "size": self.small, "format": self.format is not None}
+        extra = sorted(k for k, v in changed.items() if v and k != self.factor)
+        if self.factor not in changed or not changed[self.factor] or extra:
+            raise ValueError(f"StudyModel: factor {self.factor!r} must be the one factor changed (share, small or "
+                             f"format); this one changes {sorted(k for k, v in changed.items() if v) or 'nothing'}.")
+        if (self.format is not None or self.epochs is not None) and self.kind != "pm":
+            raise ValueError("StudyModel: only a preference model (kind 'pm') has a format, and only its learning "
+                             "rate stays constant, so that a longer run passes through the book's model's epochs.")
+
+
+# name -> the study's model: the chapter's learning curves over pairs and capacity and, for issue 41, the preference
+# model in the format where each answer sits after its own prompt. Larger models were not affordable within the
+# chapter's time budget on 2 CPU cores; neither was a quarter and a half of the pairs (the previous grid): one third
+# gives the pairs' curve and an equal-pairs-shown comparison (a third three times against all once) for 60% of the
+# two runs' time.
 STUDY_MODELS = {
-    "pm-mix2-33pc": ("pm", 1 / 3, False),
-    "pm-mix2-small": ("pm", 1.0, True),
-    "bt-mix2-small": ("bt", 1.0, True),
+    "pm-mix2-33pc": StudyModel("pm", "pairs", share=1 / 3),
+    "pm-mix2-small": StudyModel("pm", "size", small=True),
+    "bt-mix2-small": StudyModel("bt", "size", small=True),
 }
+
+
+def study_config(cfg, name: str):
+    """The config reward-stage model ``name`` trains under: ``cfg`` itself for the book's models; for a study
+    model, ``cfg`` with its one factor applied (the half-size pi_0, the preference format and its epochs).
+    The share of pairs is applied to the data (``stages.train_reward_stage``), not here."""
+    m = STUDY_MODELS.get(name)
+    if m is None:
+        return cfg
+    if m.small:
+        cfg = small_config(cfg)
+    if m.format is not None:
+        cfg = dataclasses.replace(cfg, preference=dataclasses.replace(
+            cfg.preference, format=m.format, epochs=m.epochs or cfg.preference.epochs))
+    return cfg
 
 
 def small_config(cfg):
