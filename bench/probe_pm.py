@@ -43,7 +43,11 @@ VARIANTS = {
     "pm own-last, 10 epochs, 3x pairs": ("pm", "own-last", 10.0, 1, 1.0),
     "pm own-last, 10 epochs, 2x layers": ("pm", "own-last", 10.0, 2),
     "bt, 10 epochs, 3x pairs": ("bt", None, 10.0, 1, 1.0),
+    "pm own-last, 10 epochs, 3x pairs, by epoch": ("pm", "own-last", 10.0, 1, 1.0),
 }
+# variants whose sections are scored after every epoch too (chapter 4's EpochProbe; its learning rate is constant
+# after warm-up, so the point after epoch k is the model trained for k epochs): where along the run it gets there
+BY_EPOCH = {name for name in VARIANTS if name.endswith("by epoch")}
 SHARE = 1 / 3
 
 
@@ -78,14 +82,18 @@ def run(name: str, profile: str = "book") -> dict:
     mix2 = load_from_disk(str(prepare_preference_data(cfg, log=lambda *a: None).mixtures["mix2"])).to_list()
     pairs = mix2 if share >= 1 else subsample(mix2, share, cfg.seed)
     out = ROOT / "runs" / f"pm-probe-{profile}" / slug(name)
+    from rlhf_lite.reward.pm_study import EpochProbe
+
+    probe = [EpochProbe(kind, book_benchmark(cfg))] if name in BY_EPOCH else []
     t0 = time.time()
     if kind == "bt":
-        train_reward_model(pi0, pairs, out, dataclasses.replace(cfg.reward, epochs=epochs), seed=cfg.seed, progress=False)
+        train_reward_model(pi0, pairs, out, dataclasses.replace(cfg.reward, epochs=epochs), seed=cfg.seed, progress=False,
+                           callbacks=probe)
         judge = RewardModel.from_pretrained(out)
     else:
         records = preference_records(pairs, seed=cfg.seed, style=style, eos=load_tokenizer(pi0).eos_token)
         train_sft(pi0, records, out, dataclasses.replace(cfg.preference, epochs=epochs, format=style).to_sft(),
-                  seed=cfg.seed, progress=False)
+                  seed=cfg.seed, progress=False, callbacks=probe)
         save_format(out, style)
         judge = PreferenceModel.from_pretrained(out)
     trained = time.time() - t0
@@ -98,7 +106,8 @@ def run(name: str, profile: str = "book") -> dict:
               "prefers_padded": padding_preference({"j": judge}, xs, padded, bare)["j"]["prefers padded"],
               "train_s": round(trained, 1), "total_s": round(time.time() - t0, 1), "machine": machine(),
               "threads": 1, "date": time.strftime("%Y-%m-%d"), "profile": profile,
-              "bench_pairs_per_section": cfg.reward_eval.bench_per_category}
+              "bench_pairs_per_section": cfg.reward_eval.bench_per_category,
+              **({"by_epoch": probe[0].curve} if probe else {})}
     if profile == "book":  # the probe's results; a smoke run in another profile writes nothing
         OUT.mkdir(exist_ok=True)
         (OUT / f"{slug(name)}.json").write_text(json.dumps(result, indent=2) + "\n")

@@ -16,6 +16,8 @@
 # - Pair by pair on reasoning, preference model minus BT: {glue:text}`pm_bt_reason_diff:+.3f` ±
 #   {glue:text}`pm_bt_reason_diff_h:.3f` (the paper: +8.3 points). The {doc}`../book/scorecard` quotes it only
 #   where the preference model learned its task.
+# - With each answer after its own prompt and {glue:text}`own_epochs` epochs on the same pairs, the preference
+#   model {glue:text}`own_regime`. There it is {glue:text}`own_reason`.
 # :::
 
 # %% tags=parameters
@@ -24,21 +26,24 @@ seed = 0
 
 # %% tags=hide-cell
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 from IPython.display import display
 from myst_nb import glue
 
 from rlhf_lite.config import Config
 from rlhf_lite.headlines import PreferenceModelHeadline, save
-from rlhf_lite.plots import pm_study_figure
+from rlhf_lite.plots import pm_format_figure, pm_study_figure
 from rlhf_lite.policy import load_policy, num_parameters
 from rlhf_lite.reward import PreferenceModel, RewardModel
-from rlhf_lite.reward.analysis import pm_study_findings, reasoning_by_face, under_other_prompts
-from rlhf_lite.reward.pm_study import book_benchmark, small_config
+from rlhf_lite.reward.agreement import padding_preference
+from rlhf_lite.reward.analysis import (LEVEL_WITH_BT as TOLERANCE, format_findings, padded_pairs, pm_study_findings,
+                                       reasoning_by_face, under_other_prompts)
+from rlhf_lite.reward.pm_study import OWN, STUDY_MODELS, book_benchmark, small_config
 from rlhf_lite.reward.rewardbench import LITE_MAPPING, credit, evaluate
 from rlhf_lite.stages import prepare_pi0, prepare_reward_models
 from rlhf_lite.stats import Interval, mean_ci
-from rlhf_lite.wording import pm_study_words
+from rlhf_lite.wording import format_words, pm_study_words
 
 pd.set_option("display.precision", 3)
 cfg = Config.preset(profile, seed=seed)
@@ -174,6 +179,93 @@ for key, label in (("t", "preference, 1/3 of the pairs"), ("pms", "preference, s
 #
 
 # %% [markdown]
+# ## Where each answer sits
+#
+# The reading above has a test: give each answer its prompt back, where $\pi_0$ learned to read answers. In
+# supervised fine-tuning $\pi_0$ saw `x a <eos>`, an answer right after its own prompt; the authors' format shows
+# the context once and both answers after it, so the second answer sits far from the digits it must copy. The
+# `own-last` format (`preference.format`, `rlhf_lite.reward.preference.format_pair`) writes each answer after its own
+# copy of the prompt, as $\pi_0$ read them, with one marker after both where the label is asked:
+# `x a1 <eos> x a2 <eos> [RESPONSE A]`.
+#
+# The probe outside the book (`bench/probe_pm.py`, its table in `bench/README.md`) changed one factor at a time on a
+# third of MIX2's pairs, each beside BT trained the same way: the format (the authors', the prompt repeated inside
+# their markers, `own-last`), epochs (3, 10, 20), depth (twice the layers at the same width) and pairs (a third
+# and all of MIX2). The format moved chat and safety; epochs alone stopped moving chat; twice the layers did not
+# help; and all of MIX2's pairs instead of a third did what twice the epochs could not. So the book trains one
+# more model, `pm-mix2-own`: the book's preference model on all of MIX2 in the `own-last` format, for
+# {glue:text}`own_epochs` epochs. Its learning rate is constant after warm-up, so its curve passes through the
+# book's 3 epochs: at that point it differs from the book's model in the format alone.
+
+# %% tags=hide-input
+own_study = {"preference, authors' format": "pm-mix2", "preference, own-last": OWN, "BT": "bt-mix2"}
+cfg_own_format = STUDY_MODELS[OWN].format
+own_curves = {label: pd.DataFrame(rms.metrics[key]["curve"]) for label, key in own_study.items()}
+judges["preference, own-last"] = PreferenceModel.from_pretrained(rms.models[OWN])
+scores["preference, own-last"] = evaluate(judges["preference, own-last"], bench, LITE_MAPPING, counts=None)
+pm_format_figure(own_curves, "BT", tolerance=TOLERANCE)
+plt.show()
+xs, padded_answers, bare_answers = padded_pairs(400, cfg.world, np.random.default_rng(cfg.seed + 21_000))
+padding = padding_preference({name: judges[name] for name in ("BT, MIX2", "preference, MIX2", "preference, own-last")},
+                             xs, padded_answers, bare_answers)
+own_swap = under_other_prompts(judges["preference, own-last"], bench, seed=cfg.seed)
+fmt = format_findings(own_curves["preference, own-last"], own_curves["preference, authors' format"],
+                      own_curves["BT"], scores["preference, own-last"]["p"], scores["BT, MIX2"]["p"], bench,
+                      tolerance=TOLERANCE)
+own_table = pd.DataFrame({
+    "BT": fmt.bt_sections, "preference, authors' format": fmt.markers_sections,
+    f"own-last, epoch {fmt.markers_epochs:g}": fmt.own_at_markers_epochs,
+    f"own-last, epoch {fmt.epochs:g}": fmt.own_sections}).T
+own_table["chat, other prompt"] = [swap["BT, all pairs"]["chat"], swap["preference, all pairs"]["chat"], float("nan"),
+                                   own_swap["chat"]]
+own_table["prefers padded"] = [padding["BT, MIX2"]["prefers padded"], padding["preference, MIX2"]["prefers padded"],
+                               float("nan"), padding["preference, own-last"]["prefers padded"]]
+display(own_table.round(3))
+
+# %% tags=remove-cell
+for key, words in format_words(fmt).items():
+    glue(key, words, display=False)
+glue("own_epochs", int(fmt.epochs), display=False)
+glue("tolerance", TOLERANCE, display=False)
+for sec in ("chat", "chat-hard", "safety", "reasoning"):
+    glue(f"own_{sec.replace('-', '_')}", fmt.own_sections[sec], display=False)
+    glue(f"own3_{sec.replace('-', '_')}", fmt.own_at_markers_epochs[sec], display=False)
+    glue(f"mk_{sec.replace('-', '_')}", fmt.markers_sections[sec], display=False)
+    glue(f"bt_{sec.replace('-', '_')}", fmt.bt_sections[sec], display=False)
+glue("own_drop", fmt.own_drop, display=False)
+glue("bt_drop", fmt.bt_drop, display=False)
+glue("own_chat_other", own_swap["chat"], display=False)
+glue("own_padded", padding["preference, own-last"]["prefers padded"], display=False)
+glue("bt_padded", padding["BT, MIX2"]["prefers padded"], display=False)
+glue("own_train_s", float(rms.metrics[OWN]["train_seconds"]), display=False)
+glue("pm_train_s", float(rms.metrics["pm-mix2"]["train_seconds"]), display=False)
+glue("own_cpu", rms.metrics[OWN]["machine"]["cpu"], display=False)  # where it was trained (maybe cached)
+
+# %% [markdown]
+# After {glue:text}`own_epochs` epochs the preference model in the `own-last` format {glue:text}`own_regime`. At
+# the book's 3 epochs, where the format is the only difference, it scores {glue:text}`own3_chat:.3f` on chat and
+# {glue:text}`own3_safety:.3f` on safety against the authors' format's {glue:text}`mk_chat:.3f` and
+# {glue:text}`mk_safety:.3f`; the rest of the way is epochs. The shaded band in each panel is the
+# {glue:text}`tolerance:.2f` below BT's last score that we count as level.
+#
+# - **The prompt.** Its agreement over all sections {glue:text}`own_reads` (a fall of {glue:text}`own_drop:.3f`,
+#   BT's {glue:text}`bt_drop:.3f`). On chat, which asks whether the answer copies or reverses the prompt's digits,
+#   it falls to {glue:text}`own_chat_other:.3f` under another prompt.
+# - **Chat-hard**, a subtly wrong answer padded with filler against a right one, is where it still trails:
+#   {glue:text}`own_chat_hard:.3f` against BT's {glue:text}`bt_chat_hard:.3f`. Asked about the same right answer
+#   padded and bare, it prefers the padded copy {glue:text}`own_padded:.0%` of the time (BT:
+#   {glue:text}`bt_padded:.0%`). MIX2's labels lean towards length (chapter 5), and a model that compares two
+#   answers side by side sees the length difference directly.
+# - **Cost.** Training it took {glue:text}`own_train_s:.0f` s on one core of an {glue:text}`own_cpu`
+#   (the machine that trained it), against {glue:text}`pm_train_s:.0f` s for the book's preference model (both with the
+#   probe's evaluation after every epoch).
+#
+# Downstream, the book keeps BT as the loop's judge (chapters 6 to 8), as the paper does for its main runs: a
+# preference model ranks $n$ answers only through their $n(n-1)/2$ comparisons (chapter 6's Copeland tournament),
+# each a forward pass over two answers, where BT scores each answer once; and even in this regime it is not ahead
+# of BT on the sections the loop's prompts ask about.
+
+# %% [markdown]
 # ## The paper's claim, pair by pair
 #
 # The paper's preference model is ahead of its BT model on reasoning. Asked about the same
@@ -184,10 +276,13 @@ for key, label in (("t", "preference, 1/3 of the pairs"), ("pms", "preference, s
 on_reasoning = [r["subset"] == "lite-reasoning" for r in bench]
 diff = mean_ci(credit(scores["preference, MIX2"]["p"][on_reasoning]) - credit(scores["BT, MIX2"]["p"][on_reasoning]))
 print(f"reasoning, preference model minus BT: {diff[0]:+.3f} +- {diff[1]:.3f} ({sum(on_reasoning)} pairs)")
+print(f"the same, own-last format, {fmt.epochs:g} epochs: {fmt.reasoning_diff[0]:+.3f} +- {fmt.reasoning_diff[1]:.3f}")
 
 # %% tags=remove-cell
 glue("pm_bt_reason_diff", float(diff[0]), display=False)
 glue("pm_bt_reason_diff_h", float(diff[1]), display=False)
+glue("own_bt_reason_diff", float(fmt.reasoning_diff[0]), display=False)
+glue("own_bt_reason_diff_h", float(fmt.reasoning_diff[1]), display=False)
 glue("n_cat", n_cat, display=False)
 
 # %% [markdown]
@@ -201,14 +296,27 @@ glue("n_cat", n_cat, display=False)
 headline = PreferenceModelHeadline(
     bench_pairs_per_category=n_cat, bt_sections=scores["BT, MIX2"]["sections"],
     pm_sections=scores["preference, MIX2"]["sections"], pm_minus_bt_reasoning=Interval(*map(float, diff)),
-    pm_reads_prompt_less_than_bt=bool(reads_less), pm_section_half_width=float(cell_h), pm_reason=pm_reason)
+    pm_reads_prompt_less_than_bt=bool(reads_less), pm_section_half_width=float(cell_h), pm_reason=pm_reason,
+    own_format=cfg_own_format, own_epochs=fmt.epochs, own_sections=fmt.own_sections,
+    own_minus_bt_reasoning=Interval(*map(float, fmt.reasoning_diff)), own_reads_prompt_less_than_bt=fmt.reads_less,
+    own_regime=fmt.regime, own_tolerance=fmt.tolerance, own_reason=format_words(fmt)["own_reason"])
 print("wrote", save("04_preference_model", headline, {
-    "paired_differences": {"reasoning: preference, MIX2 minus BT, MIX2": {"mean": float(diff[0]), "ci95": float(diff[1])}},
+    "paired_differences": {"reasoning: preference, MIX2 minus BT, MIX2": {"mean": float(diff[0]), "ci95": float(diff[1])},
+                           "reasoning: preference, own-last minus BT, MIX2": {"mean": float(fmt.reasoning_diff[0]),
+                                                                              "ci95": float(fmt.reasoning_diff[1])}},
     "pm_study": {"final": {label: {k: float(v) for k, v in row.items()} for label, row in study_table.iterrows()},
                  "curves": {label: c.to_dict(orient="list") for label, c in curves.items()},
                  "other_prompt_by_section": swap, "reads_prompt_less_than_bt": bool(reads_less),
                  "reasoning_on_its_face_or_not": {k: {"on its face": v[0], "needs the prompt": v[1]} for k, v in face.items()},
                  "reason": pm_reason, "section_half_width": float(cell_h)},
+    "own_format": {"model": OWN, "format": cfg_own_format, "epochs": fmt.epochs, "curve": own_curves["preference, own-last"].to_dict(orient="list"),
+                   "sections": fmt.own_sections, "at_book_epochs": fmt.own_at_markers_epochs, "gaps_to_bt": fmt.gaps,
+                   "regime": fmt.regime, "tolerance": fmt.tolerance, "drop_other_prompt": fmt.own_drop,
+                   "bt_drop_other_prompt": fmt.bt_drop, "other_prompt_by_section": own_swap,
+                   "padding": padding, "chat_per_doubling": fmt.chat_per_doubling,
+                   "epochs_to_regime": fmt.epochs_to_regime,
+                   "train_seconds": {k: rms.metrics[k]["train_seconds"] for k in (OWN, "pm-mix2")},
+                   "trained_on": rms.metrics[OWN]["machine"]},
 }, profile=cfg.profile).name)  # no machine path on the page
 
 # %% [markdown]
@@ -219,27 +327,31 @@ print("wrote", save("04_preference_model", headline, {
 # - {glue:text}`lead_prompt`
 # - Its reasoning score against BT's, pair by pair, is {glue:text}`pm_bt_reason_diff:+.3f` ±
 #   {glue:text}`pm_bt_reason_diff_h:.3f`; the scorecard reads it against whether the model learned its task.
+# - Where each answer sits decides whether a small preference model reads its prompt: each answer after its own
+#   copy of the prompt, as $\pi_0$ read answers in SFT, with {glue:text}`own_epochs` epochs, it
+#   {glue:text}`own_regime`; there it is {glue:text}`own_reason`. The book keeps BT as the loop's judge.
 #
 # ## Exercises
 #
-# 1. **Give each answer its prompt back.** Write a `format_pair` that repeats the context before each answer
-#    (`[CONTEXT] x [RESPONSE A] x a1 [RESPONSE B] x a2`), train the preference model with it, and measure its chat
-#    and reasoning scores and how far they fall under another prompt (`rlhf_lite.reward.pm_study.agreement`). If
-#    the reading is right, chat should rise and the fall under another prompt should grow towards BT's. Then try
-#    the other direction of size: a $\pi_0$ twice as wide (`small_config` shows how to derive a config;
-#    `prepare_pi0` trains it).
+# 1. **The authors' format, longer.** Is the format needed, or only the epochs? Train the book's preference model in
+#    the authors' format for as many epochs as `pm-mix2-own` (`with_overrides(cfg, {"preference.epochs": 10})`,
+#    then `prepare_reward_models(cfg2, ["pm-mix2"])`) and compare its sections and its fall under another prompt
+#    with the table above, pair by pair on the same rows.
+# 2. **Where the marker sits.** The `own` format (`[RESPONSE A] x a1 <eos> [RESPONSE B] x a2 <eos>`) puts a marker
+#    before each answer and none after. Train it beside `own-last` on a third of the pairs
+#    (`bench/probe_pm.py --variant "pm own, 10 epochs"`) and explain from the attention mask why the label's
+#    position matters in a decoder.
 #
 # :::{admonition} Solutions
 # :class: dropdown
 #
-# 1. `rlhf_lite.reward.preference.format_pair` is what both `preference_records` and `PreferenceModel` call,
-#    so replacing it (`import rlhf_lite.reward.preference as P; P.format_pair = lambda x, a, b: ...`, with
-#    `context_text(x)` for the context) changes training and judging together. Train with
-#    `train_sft(pi0, P.preference_records(pairs, seed=0), out, cfg.preference.to_sft(),
-#    callbacks=[EpochProbe("pm", bench)])` and read `probe.curve`. The sequences are about twice as long, so
-#    each epoch costs about twice the chapter's. Compare with this run: chat {glue:text}`st_pm_chat:.3f`,
-#    reasoning {glue:text}`st_pm_reason_e3:.3f`, and a fall under another prompt from
-#    {glue:text}`st_pm_all:.3f` to {glue:text}`st_pm_other_prompt:.3f` (BT: {glue:text}`st_bt_all:.3f` to
-#    {glue:text}`st_bt_other_prompt:.3f`). A change smaller than about ±{glue:text}`cell_h:.3f` on one section
-#    is inside one section's interval, so compare the two models pair by pair on the same rows.
+# 1. Ten epochs in the authors' format on all pairs cost about what `pm-mix2-own` cost. `bench/probe_pm.py`'s
+#    table has the same comparison on a third of the pairs (`pm markers, 10 epochs` against `pm own-last,
+#    10 epochs`): longer training lifts safety in both formats, and chat, which needs the prompt, moves only in
+#    `own-last`. A difference smaller than about ±{glue:text}`cell_h:.3f` on one section is inside one section's
+#    interval, so compare the two models pair by pair (`rlhf_lite.stats.mean_ci` of the per-pair credit difference).
+# 2. A decoder's position attends only to earlier positions. In `own` the label is read at the end of the second
+#    answer, whose tokens could not see a marker telling them a comparison follows; in `own-last` the marker comes
+#    after both answers, so the label's position attends to every token of both answers and knows it is asked.
+#    The probe's table shows what that did to chat.
 # :::

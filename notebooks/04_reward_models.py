@@ -161,8 +161,8 @@ assert abs(by_hand.item() - trl_value) < 1e-4 and abs(bt_loss(r_w, r_l).item() -
 #   It is a deliberately extreme case for the length-bias chapter.
 # - `bt-mix2-raw` and `bt-mix2-margin1`: BT models on MIX2 with no curation at all, and with a stricter
 #   margin, for the question at the end of the chapter: does curation pay?
-# - `pm-mix2-33pc`, `pm-mix2-small` and `bt-mix2-small`: the study of what the preference model needs, in
-#   {doc}`04_preference_model`.
+# - `pm-mix2-33pc`, `pm-mix2-small`, `bt-mix2-small` and `pm-mix2-own`: the study of what the preference model
+#   needs, in {doc}`04_preference_model` (the last shows each answer after its own prompt).
 #
 # The paper's MIX1 row is not its own model. It is UltraRM-13B {cite:p}`cui2023ultrafeedback`, a LLaMA-2-13B
 # reward model trained on UltraFeedback, HH-RLHF, SHP and summarisation, which the paper calls MIX1 and uses

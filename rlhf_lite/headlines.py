@@ -90,6 +90,15 @@ class PreferenceModelHeadline:
     pm_reads_prompt_less_than_bt: bool  # its agreement falls less than BT's under another prompt
     pm_section_half_width: float  # half-width of one category's share
     pm_reason: str  # why the preference model falls short, in the section's words
+    # issue 41: the preference model with each answer after its own prompt, on the same pairs, longer
+    own_format: str  # rlhf_lite.reward.preference.FORMATS
+    own_epochs: float
+    own_sections: dict  # {RewardBench category: share right}
+    own_minus_bt_reasoning: Interval  # paired by pair, against the same BT-MIX2
+    own_reads_prompt_less_than_bt: bool
+    own_regime: bool  # within own_tolerance of BT on chat and safety, as the paper's are
+    own_tolerance: float
+    own_reason: str  # the section's words for the comparison
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,6 +22,7 @@ from rlhf_lite.io import (atomic_dir, exclusive, fingerprint, intact, main_write
                           write_json, write_jsonl)
 from rlhf_lite.policy.models import build_tiny_policy, save_policy
 from rlhf_lite.policy.sft import train_sft
+from rlhf_lite.devices import machine
 from rlhf_lite.reward.pm_study import STUDY_MODELS, epoch_probes, small_config, study_config, subsample
 from rlhf_lite.world.tokenizer import build_tokenizer
 
@@ -213,6 +215,7 @@ def train_reward_stage(cfg: Config, name: str, progress: bool = True, log=print)
     probe = epoch_probes(cfg, kind, name)
     log(f"[{name}] {'TRL RewardTrainer' if kind == 'bt' else 'TRL SFTTrainer (A/B labels)'} "
         f"on {len(pairs)} pairs -> {out}")
+    t0 = time.perf_counter()
     with atomic_dir(out) as tmp:
         if kind == "bt":
             m = train_reward_model(pi0, pairs, tmp, cfg.reward, seed=cfg.seed, progress=progress, lora=cfg.lora,
@@ -222,6 +225,8 @@ def train_reward_stage(cfg: Config, name: str, progress: bool = True, log=print)
             m = train_sft(pi0, preference_records(pairs, seed=cfg.seed, style=style, eos=eos), tmp,
                           trained.preference.to_sft(), seed=cfg.seed, progress=progress, lora=cfg.lora, callbacks=probe)
             save_format(tmp, style)  # judged as it was trained (PreferenceModel.from_pretrained reads it)
-    m.update({"pairs": len(pairs)}, **({"curve": probe[0].curve} if probe else {}))
+    m.update({"pairs": len(pairs), "train_seconds": round(time.perf_counter() - t0, 1),  # one worker's threads
+              "machine": machine()},
+             **({"curve": probe[0].curve} if probe else {}))
     write_json(metrics_path, m)
     return out

@@ -10,7 +10,8 @@ from rlhf_lite.config import Config
 from rlhf_lite.policy.sft import train_sft
 from rlhf_lite.reward.preference import PreferenceModel, format_pair, preference_records
 from rlhf_lite.reward.rewardbench import lite_benchmark
-from rlhf_lite.reward.pm_study import (STUDY_MODELS, EpochProbe, StudyModel, agreement, length_split, other_prompts,
+from rlhf_lite.reward.pm_study import (BOOK_MODELS, STUDY_MODELS, EpochProbe, StudyModel, agreement, changed_factors,
+                                       check_study_models, length_split, other_prompts,
                                        small_config, study_config, subsample)
 
 
@@ -117,27 +118,34 @@ FACTOR_FIELDS = {"pairs": set(), "size": {"model.hidden_size", "model.intermedia
 
 
 @pytest.mark.parametrize("name", sorted(STUDY_MODELS))
-def test_each_study_model_differs_from_the_books_model_in_exactly_its_factor(name):
+def test_each_study_model_differs_from_its_base_in_exactly_its_factor(name):
     cfg, m = Config.preset("book"), STUDY_MODELS[name]
-    base, mine = _leaves(cfg), _leaves(study_config(cfg, name))
+    base_name = m.base or BOOK_MODELS[m.kind]
+    base, mine = _leaves(study_config(cfg, base_name)), _leaves(study_config(cfg, name))
     changed = {k for k in base if base[k] != mine[k]}
     assert changed <= FACTOR_FIELDS[m.factor], f"{name} ({m.factor}) also changes {changed - FACTOR_FIELDS[m.factor]}"
-    assert changed or m.share != 1.0, f"{name} changes nothing"
-    assert (m.share != 1.0) == (m.factor == "pairs")
+    base_share = STUDY_MODELS[m.base].share if m.base else 1.0
+    assert (m.share != base_share) == (m.factor == "pairs")
+    assert changed or m.factor == "pairs", f"{name} changes nothing in its config"
     if m.factor == "format":
         assert mine["preference.format"] != base["preference.format"]
     assert study_config(cfg, "pm-mix2") is cfg and study_config(cfg, "bt-mix2") is cfg  # the book's own models
 
 
 def test_a_study_model_must_change_its_named_factor_and_nothing_else():
-    assert StudyModel("pm", "format", format="own-last", epochs=10.0).format == "own-last"
-    with pytest.raises(ValueError, match="changes \\['format', 'pairs'\\]"):
-        StudyModel("pm", "format", share=0.5, format="own-last")
+    models = {"third": StudyModel("pm", "pairs", share=1 / 3),
+              "third-own": StudyModel("pm", "format", base="third", share=1 / 3, format="own-last", epochs=10.0)}
+    check_study_models(models)
+    assert changed_factors(models, "third-own") == ["format"]
+    with pytest.raises(ValueError, match=r"changes \['format', 'pairs'\]"):
+        check_study_models({**models, "x": StudyModel("pm", "format", share=0.5, format="own-last")})
     with pytest.raises(ValueError, match="changes nothing"):
-        StudyModel("pm", "size")
+        check_study_models({"x": StudyModel("pm", "size")})
+    with pytest.raises(ValueError, match="is not a study model of kind 'pm'"):
+        check_study_models({"x": StudyModel("pm", "format", base="bt-small", format="own")})
     with pytest.raises(ValueError, match="only a preference model"):
         StudyModel("bt", "pairs", share=0.5, epochs=10.0)
-    with pytest.raises(ValueError, match="must be the one factor"):
+    with pytest.raises(ValueError, match="factor 'depth'"):
         StudyModel("bt", "depth", small=True)
 
 

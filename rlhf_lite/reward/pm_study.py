@@ -30,47 +30,79 @@ from rlhf_lite.reward.rewardbench import credit, lite_benchmark
 
 @dataclasses.dataclass(frozen=True)
 class StudyModel:
-    """One model of chapter 4's study: the book's model of its ``kind`` on MIX2 with exactly one factor changed.
+    """One model of chapter 4's study: its ``base`` (the book's model of its ``kind`` on MIX2, or another study
+    model) with exactly one factor changed, named by ``factor``.
 
     ``share`` of MIX2's pairs (a subset: :func:`subsample`), from the half-size pi_0 (``small``), in another
-    preference ``format`` (rlhf_lite.reward.preference.FORMATS); ``factor`` names what differs from the book's
-    model, and :func:`study_config` and the stage apply nothing else. ``epochs`` (preference models only) runs the
-    same training longer: its learning rate is constant after warm-up, so the run's curve passes through the
-    model trained for the book's epochs (its warm-up, a share of all steps, is longer by the same ratio)."""
+    preference ``format`` (rlhf_lite.reward.preference.FORMATS); :func:`study_config` and the stage apply nothing
+    else, and :func:`changed_factors` checks it. ``epochs`` (preference models only) runs the same training
+    longer: its learning rate is constant after warm-up, so the run's curve passes through the model trained for
+    the book's epochs (its warm-up, a share of all steps, is longer by the same ratio)."""
 
     kind: str  # "bt" or "pm"
-    factor: str  # what differs from the book's model of this kind: "pairs", "size" or "format"
+    factor: str  # what differs from ``base``: "pairs", "size" or "format"
+    base: str = ""  # the model it differs from; "" is the book's model of its kind (pm-mix2, bt-mix2)
     share: float = 1.0
     small: bool = False
     format: str | None = None
     epochs: float | None = None
 
     def __post_init__(self):
-        changed = {"pairs": self.share != 1.0, "size": self.small, "format": self.format is not None}
-        extra = sorted(k for k, v in changed.items() if v and k != self.factor)
-        if self.factor not in changed or not changed[self.factor] or extra:
-            raise ValueError(f"StudyModel: factor {self.factor!r} must be the one factor changed (share, small or "
-                             f"format); this one changes {sorted(k for k, v in changed.items() if v) or 'nothing'}.")
+        if self.kind not in ("bt", "pm"):
+            raise ValueError(f"StudyModel: kind {self.kind!r}; use 'bt' or 'pm'.")
+        if self.factor not in FACTORS:
+            raise ValueError(f"StudyModel: factor {self.factor!r}; use one of {FACTORS}.")
         if (self.format is not None or self.epochs is not None) and self.kind != "pm":
             raise ValueError("StudyModel: only a preference model (kind 'pm') has a format, and only its learning "
                              "rate stays constant, so that a longer run passes through the book's model's epochs.")
 
 
+FACTORS = ("pairs", "size", "format")
+BOOK_MODELS = {"pm": "pm-mix2", "bt": "bt-mix2"}
+
+
+def changed_factors(models: dict, name: str) -> list[str]:
+    """The factors in which study model ``name`` of ``models`` differs from its base (sorted)."""
+    m = models[name]
+    base = models.get(m.base) if m.base else None
+    if m.base and (base is None or base.kind != m.kind):
+        raise ValueError(f"study model {name}: its base {m.base!r} is not a study model of kind {m.kind!r}.")
+    mine = {"pairs": m.share, "size": m.small, "format": m.format}
+    theirs = ({"pairs": 1.0, "size": False, "format": None} if base is None  # the book's model
+              else {"pairs": base.share, "size": base.small, "format": base.format})
+    return sorted(k for k in FACTORS if mine[k] != theirs[k])
+
+
+def check_study_models(models: dict) -> None:
+    """Raise unless every study model changes exactly its named factor from its base."""
+    for name, m in models.items():
+        got = changed_factors(models, name)
+        if got != [m.factor]:
+            raise ValueError(f"study model {name}: factor {m.factor!r} must be the one factor changed from "
+                             f"{m.base or BOOK_MODELS[m.kind]}; it changes {got or 'nothing'}.")
+
+
 # name -> the study's model: the chapter's learning curves over pairs and capacity and, for issue 41, the preference
-# model in the format where each answer sits after its own prompt. Larger models were not affordable within the
-# chapter's time budget on 2 CPU cores; neither was a quarter and a half of the pairs (the previous grid): one third
-# gives the pairs' curve and an equal-pairs-shown comparison (a third three times against all once) for 60% of the
-# two runs' time.
+# model in the format where each answer sits after its own prompt (on a third of the pairs, the affordable base).
+# Larger models were not affordable within the chapter's time budget on 2 CPU cores; neither was a quarter and a
+# half of the pairs (the previous grid): one third gives the pairs' curve and an equal-pairs-shown comparison (a
+# third three times against all once) for 60% of the two runs' time.
 STUDY_MODELS = {
     "pm-mix2-33pc": StudyModel("pm", "pairs", share=1 / 3),
     "pm-mix2-small": StudyModel("pm", "size", small=True),
     "bt-mix2-small": StudyModel("bt", "size", small=True),
+    # issue 41: each answer after its own prompt, one marker after both ("own-last"), on all of MIX2's pairs and run
+    # for 10 epochs (its curve passes through the book's 3): the regime where the preference model reads its
+    # prompt (bench/probe_pm.py measured the factors one at a time; pairs decided it)
+    "pm-mix2-own": StudyModel("pm", "format", format="own-last", epochs=10.0),
 }
+check_study_models(STUDY_MODELS)
+OWN = "pm-mix2-own"  # the preference model in the regime where it reads its prompt (chapter 4, section 4.1)
 
 
 def study_config(cfg, name: str):
     """The config reward-stage model ``name`` trains under: ``cfg`` itself for the book's models; for a study
-    model, ``cfg`` with its one factor applied (the half-size pi_0, the preference format and its epochs).
+    model, ``cfg`` with its settings applied (the half-size pi_0, the preference format and its epochs).
     The share of pairs is applied to the data (``stages.train_reward_stage``), not here."""
     m = STUDY_MODELS.get(name)
     if m is None:

@@ -19,7 +19,6 @@ table of what a `ci` run should print (rlhf_lite.site.scorecard, from bench/ci_r
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
 import subprocess
 import sys
@@ -27,6 +26,9 @@ import time
 from pathlib import Path
 
 import yaml
+
+# what a time was measured on (in devices: the reward stage records it beside a model's seconds too)
+from rlhf_lite.devices import machine
 
 BOOK_FILES = ("_config.yml", "_toc.yml", "references.bib")
 BOOK_DIRS = ("book", "figures")
@@ -207,37 +209,6 @@ def main(argv=None) -> None:
           f"{t2 - t1:.0f} s; HTML in {(args.output or root) / '_build' / 'html'}")
 
 
-# The CPU flags that decide how fast torch's CPU kernels run here (machines of one kind differ about 2x with and
-# without AVX-512): recorded with every build's timings, so a time is never quoted without them.
-SPEED_FLAGS = ("avx", "avx2", "fma", "avx512f", "avx512bw", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_bf16")
-
-
-def cpu_flags(cpuinfo: str | None = None) -> set[str] | None:
-    """The flags of the first CPU in /proc/cpuinfo (None where there is no such file: not Linux)."""
-    if cpuinfo is None:
-        path = Path("/proc/cpuinfo")
-        if not path.exists():
-            return None
-        cpuinfo = path.read_text()
-    line = next((ln for ln in cpuinfo.splitlines() if ln.startswith("flags")), None)
-    return set(line.split(":", 1)[1].split()) if line else None
-
-
-def machine(cpuinfo: str | None = None) -> dict:
-    """What the timings were measured on: CPU model, cores, memory, and whether it has AVX-512."""
-    import platform
-
-    cpu = platform.processor()
-    if cpuinfo is None and Path("/proc/cpuinfo").exists():
-        cpuinfo = Path("/proc/cpuinfo").read_text()
-    if cpuinfo:
-        cpu = next((ln.split(":", 1)[1].strip() for ln in cpuinfo.splitlines() if ln.startswith("model name")), cpu)
-    flags = cpu_flags(cpuinfo) if cpuinfo else None
-    return {"cpu": cpu, "cores": len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count(),
-            "memory_gib": round(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30),
-            "avx512": None if flags is None else "avx512f" in flags,
-            "flags": None if flags is None else [f for f in SPEED_FLAGS if f in flags],
-            "date": time.strftime("%Y-%m-%d")}
 
 
 if __name__ == "__main__":

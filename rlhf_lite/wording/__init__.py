@@ -12,4 +12,4 @@ from rlhf_lite.wording.general import against_tie, interval_words, ranks_and_gen
 from rlhf_lite.wording.loop import (bias_against_paper, collapse_words, gain_kept, overoptimisation_shape, peak_words,
                                     penalty_safety_words,
                                     preference_model_words, reuse_words, safety_round_words, sweep_safety_words)
-from rlhf_lite.wording.rewards import mix_words, pm_study_words, table1_words, table5_differences
+from rlhf_lite.wording.rewards import format_words, mix_words, pm_study_words, table1_words, table5_differences

@@ -150,3 +150,34 @@ def table5_differences(differ) -> str:
     plausible cause (``TABLE5_LENGTH_CAUSES``; an unknown one says so), or "- none"."""
     return "\n".join(f"- `{d}`: {TABLE5_LENGTH_CAUSES.get(d, 'no explanation yet; an open question')}."
                      for d in differ) or "- none"
+
+
+# --- issue 41: the preference model with each answer after its own prompt (rlhf_lite.reward.analysis.FormatFindings)
+
+def format_words(f) -> dict:
+    """The sentences of chapter 4's section on where each answer sits, by glue name, from :class:`FormatFindings`
+    ``f``: whether the own-format model reached BT's level on chat and safety (the regime), whether it reads its
+    prompt, and its reasoning score against BT's, pair by pair."""
+    gap = {s: f"{f.gaps[s]:+.3f}" for s in f.gaps}
+    short = [s for s in ("chat", "safety") if f.gaps[s] > f.tolerance]
+    if f.regime:
+        regime = (f"is level with BT where the paper's are: BT minus it is {gap['chat']} on chat and {gap['safety']} "
+                  f"on safety, both within {f.tolerance:.2f}")
+    else:
+        more = ""
+        if "chat" in short and f.epochs_to_regime is not None:
+            more = (f"; at the rate of its last doubling of epochs ({f.chat_per_doubling:+.3f} on chat) it would need "
+                    f"about {f.epochs_to_regime:.0f} epochs")
+        elif "chat" in short:
+            more = "; its chat score stopped rising, so more epochs of the same pairs would not close the gap"
+        regime = (f"is not yet level with BT: BT minus it is {gap['chat']} on chat and {gap['safety']} on safety, "
+                  f"beyond {f.tolerance:.2f} on {' and '.join(short)}{more}")
+    reads = ("falls under another prompt clearly less than BT does: it still reads the answers more than the prompt"
+             if f.reads_less else
+             "falls under another prompt about as far as BT's or further: it reads its answers against the prompt")
+    d, h = f.reasoning_diff
+    reason = compare(d, h, f"ahead of BT on reasoning by {d:.3f} ± {h:.3f}, as in the paper",
+                     f"behind BT on reasoning by {-d:.3f} ± {h:.3f}, unlike the paper's",
+                     f"level with BT on reasoning ({d:+.3f} ± {h:.3f})",
+                     unclear=f"not measurably apart from BT on reasoning ({d:+.3f} ± {h:.3f})", resolution=f.cell_h)
+    return {"own_regime": regime, "own_reads": reads, "own_reason": reason}
