@@ -33,12 +33,12 @@ from myst_nb import glue
 
 from rlhf_lite.config import Config
 from rlhf_lite.headlines import PreferenceModelHeadline, save
-from rlhf_lite.plots import pm_format_figure, pm_study_figure
+from rlhf_lite.plots import pm_study_figure
 from rlhf_lite.policy import load_policy, num_parameters
 from rlhf_lite.reward import PreferenceModel, RewardModel
-from rlhf_lite.reward.agreement import padding_preference
-from rlhf_lite.reward.analysis import (LEVEL_WITH_BT as TOLERANCE, format_findings, padded_pairs, pm_study_findings,
-                                       reasoning_by_face, under_other_prompts)
+from rlhf_lite.reward.agreement import LEVEL_WITH_BT as TOLERANCE, format_findings, padding_preference
+from rlhf_lite.reward.analysis import padded_pairs, pm_study_findings, reasoning_by_face, under_other_prompts
+from rlhf_lite.reward.figures import pm_format_figure
 from rlhf_lite.reward.pm_study import OWN, STUDY_MODELS, book_benchmark, small_config
 from rlhf_lite.reward.rewardbench import LITE_MAPPING, credit, evaluate
 from rlhf_lite.stages import prepare_pi0, prepare_reward_models
@@ -191,8 +191,9 @@ for key, label in (("t", "preference, 1/3 of the pairs"), ("pms", "preference, s
 # The probe outside the book (`bench/probe_pm.py`, its table in `bench/README.md`) changed one factor at a time on a
 # third of MIX2's pairs, each beside BT trained the same way: the format (the authors', the prompt repeated inside
 # their markers, `own-last`), epochs (3, 10, 20), depth (twice the layers at the same width) and pairs (a third
-# and all of MIX2). The format moved chat and safety; epochs alone stopped moving chat; twice the layers did not
-# help; and all of MIX2's pairs instead of a third did what twice the epochs could not. So the book trains one
+# and all of MIX2). The format moved chat and safety; epochs alone stopped moving chat after about ten; twice the
+# layers lowered chat and raised chat-hard and reasoning, closing no gap; and all of MIX2's pairs instead of a third
+# did what twice the epochs could not. So the book trains one
 # more model, `pm-mix2-own`: the book's preference model on all of MIX2 in the `own-last` format, for
 # {glue:text}`own_epochs` epochs. Its learning rate is constant after warm-up, so its curve passes through the
 # book's 3 epochs: at that point it differs from the book's model in the format alone.
@@ -216,11 +217,17 @@ own_table = pd.DataFrame({
     "BT": fmt.bt_sections, "preference, authors' format": fmt.markers_sections,
     f"own-last, epoch {fmt.markers_epochs:g}": fmt.own_at_markers_epochs,
     f"own-last, epoch {fmt.epochs:g}": fmt.own_sections}).T
-own_table["chat, other prompt"] = [swap["BT, all pairs"]["chat"], swap["preference, all pairs"]["chat"], float("nan"),
-                                   own_swap["chat"]]
-own_table["prefers padded"] = [padding["BT, MIX2"]["prefers padded"], padding["preference, MIX2"]["prefers padded"],
-                               float("nan"), padding["preference, own-last"]["prefers padded"]]
-display(own_table.round(3))
+display(own_table.round(3))  # two tables, so each fits the page: the sections, then the prompt and the padding
+reading = pd.DataFrame({"all, own prompt": [own_curves[k]["all"].iloc[-1] for k in ("BT", "preference, authors' format",
+                                                                                  "preference, own-last")],
+                        "all, other prompt": [own_curves[k]["other prompt"].iloc[-1]
+                                              for k in ("BT", "preference, authors' format", "preference, own-last")],
+                        "chat, other prompt": [swap["BT, all pairs"]["chat"], swap["preference, all pairs"]["chat"],
+                                               own_swap["chat"]],
+                        "prefers padded": [padding[k]["prefers padded"]
+                                           for k in ("BT, MIX2", "preference, MIX2", "preference, own-last")]},
+                       index=["BT", "preference, authors' format", f"own-last, epoch {fmt.epochs:g}"])
+display(reading.round(3))
 
 # %% tags=remove-cell
 for key, words in format_words(fmt).items():

@@ -203,34 +203,6 @@ def pm_study_figure(curves: Mapping, pairs: Mapping[str, int]):
     return fig
 
 
-def pm_format_figure(curves: Mapping, bt_label: str, tolerance: float = 0.03):
-    """Issue 41's figure: each lite RewardBench section against epochs for the preference models in two formats and
-    BT, all on the same pairs, with BT's last score and the band ``tolerance`` below it that counts as level (the
-    paper's preference model is level with its BT on chat and safety). ``curves`` {run label: DataFrame of the
-    probe's rows by epoch}, ``bt_label`` the BT run's label. A 2 x 2 grid to read at the column's width."""
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(2, 2, figsize=(7.2, 6.2), sharex=True, sharey=True)
-    for ax, sec in zip(axes.flat, ("chat", "chat-hard", "safety", "reasoning")):
-        for k, (label, c) in enumerate(curves.items()):
-            ax.plot(c["epoch"], c[f"lite-{sec}"], marker="o", ms=3, color="C3" if label == bt_label else f"C{k}",
-                    ls="-" if label == bt_label else ("--" if k % 2 else "-"), label=label)
-        top = float(curves[bt_label][f"lite-{sec}"].iloc[-1])
-        ax.axhspan(top - tolerance, top, color="C3", alpha=0.12, lw=0)
-        ax.axhline(0.5, color="grey", ls=":", lw=1)
-        ax.set(title=sec, ylim=(0, 1.02))
-    for ax in axes[1]:
-        ax.set_xlabel("epoch")
-    for ax in axes[:, 0]:
-        ax.set_ylabel("agreement with r*")
-    handles, labels = axes[0, 0].get_legend_handles_labels()
-    handles.append(plt.Rectangle((0, 0), 1, 1, color="C3", alpha=0.12))
-    labels.append(f"within {tolerance:.2f} of BT's last score")
-    fig.legend(handles, labels, loc="lower center", ncol=2, fontsize=9, frameon=False)
-    fig.tight_layout(rect=(0, 0.1, 1, 1))
-    return fig
-
-
 # --- the smallest text of a figure, carried in its PNG -------------------------------------------------------------
 TEXT_KEY = "rlhf_lite:text"  # the PNG tEXt keyword of the record (PNG allows 1-79 Latin-1 characters)
 

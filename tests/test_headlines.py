@@ -18,7 +18,7 @@ def placeholder(kind):
     for f in dataclasses.fields(kind):
         t = typing.get_type_hints(kind)[f.name]
         values[f.name] = (Interval(0.1, 0.05) if t is Interval else placeholder(t) if dataclasses.is_dataclass(t)
-                          else {"reasoning": 0.9, "chat": 0.9} if t is dict else True if t is bool else 3 if t is int
+                          else {"reasoning": 0.9, "chat": 0.9, "safety": 0.9} if t is dict else True if t is bool else 3 if t is int
                           else "a name" if t is str else 0.6)
     return kind(**values)
 

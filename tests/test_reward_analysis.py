@@ -233,3 +233,54 @@ def test_the_chapters_figures_draw_what_they_are_given():
     p = rng.uniform(0, 1, 5000)
     fig, ece = calibration({"calibrated": p, "sure": np.ones(5000)}, (rng.uniform(0, 1, 5000) < p).astype(float))
     assert ece["calibrated"] < 0.03 < ece["sure"]
+
+
+def _format_study(own_chat_last=0.98, own_drop=0.4, reasoning_gap=0.0):
+    """Planted curves for issue 41's format study: the own-format model over 4 epochs (chat rising by 0.1 per
+    doubling to ``own_chat_last``), the authors' format and BT over 2, and 100 reasoning rows judged by both."""
+    import pandas as pd
+
+    from rlhf_lite.reward.agreement import format_findings
+
+    def curve(chats, other, n):
+        return pd.DataFrame({"epoch": list(range(1, n + 1)), "lite-chat": chats, "lite-chat-hard": [0.6] * n,
+                             "lite-safety": [1.0] * n, "lite-reasoning": [0.8] * n, "all": [0.9] * n,
+                             "other prompt": [float("nan")] * (n - 1) + [other]})
+    own = curve([own_chat_last - 0.2, own_chat_last - 0.1, own_chat_last - 0.05, own_chat_last], 0.9 - own_drop, 4)
+    markers, bt = curve([0.5, 0.5], 0.88, 2), curve([0.99, 1.0], 0.5, 2)
+    rows = [{"subset": "lite-reasoning"}] * 100 + [{"subset": "lite-chat"}] * 10
+    bt_p = np.r_[np.full(100, 0.9), np.full(10, 0.9)]
+    own_p = bt_p.copy()
+    own_p[:int(round(100 * reasoning_gap))] = 0.1  # the own model wrong where BT is right on that share
+    return format_findings(own, markers, bt, own_p, bt_p, rows, tolerance=0.03)
+
+
+def test_the_format_findings_read_the_regime_the_prompt_and_the_paired_reasoning():
+    f = _format_study()
+    assert f.epochs == 4 and f.markers_epochs == 2 and f.own_at_markers_epochs["chat"] == pytest.approx(0.88)
+    assert f.gaps["chat"] == pytest.approx(0.02) and f.regime and f.epochs_to_regime is None
+    assert f.chat_per_doubling == pytest.approx(0.1)  # epoch 2 to 4: 0.88 -> 0.98
+    assert f.own_drop == pytest.approx(0.4) and f.bt_drop == pytest.approx(0.4) and not f.reads_less
+    assert tuple(f.reasoning_diff) == (0.0, 0.0)
+    f = _format_study(own_chat_last=0.87, own_drop=0.05, reasoning_gap=0.2)
+    assert not f.regime and f.gaps["chat"] == pytest.approx(0.13) and f.reads_less
+    assert f.epochs_to_regime == pytest.approx(4 * 2 ** ((0.13 - 0.03) / 0.1))  # one more doubling: 8 epochs
+    assert f.reasoning_diff.mean == pytest.approx(-0.2) and f.reasoning_diff.half > 0
+    with pytest.raises(ValueError, match="no reasoning pairs"):
+        from rlhf_lite.reward.agreement import format_findings
+        format_findings(None, None, None, [], [], [{"subset": "lite-chat"}])
+
+
+def test_the_format_figure_draws_every_section_with_bts_band():
+    import matplotlib
+    import pandas as pd
+
+    matplotlib.use("Agg")
+    from rlhf_lite.reward.figures import pm_format_figure
+
+    c = pd.DataFrame({"epoch": [1, 2], **{f"lite-{s}": [0.5, 0.6] for s in ("chat", "chat-hard", "safety", "reasoning")}})
+    fig = pm_format_figure({"markers": c, "own": c, "BT": c + 0.3}, "BT", tolerance=0.05)
+    assert [ax.get_title() for ax in fig.axes] == ["chat", "chat-hard", "safety", "reasoning"]
+    assert all(len(ax.get_lines()) == 4 for ax in fig.axes)  # three runs and the coin-flip line
+    band = fig.axes[0].patches[0]
+    assert (band.get_y(), band.get_y() + band.get_height()) == pytest.approx((0.85, 0.9))  # BT's last chat (0.9) and 0.05 below it

@@ -49,10 +49,14 @@ def results():
             bt_rewardbench=0.95, prompting_rewardbench=0.52, bench_pairs_per_category=500,
             raw_pairs=28000, curated_pairs=20000, curated_minus_raw=_iv(0.03, 0.02)),
         "04_preference_model": PreferenceModelHeadline(
-            bench_pairs_per_category=500, bt_sections={"reasoning": 0.90},
+            bench_pairs_per_category=500, bt_sections={"chat": 0.99, "safety": 1.0, "reasoning": 0.90},
             pm_sections={"chat": 0.9, "chat-hard": 0.7, "safety": 0.8, "reasoning": 0.95},
             pm_minus_bt_reasoning=_iv(0.05, 0.03), pm_reads_prompt_less_than_bt=False, pm_section_half_width=0.04,
-            pm_reason="The preference model does not read its answers against the prompt's content (planted)."),
+            pm_reason="The preference model does not read its answers against the prompt's content (planted).",
+            own_format="own-last", own_epochs=10.0,
+            own_sections={"chat": 0.98, "chat-hard": 0.7, "safety": 1.0, "reasoning": 0.95},
+            own_minus_bt_reasoning=_iv(0.05, 0.03), own_reads_prompt_less_than_bt=False, own_regime=True,
+            own_tolerance=0.03, own_reason="ahead of BT on reasoning (planted)"),
         "05_length_bias": LengthBiasHeadline(prompts=288, mix1_length_correlation=0.24, mix2_length_correlation=0.06,
                                              mix1_minus_mix2=_iv(0.18, 0.05)),
         "06_iterative_dpo": IterativeDpoHeadline(
@@ -126,7 +130,8 @@ def test_only_an_interval_wholly_on_one_side_decides(effect, half):
 
 
 def test_every_claim_of_the_issue_is_on_the_card_and_reads_its_chapter(results):
-    assert set(_verdicts(results)) == {"bt_beats_prompting", "pm_beats_bt_reasoning", "curation",
+    assert set(_verdicts(results)) == {"bt_beats_prompting", "pm_beats_bt_reasoning", "pm_own_beats_bt_reasoning",
+                                       "curation",
                                        "curation_downstream", "length_bias", "online_beats_offline_gold",
                                        "online_beats_offline", "online_beats_far_offline", "online_beats_far_offline_bt",
                                        "offline_beats_sft", "length_penalty", "reference_pi0",
@@ -154,6 +159,10 @@ def _set(d, key, value):
     ("pm_beats_bt_reasoning", "04_preference_model", "pm_sections",  # the issue's case: below a coin flip on chat
      {"chat": 0.464, "chat-hard": 0.7, "safety": 0.8, "reasoning": 0.95}, sc.NOT_MEASURED),
     ("pm_beats_bt_reasoning", "04_preference_model", "pm_reads_prompt_less_than_bt", True, sc.NOT_MEASURED),
+    ("pm_own_beats_bt_reasoning", "04_preference_model", "own_minus_bt_reasoning", Interval(-0.07, 0.03), sc.FAILS),
+    # outside the regime (not level with BT on chat and safety) it is not quoted, whatever its reasoning score
+    ("pm_own_beats_bt_reasoning", "04_preference_model", "own_regime", False, sc.NOT_MEASURED),
+    ("pm_own_beats_bt_reasoning", "04_preference_model", "own_reads_prompt_less_than_bt", True, sc.NOT_MEASURED),
     ("bt_beats_prompting", "04_reward_models", "bt_minus_prompting", Interval(0.01, 0.03), sc.NO_DIFFERENCE),
     ("curation", "03_preference_data", "label_accuracy_change", label_accuracy_change(0.93, 0.90, 28000, 20000),
      sc.FAILS),
@@ -183,7 +192,9 @@ def test_altered_results_flip_the_verdict(results, key, chapter, path, value, ex
     if expected == sc.NOT_MEASURED:  # says which model did not learn its task
         assert row["why_not"].startswith("Not measurable until every model compared learned its task; not so: ")
         assert ("chat (0.464" in row["why_not"] or "reads its prompt" in row["why_not"]
-                or "offline DPO above pi_0" in row["why_not"])
+                or "offline DPO above pi_0" in row["why_not"] or "within 0.03 of BT on chat and safety" in row["why_not"])
+    if key == "pm_own_beats_bt_reasoning" and expected == sc.FAILS:
+        assert row["why_not"].endswith(altered["04_preference_model"].own_reason + ".")
 
 
 def test_a_chapter_that_did_not_run_or_ran_in_another_profile_is_not_measured(results, tmp_path):

@@ -177,3 +177,19 @@ def test_table5s_differences_come_with_their_causes_or_say_that_none_is_known():
     assert text.splitlines()[0] == f"- `orca`: {TABLE5_LENGTH_CAUSES['orca']}."
     assert text.splitlines()[1] == "- `nectar`: no explanation yet; an open question."
     assert table5_differences([]) == "- none"
+
+
+def test_the_format_studys_sentences_follow_the_findings():
+    from test_reward_analysis import _format_study
+
+    from rlhf_lite.wording import format_words
+
+    w = format_words(_format_study())
+    assert w["own_regime"].startswith("is level with BT where the paper's are: BT minus it is +0.020 on chat")
+    assert "reads its answers against the prompt" in w["own_reads"]
+    assert w["own_reason"] == "level with BT on reasoning (+0.000 ± 0.000)"
+    w = format_words(_format_study(own_chat_last=0.87, own_drop=0.05, reasoning_gap=0.2))
+    assert w["own_regime"].startswith("is not yet level with BT: BT minus it is +0.130 on chat")
+    assert w["own_regime"].endswith("it would need about 8 epochs")
+    assert "still reads the answers more than the prompt" in w["own_reads"]
+    assert w["own_reason"].startswith("behind BT on reasoning by 0.200")

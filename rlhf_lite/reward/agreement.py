@@ -1,18 +1,21 @@
 """How often each judge sides with the truth, or with an answer it should not like, on pairs the reward-modelling
 chapter builds: the echo against the right answer, pi_0's own pairs, the same pairs for models trained on raw and
-curated data. Each function returns plain numbers; the chapter draws the tables.
+curated data; and section 4.1's preference model with each answer after its own prompt against BT
+(:class:`FormatFindings`). Each function returns plain numbers; the chapter draws the tables.
 
 Like ``analysis.py``, not a stage: no stage imports it (``io.PRESENTATION_MODULES``).
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
 
-from rlhf_lite.reward.analysis import OnPolicyPairs, echo_triples, judge_right
-from rlhf_lite.stats import mean_ci
+from rlhf_lite.reward.analysis import SECTIONS, OnPolicyPairs, echo_triples, judge_right
+from rlhf_lite.reward.rewardbench import credit
+from rlhf_lite.stats import Interval, mean_ci
 
 
 def echo_preferences(judges: dict, annotator, families: Sequence[str], n: int, world_cfg,
@@ -102,3 +105,75 @@ def right_by_ending(judges: dict, rows: Sequence[dict], ends_in_filler: np.ndarr
         out[name] = {"rejected ends in filler": float(right[ends_in_filler].mean()),
                      "other pairs": float(right[~ends_in_filler].mean())}
     return out
+
+
+@dataclass(frozen=True)
+class FormatFindings:
+    """Issue 41's format study (chapter 4, section "Where each answer sits"): the preference model with each answer
+    after its own prompt ("own"), against the book's format ("markers") and BT, all three on the same third of MIX2.
+
+    ``*_sections``: lite RewardBench shares after training (``markers_sections`` at the book's epochs); ``gaps``:
+    BT's share minus the own-format model's, by section; ``regime``: within ``tolerance`` of BT on chat and safety
+    (the paper's preference model is level with its BT there); ``drop``: the fall of the share of all pairs right
+    under another prompt; ``reads_less``: the own-format model's fall clearly below BT's (as in
+    :class:`PMStudyFindings`); ``reasoning_diff``: own minus BT on reasoning, paired by pair; ``chat_per_doubling``:
+    the change in chat per doubling of epochs over the last doubling of its curve (None under 2 epochs) and
+    ``epochs_to_regime`` the epochs that rate would need to close the chat gap (None: not closing, or closed)."""
+
+    epochs: float
+    markers_epochs: float
+    own_sections: dict
+    markers_sections: dict
+    own_at_markers_epochs: dict
+    bt_sections: dict
+    gaps: dict
+    tolerance: float
+    regime: bool
+    own_drop: float
+    bt_drop: float
+    cell_h: float
+    reasoning_diff: Interval
+    chat_per_doubling: float | None
+    epochs_to_regime: float | None
+
+    @property
+    def reads_less(self) -> bool:
+        return self.own_drop < self.bt_drop - 2 * self.cell_h
+
+
+def _sections_at(curve, k: int) -> dict:
+    return {s: float(curve[f"lite-{s}"].iloc[k]) for s in SECTIONS}
+
+
+# How close to BT counts as level on a section (issue 41's target: the paper's preference model is within 1.1 points
+# of its BT on chat and ahead on safety, Table 1)
+LEVEL_WITH_BT = 0.03
+
+
+def format_findings(own, markers, bt, own_p, bt_p, rows, tolerance: float = LEVEL_WITH_BT) -> FormatFindings:
+    """:class:`FormatFindings` from the three runs' probe curves (DataFrames by epoch: the own-format preference
+    model, the book's format, BT, all on the same pairs) and the two judges' probabilities ``own_p`` and ``bt_p``
+    that the chosen answer is better on benchmark ``rows`` (for the paired reasoning difference)."""
+    n_sec = sum(r["subset"] == "lite-reasoning" for r in rows)
+    if n_sec == 0:
+        raise ValueError("format_findings: the benchmark rows have no reasoning pairs to compare the judges on.")
+    at = int(np.argmin(np.abs(own["epoch"].to_numpy() - markers["epoch"].iloc[-1])))  # its point at markers' epochs
+    own_s, bt_s = _sections_at(own, -1), _sections_at(bt, -1)
+    gaps = {s: bt_s[s] - own_s[s] for s in SECTIONS}
+    on = np.array([r["subset"] == "lite-reasoning" for r in rows])
+    per_doubling = steps = None
+    e = own["epoch"].to_numpy()
+    if e[-1] >= 2:
+        half = int(np.argmin(np.abs(e - e[-1] / 2)))
+        per_doubling = float((own["lite-chat"].iloc[-1] - own["lite-chat"].iloc[half]) / np.log2(e[-1] / e[half]))
+        if gaps["chat"] > tolerance and per_doubling > 0:
+            steps = float(e[-1] * 2 ** ((gaps["chat"] - tolerance) / per_doubling))
+    return FormatFindings(
+        epochs=float(e[-1]), markers_epochs=float(markers["epoch"].iloc[-1]), own_sections=own_s,
+        markers_sections=_sections_at(markers, -1), own_at_markers_epochs=_sections_at(own, at), bt_sections=bt_s,
+        gaps=gaps, tolerance=tolerance, regime=bool(gaps["chat"] <= tolerance and gaps["safety"] <= tolerance),
+        own_drop=float(own["all"].iloc[-1] - own["other prompt"].iloc[-1]),
+        bt_drop=float(bt["all"].iloc[-1] - bt["other prompt"].iloc[-1]),
+        cell_h=float(1.96 * np.sqrt(0.25 / n_sec)),
+        reasoning_diff=mean_ci(credit(np.asarray(own_p)[on]) - credit(np.asarray(bt_p)[on])),
+        chat_per_doubling=per_doubling, epochs_to_regime=steps)
