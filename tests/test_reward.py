@@ -128,14 +128,19 @@ def test_the_own_format_puts_each_answer_after_its_own_prompt_and_the_model_keep
         save_format(tmp_path, "chat")
 
 
-def test_a_preference_model_in_the_own_format_is_asked_both_orders_in_it(pi0_artifacts, tmp_path):
+@pytest.mark.parametrize("style, first, other", [
+    ("own", "[RESPONSE A] copy 1 2 = 1 2 <eos> [RESPONSE B] copy 1 2 = 2 1 <eos>",
+     "[RESPONSE A] copy 1 2 = 2 1 <eos> [RESPONSE B] copy 1 2 = 1 2 <eos>"),
+    ("own-last", "copy 1 2 = 1 2 <eos> copy 1 2 = 2 1 <eos> [RESPONSE A]",  # chapter 4's pm-mix2-own
+     "copy 1 2 = 2 1 <eos> copy 1 2 = 1 2 <eos> [RESPONSE A]")])
+def test_a_preference_model_in_an_own_format_is_asked_both_orders_in_it(pi0_artifacts, tmp_path, style, first, other):
     import shutil
 
     from rlhf_lite.reward.preference import save_format
 
     model_dir = tmp_path / "pm"
     shutil.copytree(pi0_artifacts.pi0, model_dir)
-    save_format(model_dir, "own")
+    save_format(model_dir, style)
     pm = PreferenceModel.from_pretrained(model_dir)
     seen = []
     real = pm.prob_a
@@ -143,8 +148,8 @@ def test_a_preference_model_in_the_own_format_is_asked_both_orders_in_it(pi0_art
     xs, a, b = ["copy 1 2 =", "sort 3 1 2 ="], ["1 2", "1 2 3"], ["2 1", "3 2 1"]
     p_ab, p_ba = pm.prob_first(xs, a, b), pm.prob_first(xs, b, a)
     np.testing.assert_allclose(p_ab + p_ba, 1.0, atol=1e-6)
-    assert seen[0] == "[RESPONSE A] copy 1 2 = 1 2 <eos> [RESPONSE B] copy 1 2 = 2 1 <eos>"
-    assert seen[2] == "[RESPONSE A] copy 1 2 = 2 1 <eos> [RESPONSE B] copy 1 2 = 1 2 <eos>"  # the other order too
+    assert seen[0] == first
+    assert seen[2] == other  # the other order too
     with pytest.raises(ValueError, match="unknown style"):
         PreferenceModel.from_pretrained(model_dir, style="chat")
 
