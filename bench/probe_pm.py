@@ -84,7 +84,7 @@ def run(name: str, profile: str = "book") -> dict:
     out = ROOT / "runs" / f"pm-probe-{profile}" / slug(name)
     from rlhf_lite.reward.pm_study import EpochProbe
 
-    probe = [EpochProbe(kind, book_benchmark(cfg))] if name in BY_EPOCH else []
+    probe = [EpochProbe(kind, book_benchmark(cfg), style=style or "markers")] if name in BY_EPOCH else []
     t0 = time.time()
     if kind == "bt":
         train_reward_model(pi0, pairs, out, dataclasses.replace(cfg.reward, epochs=epochs), seed=cfg.seed, progress=False,

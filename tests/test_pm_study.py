@@ -193,6 +193,21 @@ def test_the_probe_is_lite_only_and_checks_its_kind():
     assert len(epoch_probes(cfg, "pm", "pm-mix2-small")) == 1
     with pytest.raises(ValueError, match="'bt' or 'pm'"):
         EpochProbe("rm", [])
+    with pytest.raises(ValueError, match="the format the model is trained in"):
+        EpochProbe("pm", [], style="chat")
+
+
+def test_the_probe_asks_a_preference_model_in_the_format_it_trains_in(pi0_artifacts):
+    """A preference model trained in own-last and probed in the authors' format would be scored on text it never
+    saw (issue 41's first by-epoch probe: a coin at every epoch, against 0.97 on chat after training)."""
+    from rlhf_lite.policy import load_policy
+    from rlhf_lite.reward.pm_study import OWN, epoch_probes
+
+    cfg = Config.preset("ci")
+    (own,), (book,) = epoch_probes(cfg, "pm", OWN), epoch_probes(cfg, "pm", "pm-mix2")
+    assert own.style == STUDY_MODELS[OWN].format == "own-last" and book.style == cfg.preference.format == "markers"
+    model, tok = load_policy(pi0_artifacts.pi0)
+    assert own.judge(model, tok).style == "own-last" and book.judge(model, tok).style == "markers"
 
 
 class MatrixJudge:

@@ -139,11 +139,11 @@ def book_benchmark(cfg) -> list[dict]:
 
 def epoch_probes(cfg, kind: str, name: str) -> list:
     """The callbacks for reward-stage model ``name``: in the lite world and for a model of :data:`PROBED`,
-    an ``EpochProbe`` on chapter 4's lite RewardBench rows (the same rows as its Table 1); otherwise none (with hub
-    data RewardBench is read in the chapter)."""
+    an ``EpochProbe`` on chapter 4's lite RewardBench rows (the same rows as its Table 1), asking a preference model
+    in the format it trains in; otherwise none (with hub data RewardBench is read in the chapter)."""
     if cfg.data.source != "lite" or name not in PROBED:
         return []
-    return [EpochProbe(kind, book_benchmark(cfg))]
+    return [EpochProbe(kind, book_benchmark(cfg), style=study_config(cfg, name).preference.format)]
 
 
 def subsample(pairs: Sequence[dict], share: float, seed: int) -> list[dict]:
@@ -196,13 +196,17 @@ def agreement(judge, rows: Sequence[dict], seed: int = 0, swap: bool = True) -> 
 
 class EpochProbe(TrainerCallback):
     """After every epoch, ``agreement`` of the model being trained, as a judge of ``kind`` "bt" (a reward
-    model) or "pm" (a preference model), with "other prompt" after the last epoch only. The points collect in
-    ``self.curve`` ({"epoch", **agreement})."""
+    model) or "pm" (a preference model, asked in the ``style`` it is trained in: rlhf_lite.reward.preference.FORMATS),
+    with "other prompt" after the last epoch only. The points collect in ``self.curve`` ({"epoch", **agreement})."""
 
-    def __init__(self, kind: str, rows: Sequence[dict], seed: int = 0):
+    def __init__(self, kind: str, rows: Sequence[dict], seed: int = 0, style: str = "markers"):
+        from rlhf_lite.reward.preference import FORMATS
+
         if kind not in ("bt", "pm"):
             raise ValueError(f"EpochProbe kind must be 'bt' or 'pm', got {kind!r}.")
-        self.kind, self.rows, self.seed, self.curve = kind, list(rows), seed, []
+        if style not in FORMATS:
+            raise ValueError(f"EpochProbe style {style!r}: use one of {FORMATS}, the format the model is trained in.")
+        self.kind, self.rows, self.seed, self.style, self.curve = kind, list(rows), seed, style, []
 
     def judge(self, model, tokenizer):
         if self.kind == "bt":
@@ -211,7 +215,7 @@ class EpochProbe(TrainerCallback):
             return RewardModel(model, tokenizer)
         from rlhf_lite.reward.preference import PreferenceModel
 
-        return PreferenceModel(model, tokenizer)
+        return PreferenceModel(model, tokenizer, style=self.style)
 
     def on_epoch_end(self, args, state, control, model=None, processing_class=None, **kwargs):
         was_training = model.training
