@@ -33,6 +33,7 @@ from myst_nb import glue
 
 from rlhf_lite.config import Config
 from rlhf_lite.headlines import PreferenceModelHeadline, save
+from rlhf_lite.notebook import quiet_libraries
 from rlhf_lite.plots import pm_study_figure
 from rlhf_lite.policy import load_policy, num_parameters
 from rlhf_lite.reward import PreferenceModel, RewardModel
@@ -46,6 +47,7 @@ from rlhf_lite.stats import Interval, mean_ci
 from rlhf_lite.wording import format_words, pm_study_words
 
 pd.set_option("display.precision", 3)
+quiet_libraries()  # no per-model loading bars on the page
 cfg = Config.preset(profile, seed=seed)
 print(f"profile={cfg.profile} seed={cfg.seed}")
 print("preference model:", cfg.preference)
@@ -217,10 +219,11 @@ own_table = pd.DataFrame({
     "BT": fmt.bt_sections, "preference, authors' format": fmt.markers_sections,
     f"own-last, epoch {fmt.markers_epochs:g}": fmt.own_at_markers_epochs,
     f"own-last, epoch {fmt.epochs:g}": fmt.own_sections}).T
-display(own_table.round(3))  # two tables, so each fits the page: the sections, then the prompt and the padding
-reading = pd.DataFrame({"all, own prompt": [own_curves[k]["all"].iloc[-1] for k in ("BT", "preference, authors' format",
+display(own_table.round(3))  # two tables, so each fits the page: the sections; then all sections under their own
+# prompt and another, chat under another, and the padded answer preferred
+reading = pd.DataFrame({"own prompt": [own_curves[k]["all"].iloc[-1] for k in ("BT", "preference, authors' format",
                                                                                   "preference, own-last")],
-                        "all, other prompt": [own_curves[k]["other prompt"].iloc[-1]
+                        "other prompt": [own_curves[k]["other prompt"].iloc[-1]
                                               for k in ("BT", "preference, authors' format", "preference, own-last")],
                         "chat, other prompt": [swap["BT, all pairs"]["chat"], swap["preference, all pairs"]["chat"],
                                                own_swap["chat"]],
