@@ -256,7 +256,9 @@ glue("own_cpu", rms.metrics[OWN]["machine"]["cpu"], display=False)  # where it w
 # the book's 3 epochs, where the format is the only difference, it scores {glue:text}`own3_chat:.3f` on chat and
 # {glue:text}`own3_safety:.3f` on safety against the authors' format's {glue:text}`mk_chat:.3f` and
 # {glue:text}`mk_safety:.3f`; the rest of the way is epochs. The shaded band in each panel is the
-# {glue:text}`tolerance:.2f` below BT's last score that we count as level.
+# {glue:text}`tolerance:.2f` below BT's last score that we count as level. {glue:text}`own_first_words` The book
+# trains {glue:text}`own_epochs` epochs to see the curve flatten, and the choice is read off these same benchmark
+# rows, so a shorter run is the cheapest setting *on these rows*, not a held-out estimate.
 #
 # - **The prompt.** Its agreement over all sections {glue:text}`own_reads` (a fall of {glue:text}`own_drop:.3f`,
 #   BT's {glue:text}`bt_drop:.3f`). On chat, which asks whether the answer copies or reverses the prompt's digits,
@@ -264,16 +266,16 @@ glue("own_cpu", rms.metrics[OWN]["machine"]["cpu"], display=False)  # where it w
 # - **Chat-hard**, a subtly wrong answer padded with filler against a right one, is where it still trails:
 #   {glue:text}`own_chat_hard:.3f` against BT's {glue:text}`bt_chat_hard:.3f`. Asked about the same right answer
 #   padded and bare, it prefers the padded copy {glue:text}`own_padded:.0%` of the time (BT:
-#   {glue:text}`bt_padded:.0%`). MIX2's labels lean towards length (chapter 5), and a model that compares two
-#   answers side by side sees the length difference directly.
+#   {glue:text}`bt_padded:.0%`). One reading, not tested here: MIX2's labels lean towards length (chapter 5), and a
+#   model that reads two answers side by side sees their difference in length directly.
 # - **Cost.** Training it took {glue:text}`own_train_s:.0f` s on one core of an {glue:text}`own_cpu`
 #   (the machine that trained it), against {glue:text}`pm_train_s:.0f` s for the book's preference model (both with the
 #   probe's evaluation after every epoch).
 #
 # Downstream, the book keeps BT as the loop's judge (chapters 6 to 8), as the paper does for its main runs: a
 # preference model ranks $n$ answers only through their $n(n-1)/2$ comparisons (chapter 6's Copeland tournament),
-# each a forward pass over two answers, where BT scores each answer once; and even in this regime it is not ahead
-# of BT on the sections the loop's prompts ask about.
+# each a forward pass over two answers, where BT scores each answer once; and the paper's own reason to try it,
+# reasoning, is the section the table above compares.
 
 # %% [markdown]
 # ## The paper's claim, pair by pair
@@ -324,7 +326,7 @@ print("wrote", save("04_preference_model", headline, {
                    "regime": fmt.regime, "tolerance": fmt.tolerance, "drop_other_prompt": fmt.own_drop,
                    "bt_drop_other_prompt": fmt.bt_drop, "other_prompt_by_section": own_swap,
                    "padding": padding, "chat_per_doubling": fmt.chat_per_doubling,
-                   "epochs_to_regime": fmt.epochs_to_regime,
+                   "epochs_to_regime": fmt.epochs_to_regime, "first_level_epoch": fmt.first_level_epoch,
                    "train_seconds": {k: rms.metrics[k]["train_seconds"] for k in (OWN, "pm-mix2")},
                    "trained_on": rms.metrics[OWN]["machine"]},
 }, profile=cfg.profile).name)  # no machine path on the page

@@ -260,15 +260,31 @@ def test_the_format_findings_read_the_regime_the_prompt_and_the_paired_reasoning
     assert f.epochs == 4 and f.markers_epochs == 2 and f.own_at_markers_epochs["chat"] == pytest.approx(0.88)
     assert f.gaps["chat"] == pytest.approx(0.02) and f.regime and f.epochs_to_regime is None
     assert f.chat_per_doubling == pytest.approx(0.1)  # epoch 2 to 4: 0.88 -> 0.98
+    assert f.first_level_epoch == 4  # 0.93 at epoch 3 is 0.07 short
     assert f.own_drop == pytest.approx(0.4) and f.bt_drop == pytest.approx(0.4) and not f.reads_less
     assert tuple(f.reasoning_diff) == (0.0, 0.0)
     f = _format_study(own_chat_last=0.87, own_drop=0.05, reasoning_gap=0.2)
-    assert not f.regime and f.gaps["chat"] == pytest.approx(0.13) and f.reads_less
+    assert not f.regime and f.gaps["chat"] == pytest.approx(0.13) and f.reads_less and f.first_level_epoch is None
     assert f.epochs_to_regime == pytest.approx(4 * 2 ** ((0.13 - 0.03) / 0.1))  # one more doubling: 8 epochs
     assert f.reasoning_diff.mean == pytest.approx(-0.2) and f.reasoning_diff.half > 0
     with pytest.raises(ValueError, match="no reasoning pairs"):
         from rlhf_lite.reward.agreement import format_findings
         format_findings(None, None, None, [], [], [{"subset": "lite-chat"}])
+
+
+def test_level_means_within_the_tolerance_read_to_three_decimals_and_staying_there():
+    f = _format_study(own_chat_last=0.97)  # BT's 1.000 minus 0.970 is a hair above 0.03 in floating point
+    assert f.regime and f.first_level_epoch == 4
+    import pandas as pd
+
+    from rlhf_lite.reward.agreement import format_findings
+
+    own = pd.DataFrame({"epoch": [1, 2, 3], "lite-chat": [0.98, 0.9, 0.99], "lite-chat-hard": [0.5] * 3,
+                        "lite-safety": [1.0] * 3, "lite-reasoning": [0.8] * 3, "all": [0.9] * 3,
+                        "other prompt": [None, None, 0.5]})
+    bt = own.assign(**{"lite-chat": [1.0] * 3})
+    g = format_findings(own, bt, bt, [0.9], [0.9], [{"subset": "lite-reasoning"}])
+    assert g.regime and g.first_level_epoch == 3  # level at epoch 1, not at 2: from 3 on
 
 
 def test_the_format_figure_draws_every_section_with_bts_band():

@@ -1,5 +1,7 @@
 """Sentences whose words depend on the outcome read as English in every outcome (planted outcomes)."""
 
+import dataclasses
+
 import pytest
 
 from rlhf_lite.wording import ranks_and_generates
@@ -186,6 +188,11 @@ def test_the_format_studys_sentences_follow_the_findings():
 
     w = format_words(_format_study())
     assert w["own_regime"].startswith("is level with BT where the paper's are: BT minus it is +0.020 on chat")
+    assert w["own_regime"].endswith("both within 0.03")  # level only at its last epoch: no "since"
+    early = dataclasses.replace(_format_study(), first_level_epoch=2.0)
+    assert format_words(early)["own_regime"].endswith("both within 0.03, as it has been since epoch 2")
+    assert format_words(early)["own_first_words"] == ("It is level with BT on chat and safety from epoch 2 on, so 2 "
+                                                      "epochs would have cost about 50% of this training's time.")
     assert "reads its answers against the prompt" in w["own_reads"]
     assert w["own_reason"] == "level with BT on reasoning (+0.000 ± 0.000)"
     w = format_words(_format_study(own_chat_last=0.87, own_drop=0.05, reasoning_gap=0.2))
@@ -193,3 +200,4 @@ def test_the_format_studys_sentences_follow_the_findings():
     assert w["own_regime"].endswith("it would need about 8 epochs")
     assert "still reads the answers more than the prompt" in w["own_reads"]
     assert w["own_reason"].startswith("behind BT on reasoning by 0.200")
+    assert w["own_first_words"] == "It is not level with BT on chat and safety by its last epoch."

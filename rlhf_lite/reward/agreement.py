@@ -118,7 +118,11 @@ class FormatFindings:
     under another prompt; ``reads_less``: the own-format model's fall clearly below BT's (as in
     :class:`PMStudyFindings`); ``reasoning_diff``: own minus BT on reasoning, paired by pair; ``chat_per_doubling``:
     the change in chat per doubling of epochs over the last doubling of its curve (None under 2 epochs) and
-    ``epochs_to_regime`` the epochs that rate would need to close the chat gap (None: not closing, or closed)."""
+    ``epochs_to_regime`` the epochs that rate would need to close the chat gap (None: not closing, or closed);
+    ``first_level_epoch``: the first epoch from which every later point of the own-format curve is level with BT's
+    last score on chat and safety (None: not by the end), the cheapest length of this training on these rows. A
+    gap counts as level up to ``tolerance`` plus a billionth: shares of 500 pairs are read to three decimals, and
+    1.000 - 0.970 is a hair above 0.03 in floating point."""
 
     epochs: float
     markers_epochs: float
@@ -135,6 +139,7 @@ class FormatFindings:
     reasoning_diff: Interval
     chat_per_doubling: float | None
     epochs_to_regime: float | None
+    first_level_epoch: float | None
 
     @property
     def reads_less(self) -> bool:
@@ -160,20 +165,24 @@ def format_findings(own, markers, bt, own_p, bt_p, rows, tolerance: float = LEVE
     at = int(np.argmin(np.abs(own["epoch"].to_numpy() - markers["epoch"].iloc[-1])))  # its point at markers' epochs
     own_s, bt_s = _sections_at(own, -1), _sections_at(bt, -1)
     gaps = {s: bt_s[s] - own_s[s] for s in SECTIONS}
+    level = [all(bt_s[s] - float(own[f"lite-{s}"].iloc[k]) <= tolerance + 1e-9 for s in ("chat", "safety"))
+             for k in range(len(own))]
+    first = next((k for k in range(len(level)) if all(level[k:])), None)
     on = np.array([r["subset"] == "lite-reasoning" for r in rows])
     per_doubling = steps = None
     e = own["epoch"].to_numpy()
     if e[-1] >= 2:
         half = int(np.argmin(np.abs(e - e[-1] / 2)))
         per_doubling = float((own["lite-chat"].iloc[-1] - own["lite-chat"].iloc[half]) / np.log2(e[-1] / e[half]))
-        if gaps["chat"] > tolerance and per_doubling > 0:
+        if gaps["chat"] > tolerance + 1e-9 and per_doubling > 0:
             steps = float(e[-1] * 2 ** ((gaps["chat"] - tolerance) / per_doubling))
     return FormatFindings(
         epochs=float(e[-1]), markers_epochs=float(markers["epoch"].iloc[-1]), own_sections=own_s,
         markers_sections=_sections_at(markers, -1), own_at_markers_epochs=_sections_at(own, at), bt_sections=bt_s,
-        gaps=gaps, tolerance=tolerance, regime=bool(gaps["chat"] <= tolerance and gaps["safety"] <= tolerance),
+        gaps=gaps, tolerance=tolerance, regime=bool(level[-1]),
         own_drop=float(own["all"].iloc[-1] - own["other prompt"].iloc[-1]),
         bt_drop=float(bt["all"].iloc[-1] - bt["other prompt"].iloc[-1]),
         cell_h=float(1.96 * np.sqrt(0.25 / n_sec)),
         reasoning_diff=mean_ci(credit(np.asarray(own_p)[on]) - credit(np.asarray(bt_p)[on])),
-        chat_per_doubling=per_doubling, epochs_to_regime=steps)
+        chat_per_doubling=per_doubling, epochs_to_regime=steps,
+        first_level_epoch=None if first is None else float(own["epoch"].iloc[first]))

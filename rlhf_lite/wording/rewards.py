@@ -159,10 +159,12 @@ def format_words(f) -> dict:
     ``f``: whether the own-format model reached BT's level on chat and safety (the regime), whether it reads its
     prompt, and its reasoning score against BT's, pair by pair."""
     gap = {s: f"{f.gaps[s]:+.3f}" for s in f.gaps}
-    short = [s for s in ("chat", "safety") if f.gaps[s] > f.tolerance]
+    short = [s for s in ("chat", "safety") if f.gaps[s] > f.tolerance + 1e-9]
     if f.regime:
+        since = (f", as it has been since epoch {f.first_level_epoch:g}" if f.first_level_epoch is not None
+                 and f.first_level_epoch < f.epochs else "")
         regime = (f"is level with BT where the paper's are: BT minus it is {gap['chat']} on chat and {gap['safety']} "
-                  f"on safety, both within {f.tolerance:.2f}")
+                  f"on safety, both within {f.tolerance:.2f}{since}")
     else:
         more = ""
         if "chat" in short and f.epochs_to_regime is not None:
@@ -180,4 +182,10 @@ def format_words(f) -> dict:
                      f"behind BT on reasoning by {-d:.3f} ± {h:.3f}, unlike the paper's",
                      f"level with BT on reasoning ({d:+.3f} ± {h:.3f})",
                      unclear=f"not measurably apart from BT on reasoning ({d:+.3f} ± {h:.3f})", resolution=f.cell_h)
-    return {"own_regime": regime, "own_reads": reads, "own_reason": reason}
+    if f.first_level_epoch is None:
+        first = "It is not level with BT on chat and safety by its last epoch."
+    else:
+        first = (f"It is level with BT on chat and safety from epoch {f.first_level_epoch:g} on, so "
+                 f"{f.first_level_epoch:g} epochs would have cost about {f.first_level_epoch / f.epochs:.0%} of this "
+                 f"training's time.")
+    return {"own_regime": regime, "own_reads": reads, "own_reason": reason, "own_first_words": first}
