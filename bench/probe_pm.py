@@ -25,9 +25,10 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 OUT = ROOT / "bench" / "pm_probe"
-# variant -> (kind, format, epochs, depth[, share]); a third of MIX2's pairs each unless ``share`` says otherwise
-# (1.0: all of MIX2, three times the pairs), from the book's pi_0, or from a pi_0 with ``depth`` times its layers at
-# the same width (its own SFT, cached by prepare_pi0 like the book's)
+# variant -> (kind, format, epochs, depth[, share[, scale]]); a third of MIX2's pairs each unless ``share`` says
+# otherwise (1.0: all of MIX2, three times the pairs), from the book's pi_0, or from a pi_0 with ``depth`` times its
+# layers at the same width (its own SFT, cached by prepare_pi0 like the book's); ``scale``: MIX2 written from the same
+# lite sources with ``data.scale`` times their prompts (2: twice MIX2's count of pairs), curated the same way
 VARIANTS = {
     "bt, 3 epochs": ("bt", None, 3.0, 1),
     "pm markers, 3 epochs": ("pm", "markers", 3.0, 1),
@@ -44,11 +45,22 @@ VARIANTS = {
     "pm own-last, 10 epochs, 2x layers": ("pm", "own-last", 10.0, 2),
     "bt, 10 epochs, 3x pairs": ("bt", None, 10.0, 1, 1.0),
     "pm own-last, 10 epochs, 3x pairs, by epoch": ("pm", "own-last", 10.0, 1, 1.0),
+    "pm own-last, 10 epochs, 6x pairs": ("pm", "own-last", 10.0, 1, 1.0, 2.0),
+    "bt, 3 epochs, 3x pairs": ("bt", None, 3.0, 1, 1.0),
+    "bt, 3 epochs, 6x pairs": ("bt", None, 3.0, 1, 1.0, 2.0),
+    "bt, 3 epochs, 12x pairs": ("bt", None, 3.0, 1, 1.0, 4.0),
+    "pm own-last, 10 epochs, 12x pairs": ("pm", "own-last", 10.0, 1, 1.0, 4.0),
 }
 # variants whose sections are scored after every epoch too (chapter 4's EpochProbe; its learning rate is constant
 # after warm-up, so the point after epoch k is the model trained for k epochs): where along the run it gets there
 BY_EPOCH = {name for name in VARIANTS if name.endswith("by epoch")}
 SHARE = 1 / 3
+
+
+def spec(name: str) -> tuple:
+    """A variant's (kind, format, epochs, depth, share, scale), with the defaults of the fields it leaves out."""
+    v = VARIANTS[name]
+    return (*v, *(SHARE, 1.0)[len(v) - 4:])
 
 
 def slug(name: str) -> str:
@@ -74,12 +86,13 @@ def run(name: str, profile: str = "book") -> dict:
     from rlhf_lite.stages import prepare_pi0, prepare_preference_data
 
     torch.set_num_threads(1)
-    kind, style, epochs, depth, share = (*VARIANTS[name], SHARE)[:5]
+    kind, style, epochs, depth, share, scale = spec(name)
     cfg = Config.preset(profile)
     layers = depth * cfg.model.num_hidden_layers
     deep = dataclasses.replace(cfg, model=dataclasses.replace(cfg.model, num_hidden_layers=layers))
     pi0 = prepare_pi0(deep, log=lambda *a: None).pi0
-    mix2 = load_from_disk(str(prepare_preference_data(cfg, log=lambda *a: None).mixtures["mix2"])).to_list()
+    data_cfg = cfg if scale == 1.0 else dataclasses.replace(cfg, data=dataclasses.replace(cfg.data, scale=scale))
+    mix2 = load_from_disk(str(prepare_preference_data(data_cfg, log=lambda *a: None).mixtures["mix2"])).to_list()
     pairs = mix2 if share >= 1 else subsample(mix2, share, cfg.seed)
     out = ROOT / "runs" / f"pm-probe-{profile}" / slug(name)
     from rlhf_lite.reward.pm_study import EpochProbe
@@ -101,7 +114,7 @@ def run(name: str, profile: str = "book") -> dict:
     sections = evaluate(judge, bench, LITE_MAPPING, counts=None)["sections"]
     xs, padded, bare = padded_pairs(400, cfg.world, np.random.default_rng(cfg.seed + 21_000))
     result = {"variant": name, "kind": kind, "format": style, "epochs": epochs, "layers": deep.model.num_hidden_layers,
-              "pairs": len(pairs),
+              "pairs": len(pairs), "data_scale": scale,
               "sections": sections, "other_prompt": under_other_prompts(judge, bench, seed=cfg.seed),
               "prefers_padded": padding_preference({"j": judge}, xs, padded, bare)["j"]["prefers padded"],
               "train_s": round(trained, 1), "total_s": round(time.time() - t0, 1), "machine": machine(),
