@@ -302,6 +302,13 @@ glue("n_cat", n_cat, display=False)
 # about preference models only if this one learned its task: the scorecard asks that it read its prompt (its
 # agreement falls under another prompt, as BT's does) and beat a coin flip in every section.
 #
+# The `own-last` model of the last section, trained on the same pairs, is asked the same pairs: it is
+# {glue:text}`own_reason` (the paper: +8.3 points). The scorecard quotes it in a row of its own, under the same
+# conditions plus one: that it be level with BT on chat and safety, as the paper's preference model is. Whatever
+# its sign, it is a 4-layer model's: the paper's 8B model reads two answers side by side with far more depth than
+# this one (twice the layers moved this model's reasoning score in `bench/probe_pm.py`), so the lite world tests
+# the claim's mechanism at its own scale, not the size of the paper's +8.3 points.
+#
 # ## Results file
 
 # %% tags=hide-cell
