@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from rlhf_lite.reward.analysis import SECTIONS, OnPolicyPairs, echo_triples, judge_right
+from rlhf_lite.reward.analysis import SECTIONS, OnPolicyPairs, echo_triples, judge_right, reads_prompt_less
 from rlhf_lite.reward.rewardbench import credit
 from rlhf_lite.stats import Interval, mean_ci
 
@@ -110,7 +110,7 @@ def right_by_ending(judges: dict, rows: Sequence[dict], ends_in_filler: np.ndarr
 @dataclass(frozen=True)
 class FormatFindings:
     """Issue 41's format study (chapter 4, section "Where each answer sits"): the preference model with each answer
-    after its own prompt ("own"), against the book's format ("markers") and BT, all three on the same third of MIX2.
+    after its own prompt ("own"), against the book's format ("markers") and BT, all three on the same pairs (MIX2).
 
     ``*_sections``: lite RewardBench shares after training (``markers_sections`` at the book's epochs); ``gaps``:
     BT's share minus the own-format model's, by section; ``regime``: within ``tolerance`` of BT on chat and safety
@@ -143,7 +143,7 @@ class FormatFindings:
 
     @property
     def reads_less(self) -> bool:
-        return self.own_drop < self.bt_drop - 2 * self.cell_h
+        return reads_prompt_less(self.own_drop, self.bt_drop, self.cell_h)
 
 
 def _sections_at(curve, k: int) -> dict:

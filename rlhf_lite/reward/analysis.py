@@ -139,7 +139,13 @@ class PMStudyFindings:
     @property
     def reads_less(self) -> bool:
         """Under another prompt its agreement falls clearly less than BT's: it does not read the prompt's content."""
-        return self.pm_drop < self.bt_drop - 2 * self.cell_h
+        return reads_prompt_less(self.pm_drop, self.bt_drop, self.cell_h)
+
+
+def reads_prompt_less(drop: float, bt_drop: float, cell_h: float) -> bool:
+    """A judge's fall under another prompt (``drop``) is clearly less than BT's: by more than two section
+    half-widths ``cell_h``. The one rule both studies of the preference model read."""
+    return drop < bt_drop - 2 * cell_h
 
 
 def pm_study_findings(curves: dict, metrics: dict, face: dict, swap: dict, alone, n_sec: int, book_params: int,
