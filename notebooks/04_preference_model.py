@@ -252,12 +252,11 @@ glue("pm_train_s", float(rms.metrics["pm-mix2"]["train_seconds"]), display=False
 glue("own_cpu", rms.metrics[OWN]["machine"]["cpu"], display=False)  # where it was trained (maybe cached)
 
 # %% [markdown]
-# After {glue:text}`own_epochs` epochs the preference model in the `own-last` format {glue:text}`own_regime`. At
-# the book's 3 epochs, where the format is the only difference, it scores {glue:text}`own3_chat:.3f` on chat and
-# {glue:text}`own3_safety:.3f` on safety against the authors' format's {glue:text}`mk_chat:.3f` and
-# {glue:text}`mk_safety:.3f`; the rest of the way is epochs. The shaded band in each panel is the
-# {glue:text}`tolerance:.2f` below BT's last score that we count as level. {glue:text}`own_first_words` The book
-# trains {glue:text}`own_epochs` epochs to see the curve flatten, and the choice is read off these same benchmark
+# After {glue:text}`own_epochs` epochs the preference model in the `own-last` format {glue:text}`own_regime`.
+# {glue:text}`own_first_words` At the book's 3 epochs, where the format is the only difference, it scores
+# {glue:text}`own3_chat:.3f` on chat and {glue:text}`own3_safety:.3f` on safety against the authors' format's
+# {glue:text}`mk_chat:.3f` and {glue:text}`mk_safety:.3f`; the rest of the way is epochs. The shaded band in each
+# panel is the {glue:text}`tolerance:.2f` below BT's last score that we count as level. The book trains {glue:text}`own_epochs` epochs to see the curve flatten, and the choice is read off these same benchmark
 # rows, so a shorter run is the cheapest setting *on these rows*, not a held-out estimate.
 #
 # - **The prompt.** Its agreement over all sections {glue:text}`own_reads` (a fall of {glue:text}`own_drop:.3f`,
@@ -360,6 +359,11 @@ print("wrote", save("04_preference_model", headline, {
 #    before each answer and none after. Train it beside `own-last` on a third of the pairs
 #    (`bench/probe_pm.py --variant "pm own, 10 epochs"`) and explain from the attention mask why the label's
 #    position matters in a decoder.
+# 3. **More pairs than MIX2 holds.** The lite world can write more: `data.scale` 2 writes the same sources with
+#    twice their prompts, curated the same way. Train both judges on it (`bench/probe_pm.py --variant "pm own-last,
+#    10 epochs, 6x pairs"` and `--variant "bt, 3 epochs, 6x pairs"`; each sees twice the pairs of its
+#    model on MIX2, so it trains about twice as long) and ask whether the preference model's reasoning gap to BT narrows with pairs, as the paper's 8B
+#    models, trained on far more pairs, would suggest.
 #
 # :::{admonition} Solutions
 # :class: dropdown
@@ -373,4 +377,7 @@ print("wrote", save("04_preference_model", headline, {
 #    answer, whose tokens could not see a marker telling them a comparison follows; in `own-last` the marker comes
 #    after both answers, so the label's position attends to every token of both answers and knows it is asked.
 #    The probe's table shows what that did to chat.
+# 3. Both kinds improve with pairs, and the preference model's reasoning more than BT's: `bench/README.md` ("Beyond
+#    MIX2's count") has our runs at two and four times MIX2. Compare the two models pair by pair, not section score
+#    against section score: one section's interval (±{glue:text}`cell_h:.3f`) is as wide as the gap you are after.
 # :::

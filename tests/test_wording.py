@@ -191,8 +191,9 @@ def test_the_format_studys_sentences_follow_the_findings():
     assert w["own_regime"].endswith("both within 0.03")  # level only at its last epoch: no "since"
     early = dataclasses.replace(_format_study(), first_level_epoch=2.0)
     assert format_words(early)["own_regime"].endswith("both within 0.03, as it has been since epoch 2")
-    assert format_words(early)["own_first_words"] == ("It is level with BT on chat and safety from epoch 2 on, so 2 "
-                                                      "epochs would have cost about 50% of this training's time.")
+    assert format_words(early)["own_first_words"] == ("Stopping at that epoch would have cost about 50% of this "
+                                                      "training's time.")  # the epoch is named once, above
+    assert w["own_first_words"].startswith("It reaches that level only at its last epoch")
     assert "reads its answers against the prompt" in w["own_reads"]
     assert w["own_reason"] == "level with BT on reasoning (+0.000 ± 0.000)"
     w = format_words(_format_study(own_chat_last=0.87, own_drop=0.05, reasoning_gap=0.2))

@@ -184,8 +184,9 @@ def format_words(f) -> dict:
                      unclear=f"not measurably apart from BT on reasoning ({d:+.3f} ± {h:.3f})", resolution=f.cell_h)
     if f.first_level_epoch is None:
         first = "It is not level with BT on chat and safety by its last epoch."
-    else:
-        first = (f"It is level with BT on chat and safety from epoch {f.first_level_epoch:g} on, so "
-                 f"{f.first_level_epoch:g} epochs would have cost about {f.first_level_epoch / f.epochs:.0%} of this "
+    elif f.first_level_epoch >= f.epochs:  # level at the last point only: the curve cannot show a shorter run
+        first = "It reaches that level only at its last epoch, so these rows cannot tell whether a shorter run would."
+    else:  # the regime sentence named the epoch ("since epoch k"): say what stopping there would have saved
+        first = (f"Stopping at that epoch would have cost about {f.first_level_epoch / f.epochs:.0%} of this "
                  f"training's time.")
     return {"own_regime": regime, "own_reads": reads, "own_reason": reason, "own_first_words": first}
