@@ -111,7 +111,8 @@ def run(name: str, profile: str = "book") -> dict:
         judge = PreferenceModel.from_pretrained(out)
     trained = time.time() - t0
     bench = book_benchmark(cfg)
-    sections = evaluate(judge, bench, LITE_MAPPING, counts=None)["sections"]
+    scored = evaluate(judge, bench, LITE_MAPPING, counts=None)
+    sections = scored["sections"]
     xs, padded, bare = padded_pairs(400, cfg.world, np.random.default_rng(cfg.seed + 21_000))
     result = {"variant": name, "kind": kind, "format": style, "epochs": epochs, "layers": deep.model.num_hidden_layers,
               "pairs": len(pairs), "data_scale": scale,
@@ -120,6 +121,9 @@ def run(name: str, profile: str = "book") -> dict:
               "train_s": round(trained, 1), "total_s": round(time.time() - t0, 1), "machine": machine(),
               "threads": 1, "date": time.strftime("%Y-%m-%d"), "profile": profile,
               "bench_pairs_per_section": cfg.reward_eval.bench_per_category,
+              # each benchmark row's P(chosen > rejected), in the benchmark's order: two variants compared pair by
+              # pair (--paired) need them, not their section scores
+              "p": [round(float(x), 6) for x in scored["p"]], "subsets": [r["subset"] for r in bench],
               **({"by_epoch": probe[0].curve} if probe else {})}
     if profile == "book":  # the probe's results; a smoke run in another profile writes nothing
         OUT.mkdir(exist_ok=True)
@@ -141,15 +145,45 @@ def table() -> str:
                        f"{', '.join(sorted({r['date'] for r in rows}))}; a section's 95% interval is about ±0.04."])
 
 
+def paired(a: str, b: str, section: str = "reasoning") -> tuple[float, float]:
+    """Variant ``a`` minus variant ``b`` on one lite RewardBench section, pair by pair: the mean and 95% half-width
+    of the per-pair difference in credit (a tie earns half), from the probabilities both runs saved."""
+    from rlhf_lite.reward.rewardbench import credit
+    from rlhf_lite.stats import mean_ci
+
+    runs = []
+    for name in (a, b):
+        f = OUT / f"{slug(name)}.json"
+        r = json.loads(f.read_text()) if f.exists() else {}
+        if "p" not in r:
+            raise SystemExit(f"{f} holds no per-pair probabilities ({'not run yet' if not r else 'a run from before they were saved'}): "
+                             f"run `bench/probe_pm.py --variant \"{name}\"` first.")
+        runs.append(r)
+    if runs[0]["subsets"] != runs[1]["subsets"]:
+        raise SystemExit(f"{a!r} and {b!r} were scored on different benchmark rows; rerun both with this checkout.")
+    on = [s == f"lite-{section}" for s in runs[0]["subsets"]]
+    if not any(on):
+        raise SystemExit(f"no rows of section {section!r}; the sections are chat, chat-hard, safety and reasoning.")
+    import numpy as np
+
+    d = credit(np.array(runs[0]["p"])[on]) - credit(np.array(runs[1]["p"])[on])
+    return tuple(float(x) for x in mean_ci(d))
+
+
 def main(argv=None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--variant", choices=list(VARIANTS), help="train and score one variant")
     ap.add_argument("--table", action="store_true", help="print the table of the variants scored so far")
+    ap.add_argument("--paired", nargs=2, metavar=("A", "B"), help="A minus B on reasoning, pair by pair (both run)")
     ap.add_argument("--profile", default="book", help="the preset whose pi_0, data and benchmark it uses (ci: a smoke run)")
     args = ap.parse_args(argv)
     if args.variant:
         r = run(args.variant, args.profile)
         print(json.dumps({k: r[k] for k in ("variant", "sections", "other_prompt", "prefers_padded", "train_s")}))
+    if args.paired:
+        d, h = paired(*args.paired)
+        print(f"{args.paired[0]} minus {args.paired[1]}, reasoning, pair by pair: {d:+.3f} ± {h:.3f}")
+        return
     if args.table or not args.variant:
         print(table())
 
