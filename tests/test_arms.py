@@ -8,7 +8,7 @@ import rlhf_lite.online.arms as arms
 from rlhf_lite import world
 from rlhf_lite.config import Config
 from rlhf_lite.io import read_jsonl, write_jsonl
-from rlhf_lite.online.frontier import common_reach, front, matched, peak, peaks, win_at_kl
+from rlhf_lite.online.frontier import common_reach, contrast, front, matched, peak, peaks, win_at_kl
 from rlhf_lite.online.analysis import own_samples, pairs_distance
 from rlhf_lite.online.offpolicy import Writer, _poisson_quantile, calibrate, samples_distance, write_samples
 from rlhf_lite.policy.models import load_policy
@@ -57,6 +57,21 @@ def test_a_matched_kl_comparison_pairs_by_seed_and_refuses_a_kl_an_arm_did_not_r
     with pytest.raises(ValueError, match="beyond what"):
         matched(arms, "online", "offline", 1.5)  # the first two online seeds measured KL up to 1.0 only
     assert peaks(arms, "online", "offline")["per_seed"] == pytest.approx([0.04, 0.04, 0.12])
+
+
+def test_a_contrast_compares_at_the_common_reach_and_at_the_peaks_and_says_when_they_coincide():
+    arms = {"a": [pts((0, 0.5), (1.0, 0.64)), pts((0, 0.5), (1.5, 0.66))],
+            "b": [pts((0, 0.5), (2.0, 0.6)), pts((0, 0.5), (2.0, 0.62))],
+            "flat": [pts((0, 0.5), (0.5, 0.6), (1.0, 0.58)), pts((0, 0.5), (0.4, 0.61), (1.2, 0.6))],
+            "never": [pts((0, 0.5), (1.0, 0.45)), pts((0, 0.5), (1.0, 0.48))]}
+    c = contrast(arms, "a", "b")
+    assert c["kl"] == 1.0  # a's first seed measured up to 1.0: no further, in either arm
+    assert c["matched"]["per_seed"] == pytest.approx([0.64 - 0.55, 0.5 + 0.16 / 1.5 - 0.56])
+    assert c["peaks"]["per_seed"] == pytest.approx([0.04, 0.04]) and not c["both_at_peaks"]
+    level = contrast(arms, "flat", "never")  # both level at their best by KL 1.0 (never's best is pi_0)
+    assert level["both_at_peaks"] and level["matched"]["diff"][0] == pytest.approx(level["peaks"]["diff"][0])
+    zero = {"a": arms["a"], "z": [pts((0, 0.5)), pts((0, 0.5))]}
+    assert contrast(zero, "a", "z")["matched"] is None and contrast(zero, "a", "z")["kl"] == 0.0
 
 
 # ----------------------------------------------------------------------------- the writers

@@ -3,6 +3,7 @@ to the same artifacts, and its evaluation numbers mean what they say."""
 
 import json
 import shutil
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -103,6 +104,43 @@ def test_the_reference_ablation_passes_the_previous_iterate_and_records_it(cfg, 
     assert run.evals[0]["kl"][0] == pytest.approx(0.0, abs=1e-6) and run.evals[2]["kl"][0] != 0.0
     with pytest.raises(ValueError, match="'pi0' .* or 'previous'"):
         run_online(Config.preset("ci", **{**CFG, "online.reference": "pi_1"}), progress=False, log=lambda *a: None)
+
+
+def test_two_checkpoints_sample_pi2s_half_from_the_iterate_before_the_current_one(clean_run, cfg, tmp_path):
+    """online.pi2 "previous" (two checkpoints as pi^1 and pi^2): round 2 draws half of each prompt's samples from
+    pi_1 and half from pi_0, each half at both temperatures, and says which is which; round 1 is the paper's."""
+    from rlhf_lite.io import read_jsonl
+
+    made, base = [], online.make_generator(cfg, progress=False)
+
+    def make(policy):  # the sampler of each policy the loop asks for, recorded
+        made.append(Path(policy).resolve())
+        return base(policy)
+
+    two = Config.preset("ci", **{**CFG, "online.pi2": "previous"})
+    mp = pytest.MonkeyPatch()
+    mp.setattr(online, "online_root", lambda c: tmp_path)
+    try:
+        run = run_online(two, seed=0, generator=make, progress=False, log=lambda *a: None)
+    finally:
+        mp.undo()
+    rows = read_jsonl(tmp_path / "seed0" / "iter2" / "generations.jsonl")
+    assert all(r["policies"] == [1, 1, 2, 2] and r["temperatures"] == [1.0, 0.7, 1.0, 0.7] for r in rows)
+    pi1 = (tmp_path / "seed0" / "iter1" / "policy").resolve()
+    assert pi1 in made and Path(run.pi0).resolve() in made  # round 2's two samplers: pi_1 and pi_0
+    clean = clean_run[0].root
+    assert (tmp_path / "seed0" / "iter1" / "generations.jsonl").read_bytes() == \
+        (clean / "iter1" / "generations.jsonl").read_bytes()  # round 1: both halves from pi_0, as in the paper
+    assert "policies" not in read_jsonl(clean / "iter2" / "generations.jsonl")[0]
+
+
+def test_pi2_names_the_checkpoint_two_rounds_back_or_refuses_an_unknown_setting(cfg, monkeypatch):
+    monkeypatch.setattr(online, "iterate_path", lambda c, seed, t, pi0: f"pi_{t}")
+    two = Config.preset("ci", **{**CFG, "online.pi2": "previous"})
+    assert [online.second_policy(two, 0, t) for t in (1, 3, 4)] == [None, "pi_1", "pi_2"]
+    assert online.second_policy(cfg, 0, 3) is None  # "current": pi^2 is pi^1's policy
+    with pytest.raises(ValueError, match="online.pi2 must be 'current'"):
+        run_online(Config.preset("ci", **{**CFG, "online.pi2": "last"}), progress=False, log=lambda *a: None)
 
 
 def test_the_gold_judge_ranks_by_the_true_reward(cfg, tmp_path):
@@ -352,6 +390,27 @@ def test_pair_truth_reads_each_pair_against_its_own_samples():
         pair_truth(samples, [pair(1, "1 2", "5")])
     with pytest.raises(ValueError, match="only the lite world"):
         pair_truth([{"responses": ["a", "b"], "true_reward": None}], [pair(0, "a", "b")])
+
+
+def test_pair_information_reads_the_judges_and_the_truths_margin_and_the_drops():
+    from types import SimpleNamespace
+
+    from rlhf_lite.online.analysis import pair_information
+
+    def pair(i, chosen, rejected, margin):
+        return {"prompt_id": str(i), "chosen": [{"role": "assistant", "content": chosen}],
+                "rejected": [{"role": "assistant", "content": rejected}], "margin": margin}
+
+    samples = [{"responses": ["1 2", "1 3"], "true_reward": [1.0, 0.25]},
+               {"responses": ["5", "6"], "true_reward": [0.0, 1.0]}, {"responses": ["x", "x"], "true_reward": [0, 0]},
+               {"responses": ["y", "z"], "true_reward": [0, 0]}]
+    report = {"prompts": 4, "pairs": 2, "dropped": {"identical": 1, "tied": 1, "too few samples": 0}}
+    run = SimpleNamespace(pair_reports=[report], samples=lambda t: samples,
+                          pairs=lambda t: [pair(0, "1 2", "1 3", 0.5), pair(1, "5", "6", 0.25)])
+    out = pair_information(run, 1)
+    assert out["judge_margin"] == pytest.approx(0.375) and out["true_margin"] == pytest.approx((0.75 - 1.0) / 2)
+    assert (out["right"], out["wrong"]) == (0.5, 0.5)
+    assert out["dropped"] == 0.5 and out["dropped_identical"] == 0.25 and out["dropped_too_few_samples"] == 0.0
 
 
 def test_overoptimisation_points_pair_each_iterate_with_its_own_kl():

@@ -1,5 +1,7 @@
 """Pair selection for the online loop (Algorithm 2's ranking step) and the length penalty (eq. 9)."""
 
+import json
+
 import numpy as np
 import pytest
 
@@ -66,3 +68,32 @@ def test_the_repositorys_orientation_differs_only_where_the_penalty_turns_the_ra
     # prompt 2: the long answer wins under both; prompt 3: the penalty does not change the order
     assert orientation_flips(rewards, samples, 0.05) == (1, 3)
     assert orientation_flips(rewards, samples, 0.0) == (0, 3)
+
+
+def test_the_loops_pair_stage_follows_online_rule_on_a_planted_scored_set(tmp_path, monkeypatch):
+    """Each exploration arm's pairs follow its rule: the loop's pair stage, on planted samples and scores, picks
+    best against worst / second / another / a random two, and drops what carries no preference."""
+    import rlhf_lite.online.loop as loop
+    from rlhf_lite.config import Config
+    from rlhf_lite.io import read_jsonl, write_jsonl
+
+    rows = [{"prompt": "p0", "responses": ["a", "bb", "ccc", "dddd"], "proxy": [0.1, 0.9, 0.5, 0.3]},
+            {"prompt": "p1", "responses": ["e", "ff", "ggg", "hhhh"], "proxy": [0.7, 0.2, 0.4, 0.8]},
+            {"prompt": "p2", "responses": ["x", "x", "x", "x"], "proxy": [0.3, 0.2, 0.1, 0.0]}]  # identical: dropped
+    want = {"best-worst": [("bb", "a"), ("hhhh", "ff")], "best-second": [("bb", "ccc"), ("hhhh", "e")]}
+    for rule in PAIR_RULES:
+        root = tmp_path / rule
+        monkeypatch.setattr(loop, "online_root", lambda c, root=root: root)
+        cfg = Config.preset("ci", **{"online.rule": rule})
+        write_jsonl(loop.iteration_dir(cfg, 0, 1) / "samples.jsonl", rows)
+        got = [(p["chosen"][-1]["content"], p["rejected"][-1]["content"])
+               for p in read_jsonl(loop.pair(cfg, 0, 1, log=lambda *a: None))]
+        report = json.loads((loop.iteration_dir(cfg, 0, 1) / "pair_report.json").read_text())
+        assert len(got) == 2 and report["dropped"]["identical"] == 1, rule  # the third prompt: one text, no preference
+        for (c, r), row in zip(got, rows):
+            score = dict(zip(row["responses"], row["proxy"]))
+            assert score[c] > score[r], rule
+        if rule in want:
+            assert got == want[rule], rule
+        elif rule == "best-random":
+            assert [c for c, _ in got] == ["bb", "hhhh"], rule  # the best, against any other

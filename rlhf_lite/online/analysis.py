@@ -36,6 +36,18 @@ def pair_truth_by_round(runs, rounds: int) -> list[dict]:
     return per_t
 
 
+def pair_information(run, t: int) -> dict:
+    """How much preference round ``t``'s pair rule extracted from its samples (the exploration chapter): the mean
+    margin of the kept pairs under the loop's judge (as ranked, with any length penalty) and under r*
+    (:func:`pair_truth`'s ``true_margin``, with its right / tie / wrong shares), and the share of prompts dropped
+    ("identical": one text twice; "tied": equal scores; "too few samples")."""
+    report, pairs = run.pair_reports[t - 1], run.pairs(t)
+    out = {**pair_truth(run.samples(t), pairs), "judge_margin": float(np.mean([p["margin"] for p in pairs]))}
+    out["dropped"] = 1.0 - report["pairs"] / report["prompts"]
+    out.update({f"dropped_{why.replace(' ', '_')}": n / report["prompts"] for why, n in report["dropped"].items()})
+    return out
+
+
 def overall_agreement(by_length: dict) -> float:
     """Agreement over all pairs of :func:`agreement_by_length`'s split, whatever the lengths (weighted by pairs)."""
     n = sum(k for _, k in by_length.values())

@@ -94,3 +94,15 @@ def peaks(arms: dict[str, Sequence[Sequence[dict]]], a: str, b: str) -> dict:
     wb = np.array([peak(p)["win"] for p in arms[b]])
     return {"a": seed_interval(wa), "b": seed_interval(wb), "diff": seed_interval(wa - wb), "per_seed": (wa - wb).tolist(),
             "kl_a": seed_interval([peak(p)["kl"] for p in arms[a]]), "kl_b": seed_interval([peak(p)["kl"] for p in arms[b]])}
+
+
+def contrast(arms: dict[str, Sequence[Sequence[dict]]], a: str, b: str) -> dict:
+    """Arm ``a`` against arm ``b``, paired by seed, at the largest KL both reach in every seed (interpolated
+    between measured points, never beyond them) and at their peaks: {"kl": that KL, "matched": :func:`matched`
+    there (None when some seed's frontier is pi_0 alone: KL 0, nothing to compare along KL), "peaks":
+    :func:`peaks`, "both_at_peaks": every seed of both arms already level at its best point at that KL (then the
+    matched comparison and the peaks' are the same numbers)}."""
+    k = common_reach(arms, [a, b])
+    m = matched(arms, a, b, k) if k > 0 else None
+    level = m is not None and all(np.isclose(win_at_kl(p, k), peak(p)["win"]) for n in (a, b) for p in arms[n])
+    return {"kl": float(k), "matched": m, "peaks": peaks(arms, a, b), "both_at_peaks": bool(level)}
