@@ -74,11 +74,22 @@ def test_offline_dpo_without_the_best_responses_stalls_where_covering_data_does_
 
 
 @pytest.mark.parametrize("how", [dict(explore="none"), dict(explore="best-worst", rank_by="oracle"),
-                                 dict(explore="best-worst", rank_by="model"), dict(explore="enhancer")])
+                                 dict(explore="best-worst", rank_by="model"), dict(explore="best-random", rank_by="oracle"),
+                                 dict(explore="enhancer")])
 def test_every_online_variant_records_the_value_after_each_iteration_and_improves(bandit, how):
     hist = T.run_online(bandit, iterations=3, batch=200, rng=np.random.default_rng(0), **how)
     assert len(hist) == 4 and hist[0] == pytest.approx(T.value(bandit.pi0, bandit))
     assert hist[-1] > hist[0]
+
+
+def test_best_random_pairs_the_best_of_n_with_another_sample_never_the_best_with_itself():
+    pi = np.full((1, 5), 1 / 5)
+    r = np.array([[0.0, 1.0, 2.0, 3.0, 4.0]])
+    best, other = T.best_random_of_n(pi, r, np.zeros(3000, dtype=int), 8, np.random.default_rng(0))
+    assert (r[0, best] >= r[0, other]).all()
+    # the other is a random one of the remaining samples: its mean lies between the worst's and the best's
+    _, worst = T.best_worst_of_n(pi, r, np.zeros(3000, dtype=int), 8, np.random.default_rng(0))
+    assert r[0, worst].mean() + 0.5 < r[0, other].mean() < r[0, best].mean() - 0.5
 
 
 def test_online_rejects_unknown_choices(bandit):

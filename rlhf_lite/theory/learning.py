@@ -132,7 +132,19 @@ def best_worst_of_n(policy: np.ndarray, r: np.ndarray, x, n: int, rng: np.random
     return best, worst
 
 
-EXPLORATION = ("none", "best-worst", "enhancer")
+def best_random_of_n(policy: np.ndarray, r: np.ndarray, x, n: int, rng: np.random.Generator):
+    """For each prompt in x, n samples from policy; return the best as ranked by r and another of the n samples
+    drawn at random (the loop's "best-random" pair rule: the ranking's winner without the worst one's margin).
+    Ties in r are broken at random."""
+    best, other = np.empty(len(x), dtype=int), np.empty(len(x), dtype=int)
+    for k, i in enumerate(x):
+        s = rng.choice(policy.shape[1], size=n, p=policy[i])
+        top = int(np.argmax(r[i, s] + 1e-9 * rng.random(n)))
+        best[k], other[k] = s[top], s[rng.choice([j for j in range(n) if j != top])]
+    return best, other
+
+
+EXPLORATION = ("none", "best-worst", "best-random", "enhancer")
 
 
 def enhancer_policy(pi: np.ndarray, counts: np.ndarray, eta: float, bonus: float) -> np.ndarray:
@@ -148,8 +160,8 @@ def run_online(bandit: Bandit, iterations: int, batch: int, rng: np.random.Gener
     pairs from the current policy, ask the oracle, add them to all data so far, refit DPO (reference
     pi_0, warm start from the current policy, ridge ``l2``). ``explore``: "none" (both responses sampled
     from the main agent), "best-worst" (best-of-n and worst-of-n of the main agent's samples, the paper's
-    practical choice) or "enhancer" (one response from the main agent, one from ``enhancer_policy``).
-    Best-worst ranks the n samples with ``rank_by``: "model", the main agent's own reward estimate
+    practical choice), "best-random" (best-of-n against another of the n at random) or "enhancer" (one response from the main agent, one from ``enhancer_policy``).
+    Best-worst and best-random rank the n samples with ``rank_by``: "model", the main agent's own reward estimate
     eta log(pi/pi_0); "oracle", r* itself (extra information no practitioner has); or a fixed reward
     table, such as :func:`offline_reward_model`'s BT fit on offline data (the paper's situation: a reward
     model trained beforehand on an offline mixture). Either way the pair's label is one draw from the
@@ -168,10 +180,10 @@ def run_online(bandit: Bandit, iterations: int, batch: int, rng: np.random.Gener
     hist = [value(pi, bandit)]
     for _ in range(iterations):
         x = rng.choice(bandit.shape[0], size=batch, p=bandit.d0)
-        if explore == "best-worst":
+        if explore in ("best-worst", "best-random"):
             ranker = rank_by if fixed else bandit.r if rank_by == "oracle" else \
                 bandit.eta * (np.log(pi) - np.log(bandit.pi0))
-            a1, a2 = best_worst_of_n(pi, ranker, x, n, rng)
+            a1, a2 = (best_worst_of_n if explore == "best-worst" else best_random_of_n)(pi, ranker, x, n, rng)
         else:
             a1 = np.array([rng.choice(pi.shape[1], p=pi[i]) for i in x])
             other = pi if explore == "none" else enhancer_policy(pi, counts, bandit.eta, bonus)
