@@ -127,6 +127,10 @@ class OnlineSettings:
     # The reference of every DPO round: "pi0", Algorithm 2 and what the maintainers say (RLHFlow/Online-RLHF
     # issue #18), or "previous": the last iterate, what the repository's loop scripts actually pass.
     reference: str = "pi0"
+    # Where pi^2_t's half of the n samples comes from (Algorithm 2, line 4): "current", the policy pi_{t-1} like
+    # pi^1_t (the paper: the two differ by their sampling temperature only), or "previous": pi_{t-2}, two checkpoints
+    # of one run as pi^1 and pi^2 (an exploration heuristic the paper lists; pi_0 in round 2, round 1 unchanged).
+    pi2: str = "current"
     offline_pairs: int = 0  # |D_off|, curated MIX2 pairs trained on before D_1 (the paper: none, Figure 4)
     # After the last of the data.iterations prompt subsets, iteration t takes subset ((t - 1) mod data.iterations) + 1
     # again, with fresh samples from the current policy (a finite prompt pool run for more rounds). Off: the loop

@@ -48,7 +48,7 @@ from rlhf_lite.online.judge import load_judge
 from rlhf_lite.online.pairs import build_pairs
 from rlhf_lite.online.runs import OnlineRun, eval_path, iteration_path
 from rlhf_lite.policy.dpo import train_dpo
-from rlhf_lite.policy.sampling import Generator, sample_responses
+from rlhf_lite.policy.sampling import Generator, sample_responses, sample_two_policies
 from rlhf_lite.stages import prepare_pi0, prepare_preference_data, without_held_out
 from rlhf_lite.world.tasks import true_reward
 
@@ -149,22 +149,38 @@ def iterate_path(cfg: Config, seed: int, t: int, pi0: Path | None) -> Path:
     return path
 
 
+def second_policy(cfg: Config, seed: int, t: int) -> Path | None:
+    """pi^2_t's policy when it is not pi^1_t's (``online.pi2`` "previous": pi_{t-2}, from round 2), else None."""
+    if cfg.online.pi2 not in ("current", "previous"):
+        raise ValueError(f"online.pi2 must be 'current' (pi^2 = pi^1 = pi_(t-1), the paper) or 'previous' (pi_(t-2): "
+                         f"two checkpoints of the run), got {cfg.online.pi2!r}.")
+    if cfg.online.pi2 == "current" or t < 2:
+        return None
+    return iterate_path(cfg, seed, t - 2, prepare_pi0(cfg, progress=False, log=lambda *a: None).pi0 if t == 2 else None)
+
+
 def generate(cfg: Config, seed: int, t: int, policy: Path, make: GeneratorFactory, log=print) -> Path:
     """Algorithm 2, line 4: n responses per prompt of iteration t's subset, n/2 at T = 1.0 and n/2 at 0.7,
-    from ``policy`` through the sampler ``make(policy)``. Writes ``generations.jsonl``."""
+    from ``policy`` through the sampler ``make(policy)`` (with ``online.pi2`` "previous", half of them from
+    pi_{t-2}: :func:`second_policy`). Writes ``generations.jsonl``."""
     out = iteration_dir(cfg, seed, t) / "generations.jsonl"
     if not intact(out, log):
         single_process("generation")
         prompts = _iteration_prompts(cfg, prepare_data(cfg, log).prompt_splits, t)
+        second = second_policy(cfg, seed, t)
 
         def draw(path: Path) -> None:
             log(f"[iter {t}] generate: {len(prompts)} prompts x {cfg.sampling.n} from "
-                f"{'pi_0' if t == 1 else f'pi_{t - 1}'} ({cfg.sampling.backend} backend) -> {out}")
-            rows = sample_responses(make(policy), prompts, cfg.sampling.n, cfg.sampling.temperatures,
-                                    cfg.sampling.max_new_tokens, seed=1000 * seed + t)
+                f"{'pi_0' if t == 1 else f'pi_{t - 1}'}{f' and pi_{t - 2}' if second else ''} "
+                f"({cfg.sampling.backend} backend) -> {out}")
+            args = (prompts, cfg.sampling.n, cfg.sampling.temperatures, cfg.sampling.max_new_tokens, 1000 * seed + t)
+            rows = sample_two_policies(make(policy), make(second), *args) if second else \
+                sample_responses(make(policy), *args)
             write_jsonl(path, [{"prompt": x, "responses": [r["response"] for r in row],
                                 "temperatures": [r["temperature"] for r in row],
-                                "finished": [r["finished"] for r in row]} for x, row in zip(prompts, rows)])
+                                "finished": [r["finished"] for r in row],
+                                **({"policies": [r["policy"] for r in row]} if second else {})}
+                               for x, row in zip(prompts, rows)])
 
         if t > 1:  # pi_{t-1} is this run's own
             draw(out)
@@ -266,6 +282,7 @@ def run_online(cfg: Config, seed: int = 0, generator: GeneratorFactory | None = 
     if s.reference not in ("pi0", "previous"):
         raise ValueError(f"online.reference must be 'pi0' (Algorithm 2) or 'previous' (the last iterate), "
                          f"got {s.reference!r}.")
+    second_policy(cfg, seed, 1)  # online.pi2 is one of its two values
     if s.history not in ("new", "all"):
         raise ValueError(f"online.history must be 'new' (train each round on D_t) or 'all' (on D_off U D_1..D_t), "
                          f"got {s.history!r}.")

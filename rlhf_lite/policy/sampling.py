@@ -242,3 +242,17 @@ def sample_responses(
                 rec["logprob"] = g.logprob
             result[i].append(rec)
     return result
+
+
+def sample_two_policies(first: Generator, second: Generator, prompts: Sequence, n: int,
+                        temperatures: Sequence[float] = (1.0, 0.7), max_new_tokens: int = 24,
+                        seed: int = 0) -> list[list[dict]]:
+    """n responses per prompt from two policies, pi^1 and pi^2 of Algorithm 2 as two checkpoints: the first
+    n - n//2 from ``first``, the rest from ``second``, each share split across ``temperatures`` as
+    :func:`sample_responses` splits n. Each record says which it came from ("policy": 1 or 2)."""
+    if n < 2 * len(temperatures):
+        raise ValueError(f"sampling two policies: n={n} leaves fewer samples per policy than temperatures "
+                         f"{list(temperatures)}; set sampling.n to at least {2 * len(temperatures)}.")
+    a = sample_responses(first, prompts, n - n // 2, temperatures, max_new_tokens, seed)
+    b = sample_responses(second, prompts, n // 2, temperatures, max_new_tokens, seed + 104_729)  # its own draws
+    return [[{**r, "policy": 1} for r in ra] + [{**r, "policy": 2} for r in rb] for ra, rb in zip(a, b)]
