@@ -253,10 +253,11 @@ glue("own_cpu", rms.metrics[OWN]["machine"]["cpu"], display=False)  # where it w
 
 # %% [markdown]
 # After {glue:text}`own_epochs` epochs the preference model in the `own-last` format {glue:text}`own_regime`.
-# {glue:text}`own_first_words` At the book's 3 epochs, where the format is the only difference, it scores
-# {glue:text}`own3_chat:.3f` on chat and {glue:text}`own3_safety:.3f` on safety against the authors' format's
-# {glue:text}`mk_chat:.3f` and {glue:text}`mk_safety:.3f`; the rest of the way is epochs. The shaded band in each
-# panel is the {glue:text}`tolerance:.2f` below BT's last score that we count as level. The book trains {glue:text}`own_epochs` epochs to see the curve flatten, and the choice is read off these same benchmark
+# {glue:text}`own_level_words` At the book's 3 epochs, where the format is the only
+# difference, it scores {glue:text}`own3_chat:.3f` on chat and {glue:text}`own3_safety:.3f` on safety against the
+# authors' format's {glue:text}`mk_chat:.3f` and {glue:text}`mk_safety:.3f`; the rest of the way is epochs. The
+# shaded band in each panel is the {glue:text}`tolerance:.2f` below BT's last score that we count as level. The book
+# trains {glue:text}`own_epochs` epochs to see the curve flatten, and the choice is read off these same benchmark
 # rows, so a shorter run is the cheapest setting *on these rows*, not a held-out estimate.
 #
 # - **The prompt.** Its agreement over all sections {glue:text}`own_reads` (a fall of {glue:text}`own_drop:.3f`,

@@ -235,19 +235,24 @@ def test_the_chapters_figures_draw_what_they_are_given():
     assert ece["calibrated"] < 0.03 < ece["sure"]
 
 
-def _format_study(own_chat_last=0.98, own_drop=0.4, reasoning_gap=0.0):
-    """Planted curves for issue 41's format study: the own-format model over 4 epochs (chat rising by 0.1 per
-    doubling to ``own_chat_last``), the authors' format and BT over 2, and 100 reasoning rows judged by both."""
+def _format_curves(own_chat_last=0.98, own_drop=0.4):
+    """Planted probe curves: the own-format model over 4 epochs (chat rising by 0.1 per doubling to
+    ``own_chat_last``), the authors' format and BT over 2."""
     import pandas as pd
-
-    from rlhf_lite.reward.agreement import format_findings
 
     def curve(chats, other, n):
         return pd.DataFrame({"epoch": list(range(1, n + 1)), "lite-chat": chats, "lite-chat-hard": [0.6] * n,
                              "lite-safety": [1.0] * n, "lite-reasoning": [0.8] * n, "all": [0.9] * n,
                              "other prompt": [float("nan")] * (n - 1) + [other]})
     own = curve([own_chat_last - 0.2, own_chat_last - 0.1, own_chat_last - 0.05, own_chat_last], 0.9 - own_drop, 4)
-    markers, bt = curve([0.5, 0.5], 0.88, 2), curve([0.99, 1.0], 0.5, 2)
+    return own, curve([0.5, 0.5], 0.88, 2), curve([0.99, 1.0], 0.5, 2)
+
+
+def _format_study(own_chat_last=0.98, own_drop=0.4, reasoning_gap=0.0):
+    """Issue 41's format study on :func:`_format_curves`, with 100 reasoning rows and 10 chat rows judged by both."""
+    from rlhf_lite.reward.agreement import format_findings
+
+    own, markers, bt = _format_curves(own_chat_last, own_drop)
     rows = [{"subset": "lite-reasoning"}] * 100 + [{"subset": "lite-chat"}] * 10
     bt_p = np.r_[np.full(100, 0.9), np.full(10, 0.9)]
     own_p = bt_p.copy()
@@ -262,14 +267,22 @@ def test_the_format_findings_read_the_regime_the_prompt_and_the_paired_reasoning
     assert f.chat_per_doubling == pytest.approx(0.1)  # epoch 2 to 4: 0.88 -> 0.98
     assert f.first_level_epoch == 4  # 0.93 at epoch 3 is 0.07 short
     assert f.own_drop == pytest.approx(0.4) and f.bt_drop == pytest.approx(0.4) and not f.reads_less
-    assert tuple(f.reasoning_diff) == (0.0, 0.0)
+    assert tuple(f.reasoning_diff) == (0.0, 0.0) and tuple(f.chat_gap) == (0.0, 0.0)
+    assert f.chat_late == pytest.approx((0.93, 0.98))  # epochs 3 and 4 of 4
+    from rlhf_lite.reward.agreement import format_findings
+
+    rows = [{"subset": "lite-reasoning"}] * 2 + [{"subset": "lite-chat"}] * 4
+    wrong = format_findings(*_format_curves(), [0.9, 0.9, 0.1, 0.5, 0.9, 0.9], [0.9] * 6, rows)
+    assert wrong.chat_gap.mean == pytest.approx((1 + 0.5) / 4) and wrong.chat_gap.half > 0  # one wrong, one tie
     f = _format_study(own_chat_last=0.87, own_drop=0.05, reasoning_gap=0.2)
     assert not f.regime and f.gaps["chat"] == pytest.approx(0.13) and f.reads_less and f.first_level_epoch is None
     assert f.epochs_to_regime == pytest.approx(4 * 2 ** ((0.13 - 0.03) / 0.1))  # one more doubling: 8 epochs
     assert f.reasoning_diff.mean == pytest.approx(-0.2) and f.reasoning_diff.half > 0
+    from rlhf_lite.reward.agreement import format_findings
     with pytest.raises(ValueError, match="no reasoning pairs"):
-        from rlhf_lite.reward.agreement import format_findings
         format_findings(None, None, None, [], [], [{"subset": "lite-chat"}])
+    with pytest.raises(ValueError, match="no chat pairs"):
+        format_findings(*_format_curves(), [0.9], [0.9], [{"subset": "lite-reasoning"}])
 
 
 def test_level_means_within_the_tolerance_read_to_three_decimals_and_staying_there():
@@ -283,7 +296,7 @@ def test_level_means_within_the_tolerance_read_to_three_decimals_and_staying_the
                         "lite-safety": [1.0] * 3, "lite-reasoning": [0.8] * 3, "all": [0.9] * 3,
                         "other prompt": [None, None, 0.5]})
     bt = own.assign(**{"lite-chat": [1.0] * 3})
-    g = format_findings(own, bt, bt, [0.9], [0.9], [{"subset": "lite-reasoning"}])
+    g = format_findings(own, bt, bt, [0.9, 0.9], [0.9, 0.9], [{"subset": "lite-reasoning"}, {"subset": "lite-chat"}])
     assert g.regime and g.first_level_epoch == 3  # level at epoch 1, not at 2: from 3 on
 
 

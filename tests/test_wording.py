@@ -4,6 +4,8 @@ import dataclasses
 
 import pytest
 
+from rlhf_lite.stats import Interval
+
 from rlhf_lite.wording import ranks_and_generates
 
 
@@ -191,8 +193,8 @@ def test_the_format_studys_sentences_follow_the_findings():
     assert w["own_regime"].endswith("both within 0.03")  # level only at its last epoch: no "since"
     early = dataclasses.replace(_format_study(), first_level_epoch=2.0)
     assert format_words(early)["own_regime"].endswith("both within 0.03, as it has been since epoch 2")
-    assert format_words(early)["own_first_words"] == ("Stopping at that epoch would have cost about 50% of this "
-                                                      "training's time.")  # the epoch is named once, above
+    assert format_words(early)["own_first_words"] == ("Stopping at epoch 2 would have cost about 50% of this "
+                                                      "training's time.")
     assert w["own_first_words"].startswith("It reaches that level only at its last epoch")
     assert "reads its answers against the prompt" in w["own_reads"]
     assert w["own_reason"] == "level with BT on reasoning (+0.000 ± 0.000)"
@@ -201,4 +203,16 @@ def test_the_format_studys_sentences_follow_the_findings():
     assert w["own_regime"].endswith("it would need about 8 epochs")
     assert "still reads the answers more than the prompt" in w["own_reads"]
     assert w["own_reason"].startswith("behind BT on reasoning by 0.200")
-    assert w["own_first_words"] == "It is not level with BT on chat and safety by its last epoch."
+    assert w["own_first_words"] == ""  # the regime sentence has said it is not level
+    assert w["own_level_words"] == w["own_resolution"]  # what the page shows after the regime sentence
+    # the 0.03 line against the paired chat gap's interval: inside it, the verdict is within the rows' noise
+    edge = dataclasses.replace(_format_study(), chat_gap=Interval(0.04, 0.02), chat_late=(0.954, 0.972))
+    assert format_words(edge)["own_resolution"].startswith("Pair by pair, BT minus it on chat is +0.040 ± 0.020, and "
+                                                           "the 0.03 line lies inside that interval: on these chat "
+                                                           "pairs, reaching it")
+    assert "moved between 0.954 and 0.972" in format_words(edge)["own_resolution"]
+    clear = dataclasses.replace(edge, chat_gap=Interval(0.13, 0.02))
+    assert "clear of the 0.03 line" in format_words(clear)["own_resolution"]
+    # short of the line by less than the chat pairs resolve: no extrapolation of epochs
+    short = dataclasses.replace(_format_study(own_chat_last=0.96), chat_gap=Interval(0.04, 0.02))
+    assert format_words(short)["own_regime"].endswith("beyond 0.03 on chat, by less than these chat pairs can resolve")

@@ -120,7 +120,10 @@ class FormatFindings:
     the change in chat per doubling of epochs over the last doubling of its curve (None under 2 epochs) and
     ``epochs_to_regime`` the epochs that rate would need to close the chat gap (None: not closing, or closed);
     ``first_level_epoch``: the first epoch from which every later point of the own-format curve is level with BT's
-    last score on chat and safety (None: not by the end), the cheapest length of this training on these rows. A
+    last score on chat and safety (None: not by the end), the cheapest length of this training on these rows;
+    ``chat_gap``: BT minus the own-format model on chat, pair by pair, with its 95% half-width (whether the
+    tolerance lies inside it: these rows cannot then tell level from not), and ``chat_late`` the lowest and highest
+    chat share of the own-format model over the last half of its epochs (how far one epoch moves it). A
     gap counts as level up to ``tolerance`` plus a billionth: shares of 500 pairs are read to three decimals, and
     1.000 - 0.970 is a hair above 0.03 in floating point."""
 
@@ -140,6 +143,8 @@ class FormatFindings:
     chat_per_doubling: float | None
     epochs_to_regime: float | None
     first_level_epoch: float | None
+    chat_gap: Interval
+    chat_late: tuple
 
     @property
     def reads_less(self) -> bool:
@@ -169,6 +174,9 @@ def format_findings(own, markers, bt, own_p, bt_p, rows, tolerance: float = LEVE
              for k in range(len(own))]
     first = next((k for k in range(len(level)) if all(level[k:])), None)
     on = np.array([r["subset"] == "lite-reasoning" for r in rows])
+    on_chat = np.array([r["subset"] == "lite-chat" for r in rows])
+    if not on_chat.any():
+        raise ValueError("format_findings: the benchmark rows have no chat pairs to measure the gap to BT on.")
     per_doubling = steps = None
     e = own["epoch"].to_numpy()
     if e[-1] >= 2:
@@ -185,4 +193,6 @@ def format_findings(own, markers, bt, own_p, bt_p, rows, tolerance: float = LEVE
         cell_h=float(1.96 * np.sqrt(0.25 / n_sec)),
         reasoning_diff=mean_ci(credit(np.asarray(own_p)[on]) - credit(np.asarray(bt_p)[on])),
         chat_per_doubling=per_doubling, epochs_to_regime=steps,
-        first_level_epoch=None if first is None else float(own["epoch"].iloc[first]))
+        first_level_epoch=None if first is None else float(own["epoch"].iloc[first]),
+        chat_gap=mean_ci(credit(np.asarray(bt_p)[on_chat]) - credit(np.asarray(own_p)[on_chat])),
+        chat_late=(float(own["lite-chat"][e > e[-1] / 2].min()), float(own["lite-chat"][e > e[-1] / 2].max())))

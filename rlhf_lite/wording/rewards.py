@@ -167,7 +167,9 @@ def format_words(f) -> dict:
                   f"on safety, both within {f.tolerance:.2f}{since}")
     else:
         more = ""
-        if "chat" in short and f.epochs_to_regime is not None:
+        if "chat" in short and abs(f.chat_gap.mean - f.tolerance) <= f.chat_gap.half:
+            more = ", by less than these chat pairs can resolve"  # own_resolution says how much: no extrapolation
+        elif "chat" in short and f.epochs_to_regime is not None:
             more = (f"; at the rate of its last doubling of epochs ({f.chat_per_doubling:+.3f} on chat) it would need "
                     f"about {f.epochs_to_regime:.0f} epochs")
         elif "chat" in short:
@@ -182,11 +184,23 @@ def format_words(f) -> dict:
                      f"behind BT on reasoning by {-d:.3f} ± {h:.3f}, unlike the paper's",
                      f"level with BT on reasoning ({d:+.3f} ± {h:.3f})",
                      unclear=f"not measurably apart from BT on reasoning ({d:+.3f} ± {h:.3f})", resolution=f.cell_h)
-    if f.first_level_epoch is None:
-        first = "It is not level with BT on chat and safety by its last epoch."
+    if f.first_level_epoch is None:  # not level at the last epoch (the regime sentence says so): nothing to add
+        first = ""
     elif f.first_level_epoch >= f.epochs:  # level at the last point only: the curve cannot show a shorter run
         first = "It reaches that level only at its last epoch, so these rows cannot tell whether a shorter run would."
     else:  # the regime sentence named the epoch ("since epoch k"): say what stopping there would have saved
-        first = (f"Stopping at that epoch would have cost about {f.first_level_epoch / f.epochs:.0%} of this "
-                 f"training's time.")
-    return {"own_regime": regime, "own_reads": reads, "own_reason": reason, "own_first_words": first}
+        first = (f"Stopping at epoch {f.first_level_epoch:g} would have cost about {f.first_level_epoch / f.epochs:.0%} "
+                 f"of this training's time.")
+    g, gh = f.chat_gap
+    lo, hi = f.chat_late
+    swing = f"over the last half of its epochs its chat score moved between {lo:.3f} and {hi:.3f}"
+    if abs(g - f.tolerance) <= gh:
+        resolution = (f"Pair by pair, BT minus it on chat is {g:+.3f} ± {gh:.3f}, and the {f.tolerance:.2f} line lies "
+                      f"inside that interval: on these chat pairs, {'reaching' if f.regime else 'missing'} it at the last "
+                      f"epoch is not told apart from the opposite, and {swing}. Read it as about {f.tolerance:.2f} "
+                      f"behind BT on chat, not as clearly level or clearly not.")
+    else:
+        resolution = (f"Pair by pair, BT minus it on chat is {g:+.3f} ± {gh:.3f}, clear of the {f.tolerance:.2f} line, "
+                      f"so the verdict does not hang on its last epoch ({swing}).")
+    return {"own_regime": regime, "own_reads": reads, "own_reason": reason, "own_first_words": first,
+            "own_resolution": resolution, "own_level_words": " ".join(w for w in (first, resolution) if w)}
