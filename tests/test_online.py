@@ -11,7 +11,7 @@ import torch
 
 import rlhf_lite.online.loop as online
 import rlhf_lite.online.offline as offline
-from rlhf_lite.config import Config
+from rlhf_lite.config import Config, with_overrides
 from rlhf_lite.io import runs_dir
 from rlhf_lite.online.evaluate import summarise
 from rlhf_lite.online.judge import ProxyJudge, load_judge
@@ -104,6 +104,28 @@ def test_the_reference_ablation_passes_the_previous_iterate_and_records_it(cfg, 
     assert run.evals[0]["kl"][0] == pytest.approx(0.0, abs=1e-6) and run.evals[2]["kl"][0] != 0.0
     with pytest.raises(ValueError, match="'pi0' .* or 'previous'"):
         run_online(Config.preset("ci", **{**CFG, "online.reference": "pi_1"}), progress=False, log=lambda *a: None)
+
+
+def test_each_exploration_arm_changes_one_setting_and_the_papers_arm_is_chapter_6s_run(cfg):
+    from rlhf_lite.online.book_recipes import (EXPLORATION_ARMS, GOLD, PAPER, PAPER_ARM, VARIANTS, exploration_configs,
+                                               steps)
+
+    def flat(c, prefix=""):
+        d = c if isinstance(c, dict) else c.to_dict()
+        return {k2: v2 for k, v in d.items()
+                for k2, v2 in (flat(v, f"{prefix}{k}.").items() if isinstance(v, dict) else [(f"{prefix}{k}", v)])}
+
+    arms = exploration_configs(cfg)
+    assert len(arms) == 2 * len(EXPLORATION_ARMS)
+    for judge in (GOLD, PAPER):
+        base = flat(arms[(judge, PAPER_ARM)])
+        for arm, overrides in EXPLORATION_ARMS.items():
+            changed = {k for k, v in flat(arms[(judge, arm)]).items() if base[k] != v}
+            assert changed == set(overrides), (judge, arm)  # one thing, the one named
+        ch6 = with_overrides(cfg, VARIANTS[judge]) if VARIANTS[judge] else cfg
+        assert online.online_root(arms[(judge, PAPER_ARM)]) == online.online_root(ch6)  # the same runs, not new ones
+        sweep = with_overrides(cfg, {**VARIANTS[judge], **steps(cfg)["lr, DPO loss alone"]})
+        assert online.online_root(arms[(judge, "no SFT term")]) == online.online_root(sweep)
 
 
 def test_two_checkpoints_sample_pi2s_half_from_the_iterate_before_the_current_one(clean_run, cfg, tmp_path):

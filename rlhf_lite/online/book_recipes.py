@@ -69,3 +69,25 @@ def chapter_loops(cfg: Config, log=stage_log) -> ChapterLoops:
                                   "longer gold": (long_cfg, seeds)}, seeds, offline=cfg, log=log)
     return ChapterLoops(runs={n: every[n] for n in VARIANTS}, sweep={k: every[k] for k in sweep},
                         longer_gold=every["longer gold"], offline=offline, long_cfg=long_cfg, steps=sweep_steps)
+
+
+# The exploration chapter's arms (issue 42): each a full loop of the paper's recipe with one thing changed, the way
+# pi^1_t and pi^2_t are made to differ. The first is the paper's own and is chapter 6's run under each judge.
+PAPER_ARM = "best vs worst (the paper)"
+EXPLORATION_ARMS = {
+    PAPER_ARM: {},
+    "best vs random": {"online.rule": "best-random"},
+    "random pairs": {"online.rule": "random"},  # the control: the ranking's order without its margin
+    "one temperature": {"sampling.temperatures": [1.0]},  # no temperature split between pi^1 and pi^2
+    "two checkpoints": {"online.pi2": "previous"},  # pi^2 = pi_{t-2}, pi^1 = pi_{t-1}
+    "no SFT term": {"dpo.loss_type": ["sigmoid"]},  # DPO alone, without the biased (optimistic) SFT term
+}
+EXPLORATION_JUDGES = {GOLD: VARIANTS[GOLD], PAPER: VARIANTS[PAPER]}
+
+
+def exploration_configs(cfg: Config) -> dict[tuple[str, str], Config]:
+    """{(judge, arm): its config}: every arm of :data:`EXPLORATION_ARMS` under the gold judge and under BT-MIX2. The
+    paper's arm is chapter 6's recipe of that judge (the same config, so the same runs), and "no SFT term" is chapter
+    6's sweep step "lr, DPO loss alone" (the same runs for loop seed 0)."""
+    return {(j, a): with_overrides(cfg, {**jo, **ao}) if (jo or ao) else cfg
+            for j, jo in EXPLORATION_JUDGES.items() for a, ao in EXPLORATION_ARMS.items()}
