@@ -48,6 +48,7 @@ from IPython.display import display
 from myst_nb import glue
 
 from rlhf_lite import theory as T
+from rlhf_lite.theory import predict
 from rlhf_lite.config import Config
 from rlhf_lite.headlines import TheoryHeadline, save
 from rlhf_lite.stats import Interval, compare, seed_interval
@@ -61,7 +62,7 @@ print(th)
 
 
 def bandit_for(s):
-    return T.make_bandit(th.prompts, th.responses, th.eta, seed=s, reward_scale=th.reward_scale, best_gap=th.best_gap)
+    return predict.bandit_for(th, s)  # the bandit of seed s under these settings (the exploration chapter's too)
 
 
 bandit = bandit_for(cfg.seed)
