@@ -85,11 +85,13 @@ def test_every_online_variant_records_the_value_after_each_iteration_and_improve
 def test_best_random_pairs_the_best_of_n_with_another_sample_never_the_best_with_itself():
     pi = np.full((1, 5), 1 / 5)
     r = np.array([[0.0, 1.0, 2.0, 3.0, 4.0]])
-    best, other = T.best_random_of_n(pi, r, np.zeros(3000, dtype=int), 8, np.random.default_rng(0))
+    best, other = T.best_worst_of_n(pi, r, np.zeros(3000, dtype=int), 8, np.random.default_rng(0), against="random")
     assert (r[0, best] >= r[0, other]).all()
     # the other is a random one of the remaining samples: its mean lies between the worst's and the best's
     _, worst = T.best_worst_of_n(pi, r, np.zeros(3000, dtype=int), 8, np.random.default_rng(0))
     assert r[0, worst].mean() + 0.5 < r[0, other].mean() < r[0, best].mean() - 0.5
+    with pytest.raises(ValueError, match="against must be 'worst' or 'random'"):
+        T.best_worst_of_n(pi, r, np.zeros(2, dtype=int), 8, np.random.default_rng(0), against="second")
 
 
 def test_online_rejects_unknown_choices(bandit):

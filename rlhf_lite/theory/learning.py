@@ -121,26 +121,20 @@ def behaviour_without_best(bandit: Bandit) -> np.ndarray:
     return b / b.sum(1, keepdims=True)
 
 
-def best_worst_of_n(policy: np.ndarray, r: np.ndarray, x, n: int, rng: np.random.Generator):
+def best_worst_of_n(policy: np.ndarray, r: np.ndarray, x, n: int, rng: np.random.Generator, against: str = "worst"):
     """For each prompt in x, n samples from policy; return the best and the worst as ranked by r (the
-    paper's rejection-sampling pair). Ties in r are broken at random."""
-    best, worst = np.empty(len(x), dtype=int), np.empty(len(x), dtype=int)
-    for k, i in enumerate(x):
-        s = rng.choice(policy.shape[1], size=n, p=policy[i])
-        score = r[i, s] + 1e-9 * rng.random(n)
-        best[k], worst[k] = s[np.argmax(score)], s[np.argmin(score)]
-    return best, worst
-
-
-def best_random_of_n(policy: np.ndarray, r: np.ndarray, x, n: int, rng: np.random.Generator):
-    """For each prompt in x, n samples from policy; return the best as ranked by r and another of the n samples
-    drawn at random (the loop's "best-random" pair rule: the ranking's winner without the worst one's margin).
-    Ties in r are broken at random."""
+    paper's rejection-sampling pair), or with ``against`` "random" the best and another of the n samples drawn at
+    random (the loop's "best-random" rule: the ranking's winner without the worst one's margin). Ties in r are
+    broken at random."""
+    if against not in ("worst", "random"):
+        raise ValueError(f"best_worst_of_n: against must be 'worst' or 'random', got {against!r}.")
     best, other = np.empty(len(x), dtype=int), np.empty(len(x), dtype=int)
     for k, i in enumerate(x):
         s = rng.choice(policy.shape[1], size=n, p=policy[i])
-        top = int(np.argmax(r[i, s] + 1e-9 * rng.random(n)))
-        best[k], other[k] = s[top], s[rng.choice([j for j in range(n) if j != top])]
+        score = r[i, s] + 1e-9 * rng.random(n)
+        top = int(np.argmax(score))
+        low = int(np.argmin(score)) if against == "worst" else int(rng.choice([j for j in range(n) if j != top]))
+        best[k], other[k] = s[top], s[low]
     return best, other
 
 
@@ -183,7 +177,7 @@ def run_online(bandit: Bandit, iterations: int, batch: int, rng: np.random.Gener
         if explore in ("best-worst", "best-random"):
             ranker = rank_by if fixed else bandit.r if rank_by == "oracle" else \
                 bandit.eta * (np.log(pi) - np.log(bandit.pi0))
-            a1, a2 = (best_worst_of_n if explore == "best-worst" else best_random_of_n)(pi, ranker, x, n, rng)
+            a1, a2 = best_worst_of_n(pi, ranker, x, n, rng, against="worst" if explore == "best-worst" else "random")
         else:
             a1 = np.array([rng.choice(pi.shape[1], p=pi[i]) for i in x])
             other = pi if explore == "none" else enhancer_policy(pi, counts, bandit.eta, bonus)
