@@ -261,18 +261,15 @@ OFF, STARVED = "offline DPO, behaviour pi_0", "offline DPO, coverage-starved"
 NONE, BW_R, BW_BT, BW_M, ENH = ("online, no exploration", "online, best/worst of n, ranked by r*",
                                 "online, best/worst of n, ranked by a BT fit on offline data",
                                 "online, best/worst of n, ranked by the model", "online, enhancer")
-curves = {k: [] for k in (OFF, STARVED, NONE, BW_R, BW_BT, BW_M, ENH)}
+# the online arms: each bandit's runs from one random stream, as the exploration chapter's prediction runs them
+online = predict.gap_closed(th, {NONE: dict(explore="none"), BW_R: dict(explore="best-worst", rank_by="oracle"),
+                                 BW_BT: dict(explore="best-worst", rank_by=predict.OFFLINE_BT),
+                                 BW_M: dict(explore="best-worst", rank_by="model"), ENH: dict(explore="enhancer")},
+                            seed=cfg.seed)
+curves = {OFF: [], STARVED: [], **{name: list(rows) for name, rows in online.items()}}
 for s in range(th.seeds):
     b = bandit_for(cfg.seed + s)
     j0, js = T.value(b.pi0, b), T.optimal_value(b)
-    rm = T.offline_reward_model(b, th.iterations * th.batch, np.random.default_rng(3000 + s))
-    methods = {NONE: dict(explore="none"), BW_R: dict(explore="best-worst", rank_by="oracle"),
-               BW_BT: dict(explore="best-worst", rank_by=rm), BW_M: dict(explore="best-worst", rank_by="model"),
-               ENH: dict(explore="enhancer")}
-    for name, how in methods.items():
-        hist = T.run_online(b, th.iterations, th.batch, np.random.default_rng(1000 + s), n=th.best_of,
-                            bonus=th.bonus, l2=th.l2, **how)
-        curves[name].append((np.array(hist) - j0) / (js - j0))
     for name, behaviour in ((OFF, b.pi0), (STARVED, None)):
         off = [j0] + [T.run_offline(b, t * th.batch, np.random.default_rng(2000 + s), behaviour=behaviour, l2=th.l2)
                       for t in range(1, th.iterations + 1)]

@@ -184,6 +184,7 @@ def format_findings(own, markers, bt, own_p, bt_p, rows, tolerance: float = LEVE
         per_doubling = float((own["lite-chat"].iloc[-1] - own["lite-chat"].iloc[half]) / np.log2(e[-1] / e[half]))
         if gaps["chat"] > tolerance + 1e-9 and per_doubling > 0:
             steps = float(e[-1] * 2 ** ((gaps["chat"] - tolerance) / per_doubling))
+    late = own["lite-chat"][e > e[-1] / 2]  # the own-format model's chat over the last half of its epochs
     return FormatFindings(
         epochs=float(e[-1]), markers_epochs=float(markers["epoch"].iloc[-1]), own_sections=own_s,
         markers_sections=_sections_at(markers, -1), own_at_markers_epochs=_sections_at(own, at), bt_sections=bt_s,
@@ -195,4 +196,4 @@ def format_findings(own, markers, bt, own_p, bt_p, rows, tolerance: float = LEVE
         chat_per_doubling=per_doubling, epochs_to_regime=steps,
         first_level_epoch=None if first is None else float(own["epoch"].iloc[first]),
         chat_gap=mean_ci(credit(np.asarray(bt_p)[on_chat]) - credit(np.asarray(own_p)[on_chat])),
-        chat_late=(float(own["lite-chat"][e > e[-1] / 2].min()), float(own["lite-chat"][e > e[-1] / 2].max())))
+        chat_late=(float(late.min()), float(late.max())))
